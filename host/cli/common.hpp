@@ -1,0 +1,52 @@
+// What every subcommand shares: global options, the target options, schema location, output.
+#pragma once
+
+#include "ops/target.hpp"
+#include "plugins/plugin_registry.hpp"
+
+#include <CLI/CLI.hpp>
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <optional>
+#include <string>
+
+namespace dbtool {
+
+struct GlobalOptions {
+  std::optional<std::filesystem::path> plugin_dir;
+  bool verbose = false;
+  bool quiet = false;
+  std::string env_file = ".env";
+};
+
+struct TargetOptions {
+  std::string backend;
+  std::string db;
+  bool yes = false;
+  std::optional<std::filesystem::path> backup_dir;
+  bool json = false;
+};
+
+// --backend, --db (with DBTOOL_BACKEND / DBTOOL_DB), and for destructive commands --yes and
+// --backup-dir; --json everywhere.
+void add_target_options(CLI::App* cmd, TargetOptions& t, bool destructive);
+
+// Loads the plugins from the search path (plugin_search_path).
+PluginRegistry load_plugins(const GlobalOptions& g);
+
+// --schema-dir, else $DBTOOL_SCHEMA_DIR, else ./schemas, else <prefix>/share/dbtool/schemas,
+// else the source tree's schemas/.
+std::filesystem::path find_schema_dir(const std::string& option);
+
+void print_json(const boost::json::value& v);
+
+// Registration of each subcommand (cli/*_command.cpp).
+void add_plugins_command(CLI::App& app, GlobalOptions& g);
+void add_init_command(CLI::App& app, GlobalOptions& g);
+void add_migrate_command(CLI::App& app, GlobalOptions& g);
+void add_backup_command(CLI::App& app, GlobalOptions& g);
+void add_restore_command(CLI::App& app, GlobalOptions& g);
+void add_status_command(CLI::App& app, GlobalOptions& g);
+
+}  // namespace dbtool

@@ -1,0 +1,49 @@
+// `dbtool plugins`: what was found, what works, and why the rest does not.
+#include "cli/common.hpp"
+
+#include <cstdio>
+
+namespace dbtool {
+namespace json = boost::json;
+
+void add_plugins_command(CLI::App& app, GlobalOptions& g) {
+  auto* cmd = app.add_subcommand("plugins", "List the backend and source plugins that load and work");
+  static bool as_json = false;
+  cmd->add_flag("--json", as_json, "Print a JSON array of {name, kind, version, abi, capabilities, path}");
+  cmd->footer("Plugins are searched in --plugin-dir, then DBTOOL_PLUGIN_PATH (':'-separated), then\n"
+              "lib/dbtool/plugins beside the binary. Files that fail to load are listed on stderr.");
+  cmd->callback([&g] {
+    PluginRegistry reg = load_plugins(g);
+    if (as_json) {
+      json::array out;
+      for (const auto& p : reg.plugins()) {
+        json::array caps;
+        for (const auto& c : p.capability_names()) caps.push_back(json::value(c));
+        out.push_back(json::object{
+            {"name", p.name},
+            {"kind", std::string(p.kind_name())},
+            {"version", p.version},
+            {"abi", std::to_string(DBTOOL_ABI_MAJOR_OF(p.abi_version)) + "." +
+                        std::to_string(DBTOOL_ABI_MINOR_OF(p.abi_version))},
+            {"capabilities", std::move(caps)},
+            {"description", p.description},
+            {"path", p.path.string()}});
+      }
+      print_json(out);
+    } else {
+      std::printf("%-14s %-8s %-8s %-5s %-40s %s\n", "NAME", "KIND", "VERSION", "ABI", "CAPABILITIES", "PATH");
+      for (const auto& p : reg.plugins()) {
+        std::string caps;
+        for (const auto& c : p.capability_names()) caps += (caps.empty() ? "" : ",") + c;
+        std::string abi = std::to_string(DBTOOL_ABI_MAJOR_OF(p.abi_version)) + "." +
+                          std::to_string(DBTOOL_ABI_MINOR_OF(p.abi_version));
+        std::printf("%-14s %-8s %-8s %-5s %-40s %s\n", p.name.c_str(), std::string(p.kind_name()).c_str(),
+                    p.version.c_str(), abi.c_str(), caps.empty() ? "-" : caps.c_str(), p.path.c_str());
+      }
+      if (reg.plugins().empty()) std::printf("(no plugins found)\n");
+    }
+    for (const auto& pr : reg.problems()) std::fprintf(stderr, "warning: skipped %s\n", pr.message.c_str());
+  });
+}
+
+}  // namespace dbtool

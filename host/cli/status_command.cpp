@@ -1,0 +1,95 @@
+// `dbtool status`: what the database holds and the last runs dbtool recorded in it.
+#include "cli/common.hpp"
+
+#include "plugins/backend.hpp"
+#include "schema/schema.hpp"
+#include "util/error.hpp"
+
+#include <cstdio>
+
+namespace dbtool {
+namespace json = boost::json;
+
+namespace {
+
+// The history rows as JSON objects, oldest first.
+json::array read_history(BackendSession& session) {
+  json::array rows;
+  ArrowArrayStream stream{};
+  session.read_table(std::string(kHistoryTable), &stream);
+  sdk::StreamReader reader(&stream);
+  sdk::ArrayHolder batch;
+  while (reader.next(batch)) {
+    sdk::BatchView view(reader.columns(), batch.a);
+    for (int64_t r = 0; r < view.rows(); ++r) {
+      json::object row;
+      for (size_t c = 0; c < view.columns(); ++c) {
+        const auto& spec = view.spec(c);
+        if (view.is_null(c, r)) {
+          row[spec.name] = nullptr;
+          continue;
+        }
+        switch (spec.type) {
+          case sdk::ColumnType::Int64: row[spec.name] = view.get_int64(c, r); break;
+          case sdk::ColumnType::Float64: row[spec.name] = view.get_double(c, r); break;
+          case sdk::ColumnType::Bool: row[spec.name] = view.get_bool(c, r); break;
+          default: row[spec.name] = std::string(view.get_bytes(c, r)); break;
+        }
+      }
+      rows.push_back(std::move(row));
+    }
+  }
+  return rows;
+}
+
+}  // namespace
+
+void add_status_command(CLI::App& app, GlobalOptions& g) {
+  auto* cmd = app.add_subcommand("status", "Show the database's tables, row counts and the runs dbtool recorded");
+  static TargetOptions opts;
+  add_target_options(cmd, opts, false);
+  cmd->callback([&g] {
+    PluginRegistry reg = load_plugins(g);
+    Target target = resolve_target(reg, opts.backend, opts.db);
+    BackendSession session(*target.plugin, target.open_options(false));
+    json::object d = session.describe();
+    json::array history;
+    bool has_history = false;
+    if (auto* t = d.if_contains("tables"); t && t->is_array())
+      for (const auto& row : t->get_array()) has_history = has_history || row.at("name").as_string() == kHistoryTable;
+    if (has_history && session.can_read_tables()) history = read_history(session);
+    if (opts.json) {
+      d["database"] = target.display;
+      d["backend"] = target.plugin->name;
+      d["history"] = history;
+      print_json(d);
+      return;
+    }
+    bool exists = !d.if_contains("exists") || d.at("exists").as_bool();
+    std::printf("database: %s (%s)%s\n", target.display.c_str(), target.plugin->name.c_str(),
+                exists ? "" : " — does not exist yet");
+    if (auto* t = d.if_contains("tables"); t && t->is_array())
+      for (const auto& row : t->get_array())
+        std::printf("  %-16s %12lld rows\n", std::string(row.at("name").as_string()).c_str(),
+                    static_cast<long long>(row.at("rows").to_number<int64_t>()));
+    if (history.empty()) {
+      std::printf("no dbtool runs recorded\n");
+      return;
+    }
+    std::printf("recent runs:\n");
+    size_t from = history.size() > 5 ? history.size() - 5 : 0;
+    for (size_t i = from; i < history.size(); ++i) {
+      const auto& h = history[i].as_object();
+      auto s = [&](const char* k) {
+        auto* v = h.if_contains(k);
+        return v && v->is_string() ? std::string(v->get_string()) : std::string("-");
+      };
+      std::printf("  %s  %-8s schema %s v%lld  source %s\n", s("finished_at").c_str(), s("operation").c_str(),
+                  s("schema_name").c_str(),
+                  static_cast<long long>(h.if_contains("schema_version") ? h.at("schema_version").to_number<int64_t>() : 0),
+                  s("source").c_str());
+    }
+  });
+}
+
+}  // namespace dbtool

@@ -1,0 +1,72 @@
+// dbtool: initialise a database schema and migrate production data into it without losing a
+// row. This file only wires the subcommands together; each lives in cli/.
+#include "cli/common.hpp"
+#include "plugins/host_services.hpp"
+#include "util/environment.hpp"
+#include "util/error.hpp"
+
+#include <cstring>
+#include <iostream>
+
+namespace {
+
+// .env must be read before CLI11 looks at the environment, so --env-file is found by hand.
+std::string env_file_from_argv(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--env-file") == 0 && i + 1 < argc) return argv[i + 1];
+    if (std::strncmp(argv[i], "--env-file=", 11) == 0) return argv[i] + 11;
+  }
+  return ".env";
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  using namespace dbtool;
+  GlobalOptions g;
+  CLI::App app{"dbtool: initialise a database schema and migrate production data into it without losing a row.\n"
+               "Backends (sqlite, mysql) and sources (http-legacy, json-file) are plugins; see `dbtool plugins`.",
+               "dbtool"};
+  app.set_version_flag("--version", std::string("dbtool ") + DBTOOL_VERSION + " (plugin ABI " +
+                                        std::to_string(DBTOOL_ABI_VERSION_MAJOR) + "." +
+                                        std::to_string(DBTOOL_ABI_VERSION_MINOR) + ")");
+  app.require_subcommand(1);
+  app.fallthrough();
+  app.set_config("--config", "dbtool.ini", "Read options from an INI/TOML file ([init], [migrate] sections)");
+  app.add_option("--plugin-dir", g.plugin_dir, "Look for plugins here first");
+  app.add_option("--env-file", g.env_file, "Read KEY=VALUE settings and secrets from this file (default .env)");
+  app.add_flag("-v,--verbose", g.verbose, "Say more");
+  app.add_flag("-q,--quiet", g.quiet, "Only warnings and errors on stderr");
+  app.footer(
+      "Quick start:\n"
+      "  dbtool init                      fresh SQLite database at instance/volumes/user_management.db\n"
+      "  dbtool migrate --source http-legacy,json-file --legacy-url https://old.example.org\n"
+      "  dbtool backup | restore FILE | status | plugins\n"
+      "Options may also come from the environment (DBTOOL_DB, DBTOOL_BACKEND, ...) and a config file.\n"
+      "Run `dbtool COMMAND --help` for each command.");
+
+  add_init_command(app, g);
+  add_migrate_command(app, g);
+  add_backup_command(app, g);
+  add_restore_command(app, g);
+  add_status_command(app, g);
+  add_plugins_command(app, g);
+
+  try {
+    load_env_file(env_file_from_argv(argc, argv));
+    app.parse_complete_callback([&g] {
+      set_verbosity(g.quiet ? Verbosity::kQuiet : g.verbose ? Verbosity::kVerbose : Verbosity::kNormal);
+      install_cancel_handler();
+    });
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e);
+  } catch (const Error& e) {
+    log_error(e.what());
+    return static_cast<int>(e.code());
+  } catch (const std::exception& e) {
+    log_error(std::string("unexpected: ") + e.what());
+    return static_cast<int>(ExitCode::kFailure);
+  }
+  return 0;
+}

@@ -1,0 +1,31 @@
+// Feeding the import engine's batches into a backend stage: the bridge between host/import/
+// (which knows the export and the mapping) and the backend (which knows the database).
+#pragma once
+
+#include "ops/rebuild.hpp"
+#include "schema/schema.hpp"
+
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <vector>
+
+namespace dbtool {
+
+struct ImportRun {
+  std::filesystem::path mapping_file;
+  std::vector<std::filesystem::path> files;  // an export, then (optionally) the default data
+  std::optional<std::string> default_password_hash;
+  std::optional<std::filesystem::path> reject_file;
+  size_t batch_rows = 8192;
+};
+
+// Loads the files through the mapping into the stage and returns the rows each table should
+// hold and the import report. Throws dbtool::Error (kDataError for unmappable records).
+LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const ImportRun& run);
+
+// The hash of the password given to users that have none: DBTOOL_DEFAULT_PASSWORD, else (when
+// `builtin` is set) that built-in test password, else a no-echo prompt, else nullopt.
+std::optional<std::string> default_password_hash(const char* builtin);
+
+}  // namespace dbtool

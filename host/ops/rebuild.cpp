@@ -1,0 +1,164 @@
+// rebuild(): confirm, back up, stage, load, verify, record, cut over.
+#include "ops/rebuild.hpp"
+
+#include "ops/backup.hpp"
+#include "plugins/host_services.hpp"
+#include "util/environment.hpp"
+#include "util/error.hpp"
+#include "util/fault.hpp"
+
+#include <chrono>
+#include <cstdio>
+#include <iostream>
+
+namespace dbtool {
+namespace json = boost::json;
+
+namespace {
+
+bool lists_table(const json::object& description, std::string_view name) {
+  if (auto* t = description.if_contains("tables"); t && t->is_array())
+    for (const auto& row : t->get_array())
+      if (row.as_object().at("name").as_string() == name) return true;
+  return false;
+}
+
+// Copies the old run history into the stage so it survives the cut-over.
+int64_t carry_history(BackendSession& session, BackendStage& stage, const json::object& before) {
+  if (!lists_table(before, kHistoryTable)) return 0;
+  if (!session.can_read_tables()) {
+    log_warn("the " + session.plugin().name + " backend cannot read tables back; the previous run history stays in the backup only");
+    return 0;
+  }
+  ArrowArrayStream stream{};
+  session.read_table(std::string(kHistoryTable), &stream);
+  return stage.load(std::string(kHistoryTable), &stream);
+}
+
+void record_run(BackendStage& stage, const Schema& schema, const RebuildOptions& options,
+                const std::string& started, const json::object& report) {
+  const Table* history = schema.find_table(kHistoryTable);
+  std::vector<sdk::ColumnSpec> columns;
+  for (const auto& c : history->columns)
+    if (c.name != "id") columns.push_back({c.name, arrow_type(c.type)});
+  sdk::BatchBuilder b(columns);
+  auto text = [&](size_t col, const std::string& v) { b.append_bytes(col, v); };
+  text(0, started);
+  text(1, utc_stamp_iso());
+  text(2, options.operation);
+  text(3, schema.name);
+  b.append_int64(4, schema.version);
+  text(5, schema.checksum);
+  text(6, options.source);
+  text(7, json::serialize(report));
+  text(8, DBTOOL_VERSION);
+  sdk::ArrayHolder batch;
+  b.finish(&batch.a);
+  load_batch(stage, std::string(kHistoryTable), columns, std::move(batch));
+}
+
+}  // namespace
+
+int64_t load_batch(BackendStage& stage, const std::string& table, const std::vector<sdk::ColumnSpec>& columns,
+                   sdk::ArrayHolder&& batch) {
+  std::vector<sdk::ArrayHolder> one;
+  one.push_back(std::move(batch));
+  ArrowArrayStream stream{};
+  sdk::export_stream(columns, std::move(one), &stream);
+  return stage.load(table, &stream);
+}
+
+json::object rebuild(BackendSession& session, const Target& target, const Schema& schema,
+                     const RebuildOptions& options, const StageLoader& load) {
+  const auto t0 = std::chrono::steady_clock::now();
+  const std::string started = utc_stamp_iso();
+  json::object report;
+  report["operation"] = options.operation;
+  report["database"] = target.display;
+  report["backend"] = session.plugin().name;
+  report["source"] = options.source;
+  report["schema"] = json::object{{"name", schema.name}, {"version", schema.version}, {"checksum", schema.checksum}};
+
+  // 1. Ask before replacing anything.
+  json::object before = session.describe();
+  const bool occupied = holds_tables(before);
+  if (occupied && !options.yes) {
+    std::string question = "The database " + target.display + " holds these tables, which " + options.operation +
+                           " will replace (a backup is made first):\n" + table_listing(before) + "Continue?";
+    if (!confirm(question)) throw Error("nothing changed: " + options.operation + " was declined", ExitCode::kRefused);
+  }
+
+  // 2. Back up whatever is there.
+  if (occupied) {
+    BackupResult b = make_backup(session, target, options.backup_dir);
+    log_info("backup: " + b.path.string() + " (verified)");
+    report["backup"] = b.path.string();
+  } else {
+    report["backup"] = nullptr;
+  }
+  fault_point("after-backup");
+
+  // 3. Build the new schema beside the target and load it.
+  Schema full = schema;
+  add_history_table(full);
+  std::unique_ptr<BackendStage> stage = session.begin_stage(full.to_backend_json());
+  fault_point("after-stage");
+  const auto t_load = std::chrono::steady_clock::now();
+  LoadOutcome outcome = load(*stage);
+  const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
+  fault_point("after-load");
+
+  // 4. Verify: every table holds exactly what the source held.
+  json::array tables;
+  int64_t total = 0;
+  for (const auto& t : schema.tables) {
+    int64_t expected = outcome.expected_rows.count(t.name) ? outcome.expected_rows.at(t.name) : 0;
+    int64_t actual = stage->count(t.name);
+    if (actual != expected)
+      throw Error("verification failed: " + t.name + " holds " + std::to_string(actual) + " rows, the source held " +
+                  std::to_string(expected) + "; nothing was changed");
+    tables.push_back(json::object{{"name", t.name}, {"rows", actual}});
+    total += actual;
+  }
+  report["tables"] = std::move(tables);
+  report["rows"] = total;
+  report["load_seconds"] = load_seconds;
+  report["rows_per_second"] = load_seconds > 0 ? static_cast<double>(total) / load_seconds : 0.0;
+  for (auto& kv : outcome.details) report[kv.key()] = kv.value();
+
+  // 5. Keep the run history and record this run.
+  int64_t carried = carry_history(session, *stage, before);
+  record_run(*stage, full, options, started, report);
+  if (stage->count(std::string(kHistoryTable)) != carried + 1)
+    throw Error("verification failed: the run history did not carry over; nothing was changed");
+  fault_point("before-commit");
+
+  // 6. Cut over in one atomic step.
+  json::object commit = stage->commit();
+  if (auto* r = commit.if_contains("retired")) report["retired"] = *r;
+  report["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  return report;
+}
+
+void print_report(const json::object& report) {
+  auto str = [&](const char* key) -> std::string {
+    auto* v = report.if_contains(key);
+    if (v == nullptr || v->is_null()) return "";
+    return v->is_string() ? std::string(v->get_string()) : json::serialize(*v);
+  };
+  std::printf("%s of %s (%s) done\n", str("operation").c_str(), str("database").c_str(), str("backend").c_str());
+  if (auto* t = report.if_contains("tables"); t && t->is_array())
+    for (const auto& row : t->get_array())
+      std::printf("  %-16s %12lld rows\n", std::string(row.at("name").as_string()).c_str(),
+                  static_cast<long long>(row.at("rows").to_number<int64_t>()));
+  std::printf("  source:   %s\n", str("source").c_str());
+  std::printf("  backup:   %s\n", report.if_contains("backup") && !report.at("backup").is_null()
+                                      ? str("backup").c_str()
+                                      : "none (the database was empty)");
+  if (report.if_contains("retired")) std::printf("  retired:  %s\n", str("retired").c_str());
+  double secs = report.if_contains("seconds") ? report.at("seconds").to_number<double>() : 0;
+  double rps = report.if_contains("rows_per_second") ? report.at("rows_per_second").to_number<double>() : 0;
+  std::printf("  time:     %.2f s (load %.0f rows/s)\n", secs, rps);
+}
+
+}  // namespace dbtool

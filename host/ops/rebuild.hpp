@@ -1,0 +1,47 @@
+// The one safe path every destructive command takes (init, migrate): ask, back up, build the
+// new schema beside the target, load, verify counts, carry the run history over, record this
+// run, cut over atomically. Until the cut-over the target is untouched.
+#pragma once
+
+#include "ops/target.hpp"
+#include "plugins/backend.hpp"
+#include "schema/schema.hpp"
+
+#include <boost/json.hpp>
+
+#include <functional>
+#include <map>
+#include <optional>
+#include <string>
+
+namespace dbtool {
+
+struct RebuildOptions {
+  std::string operation;  // "init", "migrate"
+  std::string source;     // "defaults", "json-file", "http-legacy", ...
+  bool yes = false;
+  std::optional<std::filesystem::path> backup_dir;
+};
+
+// What the loader put into the stage: rows per table as the source held them (the counts to
+// verify against) and facts for the report.
+struct LoadOutcome {
+  std::map<std::string, int64_t> expected_rows;
+  boost::json::object details;
+};
+
+using StageLoader = std::function<LoadOutcome(BackendStage&)>;
+
+// Runs the whole path and returns the report (also recorded in the history table).
+// Throws dbtool::Error; on any throw before the cut-over the target is as it was.
+boost::json::object rebuild(BackendSession& session, const Target& target, const Schema& schema,
+                            const RebuildOptions& options, const StageLoader& load);
+
+// Loads one batch (moved in) into the stage as a one-batch stream.
+int64_t load_batch(BackendStage& stage, const std::string& table,
+                   const std::vector<sdk::ColumnSpec>& columns, sdk::ArrayHolder&& batch);
+
+// Prints a report as people read it.
+void print_report(const boost::json::object& report);
+
+}  // namespace dbtool

@@ -1,0 +1,253 @@
+// Source chain, export validation and cache installation.
+#include "ops/source_chain.hpp"
+
+#include "plugins/host_services.hpp"
+#include "plugins/plugin_error.hpp"
+#include "util/environment.hpp"
+#include "util/error.hpp"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/json/basic_parser_impl.hpp>
+
+#include <fstream>
+#include <memory>
+
+namespace dbtool {
+namespace fs = std::filesystem;
+namespace json = boost::json;
+
+namespace {
+
+// A SAX handler that accepts everything and counts top-level array elements.
+struct CountingHandler {
+  static constexpr std::size_t max_object_size = std::size_t(-1);
+  static constexpr std::size_t max_array_size = std::size_t(-1);
+  static constexpr std::size_t max_key_size = std::size_t(-1);
+  static constexpr std::size_t max_string_size = std::size_t(-1);
+  int depth = 0;
+  int64_t elements = 0;
+  int64_t with_password = 0;  // records whose "password" is a string (a hash)
+  bool top_is_array = false;
+  bool password_key = false;  // the last key at record level was "password"
+  std::string key;
+
+  void value_at_depth() {
+    if (depth == 1) ++elements;
+    if (depth == 2) password_key = false;
+  }
+  bool on_document_begin(boost::system::error_code&) { return true; }
+  bool on_document_end(boost::system::error_code&) { return true; }
+  bool on_array_begin(boost::system::error_code&) {
+    if (depth == 0) top_is_array = true;
+    value_at_depth();
+    ++depth;
+    return true;
+  }
+  bool on_array_end(std::size_t, boost::system::error_code&) { --depth; return true; }
+  bool on_object_begin(boost::system::error_code&) { value_at_depth(); ++depth; return true; }
+  bool on_object_end(std::size_t, boost::system::error_code&) { --depth; return true; }
+  bool on_string_part(std::string_view, std::size_t, boost::system::error_code&) { return true; }
+  bool on_string(std::string_view, std::size_t, boost::system::error_code&) {
+    if (depth == 2 && password_key) ++with_password;
+    value_at_depth();
+    return true;
+  }
+  bool on_key_part(std::string_view part, std::size_t, boost::system::error_code&) {
+    if (depth == 2) key.append(part);
+    return true;
+  }
+  bool on_key(std::string_view part, std::size_t, boost::system::error_code&) {
+    if (depth == 2) {
+      key.append(part);
+      password_key = key == "password";
+      key.clear();
+    }
+    return true;
+  }
+  bool on_number_part(std::string_view, boost::system::error_code&) { return true; }
+  bool on_int64(int64_t, std::string_view, boost::system::error_code&) { value_at_depth(); return true; }
+  bool on_uint64(uint64_t, std::string_view, boost::system::error_code&) { value_at_depth(); return true; }
+  bool on_double(double, std::string_view, boost::system::error_code&) { value_at_depth(); return true; }
+  bool on_bool(bool, boost::system::error_code&) { value_at_depth(); return true; }
+  bool on_null(boost::system::error_code&) { value_at_depth(); return true; }
+  bool on_comment_part(std::string_view, boost::system::error_code&) { return true; }
+  bool on_comment(std::string_view, boost::system::error_code&) { return true; }
+};
+
+std::string plugin_failure(const std::string& name, dbtool_status st, const PluginErrorHolder& err) {
+  std::string msg = err.message_or(status_name(st));
+  if (err.e.http_status != 0 && msg.find(std::to_string(err.e.http_status)) == std::string::npos)
+    msg += " (HTTP " + std::to_string(err.e.http_status) + ")";
+  (void)name;
+  return msg;
+}
+
+void fsync_dir(const fs::path& dir) {
+  int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY);
+  if (fd >= 0) {
+    ::fsync(fd);
+    ::close(fd);
+  }
+}
+
+}  // namespace
+
+json::array ChainResult::to_json() const {
+  json::array out;
+  for (const auto& a : attempts) {
+    json::object o{{"source", a.source}, {"served", a.served}};
+    if (!a.served) o["reason"] = a.reason;
+    for (auto& kv : a.report)
+      if (kv.key() != "path") o[kv.key()] = kv.value();
+    out.push_back(std::move(o));
+  }
+  return out;
+}
+
+ExportFacts validate_export(const fs::path& file) {
+  std::ifstream in(file, std::ios::binary);
+  if (!in) throw Error("cannot read " + file.string());
+  json::basic_parser<CountingHandler> parser(json::parse_options{});
+  std::vector<char> buf(1 << 20);
+  uint64_t offset = 0;
+  boost::system::error_code ec;
+  while (in) {
+    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+    std::size_t got = static_cast<std::size_t>(in.gcount());
+    if (got == 0) break;
+    std::size_t used = parser.write_some(true, buf.data(), got, ec);
+    if (ec) throw Error("bad JSON at byte " + std::to_string(offset + used) + " of " + file.string() + ": " + ec.message(), ExitCode::kDataError);
+    offset += got;
+  }
+  parser.write_some(false, nullptr, 0, ec);
+  if (ec) throw Error("bad JSON at byte " + std::to_string(offset) + " of " + file.string() + ": " + ec.message() + " (truncated?)", ExitCode::kDataError);
+  if (!parser.handler().top_is_array)
+    throw Error(file.string() + ": an export must be a JSON array of user objects", ExitCode::kDataError);
+  return {parser.handler().elements, parser.handler().with_password};
+}
+
+std::optional<fs::path> install_cache(const fs::path& fresh, const fs::path& cache) {
+  std::optional<fs::path> bak;
+  std::error_code ec;
+  if (fs::exists(cache, ec)) {
+    fs::path b = cache.string() + "." + utc_stamp_compact() + ".bak";
+    for (int i = 2; fs::exists(b, ec); ++i) b = cache.string() + "." + utc_stamp_compact() + "-" + std::to_string(i) + ".bak";
+    // A hard link keeps the old cache under its .bak name while the rename below replaces
+    // the cache in one step, so there is never a moment without a cache.
+    if (::link(cache.c_str(), b.c_str()) != 0)
+      throw Error("cannot keep the previous cache as " + b.string() + ": " + std::strerror(errno));
+    bak = b;
+  }
+  if (::rename(fresh.c_str(), cache.c_str()) != 0)
+    throw Error("cannot install the download as " + cache.string() + ": " + std::strerror(errno));
+  fsync_dir(cache.parent_path());
+  return bak;
+}
+
+ChainResult run_source_chain(const PluginRegistry& plugins, const std::vector<std::string>& chain,
+                             const SourceSettings& s) {
+  ChainResult result;
+  const fs::path cache = fs::absolute(s.cache_file).lexically_normal();
+  std::optional<std::string> uid, password;
+  for (const auto& name : chain) {
+    SourceAttempt attempt;
+    attempt.source = name;
+    const LoadedPlugin& plugin = plugins.get(name, DBTOOL_KIND_SOURCE);
+    const bool network = (plugin.capabilities & DBTOOL_CAP_NETWORK) != 0;
+    json::object options{{"path", cache.string()}};
+    fs::path download;
+    if (network) {
+      if (s.legacy_url.empty()) {
+        attempt.reason = "no --legacy-url given";
+        log_warn("source " + name + " skipped: " + attempt.reason);
+        result.attempts.push_back(std::move(attempt));
+        continue;
+      }
+      if (!uid) uid = find_secret({"DBTOOL_LEGACY_UID"}, "Legacy server admin uid", true);
+      if (!password) password = find_secret({"DBTOOL_LEGACY_PASSWORD"}, "Legacy server password", true);
+      if (!uid || !password) {
+        attempt.reason = "no credentials (set DBTOOL_LEGACY_UID and DBTOOL_LEGACY_PASSWORD, in .env or the environment)";
+        log_warn("source " + name + " skipped: " + attempt.reason);
+        result.attempts.push_back(std::move(attempt));
+        continue;
+      }
+      fs::create_directories(cache.parent_path());
+      download = cache.parent_path() / ("." + cache.filename().string() + ".download-" + std::to_string(::getpid()));
+      fs::remove(download);
+      options["url"] = s.legacy_url;
+      options["login_path"] = s.login_path;
+      options["data_path"] = s.data_path;
+      options["uid"] = *uid;
+      options["password"] = *password;
+      options["output_path"] = download.string();
+      options["connect_timeout_s"] = s.connect_timeout_s;
+      options["timeout_s"] = s.timeout_s;
+      options["retries"] = s.retries;
+      options["max_body_bytes"] = s.max_body_bytes;
+      options["insecure"] = s.insecure;
+      if (!s.ca_file.empty()) options["ca_file"] = s.ca_file;
+    }
+    log_info("source " + name + ": fetching");
+    PluginErrorHolder err;
+    dbtool_text text{};
+    std::string opts = json::serialize(options);
+    dbtool_status st = plugin.source->fetch(opts.c_str(), &text, &err.e);
+    if (st != DBTOOL_OK) {
+      if (text.release) text.release(&text);
+      if (!download.empty()) fs::remove(download);
+      if (st == DBTOOL_ERR_CANCELLED) throw Error("cancelled while fetching from " + name, ExitCode::kCancelled);
+      attempt.reason = plugin_failure(name, st, err);
+      if (err.e.http_status != 0) attempt.report["http_status"] = err.e.http_status;
+      log_warn("source " + name + " failed: " + attempt.reason);
+      result.attempts.push_back(std::move(attempt));
+      continue;
+    }
+    try {
+      struct TextGuard {
+        dbtool_text* t;
+        ~TextGuard() { if (t->release) t->release(t); }
+      } guard{&text};
+      std::string pname = plugin.name;
+      attempt.report = [&] {
+        if (text.data == nullptr || text.size == 0) return json::object{};
+        boost::system::error_code ec;
+        json::value v = json::parse(std::string_view(text.data, text.size), ec);
+        if (ec || !v.is_object()) throw Error(pname + " returned a report that is not a JSON object");
+        return std::move(v.get_object());
+      }();
+      auto* p = attempt.report.if_contains("path");
+      if (p == nullptr || !p->is_string()) throw Error(name + " reported no \"path\"");
+      fs::path delivered(std::string(p->get_string()));
+      // Counts only once it is complete and valid JSON: checked here, whatever the plugin says.
+      ExportFacts facts = validate_export(delivered);
+      int64_t records = facts.records;
+      attempt.report["records"] = records;
+      result.records_without_password = facts.records - facts.records_with_password;
+      auto* c = attempt.report.if_contains("cacheable");
+      if (c && c->is_bool() && c->get_bool()) {
+        if (auto bak = install_cache(delivered, cache)) attempt.report["cache_backup"] = bak->string();
+        attempt.report["cache"] = cache.string();
+        delivered = cache;
+      }
+      attempt.served = true;
+      result.export_file = delivered;
+      result.source = name;
+      log_info("source " + name + " served " + std::to_string(records) + " records");
+      result.attempts.push_back(std::move(attempt));
+      return result;
+    } catch (const Error& e) {
+      if (!download.empty()) fs::remove(download);
+      attempt.reason = e.what();
+      log_warn("source " + name + " failed: " + attempt.reason);
+      result.attempts.push_back(std::move(attempt));
+    }
+  }
+  std::string msg = "no source delivered the data; nothing was changed:";
+  for (const auto& a : result.attempts) msg += "\n  " + a.source + ": " + a.reason;
+  throw Error(msg);
+}
+
+}  // namespace dbtool

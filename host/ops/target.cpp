@@ -1,0 +1,80 @@
+// Target resolution: one place that knows how --db and --backend combine.
+#include "ops/target.hpp"
+
+#include "util/environment.hpp"
+#include "util/error.hpp"
+
+#include <sys/stat.h>
+
+namespace dbtool {
+namespace fs = std::filesystem;
+
+boost::json::object Target::open_options(bool create) const {
+  boost::json::object o;
+  o["uri"] = uri;
+  o["create"] = create;
+  if (password) o["password"] = *password;
+  return o;
+}
+
+Target resolve_target(const PluginRegistry& plugins, const std::string& backend, const std::string& db) {
+  std::string scheme;
+  std::string rest;
+  if (size_t p = db.find("://"); p != std::string::npos) {
+    scheme = db.substr(0, p);
+    rest = db.substr(p + 3);
+  }
+  if (scheme == "mariadb") scheme = "mysql";
+  std::string name = backend.empty() ? (scheme.empty() ? "sqlite" : scheme) : backend;
+  if (!scheme.empty() && scheme != name)
+    throw Error("--backend " + name + " does not match the database URI scheme \"" + scheme + "://\"",
+                ExitCode::kUsage);
+
+  Target t;
+  t.plugin = &plugins.get(name, DBTOOL_KIND_BACKEND);
+  if (scheme.empty() || scheme == "sqlite") {
+    if (name != "sqlite" && scheme.empty() && !db.empty())
+      throw Error("--db for the " + name + " backend must be a URI (" + name + "://...)", ExitCode::kUsage);
+    if (name != "sqlite" && db.empty())
+      throw Error("the " + name + " backend needs --db " + name + "://USER@HOST:PORT/DB", ExitCode::kUsage);
+    // sqlite:///relative.db and sqlite:////absolute.db, as SQLAlchemy writes them.
+    std::string path = db.empty() ? kDefaultSqlitePath : scheme.empty() ? db : rest;
+    if (!scheme.empty()) {
+      if (path.empty() || path[0] != '/')
+        throw Error("a SQLite URI is sqlite:///PATH (three slashes), got " + db, ExitCode::kUsage);
+      path = path.substr(1);
+    }
+    if (path.empty()) throw Error("empty SQLite database path", ExitCode::kUsage);
+    fs::path abs = fs::absolute(path).lexically_normal();
+    t.file = abs;
+    t.uri = "sqlite:///" + abs.string();
+    t.display = abs.string();
+    t.name = abs.stem().string();
+    return t;
+  }
+  if (redact_uri(db) != db)
+    throw Error("do not put the password in the URI (it would show in the process list); set "
+                "DBTOOL_DB_PASSWORD, or put it in .env, or type it when asked",
+                ExitCode::kUsage);
+  t.uri = db;
+  t.display = db;
+  std::string path = rest.substr(rest.find('/') == std::string::npos ? rest.size() : rest.find('/') + 1);
+  t.name = path.substr(0, path.find('?'));
+  if (t.name.empty()) throw Error("the URI names no database: " + db, ExitCode::kUsage);
+  bool has_user = rest.find('@') != std::string::npos;
+  t.password = find_secret({"DBTOOL_DB_PASSWORD", "MYSQL_PWD"}, "Password for " + db, has_user);
+  return t;
+}
+
+fs::path backup_folder(const Target& target, const std::optional<fs::path>& dir) {
+  fs::path folder = dir ? fs::absolute(*dir)
+                        : target.file ? target.file->parent_path() / "backups"
+                                      : fs::absolute("backups");
+  std::error_code ec;
+  bool created = fs::create_directories(folder, ec);
+  if (ec) throw Error("cannot create the backup folder " + folder.string() + ": " + ec.message());
+  if (created || !dir) chmod(folder.c_str(), 0700);
+  return folder;
+}
+
+}  // namespace dbtool

@@ -1,0 +1,129 @@
+// BackendSession/BackendStage: every call into a backend goes through here.
+#include "plugins/backend.hpp"
+
+#include "plugins/host_services.hpp"
+#include "plugins/plugin_error.hpp"
+#include "util/error.hpp"
+
+namespace dbtool {
+namespace json = boost::json;
+
+namespace {
+struct TextHolder {
+  dbtool_text t{};
+  ~TextHolder() {
+    if (t.release != nullptr) t.release(&t);
+  }
+};
+}  // namespace
+
+json::object parse_report(const std::string& plugin, dbtool_text& text) {
+  if (text.data == nullptr || text.size == 0) return {};
+  boost::system::error_code ec;
+  json::value v = json::parse(std::string_view(text.data, text.size), ec);
+  if (ec || !v.is_object()) throw Error(plugin + ": returned a report that is not a JSON object");
+  return std::move(v.get_object());
+}
+
+BackendSession::BackendSession(const LoadedPlugin& plugin, const json::object& options) : plugin_(plugin) {
+  PluginErrorHolder err;
+  std::string opts = json::serialize(options);
+  dbtool_status st = plugin_.backend->open(opts.c_str(), &session_, &err.e);
+  if (st != DBTOOL_OK) fail("open", st, err);
+}
+
+BackendSession::~BackendSession() {
+  if (session_ != nullptr) plugin_.backend->close(session_);
+}
+
+void BackendSession::fail(const std::string& what, dbtool_status st, const PluginErrorHolder& err) const {
+  throw_plugin_error(plugin_.name, what, st, err);
+}
+
+json::object BackendSession::describe() {
+  PluginErrorHolder err;
+  TextHolder text;
+  dbtool_status st = plugin_.backend->describe(session_, &text.t, &err.e);
+  if (st != DBTOOL_OK) fail("describe", st, err);
+  return parse_report(plugin_.name, text.t);
+}
+
+json::object BackendSession::backup(const std::filesystem::path& file) {
+  if (!can(DBTOOL_CAP_BACKUP) || !DBTOOL_HAS_SLOT(plugin_.backend, backup))
+    throw Error("the " + plugin_.name + " backend cannot make backups");
+  PluginErrorHolder err;
+  TextHolder text;
+  dbtool_status st = plugin_.backend->backup(session_, file.c_str(), &text.t, &err.e);
+  if (st != DBTOOL_OK) fail("backup", st, err);
+  return parse_report(plugin_.name, text.t);
+}
+
+json::object BackendSession::restore(const std::filesystem::path& file) {
+  if (!can(DBTOOL_CAP_RESTORE) || !DBTOOL_HAS_SLOT(plugin_.backend, restore))
+    throw Error("the " + plugin_.name + " backend cannot restore backups");
+  PluginErrorHolder err;
+  TextHolder text;
+  dbtool_status st = plugin_.backend->restore(session_, file.c_str(), &text.t, &err.e);
+  if (st != DBTOOL_OK) fail("restore", st, err);
+  return parse_report(plugin_.name, text.t);
+}
+
+bool BackendSession::can_read_tables() const { return DBTOOL_HAS_SLOT(plugin_.backend, read_table); }
+
+void BackendSession::read_table(const std::string& table, ArrowArrayStream* out) {
+  if (!can_read_tables()) throw Error("the " + plugin_.name + " backend cannot read tables back");
+  PluginErrorHolder err;
+  dbtool_status st = plugin_.backend->read_table(session_, table.c_str(), out, &err.e);
+  if (st != DBTOOL_OK) fail("reading table " + table, st, err);
+}
+
+void BackendSession::cancel() {
+  if (!DBTOOL_HAS_SLOT(plugin_.backend, cancel)) return;
+  PluginErrorHolder err;
+  plugin_.backend->cancel(session_, &err.e);
+}
+
+std::unique_ptr<BackendStage> BackendSession::begin_stage(const std::string& schema_json) {
+  PluginErrorHolder err;
+  dbtool_stage* stage = nullptr;
+  dbtool_status st = plugin_.backend->stage_begin(session_, schema_json.c_str(), &stage, &err.e);
+  if (st != DBTOOL_OK) fail("creating the new schema", st, err);
+  return std::unique_ptr<BackendStage>(new BackendStage(*this, stage));
+}
+
+BackendStage::~BackendStage() { abort(); }
+
+int64_t BackendStage::load(const std::string& table, ArrowArrayStream* stream) {
+  if (stage_ == nullptr) throw Error("internal: load on a finished stage");
+  PluginErrorHolder err;
+  int64_t rows = 0;
+  dbtool_status st = session_.plugin_.backend->stage_load(stage_, table.c_str(), stream, &rows, &err.e);
+  if (st != DBTOOL_OK) session_.fail("loading " + table, st, err);
+  return rows;
+}
+
+int64_t BackendStage::count(const std::string& table) {
+  PluginErrorHolder err;
+  int64_t rows = 0;
+  dbtool_status st = session_.plugin_.backend->stage_count(stage_, table.c_str(), &rows, &err.e);
+  if (st != DBTOOL_OK) session_.fail("counting " + table, st, err);
+  return rows;
+}
+
+json::object BackendStage::commit() {
+  PluginErrorHolder err;
+  TextHolder text;
+  dbtool_stage* stage = stage_;
+  stage_ = nullptr;  // gone after the call, success or not
+  dbtool_status st = session_.plugin_.backend->stage_commit(stage, &text.t, &err.e);
+  if (st != DBTOOL_OK) session_.fail("cut-over", st, err);
+  return parse_report(session_.plugin_.name, text.t);
+}
+
+void BackendStage::abort() {
+  if (stage_ == nullptr) return;
+  session_.plugin_.backend->stage_abort(stage_);
+  stage_ = nullptr;
+}
+
+}  // namespace dbtool

@@ -1,0 +1,70 @@
+// RAII C++ view of a backend plugin's C table: sessions and stages that close and abort
+// themselves, and plugin errors turned into dbtool::Error.
+#pragma once
+
+#include "plugins/plugin_registry.hpp"
+
+#include <boost/json.hpp>
+
+#include <filesystem>
+#include <memory>
+#include <string>
+
+namespace dbtool {
+
+class BackendStage;
+
+class BackendSession {
+ public:
+  // Opens a session; options are the backend's open options (uri, password, create).
+  BackendSession(const LoadedPlugin& plugin, const boost::json::object& options);
+  ~BackendSession();
+  BackendSession(const BackendSession&) = delete;
+  BackendSession& operator=(const BackendSession&) = delete;
+
+  const LoadedPlugin& plugin() const { return plugin_; }
+  bool can(uint64_t capability) const { return (plugin_.capabilities & capability) != 0; }
+
+  boost::json::object describe();
+  // Both throw dbtool::Error when the plugin does not support them.
+  boost::json::object backup(const std::filesystem::path& file);
+  boost::json::object restore(const std::filesystem::path& file);
+  bool can_read_tables() const;
+  void read_table(const std::string& table, ArrowArrayStream* out);
+  void cancel();
+
+  std::unique_ptr<BackendStage> begin_stage(const std::string& schema_json);
+
+ private:
+  friend class BackendStage;
+  [[noreturn]] void fail(const std::string& what, dbtool_status st, const struct PluginErrorHolder& err) const;
+
+  const LoadedPlugin& plugin_;
+  dbtool_session* session_ = nullptr;
+};
+
+// A stage aborts itself when destroyed uncommitted, so any exception on the way leaves the
+// target untouched.
+class BackendStage {
+ public:
+  ~BackendStage();
+  BackendStage(const BackendStage&) = delete;
+  BackendStage& operator=(const BackendStage&) = delete;
+
+  // Takes ownership of `stream`. Returns the rows the backend wrote.
+  int64_t load(const std::string& table, ArrowArrayStream* stream);
+  int64_t count(const std::string& table);
+  boost::json::object commit();
+  void abort();
+
+ private:
+  friend class BackendSession;
+  BackendStage(const BackendSession& session, dbtool_stage* stage) : session_(session), stage_(stage) {}
+  const BackendSession& session_;
+  dbtool_stage* stage_;
+};
+
+// Parses a plugin's JSON report (empty text means {}).
+boost::json::object parse_report(const std::string& plugin, dbtool_text& text);
+
+}  // namespace dbtool

@@ -1,0 +1,21 @@
+// See fault.hpp.
+#include "util/fault.hpp"
+
+#include "util/error.hpp"
+
+#include <csignal>
+#include <cstdlib>
+#include <string>
+
+namespace dbtool {
+
+void fault_point(std::string_view point) {
+  const char* spec = std::getenv("DBTOOL_TEST_FAULT");
+  if (spec == nullptr) return;
+  std::string_view s(spec);
+  if (s == point) throw Error("injected fault at " + std::string(point) + " (DBTOOL_TEST_FAULT)");
+  if (s.size() == point.size() + 5 && s.substr(0, point.size()) == point && s.substr(point.size()) == ":kill")
+    std::raise(SIGKILL);
+}
+
+}  // namespace dbtool

@@ -1,0 +1,231 @@
+// `dbtool init`, `backup`, `restore`, `status` end to end: the real binary on real SQLite files,
+// with the no-data-loss promises checked byte for byte, including injected failures and kills.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <boost/json.hpp>
+
+#include "run_dbtool.hpp"
+#include "util/password_hash.hpp"
+
+namespace dbtool {
+namespace {
+namespace fs = std::filesystem;
+using testing::read_bytes;
+using testing::run_dbtool;
+
+// Every row of `sql` as tab-separated text, one line per row.
+std::string query(const fs::path& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
+    out = std::string("ERROR: ") + sqlite3_errmsg(h);
+  } else {
+    while (sqlite3_step(st) == SQLITE_ROW) {
+      for (int i = 0; i < sqlite3_column_count(st); ++i) {
+        const unsigned char* t = sqlite3_column_text(st, i);
+        out += (i ? "\t" : "") + std::string(t ? reinterpret_cast<const char*>(t) : "NULL");
+      }
+      out += "\n";
+    }
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return out;
+}
+
+void exec(const fs::path& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err);
+  std::string msg = err ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(h);
+  ASSERT_EQ(rc, SQLITE_OK) << msg;
+}
+
+// The app's data, ordered, as text.
+std::string app_data(const fs::path& db) {
+  return query(db, "SELECT * FROM users ORDER BY id") + query(db, "SELECT * FROM sections ORDER BY id") +
+         query(db, "SELECT * FROM user_sections ORDER BY user_id, section_id");
+}
+
+std::vector<fs::path> files_in(const fs::path& dir) {
+  std::vector<fs::path> out;
+  if (fs::exists(dir))
+    for (const auto& e : fs::directory_iterator(dir)) out.push_back(e.path());
+  return out;
+}
+
+class InitTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::make_temp_dir("dbtool-init");
+    db_ = dir_ / "app.db";
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+  testing::RunResult init(std::vector<std::string> extra = {}, std::map<std::string, std::string> env = {}) {
+    std::vector<std::string> args = {"init", "--db", db_.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    if (!env.count("DBTOOL_DEFAULT_PASSWORD")) env["DBTOOL_DEFAULT_PASSWORD"] = "test-only-pw";
+    return run_dbtool(args, env);
+  }
+  // A populated database whose content we know.
+  void populate() {
+    auto r = init();
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    exec(db_, "UPDATE users SET _name = 'Marker ''before''' WHERE id = 1");
+  }
+
+  fs::path dir_, db_;
+};
+
+TEST_F(InitTest, EmptyTargetGetsSchemaDefaultsAndHistory) {
+  auto r = init({"--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  boost::json::value report = boost::json::parse(r.out);
+  EXPECT_EQ(report.at("operation").as_string(), "init");
+  EXPECT_TRUE(report.at("backup").is_null());
+  EXPECT_GE(std::stoi(query(db_, "SELECT count(*) FROM users")), 4);
+  EXPECT_GE(std::stoi(query(db_, "SELECT count(*) FROM sections")), 3);
+  EXPECT_GE(std::stoi(query(db_, "SELECT count(*) FROM user_sections")), 3);
+  EXPECT_EQ(query(db_, "SELECT count(*) FROM users WHERE _role = 'Admin'"), "1\n");
+  EXPECT_EQ(query(db_, "SELECT operation, schema_name, schema_version, source FROM dbtool_history"),
+            "init\tuser_management\t1\tdefaults\n");
+  EXPECT_EQ(query(db_, "SELECT length(schema_checksum) FROM dbtool_history"), "64\n");
+  // Passwords are stored only as hashes of the default password.
+  std::string hash = query(db_, "SELECT _password FROM users WHERE _role = 'Admin'");
+  hash.pop_back();
+  EXPECT_EQ(hash.rfind("pbkdf2:sha256:", 0), 0u);
+  EXPECT_TRUE(check_password(hash, "test-only-pw"));
+  EXPECT_EQ(query(db_, "PRAGMA integrity_check"), "ok\n");
+  EXPECT_EQ(query(db_, "PRAGMA foreign_key_check"), "");
+}
+
+TEST_F(InitTest, DefaultPathWorksInAFreshFolder) {
+  auto r = run_dbtool({"init"}, {{"DBTOOL_DEFAULT_PASSWORD", "x"}}, dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::exists(dir_ / "instance" / "volumes" / "user_management.db"));
+}
+
+TEST_F(InitTest, SecondRunBacksUpOwnerOnlyAndReplaces) {
+  populate();
+  const std::string before = app_data(db_);
+  auto r = init({"--yes"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto backups = files_in(dir_ / "backups");
+  ASSERT_EQ(backups.size(), 1u);
+  EXPECT_NE(r.err.find(backups[0].string()), std::string::npos) << "the backup path is printed";
+  EXPECT_NE(backups[0].filename().string().find("app-"), std::string::npos);
+  struct stat st {};
+  ASSERT_EQ(stat(backups[0].c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0600u);
+  ASSERT_EQ(stat((dir_ / "backups").c_str(), &st), 0);
+  EXPECT_EQ(st.st_mode & 0777, 0700u);
+  EXPECT_EQ(app_data(backups[0]), before) << "the backup holds the data of before";
+  EXPECT_EQ(query(db_, "SELECT count(*) FROM users WHERE _name LIKE 'Marker%'"), "0\n");
+  EXPECT_EQ(query(db_, "SELECT count(*) FROM dbtool_history"), "2\n") << "history carried over";
+}
+
+TEST_F(InitTest, RefusesWithoutYesAndTerminal) {
+  populate();
+  const std::string bytes = read_bytes(db_);
+  auto r = init();
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("--yes"), std::string::npos);
+  EXPECT_NE(r.err.find("users ("), std::string::npos) << "lists the tables it would replace: " << r.err;
+  EXPECT_EQ(read_bytes(db_), bytes);
+  EXPECT_FALSE(fs::exists(dir_ / "backups"));
+}
+
+TEST_F(InitTest, InjectedFailureAtEveryStepLeavesTheOriginalIntact) {
+  populate();
+  const std::string bytes = read_bytes(db_);
+  for (std::string point : {"after-backup", "after-stage", "after-load", "before-commit", "after-stage:kill",
+                            "after-load:kill", "before-commit:kill"}) {
+    SCOPED_TRACE(point);
+    auto r = init({"--yes"}, {{"DBTOOL_TEST_FAULT", point}});
+    EXPECT_NE(r.exit_code, 0);
+    if (point.find(":kill") != std::string::npos) EXPECT_EQ(r.exit_code, 128 + 9);
+    EXPECT_EQ(read_bytes(db_), bytes) << "original changed after a fault at " << point;
+  }
+  // The next run cleans what the killed runs left beside the database, and works.
+  auto r = init({"--yes"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const auto& f : files_in(dir_))
+    EXPECT_EQ(f.filename().string().find(".app.db.dbtool-stage"), std::string::npos) << "stale stage " << f;
+}
+
+TEST_F(InitTest, BackupFailureStopsBeforeAnyChange) {
+  populate();
+  const std::string bytes = read_bytes(db_);
+  testing::write_bytes(dir_ / "not-a-folder", "x");
+  auto r = init({"--yes", "--backup-dir", (dir_ / "not-a-folder").string()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("backup"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), bytes);
+}
+
+TEST_F(InitTest, BadSchemaIsNamedAndChangesNothing) {
+  populate();
+  const std::string bytes = read_bytes(db_);
+  fs::path schemas = dir_ / "schemas";
+  fs::copy(testing::source_dir() / "schemas", schemas);
+  std::string text = read_bytes(schemas / "schema.json");
+  text.replace(text.find("\"type\": \"int64\""), 15, "\"type\": \"integer\"");
+  testing::write_bytes(schemas / "schema.json", text);
+  auto r = init({"--yes", "--schema-dir", schemas.string()});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("schema.json: tables[0] (users).columns[0].type: unknown type \"integer\""), std::string::npos)
+      << r.err;
+  EXPECT_EQ(read_bytes(db_), bytes);
+}
+
+TEST_F(InitTest, BackupThenRestoreReturnsTheExactData) {
+  populate();
+  const std::string before = app_data(db_);
+  auto b = run_dbtool({"backup", "--db", db_.string(), "--json"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  fs::path file = std::string(boost::json::parse(b.out).at("path").as_string());
+  exec(db_, "DELETE FROM user_sections; UPDATE users SET _name = 'changed'");
+  ASSERT_NE(app_data(db_), before);
+  auto r = run_dbtool({"restore", "--db", db_.string(), "--yes", file.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(app_data(db_), before);
+  EXPECT_EQ(files_in(dir_ / "backups").size(), 2u) << "restore backed up the current state first";
+}
+
+TEST_F(InitTest, RestoreRefusesWithoutYesAndAGarbageBackupChangesNothing) {
+  populate();
+  const std::string bytes = read_bytes(db_);
+  testing::write_bytes(dir_ / "garbage.db", "this is not a database");
+  auto r = run_dbtool({"restore", "--db", db_.string(), (dir_ / "garbage.db").string()});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  r = run_dbtool({"restore", "--db", db_.string(), "--yes", (dir_ / "garbage.db").string()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(read_bytes(db_), bytes);
+}
+
+TEST_F(InitTest, BackupOfMissingDatabaseIsAClearError) {
+  auto r = run_dbtool({"backup", "--db", (dir_ / "nope.db").string()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("does not exist"), std::string::npos) << r.err;
+}
+
+TEST_F(InitTest, StatusShowsTablesAndRuns) {
+  populate();
+  auto r = run_dbtool({"status", "--db", db_.string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  boost::json::value v = boost::json::parse(r.out);
+  EXPECT_EQ(v.at("history").as_array().size(), 1u);
+  EXPECT_EQ(v.at("history").as_array()[0].at("operation").as_string(), "init");
+}
+
+}  // namespace
+}  // namespace dbtool

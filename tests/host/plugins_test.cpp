@@ -1,0 +1,78 @@
+// Plugin discovery and loading through the real binary: what `dbtool plugins` lists, what it
+// refuses, and why.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include "run_dbtool.hpp"
+
+namespace dbtool {
+namespace {
+namespace fs = std::filesystem;
+using testing::run_dbtool;
+
+TEST(Plugins, JsonListsOurPluginsWithTheirFacts) {
+  auto r = run_dbtool({"plugins", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  boost::json::array list = boost::json::parse(r.out).as_array();
+  std::map<std::string, std::string> kinds;
+  for (const auto& v : list) {
+    const auto& o = v.as_object();
+    for (const char* key : {"name", "kind", "version", "abi", "path"}) EXPECT_TRUE(o.contains(key)) << key;
+    EXPECT_EQ(o.at("abi").as_string(), "1.0");
+    EXPECT_TRUE(fs::path(std::string(o.at("path").as_string())).is_absolute());
+    kinds[std::string(o.at("name").as_string())] = std::string(o.at("kind").as_string());
+  }
+  EXPECT_EQ(kinds["sqlite"], "backend");
+  EXPECT_EQ(kinds["json-file"], "source");
+}
+
+TEST(Plugins, IncompatibleMajorIsRefusedNamingFileAndVersions) {
+  fs::path dir = testing::make_temp_dir("dbtool-plugins");
+  fs::copy_file(DBTOOL_TEST_MAJOR2_PLUGIN, dir / "libmajor2.so");
+  auto r = run_dbtool({"--plugin-dir", dir.string(), "plugins", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find((dir / "libmajor2.so").string()), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ABI 2.0"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ABI 1.0"), std::string::npos) << r.err;
+  for (const auto& v : boost::json::parse(r.out).as_array())
+    EXPECT_NE(fs::path(std::string(v.at("path").as_string())).parent_path(), dir) << "refused plugin listed";
+  fs::remove_all(dir);
+}
+
+TEST(Plugins, ANonPluginLibraryIsSkippedWithAReason) {
+  fs::path dir = testing::make_temp_dir("dbtool-plugins");
+  testing::write_bytes(dir / "libgarbage.so", "not an ELF file");
+  auto r = run_dbtool({"--plugin-dir", dir.string(), "plugins"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("libgarbage.so: cannot load"), std::string::npos) << r.err;
+  fs::remove_all(dir);
+}
+
+TEST(Plugins, UnknownBackendListsWhatExists) {
+  auto r = run_dbtool({"status", "--backend", "oracle", "--db", "oracle://x@y/z"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("no backend plugin named \"oracle\""), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("sqlite"), std::string::npos) << r.err;
+}
+
+TEST(Cli, VersionAndHelpTeach) {
+  auto v = run_dbtool({"--version"});
+  EXPECT_EQ(v.exit_code, 0);
+  EXPECT_NE(v.out.find("dbtool "), std::string::npos);
+  auto h = run_dbtool({"migrate", "--help"});
+  EXPECT_EQ(h.exit_code, 0);
+  EXPECT_NE(h.out.find("--source"), std::string::npos);
+  EXPECT_NE(h.out.find("Examples"), std::string::npos);
+  auto bad = run_dbtool({"init", "--no-such-flag"});
+  EXPECT_NE(bad.exit_code, 0);
+}
+
+TEST(Cli, PasswordInUriIsRefused) {
+  auto r = run_dbtool({"status", "--db", "mysql://app:hunter2@127.0.0.1:1/app"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_EQ(r.err.find("hunter2"), std::string::npos) << "the password is echoed: " << r.err;
+}
+
+}  // namespace
+}  // namespace dbtool

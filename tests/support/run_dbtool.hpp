@@ -1,0 +1,35 @@
+// Test support: run the real dbtool binary as a user would (no terminal on stdin), and small
+// helpers for temporary folders and file contents.
+#pragma once
+
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace dbtool::testing {
+
+struct RunResult {
+  int exit_code = -1;  // 128 + signal when killed
+  std::string out;
+  std::string err;
+};
+
+// Runs `dbtool args...` with the extra environment `env` (an empty value unsets the variable)
+// in `cwd` (default: the current folder). stdin is /dev/null.
+RunResult run_dbtool(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
+                     const std::filesystem::path& cwd = {});
+
+// A fresh empty folder under the system temp folder, removed by the caller (or left for
+// post-mortem when a test fails).
+std::filesystem::path make_temp_dir(const std::string& prefix);
+
+std::string read_bytes(const std::filesystem::path& file);
+void write_bytes(const std::filesystem::path& file, const std::string& bytes);
+
+// Paths fixed at build time.
+std::filesystem::path dbtool_binary();
+std::filesystem::path source_dir();
+std::filesystem::path fixtures_dir();
+
+}  // namespace dbtool::testing
