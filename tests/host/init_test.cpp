@@ -152,7 +152,9 @@ TEST_F(InitTest, InjectedFailureAtEveryStepLeavesTheOriginalIntact) {
     SCOPED_TRACE(point);
     auto r = init({"--yes"}, {{"DBTOOL_TEST_FAULT", point}});
     EXPECT_NE(r.exit_code, 0);
-    if (point.find(":kill") != std::string::npos) EXPECT_EQ(r.exit_code, 128 + 9);
+    if (point.find(":kill") != std::string::npos) {
+      EXPECT_EQ(r.exit_code, 128 + 9);
+    }
     EXPECT_EQ(read_bytes(db_), bytes) << "original changed after a fault at " << point;
   }
   // The next run cleans what the killed runs left beside the database, and works.

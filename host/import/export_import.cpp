@@ -1,0 +1,632 @@
+// The import engine: a SAX reader that materialises one record at a time (a small DOM on a
+// monotonic arena reset per record), a mapper that turns it into rows all-or-nothing, batch
+// builders per table, and a bounded queue to the caller's thread.
+#include "import/export_import.hpp"
+
+#include "util/error.hpp"
+
+#include <boost/json/basic_parser_impl.hpp>
+
+#include <condition_variable>
+#include <deque>
+#include <exception>
+#include <fstream>
+#include <limits>
+#include <mutex>
+#include <thread>
+#include <unordered_map>
+#include <unordered_set>
+#include <variant>
+
+namespace dbtool {
+namespace json = boost::json;
+namespace fs = std::filesystem;
+
+json::object ImportReport::to_json() const {
+  json::object o;
+  o["records_read"] = records_read;
+  o["records_loaded"] = records_loaded;
+  o["records_rejected"] = records_rejected;
+  o["records_skipped"] = records_skipped;
+  o["default_password_users"] = default_password_users;
+  o["duplicate_nested"] = duplicate_nested;
+  json::object r;
+  for (const auto& [t, n] : rows) r[t] = n;
+  o["rows"] = std::move(r);
+  json::object u;
+  for (const auto& [f, n] : unknown_fields) u[f] = n;
+  o["unknown_fields"] = std::move(u);
+  return o;
+}
+
+namespace {
+
+// ---- reading records ---------------------------------------------------------------------
+
+// Calls back once per element of the top-level array, with the element as a json::value.
+class RecordReader {
+ public:
+  using Callback = std::function<void(json::value&, int64_t index)>;
+
+  static void read(const fs::path& file, const Callback& on_record) {
+    std::ifstream in(file, std::ios::binary);
+    if (!in) throw Error("cannot read " + file.string() + ": " + std::strerror(errno), ExitCode::kFailure);
+    json::basic_parser<Handler> parser(json::parse_options{}, on_record);
+    std::vector<char> buf(1 << 20);
+    uint64_t offset = 0;
+    boost::system::error_code ec;
+    auto check = [&](std::size_t used, const char* hint) {
+      if (parser.handler().failure) std::rethrow_exception(parser.handler().failure);
+      if (ec)
+        throw Error("bad JSON at byte " + std::to_string(offset + used) + " of " + file.string() + ": " +
+                        ec.message() + hint,
+                    ExitCode::kDataError);
+    };
+    while (in) {
+      in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+      std::size_t got = static_cast<std::size_t>(in.gcount());
+      if (got == 0) break;
+      std::size_t used = parser.write_some(true, buf.data(), got, ec);
+      check(used, "");
+      offset += got;
+    }
+    parser.write_some(false, nullptr, 0, ec);
+    check(0, " (the file ends early: truncated?)");
+    if (!parser.handler().top_is_array)
+      throw Error(file.string() + ": an export must be a JSON array of records", ExitCode::kDataError);
+  }
+
+ private:
+  struct Handler {
+    static constexpr std::size_t max_object_size = std::size_t(-1);
+    static constexpr std::size_t max_array_size = std::size_t(-1);
+    static constexpr std::size_t max_key_size = std::size_t(-1);
+    static constexpr std::size_t max_string_size = std::size_t(-1);
+
+    explicit Handler(const Callback& cb) : on_record(cb) {}
+
+    const Callback& on_record;
+    unsigned char arena_buffer[64 * 1024];
+    json::monotonic_resource arena{arena_buffer, sizeof(arena_buffer)};
+    json::value_stack stack;
+    int depth = 0;
+    int64_t index = 0;
+    bool top_is_array = false;
+    std::exception_ptr failure;
+
+    using ec_t = boost::system::error_code;
+
+    void begin_value() {
+      if (depth == 1) stack.reset(json::storage_ptr(&arena));
+    }
+    bool end_value(ec_t& ec) {
+      if (depth != 1) return true;
+      try {
+        json::value v = stack.release();
+        on_record(v, index++);
+      } catch (...) {
+        failure = std::current_exception();
+        ec = json::error::exception;
+        return false;
+      }
+      arena.release();
+      return true;
+    }
+
+    bool on_document_begin(ec_t&) { return true; }
+    bool on_document_end(ec_t&) { return true; }
+    bool on_array_begin(ec_t&) {
+      if (depth == 0) top_is_array = true;
+      begin_value();
+      ++depth;
+      return true;
+    }
+    bool on_array_end(std::size_t n, ec_t& ec) {
+      --depth;
+      if (depth == 0) return true;
+      stack.push_array(n);
+      return end_value(ec);
+    }
+    bool on_object_begin(ec_t& ec) {
+      if (depth == 0) {
+        ec = json::error::syntax;
+        failure = std::make_exception_ptr(Error("an export must be a JSON array of records, not an object",
+                                                ExitCode::kDataError));
+        return false;
+      }
+      begin_value();
+      ++depth;
+      return true;
+    }
+    bool on_object_end(std::size_t n, ec_t& ec) {
+      --depth;
+      stack.push_object(n);
+      return end_value(ec);
+    }
+    bool top_level_scalar(ec_t& ec) {
+      if (depth != 0) return true;
+      ec = json::error::syntax;
+      failure = std::make_exception_ptr(Error("an export must be a JSON array of records", ExitCode::kDataError));
+      return false;
+    }
+    bool on_string_part(std::string_view s, std::size_t, ec_t& ec) {
+      if (!top_level_scalar(ec)) return false;
+      if (!partial_string) begin_value();
+      partial_string = true;
+      stack.push_chars(s);
+      return true;
+    }
+    bool on_string(std::string_view s, std::size_t, ec_t& ec) {
+      if (!top_level_scalar(ec)) return false;
+      if (!partial_string) begin_value();
+      partial_string = false;
+      stack.push_string(s);
+      return end_value(ec);
+    }
+    bool on_key_part(std::string_view s, std::size_t, ec_t&) {
+      stack.push_chars(s);
+      return true;
+    }
+    bool on_key(std::string_view s, std::size_t, ec_t&) {
+      stack.push_key(s);
+      return true;
+    }
+    bool on_number_part(std::string_view, ec_t&) { return true; }
+    bool on_int64(int64_t v, std::string_view, ec_t& ec) {
+      if (!top_level_scalar(ec)) return false;
+      begin_value();
+      stack.push_int64(v);
+      return end_value(ec);
+    }
+    bool on_uint64(uint64_t v, std::string_view, ec_t& ec) {
+      if (!top_level_scalar(ec)) return false;
+      begin_value();
+      stack.push_uint64(v);
+      return end_value(ec);
+    }
+    bool on_double(double v, std::string_view, ec_t& ec) {
+      if (!top_level_scalar(ec)) return false;
+      begin_value();
+      stack.push_double(v);
+      return end_value(ec);
+    }
+    bool on_bool(bool v, ec_t& ec) {
+      if (!top_level_scalar(ec)) return false;
+      begin_value();
+      stack.push_bool(v);
+      return end_value(ec);
+    }
+    bool on_null(ec_t& ec) {
+      if (!top_level_scalar(ec)) return false;
+      begin_value();
+      stack.push_null();
+      return end_value(ec);
+    }
+    bool on_comment_part(std::string_view, ec_t&) { return true; }
+    bool on_comment(std::string_view, ec_t&) { return true; }
+
+    // A string split over chunks arrives as parts, then the rest: begin a record once.
+    bool partial_string = false;
+  };
+};
+
+// ---- mapping -------------------------------------------------------------------------------
+
+struct Null {};
+using Cell = std::variant<Null, int64_t, double, bool, std::string>;
+
+// A record that could not be mapped; becomes a reject line or the run's error.
+struct RecordError {
+  std::string reason;
+};
+
+const char* json_kind(const json::value& v) {
+  switch (v.kind()) {
+    case json::kind::null: return "null";
+    case json::kind::bool_: return "a boolean";
+    case json::kind::int64:
+    case json::kind::uint64:
+    case json::kind::double_: return "a number";
+    case json::kind::string: return "a string";
+    case json::kind::array: return "an array";
+    case json::kind::object: return "an object";
+  }
+  return "a value";
+}
+
+size_t utf8_length(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+Cell convert(const json::value& v, const Column& c, const std::string& field) {
+  auto fail = [&](const char* want) -> Cell {
+    throw RecordError{"field '" + field + "': expected " + want + ", got " + json_kind(v)};
+  };
+  if (v.is_null()) {
+    if (!c.nullable) throw RecordError{"field '" + field + "' is null, but column " + c.name + " requires a value"};
+    return Null{};
+  }
+  switch (c.type) {
+    case PortableType::kInt64:
+      if (v.is_int64()) return v.get_int64();
+      if (v.is_uint64() && v.get_uint64() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
+        return static_cast<int64_t>(v.get_uint64());
+      return fail("an integer");
+    case PortableType::kFloat64:
+      if (v.is_number()) return v.to_number<double>();
+      return fail("a number");
+    case PortableType::kBool:
+      if (v.is_bool()) return v.get_bool();
+      return fail("true or false");
+    case PortableType::kJson: return json::serialize(v);
+    case PortableType::kText:
+    case PortableType::kTimestamp:
+    case PortableType::kBlob: {
+      if (!v.is_string()) return fail("a string");
+      std::string s(v.get_string());
+      if (c.max_length && static_cast<int64_t>(utf8_length(s)) > *c.max_length)
+        throw RecordError{"field '" + field + "' is longer than " + std::to_string(*c.max_length) +
+                          " characters (column " + c.name + ")"};
+      return s;
+    }
+  }
+  return Null{};
+}
+
+Cell default_cell(const Column& c, const std::string& field) {
+  if (c.default_value) return convert(*c.default_value, c, field);
+  if (!c.nullable) throw RecordError{"missing required field '" + field + "' (column " + c.name + " has no default)"};
+  return Null{};
+}
+
+// Rows per table accumulate here until a batch is full.
+struct TableBatch {
+  const Table* table = nullptr;
+  std::vector<sdk::ColumnSpec> columns;
+  std::unique_ptr<sdk::BatchBuilder> builder;
+  int64_t first_record = -1;
+  int64_t last_record = -1;
+
+  void append(const std::vector<Cell>& row, int64_t record) {
+    for (size_t i = 0; i < row.size(); ++i) {
+      const Cell& cell = row[i];
+      if (std::holds_alternative<Null>(cell))
+        builder->append_null(i);
+      else if (auto* n = std::get_if<int64_t>(&cell))
+        builder->append_int64(i, *n);
+      else if (auto* d = std::get_if<double>(&cell))
+        builder->append_double(i, *d);
+      else if (auto* b = std::get_if<bool>(&cell))
+        builder->append_bool(i, *b);
+      else
+        builder->append_bytes(i, std::get<std::string>(cell));
+    }
+    if (first_record < 0) first_record = record;
+    last_record = record;
+  }
+};
+
+// Blocks the producer when full, so memory stays bounded whatever the export's size.
+class BatchQueue {
+ public:
+  explicit BatchQueue(size_t capacity) : capacity_(capacity) {}
+  // False when the consumer gave up.
+  bool push(ImportBatch&& b) {
+    std::unique_lock<std::mutex> lock(m_);
+    cv_.wait(lock, [&] { return q_.size() < capacity_ || abandoned_; });
+    if (abandoned_) return false;
+    q_.push_back(std::move(b));
+    cv_.notify_all();
+    return true;
+  }
+  std::optional<ImportBatch> pop() {
+    std::unique_lock<std::mutex> lock(m_);
+    cv_.wait(lock, [&] { return !q_.empty() || closed_; });
+    if (q_.empty()) return std::nullopt;
+    ImportBatch b = std::move(q_.front());
+    q_.pop_front();
+    cv_.notify_all();
+    return b;
+  }
+  void close() {
+    std::lock_guard<std::mutex> lock(m_);
+    closed_ = true;
+    cv_.notify_all();
+  }
+  void abandon() {
+    std::lock_guard<std::mutex> lock(m_);
+    abandoned_ = true;
+    q_.clear();
+    cv_.notify_all();
+  }
+
+ private:
+  std::mutex m_;
+  std::condition_variable cv_;
+  std::deque<ImportBatch> q_;
+  size_t capacity_;
+  bool closed_ = false;
+  bool abandoned_ = false;
+};
+
+class Importer {
+ public:
+  Importer(const Schema& schema, const ImportMapping& mapping, const ImportOptions& options, BatchQueue& queue)
+      : schema_(schema), m_(mapping), options_(options), queue_(queue) {
+    for (const auto& t : schema.tables) {
+      TableBatch tb;
+      tb.table = &t;
+      tb.columns = t.arrow_columns();
+      tb.builder = std::make_unique<sdk::BatchBuilder>(tb.columns);
+      batches_.push_back(std::move(tb));
+    }
+  }
+
+  ImportReport run(const std::vector<fs::path>& files) {
+    // Keys of later files (the default data): the export's records with those keys win.
+    if (!m_.key_field.empty())
+      for (size_t f = 1; f < files.size(); ++f)
+        RecordReader::read(files[f], [&](json::value& v, int64_t) {
+          if (auto* o = v.if_object())
+            if (auto* k = o->if_contains(m_.key_field); k && k->is_string()) later_keys_.insert(std::string(k->get_string()));
+        });
+    for (size_t f = 0; f < files.size(); ++f) {
+      file_ = files[f].string();
+      later_file_ = f > 0;
+      RecordReader::read(files[f], [&](json::value& v, int64_t index) { on_record(v, index); });
+    }
+    flush_all();
+    for (const auto& tb : batches_) report_.rows[tb.table->name] += 0;
+    return report_;
+  }
+
+ private:
+  TableBatch& batch_of(const Table* t) {
+    for (auto& tb : batches_)
+      if (tb.table == t) return tb;
+    throw Error("internal: no batch for table " + t->name);
+  }
+
+  void on_record(json::value& v, int64_t index) {
+    ++report_.records_read;
+    std::string key;
+    try {
+      if (!v.is_object()) throw RecordError{"the record is " + std::string(json_kind(v)) + ", not an object"};
+      const json::object& o = v.get_object();
+      if (!m_.key_field.empty())
+        if (auto* k = o.if_contains(m_.key_field); k && k->is_string()) key = std::string(k->get_string());
+      if (!key.empty() && later_keys_.count(key)) {
+        if (later_file_ && !loaded_keys_.insert(key).second) {
+          ++report_.records_skipped;
+          return;
+        }
+        if (!later_file_) loaded_keys_.insert(key);
+      }
+      map_record(o, index);
+      ++report_.records_loaded;
+    } catch (const RecordError& e) {
+      std::string where = "record " + std::to_string(index) + (key.empty() ? "" : " (" + m_.key_field + " " + key + ")") +
+                          " of " + file_;
+      if (options_.reject_sink == nullptr)
+        throw Error(where + ": " + e.reason + "; nothing was changed (use --reject-file to set such records aside)",
+                    ExitCode::kDataError);
+      json::object line{{"file", file_}, {"index", index}, {"reason", e.reason}, {"record", v}};
+      *options_.reject_sink << json::serialize(line) << '\n';
+      if (!*options_.reject_sink) throw Error("cannot write the reject file");
+      ++report_.records_rejected;
+    }
+  }
+
+  void map_record(const json::object& o, int64_t index) {
+    const Table& t = *m_.table;
+    std::vector<Cell> row(t.columns.size());
+    std::vector<bool> set(t.columns.size(), false);
+    for (const auto& kv : o) {
+      std::string_view field = kv.key();
+      bool handled = false;
+      for (const auto& f : m_.fields)
+        if (f.field == field) {
+          row[static_cast<size_t>(f.column_index)] = convert(kv.value(), t.columns[static_cast<size_t>(f.column_index)], f.field);
+          set[static_cast<size_t>(f.column_index)] = true;
+          handled = true;
+        }
+      if (handled || m_.ignore.count(std::string(field))) continue;
+      bool nested = false;
+      for (const auto& n : m_.nested) nested = nested || n.field == field;
+      if (!nested) ++report_.unknown_fields[std::string(field)];
+    }
+    // The password: a null or missing hash gets the operator's default, counted.
+    bool default_password = false;
+    if (m_.password_column >= 0) {
+      size_t pc = static_cast<size_t>(m_.password_column);
+      if (!set[pc] || std::holds_alternative<Null>(row[pc])) {
+        if (!options_.default_password_hash)
+          throw RecordError{"has no password hash; set DBTOOL_DEFAULT_PASSWORD to give such users a default password"};
+        row[pc] = *options_.default_password_hash;
+        set[pc] = true;
+        default_password = true;
+      }
+    }
+    int64_t assigned_id = 0;
+    for (size_t i = 0; i < row.size(); ++i) {
+      if (set[i]) continue;
+      if (static_cast<int>(i) == m_.id_column) {
+        assigned_id = max_id_ + 1;  // committed below, only if the record maps
+        row[i] = assigned_id;
+        continue;
+      }
+      std::string field = t.columns[i].name;
+      for (const auto& f : m_.fields)
+        if (f.column_index == static_cast<int>(i)) field = f.field;
+      row[i] = default_cell(t.columns[i], field);
+    }
+
+    // Nested arrays: child rows and new look-up rows, kept aside until the record is whole.
+    struct Child {
+      TableBatch* batch;
+      std::vector<Cell> row;
+    };
+    std::vector<Child> children;
+    std::vector<std::pair<std::string, int64_t>> new_keys;
+    std::vector<Child> new_lookups;
+    for (const auto& n : m_.nested) {
+      const json::value* arr = o.if_contains(n.field);
+      if (arr == nullptr || arr->is_null()) continue;
+      if (!arr->is_array()) throw RecordError{"field '" + n.field + "': expected an array, got " + json_kind(*arr)};
+      std::unordered_set<std::string> seen;
+      for (size_t e = 0; e < arr->get_array().size(); ++e) {
+        const json::value& ev = arr->get_array()[e];
+        std::string where = n.field + "[" + std::to_string(e) + "]";
+        if (!ev.is_object()) throw RecordError{"field '" + where + "': expected an object, got " + json_kind(ev)};
+        const json::object& eo = ev.get_object();
+        std::vector<Cell> crow(n.table->columns.size());
+        std::vector<bool> cset(crow.size(), false);
+        crow[static_cast<size_t>(n.parent_column)] = row[static_cast<size_t>(n.parent_from)];
+        cset[static_cast<size_t>(n.parent_column)] = true;
+        if (n.lookup) {
+          const LookupMap& l = *n.lookup;
+          const json::value* kv = eo.if_contains(l.by);
+          if (kv == nullptr || !kv->is_string())
+            throw RecordError{"field '" + where + "." + l.by + "': expected a string, got " +
+                              (kv ? json_kind(*kv) : "nothing")};
+          std::string k(kv->get_string());
+          if (!seen.insert(k).second) {
+            ++report_.duplicate_nested;
+            continue;
+          }
+          int64_t id;
+          auto found = lookup_ids_.find(k);
+          if (found != lookup_ids_.end()) {
+            id = found->second;
+          } else {
+            auto pending = std::find_if(new_keys.begin(), new_keys.end(), [&](const auto& p) { return p.first == k; });
+            if (pending != new_keys.end()) {
+              id = pending->second;
+            } else {
+              id = next_lookup_id_ + static_cast<int64_t>(new_keys.size());
+              new_keys.emplace_back(k, id);
+              std::vector<Cell> lrow(l.table->columns.size());
+              std::vector<bool> lset(lrow.size(), false);
+              lrow[static_cast<size_t>(l.id_column)] = id;
+              lset[static_cast<size_t>(l.id_column)] = true;
+              lrow[static_cast<size_t>(l.key_column)] = convert(*kv, l.table->columns[static_cast<size_t>(l.key_column)], where + "." + l.by);
+              lset[static_cast<size_t>(l.key_column)] = true;
+              for (const auto& f : l.fields)
+                if (auto* fv = eo.if_contains(f.field)) {
+                  lrow[static_cast<size_t>(f.column_index)] = convert(*fv, l.table->columns[static_cast<size_t>(f.column_index)], where + "." + f.field);
+                  lset[static_cast<size_t>(f.column_index)] = true;
+                }
+              for (size_t i = 0; i < lrow.size(); ++i)
+                if (!lset[i]) lrow[i] = default_cell(l.table->columns[i], where + "." + l.table->columns[i].name);
+              new_lookups.push_back({&batch_of(l.table), std::move(lrow)});
+            }
+          }
+          crow[static_cast<size_t>(l.ref_column)] = id;
+          cset[static_cast<size_t>(l.ref_column)] = true;
+        }
+        for (const auto& f : n.fields)
+          if (auto* fv = eo.if_contains(f.field)) {
+            crow[static_cast<size_t>(f.column_index)] = convert(*fv, n.table->columns[static_cast<size_t>(f.column_index)], where + "." + f.field);
+            cset[static_cast<size_t>(f.column_index)] = true;
+          }
+        for (const auto& kv2 : eo)
+          if (!n.known.count(std::string(kv2.key()))) ++report_.unknown_fields[n.field + "." + std::string(kv2.key())];
+        for (size_t i = 0; i < crow.size(); ++i)
+          if (!cset[i]) crow[i] = default_cell(n.table->columns[i], where + "." + n.table->columns[i].name);
+        children.push_back({&batch_of(n.table), std::move(crow)});
+      }
+    }
+
+    // The record maps: commit it whole.
+    if (m_.id_column >= 0) {
+      int64_t id = std::get<int64_t>(row[static_cast<size_t>(m_.id_column)]);
+      max_id_ = std::max(max_id_, id);
+    }
+    (void)assigned_id;
+    if (default_password) ++report_.default_password_users;
+    for (auto& [k, id] : new_keys) lookup_ids_.emplace(k, id);
+    next_lookup_id_ += static_cast<int64_t>(new_keys.size());
+    TableBatch& own = batch_of(m_.table);
+    own.append(row, index);
+    ++report_.rows[m_.table->name];
+    for (auto& c : new_lookups) {
+      c.batch->append(c.row, index);
+      ++report_.rows[c.batch->table->name];
+    }
+    for (auto& c : children) {
+      c.batch->append(c.row, index);
+      ++report_.rows[c.batch->table->name];
+    }
+    for (const auto& tb : batches_)
+      if (static_cast<size_t>(tb.builder->rows()) >= options_.batch_rows) {
+        flush_all();
+        break;
+      }
+  }
+
+  // Flushes every non-empty table in schema order, so parents precede their children.
+  void flush_all() {
+    for (auto& tb : batches_) {
+      if (tb.builder->rows() == 0) continue;
+      ImportBatch b;
+      b.table = tb.table->name;
+      b.columns = tb.columns;
+      tb.builder->finish(&b.array.a);
+      b.first_record = tb.first_record;
+      b.last_record = tb.last_record;
+      b.file = file_;
+      tb.first_record = tb.last_record = -1;
+      if (!queue_.push(std::move(b))) throw Error("import stopped");
+    }
+  }
+
+  const Schema& schema_;
+  const ImportMapping& m_;
+  const ImportOptions& options_;
+  BatchQueue& queue_;
+  std::vector<TableBatch> batches_;
+  ImportReport report_;
+  std::string file_;
+  bool later_file_ = false;
+  int64_t max_id_ = 0;
+  int64_t next_lookup_id_ = 1;
+  std::unordered_map<std::string, int64_t> lookup_ids_;
+  std::unordered_set<std::string> later_keys_;
+  std::unordered_set<std::string> loaded_keys_;
+};
+
+}  // namespace
+
+ImportReport import_files(const std::vector<fs::path>& files, const Schema& schema, const ImportMapping& mapping,
+                          const ImportOptions& options, const std::function<void(ImportBatch&&)>& sink) {
+  BatchQueue queue(std::max<size_t>(1, options.queue_batches));
+  ImportReport report;
+  std::exception_ptr worker_error;
+  std::thread worker([&] {
+    try {
+      Importer importer(schema, mapping, options, queue);
+      report = importer.run(files);
+    } catch (...) {
+      worker_error = std::current_exception();
+    }
+    queue.close();
+  });
+  std::exception_ptr sink_error;
+  while (auto batch = queue.pop()) {
+    try {
+      sink(std::move(*batch));
+    } catch (...) {
+      sink_error = std::current_exception();
+      queue.abandon();
+      break;
+    }
+  }
+  worker.join();
+  if (sink_error) std::rethrow_exception(sink_error);
+  if (worker_error) std::rethrow_exception(worker_error);
+  return report;
+}
+
+}  // namespace dbtool

@@ -1,0 +1,63 @@
+// The import engine: streams legacy export files (JSON arrays of records, any size) through an
+// ImportMapping into Arrow batches per table, with bounded memory. Parsing runs on a worker
+// thread; batches reach the caller's sink on the calling thread through a small bounded queue,
+// so parsing and loading overlap.
+#pragma once
+
+#include "import/import_mapping.hpp"
+
+#include <dbtool/sdk/arrow.hpp>
+
+#include <boost/json.hpp>
+
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <map>
+#include <optional>
+#include <ostream>
+#include <string>
+#include <vector>
+
+namespace dbtool {
+
+struct ImportBatch {
+  std::string table;
+  std::vector<sdk::ColumnSpec> columns;  // the table's full column list
+  sdk::ArrayHolder array;
+  int64_t first_record = 0;  // index (in its file) of the first record with a row here
+  int64_t last_record = 0;
+  std::string file;
+};
+
+struct ImportOptions {
+  size_t batch_rows = 8192;
+  // The hash given to records without one. Without it such a record is an error.
+  std::optional<std::string> default_password_hash;
+  // Where unmappable records go (one JSON line each). Null: the first one stops the import.
+  std::ostream* reject_sink = nullptr;
+  size_t queue_batches = 4;
+};
+
+struct ImportReport {
+  int64_t records_read = 0;
+  int64_t records_loaded = 0;
+  int64_t records_rejected = 0;
+  int64_t records_skipped = 0;  // a later file's record whose key an earlier file loaded
+  int64_t default_password_users = 0;
+  int64_t duplicate_nested = 0;  // the same look-up key twice in one record: kept once
+  std::map<std::string, int64_t> rows;            // per table
+  std::map<std::string, int64_t> unknown_fields;  // "field" or "sections.field"
+  boost::json::object to_json() const;
+};
+
+// Imports `files` in order (an export, then default data), sharing look-up dictionaries and
+// the id counter. Throws dbtool::Error: kDataError for a bad record without a reject sink
+// ("record 12 (uid u0000011) of FILE: field 'uid': expected a string, got a number"), for
+// malformed JSON ("bad JSON at byte N"); whatever the sink throws is rethrown after the
+// worker stopped.
+ImportReport import_files(const std::vector<std::filesystem::path>& files, const Schema& schema,
+                          const ImportMapping& mapping, const ImportOptions& options,
+                          const std::function<void(ImportBatch&&)>& sink);
+
+}  // namespace dbtool

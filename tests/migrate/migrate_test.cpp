@@ -1,0 +1,356 @@
+// `dbtool migrate` end to end: the real binary, a real fake old server on loopback, real
+// SQLite files. Checks the fallback chain, the cache rules, field-by-field fidelity, rejects,
+// and that no failure touches the target.
+#include <gtest/gtest.h>
+#include <signal.h>
+#include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+
+#include <chrono>
+#include <thread>
+
+#include "run_dbtool.hpp"
+
+namespace dbtool {
+namespace {
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using testing::read_bytes;
+using testing::run_dbtool;
+using testing::write_bytes;
+
+constexpr const char* kLegacyPassword = "Legacy-PW-7f3a9-secret";
+
+// Rows of `sql`; each value as JSON (null, number, or string) so types are compared too.
+std::vector<json::array> rows(const fs::path& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  std::vector<json::array> out;
+  EXPECT_EQ(sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr), SQLITE_OK) << sqlite3_errmsg(h);
+  while (st && sqlite3_step(st) == SQLITE_ROW) {
+    json::array row;
+    for (int i = 0; i < sqlite3_column_count(st); ++i) {
+      switch (sqlite3_column_type(st, i)) {
+        case SQLITE_NULL: row.emplace_back(nullptr); break;
+        case SQLITE_INTEGER: row.emplace_back(sqlite3_column_int64(st, i)); break;
+        case SQLITE_FLOAT: row.emplace_back(sqlite3_column_double(st, i)); break;
+        default: row.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, i)));
+      }
+    }
+    out.push_back(std::move(row));
+  }
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return out;
+}
+
+int64_t count(const fs::path& db, const std::string& table) {
+  return rows(db, "SELECT count(*) FROM " + table)[0][0].as_int64();
+}
+
+json::value field_or_null(const json::object& o, const char* key) {
+  auto* v = o.if_contains(key);
+  return v ? *v : json::value(nullptr);
+}
+
+json::value json_text(const json::value& cell) {
+  return cell.is_null() ? json::value(nullptr) : json::parse(cell.as_string());
+}
+
+// The database holds exactly the export: every user field by field, every membership.
+void expect_equals_export(const fs::path& db, const fs::path& export_file, const std::string& default_role = "User") {
+  json::array users = json::parse(read_bytes(export_file)).as_array();
+  auto db_users = rows(db,
+                       "SELECT id, _uid, _name, _email, _sid, _password, _role, _pfp, _class, kasm_server_needed, "
+                       "_grade_data, _ap_exam, _school FROM users ORDER BY id");
+  ASSERT_EQ(db_users.size(), users.size());
+  std::map<std::string, int64_t> section_ids;
+  for (const auto& s : rows(db, "SELECT id, _abbreviation, _name FROM sections"))
+    section_ids[std::string(s[1].as_string())] = s[0].as_int64();
+  std::set<std::tuple<int64_t, int64_t, std::string>> expected_links;
+  for (size_t i = 0; i < users.size(); ++i) {
+    const json::object& u = users[i].as_object();
+    const json::array& r = db_users[i];
+    SCOPED_TRACE("user " + std::string(u.at("uid").as_string()));
+    EXPECT_EQ(r[0], u.at("id"));
+    EXPECT_EQ(r[1], u.at("uid"));
+    EXPECT_EQ(r[2], u.at("name"));
+    EXPECT_EQ(r[3], field_or_null(u, "email"));
+    EXPECT_EQ(r[4], field_or_null(u, "sid"));
+    if (u.contains("password")) {
+      EXPECT_EQ(r[5], u.at("password"));
+    }
+    EXPECT_EQ(r[6], u.contains("role") ? u.at("role") : json::value(default_role));
+    EXPECT_EQ(r[7], field_or_null(u, "pfp"));
+    EXPECT_EQ(json_text(r[8]), field_or_null(u, "class"));
+    EXPECT_EQ(r[9].as_int64(), u.at("kasm_server_needed").as_bool() ? 1 : 0);
+    EXPECT_EQ(json_text(r[10]), field_or_null(u, "grade_data"));
+    EXPECT_EQ(json_text(r[11]), field_or_null(u, "ap_exam"));
+    EXPECT_EQ(r[12], field_or_null(u, "school"));
+    if (auto* secs = u.if_contains("sections"); secs && secs->is_array())
+      for (const auto& s : secs->as_array()) {
+        std::string abbr(s.at("abbreviation").as_string());
+        ASSERT_TRUE(section_ids.count(abbr)) << abbr;
+        expected_links.insert(
+            {u.at("id").as_int64(), section_ids[abbr], json::serialize(field_or_null(s.as_object(), "year"))});
+      }
+  }
+  std::set<std::tuple<int64_t, int64_t, std::string>> actual_links;
+  for (const auto& l : rows(db, "SELECT user_id, section_id, year FROM user_sections"))
+    actual_links.insert({l[0].as_int64(), l[1].as_int64(), json::serialize(l[2])});
+  EXPECT_EQ(actual_links, expected_links);
+}
+
+// The fake old server (tests/fixtures/fake_legacy_server.py) as a real process on loopback.
+class FakeServer {
+ public:
+  explicit FakeServer(const fs::path& dir, const fs::path& export_file) {
+    fs::path port_file = dir / "port";
+    pid_ = fork();
+    if (pid_ == 0) {
+      std::string script = (testing::fixtures_dir() / "fake_legacy_server.py").string();
+      execlp("python3", "python3", script.c_str(), "--export", export_file.c_str(), "--uid", "admin", "--password",
+             kLegacyPassword, "--port", "0", "--port-file", port_file.c_str(), static_cast<char*>(nullptr));
+      _exit(127);
+    }
+    for (int i = 0; i < 100 && port_.empty(); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+      std::string p = read_bytes(port_file);
+      while (!p.empty() && (p.back() == '\n' || p.back() == ' ')) p.pop_back();
+      if (!p.empty()) port_ = p;
+    }
+  }
+  ~FakeServer() {
+    if (pid_ > 0) {
+      kill(pid_, SIGTERM);
+      waitpid(pid_, nullptr, 0);
+    }
+  }
+  std::string url() const { return "http://127.0.0.1:" + port_; }
+  bool ok() const { return !port_.empty(); }
+  void set_mode(const std::string& mode) {
+    // The control endpoint switches the failure mode of the running server.
+    std::string cmd = "python3 -c \"import urllib.request; urllib.request.urlopen('" + url() +
+                      "/__control?mode=" + mode + "').read()\"";
+    ASSERT_EQ(std::system(cmd.c_str()), 0) << "cannot switch the fake server to " << mode;
+  }
+
+ private:
+  pid_t pid_ = -1;
+  std::string port_;
+};
+
+class MigrateTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::make_temp_dir("dbtool-migrate");
+    db_ = dir_ / "app.db";
+    cache_ = dir_ / "data.json";
+    export_ = testing::fixtures_dir() / "sample-export.json";
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+  testing::RunResult migrate(std::vector<std::string> extra, std::map<std::string, std::string> env = {}) {
+    std::vector<std::string> args = {"migrate", "--db", db_.string(), "--json-file", cache_.string(), "--yes",
+                                     "--backup-dir", (dir_ / "backups").string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    env.emplace("DBTOOL_LEGACY_UID", "admin");
+    env.emplace("DBTOOL_LEGACY_PASSWORD", kLegacyPassword);
+    auto r = run_dbtool(args, env);
+    EXPECT_EQ(r.out.find(kLegacyPassword), std::string::npos) << "password in stdout";
+    EXPECT_EQ(r.err.find(kLegacyPassword), std::string::npos) << "password in stderr";
+    return r;
+  }
+  // A target that already holds data, to prove failures leave it untouched.
+  void populate() {
+    auto r = run_dbtool({"init", "--db", db_.string()}, {{"DBTOOL_DEFAULT_PASSWORD", "x"}});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+
+  fs::path dir_, db_, cache_, export_;
+};
+
+TEST_F(MigrateTest, FromJsonFileEqualsTheExportFieldByField) {
+  fs::copy_file(export_, cache_);
+  auto r = migrate({"--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json::object report = json::parse(r.out).as_object();
+  EXPECT_EQ(report.at("source").as_string(), "json-file");
+  expect_equals_export(db_, export_);
+  auto history = rows(db_, "SELECT operation, source FROM dbtool_history");
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0][0].as_string(), "migrate");
+  EXPECT_EQ(history[0][1].as_string(), "json-file");
+}
+
+TEST_F(MigrateTest, OlderExportShapeTakesDefaultsAndCountsDefaultPasswords) {
+  fs::copy_file(testing::fixtures_dir() / "sample-export-v1.json", cache_);
+  // No hash in the export and no default password: refuse, never invent one silently.
+  auto refused = migrate({});
+  EXPECT_NE(refused.exit_code, 0);
+  EXPECT_NE(refused.err.find("DBTOOL_DEFAULT_PASSWORD"), std::string::npos) << refused.err;
+  EXPECT_FALSE(fs::exists(db_) && count(db_, "users") > 0);
+
+  auto r = migrate({"--json"}, {{"DBTOOL_DEFAULT_PASSWORD", "Reset-Me-1"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  expect_equals_export(db_, testing::fixtures_dir() / "sample-export-v1.json");
+  json::object report = json::parse(r.out).as_object();
+  int64_t users = json::parse(read_bytes(cache_)).as_array().size();
+  EXPECT_EQ(report.at("import").at("default_password_users").to_number<int64_t>(), users);
+}
+
+TEST_F(MigrateTest, HttpLegacyServesAndRefreshesTheCacheKeepingABak) {
+  FakeServer server(dir_, export_);
+  ASSERT_TRUE(server.ok());
+  write_bytes(cache_, "[]");
+  auto r = migrate({"--source", "http-legacy,json-file", "--legacy-url", server.url(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json::object report = json::parse(r.out).as_object();
+  EXPECT_EQ(report.at("source").as_string(), "http-legacy");
+  EXPECT_EQ(read_bytes(cache_), read_bytes(export_)) << "the download became the cache";
+  int baks = 0;
+  for (const auto& e : fs::directory_iterator(dir_))
+    if (e.path().extension() == ".bak") {
+      ++baks;
+      EXPECT_EQ(read_bytes(e.path()), "[]") << "the previous cache is kept";
+    }
+  EXPECT_EQ(baks, 1);
+  expect_equals_export(db_, export_);
+}
+
+TEST_F(MigrateTest, EveryServerFailureFallsBackToTheUnchangedCache) {
+  FakeServer server(dir_, export_);
+  ASSERT_TRUE(server.ok());
+  fs::copy_file(export_, cache_);
+  const std::string cache_bytes = read_bytes(cache_);
+  const std::map<std::string, std::string> reasons = {
+      {"wrong-password", "401"}, {"server-error", "500"}, {"drop", "truncated"},
+      {"slow", "timed out"},     {"malformed", "bad JSON at byte"}, {"oversized", "larger than"}};
+  for (const auto& [mode, reason] : reasons) {
+    SCOPED_TRACE(mode);
+    server.set_mode(mode);
+    auto r = migrate({"--source", "http-legacy,json-file", "--legacy-url", server.url(), "--timeout", "3",
+                      "--retries", "0", "--max-body-bytes", "1000000", "--json"});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    json::object report = json::parse(r.out).as_object();
+    EXPECT_EQ(report.at("source").as_string(), "json-file");
+    const json::array& attempts = report.at("sources").as_array();
+    ASSERT_EQ(attempts.size(), 2u);
+    EXPECT_FALSE(attempts[0].at("served").as_bool());
+    EXPECT_NE(std::string(attempts[0].at("reason").as_string()).find(reason), std::string::npos)
+        << attempts[0].at("reason");
+    EXPECT_EQ(read_bytes(cache_), cache_bytes) << "a failed download touched the cache";
+    for (const auto& e : fs::directory_iterator(dir_)) {
+      EXPECT_NE(e.path().extension(), ".bak");
+      EXPECT_EQ(e.path().filename().string().find(".download"), std::string::npos) << "leftover " << e.path();
+    }
+    expect_equals_export(db_, export_);
+  }
+}
+
+TEST_F(MigrateTest, ServerDownFallsBackToTheCache) {
+  fs::copy_file(export_, cache_);
+  auto r = migrate({"--source", "http-legacy,json-file", "--legacy-url", "http://127.0.0.1:9", "--retries", "0",
+                    "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out).at("source").as_string(), "json-file");
+}
+
+TEST_F(MigrateTest, BadRecordStopsTheRunAndLeavesTheTargetByteIdentical) {
+  populate();
+  const std::string before = read_bytes(db_);
+  json::array users = json::parse(read_bytes(export_)).as_array();
+  users[5].as_object()["uid"] = 12345;  // a number where the schema needs a string
+  write_bytes(cache_, json::serialize(users));
+  auto r = migrate({});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("record 5"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("uid"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+}
+
+TEST_F(MigrateTest, RejectFileReconciles) {
+  json::array users = json::parse(read_bytes(export_)).as_array();
+  const size_t total = users.size();
+  users[3].as_object()["uid"] = 12345;
+  users[7] = "not an object";
+  users[9].as_object().erase("name");
+  write_bytes(cache_, json::serialize(users));
+  fs::path rejects = dir_ / "rejects.jsonl";
+  auto r = migrate({"--reject-file", rejects.string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json::object imp = json::parse(r.out).at("import").as_object();
+  EXPECT_EQ(imp.at("records_read").to_number<int64_t>(), static_cast<int64_t>(total));
+  EXPECT_EQ(imp.at("records_rejected").to_number<int64_t>(), 3);
+  EXPECT_EQ(imp.at("records_loaded").to_number<int64_t>(), static_cast<int64_t>(total) - 3);
+  EXPECT_EQ(count(db_, "users"), static_cast<int64_t>(total) - 3);
+  std::string lines = read_bytes(rejects);
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 3);
+  size_t first_end = lines.find('\n');
+  json::object first = json::parse(lines.substr(0, first_end)).as_object();
+  EXPECT_EQ(first.at("index").to_number<int64_t>(), 3);
+  EXPECT_FALSE(first.at("reason").as_string().empty());
+}
+
+TEST_F(MigrateTest, DuplicateUidFailsClearlyAndChangesNothing) {
+  populate();
+  const std::string before = read_bytes(db_);
+  json::array users = json::parse(read_bytes(export_)).as_array();
+  users[4].as_object()["uid"] = users[2].at("uid");
+  write_bytes(cache_, json::serialize(users));
+  auto r = migrate({});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("users"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+}
+
+TEST_F(MigrateTest, MalformedOrMissingExportChangesNothing) {
+  populate();
+  const std::string before = read_bytes(db_);
+  std::string text = read_bytes(export_);
+  write_bytes(cache_, text.substr(0, text.size() / 2));  // a truncated file
+  auto r = migrate({});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("bad JSON at byte"), std::string::npos) << r.err;
+  fs::remove(cache_);
+  r = migrate({});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(cache_.string()), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+}
+
+TEST_F(MigrateTest, KilledMidRunLeavesTheTargetAsItWas) {
+  populate();
+  const std::string before = read_bytes(db_);
+  fs::copy_file(export_, cache_);
+  for (std::string point : {"after-stage:kill", "after-load:kill", "before-commit:kill", "after-load"}) {
+    SCOPED_TRACE(point);
+    auto r = migrate({}, {{"DBTOOL_TEST_FAULT", point}});
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_EQ(read_bytes(db_), before);
+  }
+  auto r = migrate({});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  expect_equals_export(db_, export_);
+}
+
+TEST_F(MigrateTest, WithDefaultsAddsTestUsersButTheExportWins) {
+  json::array users = json::parse(read_bytes(export_)).as_array();
+  users[0].as_object()["uid"] = "admin";  // the export also has an "admin"
+  write_bytes(cache_, json::serialize(users));
+  auto r = migrate({"--with-defaults", "--json"}, {{"DBTOOL_DEFAULT_PASSWORD", "x"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GT(count(db_, "users"), static_cast<int64_t>(users.size()));
+  auto admin = rows(db_, "SELECT id, _name FROM users WHERE _uid = 'admin'");
+  ASSERT_EQ(admin.size(), 1u);
+  EXPECT_EQ(admin[0][0], users[0].at("id")) << "the export's admin won";
+  EXPECT_EQ(admin[0][1], users[0].at("name"));
+}
+
+}  // namespace
+}  // namespace dbtool
