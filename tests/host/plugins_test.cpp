@@ -35,7 +35,8 @@ TEST(Plugins, IncompatibleMajorIsRefusedNamingFileAndVersions) {
   EXPECT_NE(r.err.find((dir / "libmajor2.so").string()), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("ABI 2.0"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("ABI 1.0"), std::string::npos) << r.err;
-  for (const auto& v : boost::json::parse(r.out).as_array())
+  boost::json::value listed = boost::json::parse(r.out);
+  for (const auto& v : listed.as_array())
     EXPECT_NE(fs::path(std::string(v.at("path").as_string())).parent_path().string(), dir.string())
         << "refused plugin listed";
   fs::remove_all(dir);
