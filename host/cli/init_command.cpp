@@ -40,8 +40,8 @@ void add_init_command(CLI::App& app, GlobalOptions& g) {
     if (target.file) std::filesystem::create_directories(target.file->parent_path());
     BackendSession session(*target.plugin, target.open_options(true));
     RebuildOptions ro{"init", "defaults", opts.yes, opts.backup_dir};
+    run.default_password_hash = [] { return default_password_hash(kBuiltinTestPassword); };
     boost::json::object report = rebuild(session, target, schema, ro, [&](BackendStage& stage) {
-      run.default_password_hash = default_password_hash(kBuiltinTestPassword);
       return import_into_stage(stage, schema, run);
     });
     if (opts.json)

@@ -91,13 +91,11 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
     if (with_defaults) run.files.push_back(dir / "defaults.json");
     if (!reject_file.empty()) run.reject_file = std::filesystem::absolute(reject_file);
     run.batch_rows = batch_rows;
+    run.default_password_hash = [] { return default_password_hash(with_defaults ? "123Qwerty!" : nullptr); };
     if (target.file) std::filesystem::create_directories(target.file->parent_path());
     BackendSession session(*target.plugin, target.open_options(true));
     RebuildOptions ro{"migrate", extracted.source, opts.yes, opts.backup_dir};
     json::object report = rebuild(session, target, schema, ro, [&](BackendStage& stage) {
-      // Asked only when some record lacks a hash (or default data is loaded).
-      if (extracted.records_without_password > 0 || with_defaults)
-        run.default_password_hash = default_password_hash(with_defaults ? "123Qwerty!" : nullptr);
       LoadOutcome out = import_into_stage(stage, schema, run);
       out.details["sources"] = extracted.to_json();
       out.details["export"] = extracted.export_file.string();

@@ -442,9 +442,13 @@ class Importer {
     if (m_.password_column >= 0) {
       size_t pc = static_cast<size_t>(m_.password_column);
       if (!set[pc] || std::holds_alternative<Null>(row[pc])) {
-        if (!options_.default_password_hash)
+        if (!password_asked_) {
+          password_asked_ = true;
+          if (options_.default_password_hash) password_hash_ = options_.default_password_hash();
+        }
+        if (!password_hash_)
           throw RecordError{"has no password hash; set DBTOOL_DEFAULT_PASSWORD to give such users a default password"};
-        row[pc] = *options_.default_password_hash;
+        row[pc] = *password_hash_;
         set[pc] = true;
         default_password = true;
       }
@@ -591,6 +595,8 @@ class Importer {
   std::string file_;
   bool later_file_ = false;
   int64_t max_id_ = 0;
+  bool password_asked_ = false;
+  std::optional<std::string> password_hash_;
   int64_t next_lookup_id_ = 1;
   std::unordered_map<std::string, int64_t> lookup_ids_;
   std::unordered_set<std::string> later_keys_;

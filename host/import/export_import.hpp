@@ -32,8 +32,9 @@ struct ImportBatch {
 
 struct ImportOptions {
   size_t batch_rows = 8192;
-  // The hash given to records without one. Without it such a record is an error.
-  std::optional<std::string> default_password_hash;
+  // Gives the hash for records without one; asked once, at the first such record (it may
+  // prompt). Unset, or returning nullopt: such a record cannot be mapped.
+  std::function<std::optional<std::string>()> default_password_hash;
   // Where unmappable records go (one JSON line each). Null: the first one stops the import.
   std::ostream* reject_sink = nullptr;
   size_t queue_batches = 4;

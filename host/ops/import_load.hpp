@@ -6,6 +6,7 @@
 #include "schema/schema.hpp"
 
 #include <filesystem>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -15,7 +16,8 @@ namespace dbtool {
 struct ImportRun {
   std::filesystem::path mapping_file;
   std::vector<std::filesystem::path> files;  // an export, then (optionally) the default data
-  std::optional<std::string> default_password_hash;
+  // The hash for users without one, asked for only when the first such user appears.
+  std::function<std::optional<std::string>()> default_password_hash;
   std::optional<std::filesystem::path> reject_file;
   size_t batch_rows = 8192;
 };

@@ -29,14 +29,10 @@ struct CountingHandler {
   static constexpr std::size_t max_string_size = std::size_t(-1);
   int depth = 0;
   int64_t elements = 0;
-  int64_t with_password = 0;  // records whose "password" is a string (a hash)
   bool top_is_array = false;
-  bool password_key = false;  // the last key at record level was "password"
-  std::string key;
 
   void value_at_depth() {
     if (depth == 1) ++elements;
-    if (depth == 2) password_key = false;
   }
   bool on_document_begin(boost::system::error_code&) { return true; }
   bool on_document_end(boost::system::error_code&) { return true; }
@@ -50,23 +46,9 @@ struct CountingHandler {
   bool on_object_begin(boost::system::error_code&) { value_at_depth(); ++depth; return true; }
   bool on_object_end(std::size_t, boost::system::error_code&) { --depth; return true; }
   bool on_string_part(std::string_view, std::size_t, boost::system::error_code&) { return true; }
-  bool on_string(std::string_view, std::size_t, boost::system::error_code&) {
-    if (depth == 2 && password_key) ++with_password;
-    value_at_depth();
-    return true;
-  }
-  bool on_key_part(std::string_view part, std::size_t, boost::system::error_code&) {
-    if (depth == 2) key.append(part);
-    return true;
-  }
-  bool on_key(std::string_view part, std::size_t, boost::system::error_code&) {
-    if (depth == 2) {
-      key.append(part);
-      password_key = key == "password";
-      key.clear();
-    }
-    return true;
-  }
+  bool on_string(std::string_view, std::size_t, boost::system::error_code&) { value_at_depth(); return true; }
+  bool on_key_part(std::string_view, std::size_t, boost::system::error_code&) { return true; }
+  bool on_key(std::string_view, std::size_t, boost::system::error_code&) { return true; }
   bool on_number_part(std::string_view, boost::system::error_code&) { return true; }
   bool on_int64(int64_t, std::string_view, boost::system::error_code&) { value_at_depth(); return true; }
   bool on_uint64(uint64_t, std::string_view, boost::system::error_code&) { value_at_depth(); return true; }
@@ -107,7 +89,7 @@ json::array ChainResult::to_json() const {
   return out;
 }
 
-ExportFacts validate_export(const fs::path& file) {
+int64_t validate_export(const fs::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) throw Error("cannot read " + file.string());
   json::basic_parser<CountingHandler> parser(json::parse_options{});
@@ -126,7 +108,7 @@ ExportFacts validate_export(const fs::path& file) {
   if (ec) throw Error("bad JSON at byte " + std::to_string(offset) + " of " + file.string() + ": " + ec.message() + " (truncated?)", ExitCode::kDataError);
   if (!parser.handler().top_is_array)
     throw Error(file.string() + ": an export must be a JSON array of user objects", ExitCode::kDataError);
-  return {parser.handler().elements, parser.handler().with_password};
+  return parser.handler().elements;
 }
 
 std::optional<fs::path> install_cache(const fs::path& fresh, const fs::path& cache) {
@@ -221,13 +203,12 @@ ChainResult run_source_chain(const PluginRegistry& plugins, const std::vector<st
       auto* p = attempt.report.if_contains("path");
       if (p == nullptr || !p->is_string()) throw Error(name + " reported no \"path\"");
       fs::path delivered(std::string(p->get_string()));
-      // Counts only once it is complete and valid JSON: checked here, whatever the plugin says.
-      ExportFacts facts = validate_export(delivered);
-      int64_t records = facts.records;
-      attempt.report["records"] = records;
-      result.records_without_password = facts.records - facts.records_with_password;
+      // A download counts only once it is complete and valid JSON: checked here, whatever the
+      // plugin says, before it may replace the cache. A local file is checked by the import
+      // itself, which stops before the cut-over at the first bad byte.
       auto* c = attempt.report.if_contains("cacheable");
       if (c && c->is_bool() && c->get_bool()) {
+        attempt.report["records"] = validate_export(delivered);
         if (auto bak = install_cache(delivered, cache)) attempt.report["cache_backup"] = bak->string();
         attempt.report["cache"] = cache.string();
         delivered = cache;
@@ -235,7 +216,7 @@ ChainResult run_source_chain(const PluginRegistry& plugins, const std::vector<st
       attempt.served = true;
       result.export_file = delivered;
       result.source = name;
-      log_info("source " + name + " served " + std::to_string(records) + " records");
+      log_info("source " + name + " served " + delivered.string());
       result.attempts.push_back(std::move(attempt));
       return result;
     } catch (const Error& e) {

@@ -37,7 +37,6 @@ struct ChainResult {
   std::filesystem::path export_file;
   std::string source;
   std::vector<SourceAttempt> attempts;
-  int64_t records_without_password = 0;
   boost::json::array to_json() const;
 };
 
@@ -46,13 +45,9 @@ ChainResult run_source_chain(const PluginRegistry& plugins, const std::vector<st
                              const SourceSettings& settings);
 
 // Checks that `file` is one complete JSON document whose top level is an array, reading it in
-// chunks (bounded memory). Returns its element count and how many carry a "password" string;
-// throws dbtool::Error "bad JSON at byte N: ..." otherwise.
-struct ExportFacts {
-  int64_t records = 0;
-  int64_t records_with_password = 0;
-};
-ExportFacts validate_export(const std::filesystem::path& file);
+// chunks (bounded memory). Returns the number of elements; throws dbtool::Error
+// "bad JSON at byte N: ..." otherwise.
+int64_t validate_export(const std::filesystem::path& file);
 
 // Moves `fresh` over `cache` atomically; an existing cache stays as <cache>.<UTC stamp>.bak.
 // Returns the .bak path, if one was kept.

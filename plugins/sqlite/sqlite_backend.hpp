@@ -62,8 +62,10 @@ std::string quote_identifier(const std::string& name);  // validates, then "name
 std::vector<std::string> user_tables(Connection& c);
 // [{"name", "rows"}] for every user table.
 std::string tables_json(Connection& c);
-// The checks a finished database must pass: integrity and foreign keys.
-void verify_database(Connection& c, const std::string& what);
+// The checks a finished database must pass: integrity and foreign keys. `thorough` runs
+// integrity_check (also checks index contents, O(N log N)); otherwise quick_check (O(N)),
+// enough for a file this process just wrote.
+void verify_database(Connection& c, const std::string& what, bool thorough = true);
 void fsync_path(const std::filesystem::path& p);
 
 struct ColumnDef {
@@ -76,9 +78,12 @@ struct TableDef {
   std::vector<ColumnDef> columns;
 };
 
-// Parses the portable schema JSON, returns the tables and fills `ddl` with the statements
-// that create them. Throws Failure(INVALID_ARGUMENT) naming the field.
-std::vector<TableDef> schema_to_ddl(const std::string& schema_json, std::vector<std::string>& ddl);
+// Parses the portable schema JSON, returns the tables, fills `tables_ddl` with the statements
+// that create them and `index_ddl` with their unique and plain indexes. A stage creates the
+// indexes after loading: building an index from sorted data beats growing it row by row.
+// Throws Failure(INVALID_ARGUMENT) naming the field.
+std::vector<TableDef> schema_to_ddl(const std::string& schema_json, std::vector<std::string>& tables_ddl,
+                                    std::vector<std::string>& index_ddl);
 
 }  // namespace dbtool::sqlite
 
@@ -95,6 +100,7 @@ struct dbtool_stage {
   std::filesystem::path file;
   dbtool::sqlite::Connection db;
   std::vector<dbtool::sqlite::TableDef> tables;
+  std::vector<std::string> index_ddl;  // run at commit
 };
 
 namespace dbtool::sqlite {

@@ -141,8 +141,8 @@ std::string tables_json(Connection& c) {
   return json::serialize(a);
 }
 
-void verify_database(Connection& c, const std::string& what) {
-  std::string ok = c.scalar_text("PRAGMA integrity_check");
+void verify_database(Connection& c, const std::string& what, bool thorough) {
+  std::string ok = c.scalar_text(thorough ? "PRAGMA integrity_check" : "PRAGMA quick_check");
   if (ok != "ok") throw Failure(DBTOOL_ERR_DATA, what + ": integrity check failed: " + ok);
   Statement st(c.get(), "PRAGMA foreign_key_check");
   int rc = sqlite3_step(st.get());
@@ -218,7 +218,8 @@ std::string name_list(const json::value& v, const std::string& path) {
 
 }  // namespace
 
-std::vector<TableDef> schema_to_ddl(const std::string& schema_json, std::vector<std::string>& ddl) {
+std::vector<TableDef> schema_to_ddl(const std::string& schema_json, std::vector<std::string>& ddl,
+                                    std::vector<std::string>& index_ddl) {
   boost::system::error_code ec;
   json::value root = json::parse(schema_json, ec);
   if (ec || !root.is_object()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: not a JSON object");
@@ -269,8 +270,8 @@ std::vector<TableDef> schema_to_ddl(const std::string& schema_json, std::vector<
       for (size_t i = 0; i < u->get_array().size(); ++i) {
         std::string up = tp + ".unique[" + std::to_string(i) + "]";
         const json::object& uo = u->get_array()[i].as_object();
-        body += ",\n  CONSTRAINT " + quote_identifier(std::string(need(uo, "name", up).as_string())) + " UNIQUE (" +
-                name_list(need(uo, "columns", up), up + ".columns") + ")";
+        index_ddl.push_back("CREATE UNIQUE INDEX " + quote_identifier(std::string(need(uo, "name", up).as_string())) +
+                            " ON " + qt + " (" + name_list(need(uo, "columns", up), up + ".columns") + ")");
       }
     if (auto* f = t.if_contains("foreign_keys"); f && f->is_array())
       for (size_t i = 0; i < f->get_array().size(); ++i) {
@@ -287,7 +288,7 @@ std::vector<TableDef> schema_to_ddl(const std::string& schema_json, std::vector<
       for (size_t i = 0; i < ix->get_array().size(); ++i) {
         std::string ip = tp + ".indexes[" + std::to_string(i) + "]";
         const json::object& io = ix->get_array()[i].as_object();
-        ddl.push_back("CREATE INDEX " + quote_identifier(std::string(need(io, "name", ip).as_string())) + " ON " + qt +
+        index_ddl.push_back("CREATE INDEX " + quote_identifier(std::string(need(io, "name", ip).as_string())) + " ON " + qt +
                       " (" + name_list(need(io, "columns", ip), ip + ".columns") + ")");
       }
     out.push_back(std::move(def));

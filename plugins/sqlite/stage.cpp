@@ -41,12 +41,13 @@ dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_sta
     *out = nullptr;
     if (s->has_stage) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "this session already has a stage");
     std::vector<std::string> ddl;
-    st->tables = schema_to_ddl(schema_json ? schema_json : "", ddl);
+    st->tables = schema_to_ddl(schema_json ? schema_json : "", ddl, st->index_ddl);
     st->session = s;
     if (!fs::is_directory(s->path.parent_path()))
       throw Failure(DBTOOL_ERR_NOT_FOUND, "the folder " + s->path.parent_path().string() + " does not exist");
     st->file = new_stage_file(s->path);
-    st->db = Connection(st->file, SQLITE_OPEN_READWRITE);
+    // One thread at a time uses a stage (the ABI's rule), so no per-call connection mutex.
+    st->db = Connection(st->file, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
     st->db.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16384",
                 "preparing the new database");
     st->db.exec("BEGIN", "preparing the new database");
@@ -141,8 +142,9 @@ dbtool_status stage_count(dbtool_stage* st, const char* table_c, int64_t* rows, 
 dbtool_status stage_commit(dbtool_stage* st_raw, dbtool_text* report, dbtool_error* error) {
   std::unique_ptr<dbtool_stage> st(st_raw);
   dbtool_status status = sdk::guard(error, [&] {
+    for (const auto& statement : st->index_ddl) st->db.exec(statement, "building the indexes");
     st->db.exec("COMMIT", "finishing the new database");
-    verify_database(st->db, "the new database");
+    verify_database(st->db, "the new database", /*thorough=*/false);
     st->db.exec("PRAGMA journal_mode=DELETE", "finishing the new database");
     st->db.close();
     swap_in(st->session, st->file);
