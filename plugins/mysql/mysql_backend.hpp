@@ -1,0 +1,118 @@
+// The MySQL/MariaDB backend's shared pieces: the target URI, connections and error mapping,
+// the portable schema as this plugin reads it, and the structs behind the opaque handles.
+#pragma once
+
+#include <dbtool/plugin.h>
+#include <dbtool/sdk/arrow.hpp>
+#include <dbtool/sdk/error.hpp>
+
+#include <mysql.h>
+
+#include <atomic>
+#include <string>
+#include <vector>
+
+namespace dbtool::mysql {
+
+extern const dbtool_host_services* g_host;
+void log(int32_t level, const std::string& message);
+bool cancelled();
+
+// mysql://USER@HOST:PORT/DB?socket=PATH&ssl-mode=MODE&ssl-ca=FILE
+struct Target {
+  std::string user, host = "localhost", socket, database, ssl_mode, ssl_ca;
+  unsigned port = 3306;
+  std::string display;  // the URI as given (it never holds a password)
+};
+Target parse_uri(const std::string& uri);
+
+// Throws sdk::Failure carrying the server's SQLSTATE and error number.
+[[noreturn]] void fail(MYSQL* m, const std::string& what);
+
+// A connection, closed on destruction. `database` may be empty.
+class Connection {
+ public:
+  Connection() = default;
+  Connection(const Target& t, const std::string& password, const std::string& database);
+  ~Connection() { close(); }
+  Connection(Connection&& o) noexcept : m_(o.m_) { o.m_ = nullptr; }
+  Connection& operator=(Connection&& o) noexcept;
+  MYSQL* get() const { return m_; }
+  explicit operator bool() const { return m_ != nullptr; }
+  void close();
+  void query(const std::string& sql, const std::string& what);
+  int64_t scalar_int(const std::string& sql);
+  std::vector<std::string> column_of(const std::string& sql);  // first column of every row
+
+ private:
+  MYSQL* m_ = nullptr;
+};
+
+std::string quote_identifier(const std::string& name);  // validates, then `name`
+std::string quote_string(MYSQL* m, std::string_view s);   // 'escaped' (for DDL defaults only)
+
+struct ForeignKeyDef {
+  std::vector<std::string> columns, ref_columns;
+  std::string ref_table;
+};
+struct ColumnDef {
+  std::string name, type;
+  bool nullable = true;
+};
+struct TableDef {
+  std::string name;
+  std::vector<ColumnDef> columns;
+  std::vector<ForeignKeyDef> foreign_keys;
+  std::string ddl;  // CREATE TABLE ...
+};
+// Parses the portable schema; `m` escapes default literals. Throws Failure(INVALID_ARGUMENT).
+std::vector<TableDef> schema_to_ddl(MYSQL* m, const std::string& schema_json);
+
+// Names of the databases dbtool makes beside the target (kept within MySQL's 64 characters).
+std::string stage_prefix(const std::string& database);
+std::string retired_name(const std::string& database);
+
+// Every base table of `database`, sorted.
+std::vector<std::string> tables_of(Connection& c, const std::string& database);
+// [{"name", "rows"}] with exact counts.
+std::string tables_json(Connection& c, const std::string& database);
+
+// One RENAME TABLE that moves the live tables into a new retired database and the staged
+// ones into place; returns the retired database's name ("" when there was nothing to retire).
+std::string swap_databases(Connection& c, const std::string& live, const std::string& stage);
+
+}  // namespace dbtool::mysql
+
+struct dbtool_session {
+  dbtool::mysql::Target target;
+  std::string password;
+  dbtool::mysql::Connection conn;        // holds the advisory lock
+  std::atomic<unsigned long> busy_thread{0};  // server thread id of a long call, for cancel
+  bool exists = false;
+  bool has_stage = false;
+};
+
+struct dbtool_stage {
+  dbtool_session* session = nullptr;
+  std::string database;
+  dbtool::mysql::Connection conn;  // default database: the stage
+  std::vector<dbtool::mysql::TableDef> tables;
+  int64_t uncommitted = 0;
+};
+
+namespace dbtool::mysql {
+dbtool_status open_session(const char* options_json, dbtool_session** out, dbtool_error* error);
+void close_session(dbtool_session* s);
+dbtool_status cancel(dbtool_session* s, dbtool_error* error);
+dbtool_status describe(dbtool_session* s, dbtool_text* out, dbtool_error* error);
+dbtool_status read_table(dbtool_session* s, const char* table, ArrowArrayStream* out, dbtool_error* error);
+dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error);
+dbtool_status restore(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error);
+dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_stage** out, dbtool_error* error);
+dbtool_status stage_load(dbtool_stage* st, const char* table, ArrowArrayStream* stream, int64_t* rows,
+                         dbtool_error* error);
+dbtool_status stage_count(dbtool_stage* st, const char* table, int64_t* rows, dbtool_error* error);
+dbtool_status stage_commit(dbtool_stage* st, dbtool_text* report, dbtool_error* error);
+void stage_abort(dbtool_stage* st);
+std::string new_stage_database(const std::string& live);
+}  // namespace dbtool::mysql

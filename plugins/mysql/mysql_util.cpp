@@ -1,0 +1,366 @@
+// URI parsing, connections, error mapping, quoting, DDL and the atomic RENAME TABLE swap.
+#include "mysql_backend.hpp"
+
+#include <boost/json.hpp>
+
+#include <errmsg.h>
+#include <mysqld_error.h>
+#include <unistd.h>
+
+#include <cstdio>
+#include <ctime>
+#include <regex>
+
+namespace dbtool::mysql {
+namespace json = boost::json;
+using sdk::Failure;
+
+const dbtool_host_services* g_host = nullptr;
+
+void log(int32_t level, const std::string& message) {
+  if (g_host != nullptr && g_host->log != nullptr) g_host->log(g_host->host_data, level, message.c_str());
+}
+
+bool cancelled() {
+  return g_host != nullptr && g_host->is_cancelled != nullptr && g_host->is_cancelled(g_host->host_data) != 0;
+}
+
+Target parse_uri(const std::string& uri) {
+  Target t;
+  t.display = uri;
+  std::string rest;
+  for (const char* scheme : {"mysql://", "mariadb://"})
+    if (uri.rfind(scheme, 0) == 0) rest = uri.substr(std::string(scheme).size());
+  if (rest.empty()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "not a MySQL URI (mysql://USER@HOST:PORT/DB): " + uri);
+  std::string query;
+  if (size_t q = rest.find('?'); q != std::string::npos) {
+    query = rest.substr(q + 1);
+    rest = rest.substr(0, q);
+  }
+  size_t slash = rest.find('/');
+  if (slash == std::string::npos || slash + 1 >= rest.size())
+    throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "the URI names no database: " + uri);
+  t.database = rest.substr(slash + 1);
+  std::string authority = rest.substr(0, slash);
+  if (size_t at = authority.rfind('@'); at != std::string::npos) {
+    t.user = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+    if (t.user.find(':') != std::string::npos)
+      throw Failure(DBTOOL_ERR_INVALID_ARGUMENT,
+                    "the URI holds a password; give it through DBTOOL_DB_PASSWORD, .env or the prompt instead");
+  }
+  if (size_t colon = authority.rfind(':'); colon != std::string::npos) {
+    try {
+      t.port = static_cast<unsigned>(std::stoul(authority.substr(colon + 1)));
+    } catch (...) {
+      throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "bad port in " + uri);
+    }
+    authority = authority.substr(0, colon);
+  }
+  if (!authority.empty()) t.host = authority;
+  while (!query.empty()) {
+    size_t amp = query.find('&');
+    std::string kv = query.substr(0, amp);
+    query = amp == std::string::npos ? "" : query.substr(amp + 1);
+    size_t eq = kv.find('=');
+    std::string k = kv.substr(0, eq), v = eq == std::string::npos ? "" : kv.substr(eq + 1);
+    if (k == "socket") t.socket = v;
+    else if (k == "ssl-mode" || k == "ssl_mode") t.ssl_mode = v;
+    else if (k == "ssl-ca" || k == "ssl_ca") t.ssl_ca = v;
+    else if (k == "charset") {}  // always utf8mb4
+    else throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "unknown URI option \"" + k + "\" (socket, ssl-mode, ssl-ca)");
+  }
+  quote_identifier(t.database);
+  return t;
+}
+
+void fail(MYSQL* m, const std::string& what) {
+  unsigned err = mysql_errno(m);
+  std::string msg = what + ": " + mysql_error(m);
+  dbtool_status st = DBTOOL_ERR_BACKEND;
+  switch (err) {
+    case ER_DUP_ENTRY:
+    case ER_NO_REFERENCED_ROW_2:
+    case ER_ROW_IS_REFERENCED_2:
+    case ER_BAD_NULL_ERROR: st = DBTOOL_ERR_CONSTRAINT; break;
+    case ER_DATA_TOO_LONG:
+    case ER_TRUNCATED_WRONG_VALUE_FOR_FIELD:
+    case ER_WARN_DATA_OUT_OF_RANGE: st = DBTOOL_ERR_DATA; break;
+    case ER_ACCESS_DENIED_ERROR:
+    case ER_DBACCESS_DENIED_ERROR: st = DBTOOL_ERR_AUTH; msg += " (wrong user or password?)"; break;
+    case ER_BAD_DB_ERROR: st = DBTOOL_ERR_NOT_FOUND; break;
+    case ER_QUERY_INTERRUPTED: st = DBTOOL_ERR_CANCELLED; break;
+    case CR_CONNECTION_ERROR:
+    case CR_CONN_HOST_ERROR:
+    case CR_UNKNOWN_HOST:
+    case CR_SERVER_GONE_ERROR:
+    case CR_SERVER_LOST: st = DBTOOL_ERR_NETWORK; break;
+    case ER_RECORD_FILE_FULL:
+    case ER_DISK_FULL: st = DBTOOL_ERR_IO; break;
+    default: break;
+  }
+  throw Failure(st, msg, mysql_sqlstate(m), static_cast<int32_t>(err));
+}
+
+Connection::Connection(const Target& t, const std::string& password, const std::string& database) {
+  m_ = mysql_init(nullptr);
+  if (m_ == nullptr) throw Failure(DBTOOL_ERR_INTERNAL, "out of memory");
+  unsigned timeout = 10;
+  mysql_options(m_, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+  mysql_options(m_, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  if (!t.ssl_mode.empty() && t.ssl_mode != "DISABLED" && t.ssl_mode != "PREFERRED") {
+    my_bool on = 1;
+    mysql_optionsv(m_, MYSQL_OPT_SSL_ENFORCE, &on);
+    if (t.ssl_mode == "VERIFY_CA" || t.ssl_mode == "VERIFY_IDENTITY") mysql_optionsv(m_, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
+  }
+  if (!t.ssl_ca.empty()) mysql_optionsv(m_, MYSQL_OPT_SSL_CA, t.ssl_ca.c_str());
+  if (!mysql_real_connect(m_, t.socket.empty() ? t.host.c_str() : nullptr, t.user.empty() ? nullptr : t.user.c_str(),
+                          password.empty() ? nullptr : password.c_str(), database.empty() ? nullptr : database.c_str(),
+                          t.port, t.socket.empty() ? nullptr : t.socket.c_str(), 0)) {
+    try {
+      fail(m_, "cannot connect to " + t.display);
+    } catch (...) {
+      close();
+      throw;
+    }
+  }
+}
+
+Connection& Connection::operator=(Connection&& o) noexcept {
+  if (this != &o) {
+    close();
+    m_ = o.m_;
+    o.m_ = nullptr;
+  }
+  return *this;
+}
+
+void Connection::close() {
+  if (m_ != nullptr) mysql_close(m_);
+  m_ = nullptr;
+}
+
+void Connection::query(const std::string& sql, const std::string& what) {
+  if (mysql_real_query(m_, sql.data(), sql.size()) != 0) fail(m_, what);
+  if (MYSQL_RES* r = mysql_store_result(m_)) mysql_free_result(r);
+}
+
+int64_t Connection::scalar_int(const std::string& sql) {
+  if (mysql_real_query(m_, sql.data(), sql.size()) != 0) fail(m_, "query failed");
+  MYSQL_RES* r = mysql_store_result(m_);
+  if (r == nullptr) fail(m_, "query returned nothing");
+  MYSQL_ROW row = mysql_fetch_row(r);
+  int64_t v = row && row[0] ? std::stoll(row[0]) : 0;
+  mysql_free_result(r);
+  return v;
+}
+
+std::vector<std::string> Connection::column_of(const std::string& sql) {
+  if (mysql_real_query(m_, sql.data(), sql.size()) != 0) fail(m_, "query failed");
+  MYSQL_RES* r = mysql_store_result(m_);
+  std::vector<std::string> out;
+  if (r == nullptr) return out;
+  while (MYSQL_ROW row = mysql_fetch_row(r)) out.emplace_back(row[0] ? row[0] : "");
+  mysql_free_result(r);
+  return out;
+}
+
+std::string quote_identifier(const std::string& name) {
+  static const std::regex valid("[A-Za-z_][A-Za-z0-9_]{0,63}");
+  if (!std::regex_match(name, valid)) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "\"" + name + "\" is not a valid identifier");
+  return "`" + name + "`";
+}
+
+std::string quote_string(MYSQL* m, std::string_view s) {
+  std::string out(s.size() * 2 + 3, '\0');
+  out[0] = '\'';
+  unsigned long n = mysql_real_escape_string(m, out.data() + 1, s.data(), static_cast<unsigned long>(s.size()));
+  out.resize(n + 1);
+  return out + "'";
+}
+
+std::string stage_prefix(const std::string& database) { return database.substr(0, 32) + "__dbtool_stage_"; }
+
+std::string retired_name(const std::string& database) {
+  std::time_t now = std::time(nullptr);
+  std::tm tm{};
+  gmtime_r(&now, &tm);
+  char stamp[32];
+  std::strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
+  return database.substr(0, 32) + "__dbtool_retired_" + stamp;
+}
+
+std::string new_stage_database(const std::string& live) {
+  return stage_prefix(live) + std::to_string(::getpid()) + "_" + std::to_string(std::time(nullptr) % 100000);
+}
+
+std::vector<std::string> tables_of(Connection& c, const std::string& database) {
+  return c.column_of("SELECT table_name FROM information_schema.tables WHERE table_schema = " +
+                     quote_string(c.get(), database) + " AND table_type = 'BASE TABLE' ORDER BY table_name");
+}
+
+std::string tables_json(Connection& c, const std::string& database) {
+  json::array a;
+  for (const auto& t : tables_of(c, database))
+    a.push_back(json::object{{"name", t}, {"rows", c.scalar_int("SELECT COUNT(*) FROM " + quote_identifier(database) + "." +
+                                                                 quote_identifier(t))}});
+  return json::serialize(a);
+}
+
+std::string swap_databases(Connection& c, const std::string& live, const std::string& stage) {
+  std::vector<std::string> old_tables = tables_of(c, live);
+  std::vector<std::string> new_tables = tables_of(c, stage);
+  std::string retired;
+  std::string sql;
+  if (!old_tables.empty()) {
+    retired = retired_name(live);
+    // Two cut-overs within one second: keep both retired databases apart.
+    for (int i = 2; c.scalar_int("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = " +
+                                 quote_string(c.get(), retired)) > 0;
+         ++i)
+      retired = retired_name(live) + "_" + std::to_string(i);
+    c.query("CREATE DATABASE " + quote_identifier(retired) + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+            "creating the retired database");
+    for (const auto& t : old_tables)
+      sql += (sql.empty() ? "" : ", ") + quote_identifier(live) + "." + quote_identifier(t) + " TO " +
+             quote_identifier(retired) + "." + quote_identifier(t);
+  }
+  for (const auto& t : new_tables)
+    sql += (sql.empty() ? "" : ", ") + quote_identifier(stage) + "." + quote_identifier(t) + " TO " +
+           quote_identifier(live) + "." + quote_identifier(t);
+  try {
+    c.query("RENAME TABLE " + sql, "cut-over (RENAME TABLE)");
+  } catch (...) {
+    if (!retired.empty()) mysql_query(c.get(), ("DROP DATABASE IF EXISTS " + quote_identifier(retired)).c_str());
+    throw;
+  }
+  c.query("DROP DATABASE IF EXISTS " + quote_identifier(stage), "dropping the empty stage");
+  return retired;
+}
+
+namespace {
+
+std::string sql_type(const std::string& type, const json::object& col) {
+  if (type == "int64") return "BIGINT";
+  if (type == "float64") return "DOUBLE";
+  if (type == "bool") return "TINYINT(1)";
+  if (type == "json") return "LONGTEXT";
+  if (type == "blob") return "LONGBLOB";
+  if (type == "timestamp") return "VARCHAR(32)";
+  if (type == "text") {
+    if (auto* ml = col.if_contains("max_length"); ml && ml->is_int64()) return "VARCHAR(" + std::to_string(ml->get_int64()) + ")";
+    return "LONGTEXT";
+  }
+  throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "unknown portable type \"" + type + "\"");
+}
+
+std::string literal(MYSQL* m, const json::value& v) {
+  if (v.is_bool()) return v.get_bool() ? "1" : "0";
+  if (v.is_int64()) return std::to_string(v.get_int64());
+  if (v.is_uint64()) return std::to_string(v.get_uint64());
+  if (v.is_double()) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.17g", v.get_double());
+    return buf;
+  }
+  if (v.is_string()) return quote_string(m, v.get_string());
+  return "NULL";
+}
+
+const json::value& need(const json::object& o, const char* key, const std::string& path) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: " + path + "." + key + " is missing");
+  return *v;
+}
+
+std::vector<std::string> names(const json::value& v, const std::string& path) {
+  if (!v.is_array() || v.get_array().empty())
+    throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: " + path + " must be a non-empty array of names");
+  std::vector<std::string> out;
+  for (const auto& n : v.get_array()) {
+    if (!n.is_string()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: " + path + " must hold names");
+    quote_identifier(std::string(n.get_string()));
+    out.emplace_back(n.get_string());
+  }
+  return out;
+}
+
+std::string joined(const std::vector<std::string>& v) {
+  std::string out;
+  for (const auto& n : v) out += (out.empty() ? "" : ", ") + quote_identifier(n);
+  return out;
+}
+
+}  // namespace
+
+std::vector<TableDef> schema_to_ddl(MYSQL* m, const std::string& schema_json) {
+  boost::system::error_code ec;
+  json::value root = json::parse(schema_json, ec);
+  if (ec || !root.is_object()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: not a JSON object");
+  const json::value& tv = need(root.get_object(), "tables", "(top)");
+  if (!tv.is_array()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: tables must be an array");
+  std::vector<TableDef> out;
+  for (size_t ti = 0; ti < tv.get_array().size(); ++ti) {
+    std::string tp = "tables[" + std::to_string(ti) + "]";
+    if (!tv.get_array()[ti].is_object()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: " + tp + " must be an object");
+    const json::object& t = tv.get_array()[ti].get_object();
+    TableDef def;
+    const json::value& tn = need(t, "name", tp);
+    if (!tn.is_string()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: " + tp + ".name must be a string");
+    def.name = std::string(tn.get_string());
+    std::string body;
+    const json::value& cols = need(t, "columns", tp);
+    if (!cols.is_array() || cols.get_array().empty())
+      throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: " + tp + ".columns must be a non-empty array");
+    for (size_t ci = 0; ci < cols.get_array().size(); ++ci) {
+      std::string cp = tp + ".columns[" + std::to_string(ci) + "]";
+      const json::object& c = cols.get_array()[ci].as_object();
+      const json::value& cn = need(c, "name", cp);
+      const json::value& ct = need(c, "type", cp);
+      if (!cn.is_string() || !ct.is_string())
+        throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: " + cp + " needs a string name and type");
+      ColumnDef col{std::string(cn.get_string()), std::string(ct.get_string()), true};
+      if (auto* nl = c.if_contains("nullable"); nl && nl->is_bool()) col.nullable = nl->get_bool();
+      std::string line = "  " + quote_identifier(col.name) + " " + sql_type(col.type, c);
+      if (!col.nullable) line += " NOT NULL";
+      if (auto* d = c.if_contains("default"); d && !d->is_null()) line += " DEFAULT " + literal(m, *d);
+      if (auto* ai = c.if_contains("auto_increment"); ai && ai->is_bool() && ai->get_bool()) line += " AUTO_INCREMENT";
+      body += (body.empty() ? "" : ",\n") + line;
+      def.columns.push_back(std::move(col));
+    }
+    if (auto* pk = t.if_contains("primary_key"); pk && pk->is_array() && !pk->get_array().empty())
+      body += ",\n  PRIMARY KEY (" + joined(names(*pk, tp + ".primary_key")) + ")";
+    if (auto* u = t.if_contains("unique"); u && u->is_array())
+      for (size_t i = 0; i < u->get_array().size(); ++i) {
+        std::string up = tp + ".unique[" + std::to_string(i) + "]";
+        const json::object& uo = u->get_array()[i].as_object();
+        body += ",\n  UNIQUE KEY " + quote_identifier(std::string(need(uo, "name", up).as_string())) + " (" +
+                joined(names(need(uo, "columns", up), up + ".columns")) + ")";
+      }
+    if (auto* ix = t.if_contains("indexes"); ix && ix->is_array())
+      for (size_t i = 0; i < ix->get_array().size(); ++i) {
+        std::string ip = tp + ".indexes[" + std::to_string(i) + "]";
+        const json::object& io = ix->get_array()[i].as_object();
+        body += ",\n  KEY " + quote_identifier(std::string(need(io, "name", ip).as_string())) + " (" +
+                joined(names(need(io, "columns", ip), ip + ".columns")) + ")";
+      }
+    if (auto* f = t.if_contains("foreign_keys"); f && f->is_array())
+      for (size_t i = 0; i < f->get_array().size(); ++i) {
+        std::string fp = tp + ".foreign_keys[" + std::to_string(i) + "]";
+        const json::object& fo = f->get_array()[i].as_object();
+        const json::object& ref = need(fo, "references", fp).as_object();
+        ForeignKeyDef fk{names(need(fo, "columns", fp), fp + ".columns"),
+                         names(need(ref, "columns", fp + ".references"), fp + ".references.columns"),
+                         std::string(need(ref, "table", fp + ".references").as_string())};
+        body += ",\n  CONSTRAINT " + quote_identifier(std::string(need(fo, "name", fp).as_string())) + " FOREIGN KEY (" +
+                joined(fk.columns) + ") REFERENCES " + quote_identifier(fk.ref_table) + " (" + joined(fk.ref_columns) + ")";
+        def.foreign_keys.push_back(std::move(fk));
+      }
+    def.ddl = "CREATE TABLE " + quote_identifier(def.name) + " (\n" + body +
+              "\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
+    out.push_back(std::move(def));
+  }
+  return out;
+}
+
+}  // namespace dbtool::mysql

@@ -1,0 +1,162 @@
+// Sessions on a MySQL/MariaDB database: connect (creating the database when asked), an
+// advisory lock against concurrent runs, stale-stage cleanup, describe, read_table, cancel.
+#include "mysql_backend.hpp"
+
+#include <boost/json.hpp>
+
+#include <algorithm>
+#include <cstdlib>
+#include <memory>
+
+namespace dbtool::mysql {
+namespace json = boost::json;
+using sdk::Failure;
+
+dbtool_status open_session(const char* options_json, dbtool_session** out, dbtool_error* error) {
+  return sdk::guard(error, [&] {
+    *out = nullptr;
+    boost::system::error_code ec;
+    json::value opts = json::parse(options_json ? options_json : "", ec);
+    if (ec || !opts.is_object()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "open options must be a JSON object");
+    const json::object& o = opts.get_object();
+    const json::value* uri = o.if_contains("uri");
+    if (uri == nullptr || !uri->is_string()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "open options need a \"uri\"");
+    auto s = std::make_unique<dbtool_session>();
+    s->target = parse_uri(std::string(uri->get_string()));
+    if (auto* p = o.if_contains("password"); p && p->is_string()) s->password = std::string(p->get_string());
+    bool create = false;
+    if (auto* c = o.if_contains("create"); c && c->is_bool()) create = c->get_bool();
+    s->conn = Connection(s->target, s->password, "");
+    const std::string& db = s->target.database;
+    s->exists = s->conn.scalar_int("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = " +
+                                   quote_string(s->conn.get(), db)) > 0;
+    if (!s->exists && create) {
+      s->conn.query("CREATE DATABASE IF NOT EXISTS " + quote_identifier(db) +
+                        " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
+                    "creating database " + db);
+      s->exists = true;
+    }
+    if (s->conn.scalar_int("SELECT GET_LOCK(" + quote_string(s->conn.get(), "dbtool:" + db) + ", 0)") != 1)
+      throw Failure(DBTOOL_ERR_BACKEND, "another dbtool run is working on " + s->target.display);
+    // With the lock held, stage databases beside this one are leftovers of killed runs.
+    std::string prefix = stage_prefix(db);
+    for (const auto& name : s->conn.column_of("SELECT schema_name FROM information_schema.schemata"))
+      if (name.rfind(prefix, 0) == 0) {
+        log(DBTOOL_LOG_INFO, "dropping " + name + ", left by an interrupted run");
+        s->conn.query("DROP DATABASE " + quote_identifier(name), "dropping a stale stage");
+      }
+    *out = s.release();
+  });
+}
+
+void close_session(dbtool_session* s) { delete s; }
+
+dbtool_status cancel(dbtool_session* s, dbtool_error* error) {
+  return sdk::guard(error, [&] {
+    unsigned long id = s->busy_thread.load();
+    if (id == 0) return;
+    Connection killer(s->target, s->password, "");
+    killer.query("KILL QUERY " + std::to_string(id), "cancel");
+  });
+}
+
+dbtool_status describe(dbtool_session* s, dbtool_text* out, dbtool_error* error) {
+  return sdk::guard(error, [&] {
+    json::object o;
+    o["exists"] = s->exists;
+    o["location"] = s->target.display;
+    o["backup_extension"] = ".sql";
+    o["tables"] = s->exists ? json::parse(tables_json(s->conn, s->target.database)) : json::array();
+    sdk::set_text(out, json::serialize(o));
+  });
+}
+
+namespace {
+
+sdk::ColumnType type_of_field(const MYSQL_FIELD& f) {
+  switch (f.type) {
+    case MYSQL_TYPE_TINY:
+      if (f.length == 1) return sdk::ColumnType::Bool;
+      return sdk::ColumnType::Int64;
+    case MYSQL_TYPE_SHORT:
+    case MYSQL_TYPE_LONG:
+    case MYSQL_TYPE_INT24:
+    case MYSQL_TYPE_LONGLONG: return sdk::ColumnType::Int64;
+    case MYSQL_TYPE_FLOAT:
+    case MYSQL_TYPE_DOUBLE: return sdk::ColumnType::Float64;
+    case MYSQL_TYPE_TINY_BLOB:
+    case MYSQL_TYPE_MEDIUM_BLOB:
+    case MYSQL_TYPE_LONG_BLOB:
+    case MYSQL_TYPE_BLOB:
+    case MYSQL_TYPE_STRING:
+    case MYSQL_TYPE_VAR_STRING: return f.charsetnr == 63 ? sdk::ColumnType::Binary : sdk::ColumnType::Utf8;
+    default: return sdk::ColumnType::Utf8;
+  }
+}
+
+struct TableReader {
+  Connection conn;
+  MYSQL_RES* result = nullptr;
+  std::vector<sdk::ColumnSpec> columns;
+  ~TableReader() {
+    if (result != nullptr) mysql_free_result(result);
+  }
+};
+
+}  // namespace
+
+dbtool_status read_table(dbtool_session* s, const char* table_c, ArrowArrayStream* out, dbtool_error* error) {
+  return sdk::guard(error, [&] {
+    const std::string table = table_c ? table_c : "";
+    const std::string& db = s->target.database;
+    auto names = tables_of(s->conn, db);
+    if (std::find(names.begin(), names.end(), table) == names.end())
+      throw Failure(DBTOOL_ERR_NOT_FOUND, "no table \"" + table + "\" in " + db);
+    auto r = std::make_shared<TableReader>();
+    // Its own connection: the stream may outlive other calls on the session.
+    r->conn = Connection(s->target, s->password, db);
+    auto pk = s->conn.column_of(
+        "SELECT column_name FROM information_schema.key_column_usage WHERE table_schema = " + quote_string(s->conn.get(), db) +
+        " AND table_name = " + quote_string(s->conn.get(), table) + " AND constraint_name = 'PRIMARY' ORDER BY ordinal_position");
+    std::string order;
+    for (const auto& c : pk) order += (order.empty() ? "" : ", ") + quote_identifier(c);
+    std::string sql = "SELECT * FROM " + quote_identifier(table) + (order.empty() ? "" : " ORDER BY " + order);
+    if (mysql_real_query(r->conn.get(), sql.data(), sql.size()) != 0) fail(r->conn.get(), "reading " + table);
+    r->result = mysql_use_result(r->conn.get());
+    if (r->result == nullptr) fail(r->conn.get(), "reading " + table);
+    unsigned n = mysql_num_fields(r->result);
+    MYSQL_FIELD* fields = mysql_fetch_fields(r->result);
+    for (unsigned i = 0; i < n; ++i) r->columns.push_back({fields[i].name, type_of_field(fields[i])});
+    sdk::export_stream(r->columns,
+                       [r, table](ArrowArray* batch) {
+                         sdk::BatchBuilder b(r->columns);
+                         while (b.rows() < 4096) {
+                           MYSQL_ROW row = mysql_fetch_row(r->result);
+                           if (row == nullptr) {
+                             if (mysql_errno(r->conn.get()) != 0) fail(r->conn.get(), "reading " + table);
+                             break;
+                           }
+                           unsigned long* len = mysql_fetch_lengths(r->result);
+                           for (size_t i = 0; i < r->columns.size(); ++i) {
+                             if (row[i] == nullptr) {
+                               b.append_null(i);
+                               continue;
+                             }
+                             std::string_view v(row[i], len[i]);
+                             switch (r->columns[i].type) {
+                               case sdk::ColumnType::Int64: b.append_int64(i, std::strtoll(std::string(v).c_str(), nullptr, 10)); break;
+                               case sdk::ColumnType::Bool: b.append_bool(i, v != "0"); break;
+                               case sdk::ColumnType::Float64: b.append_double(i, std::strtod(std::string(v).c_str(), nullptr)); break;
+                               default: b.append_bytes(i, v);
+                             }
+                           }
+                         }
+                         if (b.rows() == 0) return false;
+                         b.finish(batch);
+                         return true;
+                       },
+                       out);
+  });
+}
+
+}  // namespace dbtool::mysql

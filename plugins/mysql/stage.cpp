@@ -1,0 +1,256 @@
+// Stages: a staging database beside the live one, loaded with multi-row prepared INSERTs in
+// large transactions, foreign keys checked once at the end, swapped in with one RENAME TABLE.
+#include "mysql_backend.hpp"
+
+#include <boost/json.hpp>
+
+#include <cstring>
+
+namespace dbtool::mysql {
+using sdk::Failure;
+
+namespace {
+
+constexpr size_t kRowsPerStatement = 256;
+constexpr int64_t kRowsPerTransaction = 50000;
+
+const TableDef& find_table(const dbtool_stage* st, const std::string& table) {
+  for (const auto& t : st->tables)
+    if (t.name == table) return t;
+  throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "no table \"" + table + "\" in the new schema");
+}
+
+bool accepts(const std::string& type, sdk::ColumnType arrow) {
+  if (arrow == sdk::ColumnType::Null) return true;
+  if (type == "int64") return arrow == sdk::ColumnType::Int64;
+  if (type == "float64") return arrow == sdk::ColumnType::Float64 || arrow == sdk::ColumnType::Int64;
+  if (type == "bool") return arrow == sdk::ColumnType::Bool;
+  if (type == "blob") return arrow == sdk::ColumnType::Binary;
+  return arrow == sdk::ColumnType::Utf8;
+}
+
+// A prepared INSERT of `rows` rows, with bind buffers that point into the Arrow batch.
+class MultiInsert {
+ public:
+  MultiInsert(MYSQL* m, const std::string& prefix, size_t columns, size_t rows) : m_(m), columns_(columns), rows_(rows) {
+    std::string row = "(";
+    for (size_t c = 0; c < columns; ++c) row += c ? ",?" : "?";
+    row += ")";
+    std::string sql = prefix;
+    for (size_t r = 0; r < rows; ++r) sql += (r ? "," : "") + row;
+    st_ = mysql_stmt_init(m);
+    if (st_ == nullptr || mysql_stmt_prepare(st_, sql.data(), sql.size()) != 0) fail(m, "preparing the insert");
+    binds_.resize(columns * rows);
+    nulls_.resize(columns * rows);
+    ints_.resize(columns * rows);
+    doubles_.resize(columns * rows);
+    lengths_.resize(columns * rows);
+  }
+  ~MultiInsert() {
+    if (st_ != nullptr) mysql_stmt_close(st_);
+  }
+
+  // Binds rows [first, first + rows_) of `v` and executes.
+  void run(const sdk::BatchView& v, int64_t first, const std::string& what) {
+    std::memset(binds_.data(), 0, binds_.size() * sizeof(MYSQL_BIND));
+    for (size_t r = 0; r < rows_; ++r)
+      for (size_t c = 0; c < columns_; ++c) {
+        size_t k = r * columns_ + c;
+        MYSQL_BIND& b = binds_[k];
+        int64_t row = first + static_cast<int64_t>(r);
+        nulls_[k] = v.is_null(c, row);
+        b.is_null = &nulls_[k];
+        if (nulls_[k]) {
+          b.buffer_type = MYSQL_TYPE_NULL;
+          continue;
+        }
+        switch (v.spec(c).type) {
+          case sdk::ColumnType::Int64:
+            ints_[k] = v.get_int64(c, row);
+            b.buffer_type = MYSQL_TYPE_LONGLONG;
+            b.buffer = &ints_[k];
+            break;
+          case sdk::ColumnType::Bool:
+            ints_[k] = v.get_bool(c, row) ? 1 : 0;
+            b.buffer_type = MYSQL_TYPE_LONGLONG;
+            b.buffer = &ints_[k];
+            break;
+          case sdk::ColumnType::Float64:
+            doubles_[k] = v.get_double(c, row);
+            b.buffer_type = MYSQL_TYPE_DOUBLE;
+            b.buffer = &doubles_[k];
+            break;
+          case sdk::ColumnType::Utf8:
+          case sdk::ColumnType::Binary: {
+            auto s = v.get_bytes(c, row);
+            b.buffer_type = v.spec(c).type == sdk::ColumnType::Utf8 ? MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
+            b.buffer = const_cast<char*>(s.data() ? s.data() : "");
+            lengths_[k] = s.size();
+            b.buffer_length = s.size();
+            b.length = &lengths_[k];
+            break;
+          }
+          case sdk::ColumnType::Null: b.buffer_type = MYSQL_TYPE_NULL; break;
+        }
+      }
+    if (mysql_stmt_bind_param(st_, binds_.data()) != 0 || mysql_stmt_execute(st_) != 0) {
+      std::string msg = what + ": " + mysql_stmt_error(st_);
+      unsigned err = mysql_stmt_errno(st_);
+      std::string sqlstate = mysql_stmt_sqlstate(st_);
+      dbtool_status status = sqlstate.rfind("23", 0) == 0 ? DBTOOL_ERR_CONSTRAINT
+                             : sqlstate.rfind("22", 0) == 0 ? DBTOOL_ERR_DATA
+                             : err == 1317                  ? DBTOOL_ERR_CANCELLED
+                                                            : DBTOOL_ERR_BACKEND;
+      throw Failure(status, msg, sqlstate, static_cast<int32_t>(err));
+    }
+  }
+  size_t rows() const { return rows_; }
+
+ private:
+  MYSQL* m_;
+  size_t columns_, rows_;
+  MYSQL_STMT* st_ = nullptr;
+  std::vector<MYSQL_BIND> binds_;
+  std::vector<my_bool> nulls_;
+  std::vector<long long> ints_;
+  std::vector<double> doubles_;
+  std::vector<unsigned long> lengths_;
+};
+
+void drop(dbtool_stage* st) {
+  if (st->session->conn)
+    mysql_query(st->session->conn.get(), ("DROP DATABASE IF EXISTS " + quote_identifier(st->database)).c_str());
+  st->conn.close();
+  st->session->has_stage = false;
+}
+
+}  // namespace
+
+dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_stage** out, dbtool_error* error) {
+  auto st = std::make_unique<dbtool_stage>();
+  bool created = false;
+  dbtool_status status = sdk::guard(error, [&] {
+    *out = nullptr;
+    if (s->has_stage) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "this session already has a stage");
+    if (!s->exists) throw Failure(DBTOOL_ERR_NOT_FOUND, "database " + s->target.database + " does not exist");
+    st->session = s;
+    st->tables = schema_to_ddl(s->conn.get(), schema_json ? schema_json : "");
+    st->database = new_stage_database(s->target.database);
+    s->conn.query("CREATE DATABASE " + quote_identifier(st->database) + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+                  "creating the staging database");
+    created = true;
+    st->conn = Connection(s->target, s->password, st->database);
+    for (const auto& t : st->tables) st->conn.query(t.ddl, "creating table " + t.name);
+    // Keys are checked once at commit; unique and primary keys stay enforced row by row.
+    st->conn.query("SET SESSION foreign_key_checks = 0", "preparing the load");
+    st->conn.query("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'", "preparing the load");
+    st->conn.query("SET autocommit = 0", "preparing the load");
+    s->has_stage = true;
+  });
+  if (status != DBTOOL_OK) {
+    if (created) mysql_query(s->conn.get(), ("DROP DATABASE IF EXISTS " + quote_identifier(st->database)).c_str());
+    return status;
+  }
+  *out = st.release();
+  return DBTOOL_OK;
+}
+
+dbtool_status stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream* stream, int64_t* rows,
+                         dbtool_error* error) {
+  int64_t loaded = 0;
+  dbtool_status status = sdk::guard(error, [&] {
+    sdk::StreamReader reader(stream);
+    const std::string table = table_c ? table_c : "";
+    const TableDef& def = find_table(st, table);
+    std::string names;
+    for (const auto& c : reader.columns()) {
+      const ColumnDef* col = nullptr;
+      for (const auto& d : def.columns)
+        if (d.name == c.name) col = &d;
+      if (col == nullptr) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "table " + table + " has no column \"" + c.name + "\"");
+      if (!accepts(col->type, c.type))
+        throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, table + "." + c.name + " is " + col->type +
+                                                       ", the batch has Arrow format \"" + sdk::arrow_format(c.type) + "\"");
+      names += (names.empty() ? "" : ", ") + quote_identifier(c.name);
+    }
+    const std::string prefix = "INSERT INTO " + quote_identifier(table) + " (" + names + ") VALUES ";
+    const size_t ncols = reader.columns().size();
+    MultiInsert full(st->conn.get(), prefix, ncols, kRowsPerStatement);
+    st->session->busy_thread = mysql_thread_id(st->conn.get());
+    struct Idle {
+      dbtool_session* s;
+      ~Idle() { s->busy_thread = 0; }
+    } idle{st->session};
+    sdk::ArrayHolder batch;
+    while (reader.next(batch)) {
+      if (cancelled()) throw Failure(DBTOOL_ERR_CANCELLED, "loading " + table + ": cancelled");
+      sdk::BatchView v(reader.columns(), batch.a);
+      int64_t r = 0;
+      auto where = [&](int64_t n) {
+        return "loading " + table + ", rows " + std::to_string(loaded + 1) + "-" + std::to_string(loaded + n) + " of this load";
+      };
+      for (; r + static_cast<int64_t>(kRowsPerStatement) <= v.rows(); r += kRowsPerStatement) {
+        full.run(v, r, where(kRowsPerStatement));
+        loaded += kRowsPerStatement;
+      }
+      if (r < v.rows()) {
+        MultiInsert tail(st->conn.get(), prefix, ncols, static_cast<size_t>(v.rows() - r));
+        tail.run(v, r, where(v.rows() - r));
+        loaded += v.rows() - r;
+      }
+      st->uncommitted += v.rows();
+      if (st->uncommitted >= kRowsPerTransaction) {
+        st->conn.query("COMMIT", "loading " + table);
+        st->uncommitted = 0;
+      }
+    }
+  });
+  if (rows != nullptr) *rows = loaded;
+  return status;
+}
+
+dbtool_status stage_count(dbtool_stage* st, const char* table_c, int64_t* rows, dbtool_error* error) {
+  return sdk::guard(error, [&] {
+    const std::string table = table_c ? table_c : "";
+    find_table(st, table);
+    *rows = st->conn.scalar_int("SELECT COUNT(*) FROM " + quote_identifier(table));
+  });
+}
+
+dbtool_status stage_commit(dbtool_stage* st_raw, dbtool_text* report, dbtool_error* error) {
+  std::unique_ptr<dbtool_stage> st(st_raw);
+  dbtool_status status = sdk::guard(error, [&] {
+    st->conn.query("COMMIT", "finishing the staging database");
+    // The foreign keys were not checked while loading: check every one now.
+    for (const auto& t : st->tables)
+      for (const auto& fk : t.foreign_keys) {
+        std::string on, not_null;
+        for (size_t i = 0; i < fk.columns.size(); ++i) {
+          on += (i ? " AND " : "") + std::string("c.") + quote_identifier(fk.columns[i]) + " = p." + quote_identifier(fk.ref_columns[i]);
+          not_null += (i ? " AND " : "") + std::string("c.") + quote_identifier(fk.columns[i]) + " IS NOT NULL";
+        }
+        int64_t orphans = st->conn.scalar_int("SELECT COUNT(*) FROM " + quote_identifier(t.name) + " c LEFT JOIN " +
+                                              quote_identifier(fk.ref_table) + " p ON " + on + " WHERE " + not_null +
+                                              " AND p." + quote_identifier(fk.ref_columns[0]) + " IS NULL");
+        if (orphans > 0)
+          throw Failure(DBTOOL_ERR_CONSTRAINT, std::to_string(orphans) + " rows of " + t.name +
+                                                   " refer to missing rows of " + fk.ref_table, "23000", 1452);
+      }
+    st->conn.close();
+    std::string retired = swap_databases(st->session->conn, st->session->target.database, st->database);
+    st->session->has_stage = false;
+    boost::json::object o{{"database", st->session->target.database}};
+    if (!retired.empty()) o["retired"] = retired;
+    sdk::set_text(report, boost::json::serialize(o));
+  });
+  if (status != DBTOOL_OK) drop(st.get());
+  return status;
+}
+
+void stage_abort(dbtool_stage* st) {
+  if (st == nullptr) return;
+  drop(st);
+  delete st;
+}
+
+}  // namespace dbtool::mysql
