@@ -7,6 +7,7 @@
 #include <mysqld_error.h>
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <ctime>
 #include <regex>
@@ -179,15 +180,35 @@ std::string quote_string(MYSQL* m, std::string_view s) {
   return out + "'";
 }
 
-std::string stage_prefix(const std::string& database) { return database.substr(0, 32) + "__dbtool_stage_"; }
+namespace {
 
+// The live database's name as it appears inside stage and retired names, short enough that
+// those stay within MySQL's 64 characters. Names of up to 28 characters stay as they are;
+// longer ones become their first 19 characters and a hash of the whole name, so two databases
+// that share a long prefix never share a stage prefix (the stale-stage cleanup of one would
+// drop the other's stage).
+std::string short_name(const std::string& database) {
+  if (database.size() <= 28) return database;
+  uint32_t h = 2166136261u;  // FNV-1a
+  for (unsigned char c : database) h = (h ^ c) * 16777619u;
+  char hex[9];
+  std::snprintf(hex, sizeof(hex), "%08x", h);
+  return database.substr(0, 19) + "_" + hex;
+}
+
+}  // namespace
+
+// At most 28 + 15 characters, leaving room for "<pid>_<n>".
+std::string stage_prefix(const std::string& database) { return short_name(database) + "__dbtool_stage_"; }
+
+// At most 28 + 17 + 14 characters, leaving room for a "_<n>" when two cut-overs share a second.
 std::string retired_name(const std::string& database) {
   std::time_t now = std::time(nullptr);
   std::tm tm{};
   gmtime_r(&now, &tm);
   char stamp[32];
   std::strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
-  return database.substr(0, 32) + "__dbtool_retired_" + stamp;
+  return short_name(database) + "__dbtool_retired_" + stamp;
 }
 
 std::string new_stage_database(const std::string& live) {

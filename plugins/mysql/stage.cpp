@@ -118,9 +118,11 @@ class MultiInsert {
 };
 
 void drop(dbtool_stage* st) {
+  // Close the load connection first: its open transaction holds metadata locks on the stage's
+  // tables, and DROP DATABASE from the session connection would wait on them forever.
+  st->conn.close();
   if (st->session->conn)
     mysql_query(st->session->conn.get(), ("DROP DATABASE IF EXISTS " + quote_identifier(st->database)).c_str());
-  st->conn.close();
   st->session->has_stage = false;
 }
 

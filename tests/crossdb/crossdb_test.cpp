@@ -7,47 +7,20 @@
 #include <boost/json.hpp>
 
 #include <cstdlib>
-#include <random>
 
 #include <dbtool/sdk/arrow.hpp>
 
 #include "plugins/backend.hpp"
 #include "plugins/plugin_registry.hpp"
+#include "mysql_test_support.hpp"
 #include "run_dbtool.hpp"
 
 namespace dbtool {
 namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
+using testing::fresh_database_uri;
 using testing::run_dbtool;
-
-struct MysqlServer {
-  std::string uri;  // mysql://user@host:port/dbtool_test
-  std::string password;
-};
-
-std::optional<MysqlServer> mysql_server() {
-  const char* uri = std::getenv("DBTOOL_TEST_MYSQL_URI");
-  const char* pw = std::getenv("DBTOOL_TEST_MYSQL_PASSWORD");
-  if (uri == nullptr || *uri == '\0') return std::nullopt;
-  return MysqlServer{uri, pw ? pw : ""};
-}
-
-#define REQUIRE_MYSQL(server)                                                                  \
-  auto server = mysql_server();                                                                \
-  if (!server) {                                                                               \
-    const char* ci = std::getenv("CI");                                                        \
-    if (ci != nullptr && std::string(ci) == "true")                                            \
-      FAIL() << "DBTOOL_TEST_MYSQL_URI is not set: CI must run a MariaDB server (scripts/test)"; \
-    GTEST_SKIP() << "no MariaDB server (DBTOOL_TEST_MYSQL_URI unset); run scripts/test";      \
-  }
-
-// The same server, another database name, so each test starts clean.
-std::string fresh_database_uri(const std::string& uri, const std::string& tag) {
-  size_t slash = uri.find('/', uri.find("://") + 3);
-  std::random_device rd;
-  return uri.substr(0, slash + 1) + "dbtool_" + tag + "_" + std::to_string(rd() % 1000000);
-}
 
 // Every row of every app table, as JSON values, read back through the backend itself.
 json::object read_all(const std::string& backend, const std::string& uri, const std::string& password) {

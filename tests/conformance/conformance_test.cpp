@@ -1,0 +1,757 @@
+// The backend conformance suite: what every backend .so must do, checked through the C ABI
+// alone, exactly as the host calls it. It runs against our sqlite and mysql backends and,
+// given DBTOOL_CONFORMANCE_PLUGIN, against a third party's (see README.md beside this file).
+//
+// Each test gets a fresh target: the URI template's "{db}" becomes a new database name.
+// What legitimately differs between backends is declared in a small quirks file, never
+// special-cased here by backend name.
+#include <gtest/gtest.h>
+
+#include <dbtool/plugin.h>
+#include <dbtool/sdk/arrow.hpp>
+
+#include <boost/json.hpp>
+
+#include <dlfcn.h>
+#include <sys/stat.h>
+
+#include <cfloat>
+#include <cstdlib>
+#include <fstream>
+#include <limits>
+#include <map>
+#include <memory>
+#include <random>
+#include <regex>
+
+#include "plugins/plugin_registry.hpp"
+#include "run_dbtool.hpp"
+
+namespace dbtool::conformance {
+namespace {
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using sdk::ColumnSpec;
+using sdk::ColumnType;
+
+std::string env(const char* name) {
+  const char* v = std::getenv(name);
+  return v ? v : "";
+}
+
+bool in_ci() { return env("CI") == "true"; }
+
+// ---- targets -----------------------------------------------------------------------------
+
+struct Target {
+  fs::path plugin;
+  std::string uri_template;  // holds "{db}"
+  std::string password;
+  json::object quirks;
+  std::string unavailable;  // why it cannot run here; fails in CI, skips elsewhere
+};
+
+json::object read_quirks(const fs::path& file) {
+  if (file.empty()) return {};
+  std::ifstream in(file);
+  if (!in) throw std::runtime_error("cannot read quirks file " + file.string());
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) throw std::runtime_error(file.string() + " is not a JSON object");
+  return v.get_object();
+}
+
+fs::path our_plugin(const std::string& name) {
+  return testing::dbtool_binary().parent_path() / ".." / "lib" / "dbtool" / "plugins" / ("libdbtool-" + name + ".so");
+}
+
+Target resolve(const std::string& label) {
+  Target t;
+  if (label == "third_party") {
+    t.plugin = env("DBTOOL_CONFORMANCE_PLUGIN");
+    t.uri_template = env("DBTOOL_CONFORMANCE_URI");
+    t.password = env("DBTOOL_CONFORMANCE_PASSWORD");
+    t.quirks = read_quirks(env("DBTOOL_CONFORMANCE_QUIRKS"));
+    if (t.uri_template.find("{db}") == std::string::npos)
+      t.unavailable = "DBTOOL_CONFORMANCE_URI must be a URI template holding {db}";
+    return t;
+  }
+  t.plugin = our_plugin(label);
+  t.quirks = read_quirks(fs::path(DBTOOL_CONFORMANCE_QUIRKS_DIR) / (label + ".json"));
+  if (label == "sqlite") {
+    static const fs::path dir = testing::make_temp_dir("dbtool-conformance");
+    t.uri_template = "sqlite:///" + (dir / "{db}.db").string();  // SQLAlchemy style: 4 slashes = absolute
+  } else if (label == "mysql") {
+    std::string uri = env("DBTOOL_TEST_MYSQL_URI");
+    t.password = env("DBTOOL_TEST_MYSQL_PASSWORD");
+    if (uri.empty()) {
+      t.unavailable = "DBTOOL_TEST_MYSQL_URI is not set (scripts/test starts a MariaDB server)";
+    } else {
+      size_t slash = uri.find('/', uri.find("://") + 3);
+      size_t query = uri.find('?', slash);
+      t.uri_template = uri.substr(0, slash + 1) + "{db}" + (query == std::string::npos ? "" : uri.substr(query));
+    }
+  }
+  return t;
+}
+
+std::vector<std::string> labels() {
+  if (!env("DBTOOL_CONFORMANCE_PLUGIN").empty()) return {"third_party"};
+  return {"sqlite", "mysql"};
+}
+
+const LoadedPlugin& loaded(const fs::path& file) {
+  static std::map<fs::path, LoadedPlugin> cache;
+  auto it = cache.find(file);
+  if (it == cache.end()) it = cache.emplace(file, load_plugin(file)).first;
+  return it->second;
+}
+
+// ---- calling the C ABI -------------------------------------------------------------------
+
+struct Err {
+  dbtool_error e{};
+  Err() = default;
+  Err(const Err&) = delete;
+  ~Err() { clear(); }
+  void clear() {
+    if (e.release) e.release(&e);
+  }
+  std::string message() const { return e.message ? e.message : ""; }
+};
+
+// Thrown when a call that must succeed fails; GoogleTest reports it with the plugin's words.
+[[noreturn]] void fail_call(const std::string& what, dbtool_status st, const Err& err) {
+  throw std::runtime_error(what + " failed with status " + std::to_string(st) + ": " + err.message());
+}
+
+std::string take_text(dbtool_text& t) {
+  std::string s = t.data ? std::string(t.data, t.size) : "";
+  if (t.release) t.release(&t);
+  return s;
+}
+
+json::object parse_object(const std::string& text) {
+  if (text.empty()) return {};
+  boost::system::error_code ec;
+  json::value v = json::parse(text, ec);
+  if (ec || !v.is_object()) throw std::runtime_error("report is not a JSON object: " + text);
+  return v.get_object();
+}
+
+// A row as JSON: null, int64, double, bool, string; blobs as {"hex": "..."} so that they
+// cannot be confused with text.
+using Row = json::array;
+using Rows = std::vector<Row>;
+
+std::string hex(std::string_view bytes) {
+  static const char* digits = "0123456789abcdef";
+  std::string out;
+  for (unsigned char c : bytes) {
+    out += digits[c >> 4];
+    out += digits[c & 15];
+  }
+  return out;
+}
+
+// ---- the schema under test ---------------------------------------------------------------
+
+// Every portable type, a default, a unique, a foreign key, an index, and identifiers that are
+// reserved words in SQL (the host allows them, so backends must quote them).
+const char* kSchema = R"({
+  "name": "conformance", "version": 1, "checksum": "0",
+  "tables": [
+    {"name": "parent",
+     "columns": [{"name": "id", "type": "int64", "nullable": false},
+                 {"name": "label", "type": "text", "max_length": 64, "nullable": false}],
+     "primary_key": ["id"],
+     "unique": [{"name": "uq_parent_label", "columns": ["label"]}]},
+    {"name": "every_type",
+     "columns": [{"name": "id", "type": "int64", "nullable": false},
+                 {"name": "parent_id", "type": "int64"},
+                 {"name": "i", "type": "int64"},
+                 {"name": "f", "type": "float64"},
+                 {"name": "b", "type": "bool"},
+                 {"name": "t", "type": "text"},
+                 {"name": "k", "type": "text", "max_length": 255},
+                 {"name": "j", "type": "json"},
+                 {"name": "bl", "type": "blob"},
+                 {"name": "ts", "type": "timestamp"},
+                 {"name": "d", "type": "text", "max_length": 20, "nullable": false, "default": "User"}],
+     "primary_key": ["id"],
+     "foreign_keys": [{"name": "fk_every_type_parent", "columns": ["parent_id"],
+                       "references": {"table": "parent", "columns": ["id"]}}],
+     "indexes": [{"name": "ix_every_type_k", "columns": ["k"]}]},
+    {"name": "order",
+     "columns": [{"name": "select", "type": "int64", "nullable": false},
+                 {"name": "from", "type": "text", "max_length": 10}],
+     "primary_key": ["select"]}
+  ]
+})";
+
+const std::vector<ColumnSpec> kParentColumns = {{"id", ColumnType::Int64}, {"label", ColumnType::Utf8}};
+
+// every_type without `d`, which must take its default.
+const std::vector<ColumnSpec> kEveryColumns = {
+    {"id", ColumnType::Int64}, {"parent_id", ColumnType::Int64}, {"i", ColumnType::Int64},
+    {"f", ColumnType::Float64}, {"b", ColumnType::Bool}, {"t", ColumnType::Utf8},
+    {"k", ColumnType::Utf8}, {"j", ColumnType::Utf8}, {"bl", ColumnType::Binary},
+    {"ts", ColumnType::Utf8}};
+
+// One batch from rows given as JSON (see Row); {"hex"} cells are not used on input, blobs are
+// passed as strings of raw bytes in a binary column.
+void build_batch(const std::vector<ColumnSpec>& cols, const Rows& rows, ArrowArray* out) {
+  sdk::BatchBuilder b(cols);
+  for (const Row& r : rows) {
+    for (size_t c = 0; c < cols.size(); ++c) {
+      const json::value& v = r.at(c);
+      if (v.is_null()) {
+        b.append_null(c);
+        continue;
+      }
+      switch (cols[c].type) {
+        case ColumnType::Int64: b.append_int64(c, v.as_int64()); break;
+        case ColumnType::Float64: b.append_double(c, v.as_double()); break;
+        case ColumnType::Bool: b.append_bool(c, v.as_bool()); break;
+        default: b.append_bytes(c, v.as_string());
+      }
+    }
+  }
+  b.finish(out);
+}
+
+// A stream of the given batches; `fail_at` >= 0 makes get_next fail at that batch, as a
+// broken source would.
+void make_stream(const std::vector<ColumnSpec>& cols, std::vector<Rows> batches, ArrowArrayStream* out,
+                 int fail_at = -1) {
+  auto index = std::make_shared<size_t>(0);
+  auto data = std::make_shared<std::vector<Rows>>(std::move(batches));
+  sdk::export_stream(cols,
+                     [cols, data, index, fail_at](ArrowArray* o) {
+                       if (fail_at >= 0 && *index == static_cast<size_t>(fail_at))
+                         throw std::runtime_error("injected source failure at batch " + std::to_string(fail_at));
+                       if (*index >= data->size()) return false;
+                       build_batch(cols, (*data)[(*index)++], o);
+                       return true;
+                     },
+                     out);
+}
+
+json::value null_value() { return nullptr; }
+
+Rows tricky_rows(size_t long_bytes) {
+  std::string all_bytes;
+  for (int i = 0; i < 256; ++i) all_bytes += static_cast<char>(i);
+  std::string long_text;
+  while (long_text.size() < long_bytes) long_text += "Lorem ipsum dolor sit amet, ünïcödé 😀 ";
+  long_text.resize(long_bytes - long_bytes % 4);
+  long_text = long_text.substr(0, long_text.find_last_of(' '));  // never cut a character
+  std::string long_blob;
+  while (long_blob.size() < long_bytes) long_blob += all_bytes;
+  const json::value null = null_value();
+  return {
+      // id, parent_id, i, f, b, t, k, j, bl, ts
+      {1, null, null, null, null, null, null, null, null, null},
+      {2, 1, 0, 0.0, false, "", "", "{}", "", "1970-01-01T00:00:00Z"},
+      {3, 2, std::numeric_limits<int64_t>::max(), 0.1, true, "Zoë 😀 𝄞 中文 Ω", "𝄞-key", R"({"a":[1,2.5,{"b":"ü😀"}],"c":null})",
+       all_bytes, "2026-11-24T23:59:59Z"},
+      {4, 1, std::numeric_limits<int64_t>::min(), -1.7976931348623157e308, false,
+       "It's \"quoted\" \\ back\\slash\\'; DROP TABLE parent; -- \t\r\n%_", "a'b\"c\\d", "[\"\\\\\",\"\\\"\"]",
+       std::string("\0\0'\\\"\n", 6), "2000-02-29T12:00:00Z"},
+      {5, null, -1, 2.2250738585072014e-308, true, long_text, "long", "[]", long_blob, null},
+      {6, 2, 4611686018427387904, 3.141592653589793, true, " leading and trailing ", "x", "\"just a string\"",
+       std::string(1, '\0'), null},
+  };
+}
+
+Rows parent_rows() { return {{1, "one"}, {2, "two 😀"}}; }
+
+// What read_table must give back for rows loaded with build_batch: every column of the table,
+// in table order, `d` filled by its default, blobs as {"hex"}.
+Rows expected_every_type(const Rows& in) {
+  Rows out;
+  for (const Row& r : in) {
+    Row e = r;
+    if (!e.at(8).is_null()) e.at(8) = json::object{{"hex", hex(e.at(8).as_string())}};
+    e.push_back("User");
+    out.push_back(std::move(e));
+  }
+  return out;
+}
+
+// ---- the fixture -------------------------------------------------------------------------
+
+class Conformance : public ::testing::TestWithParam<std::string> {
+ protected:
+  void SetUp() override {
+    target_ = resolve(GetParam());
+    if (!target_.unavailable.empty()) {
+      if (in_ci()) FAIL() << target_.unavailable;
+      GTEST_SKIP() << target_.unavailable;
+    }
+    plugin_ = &loaded(target_.plugin);
+    ASSERT_EQ(plugin_->kind, DBTOOL_KIND_BACKEND) << target_.plugin << " is not a backend";
+    api_ = plugin_->backend;
+    std::random_device rd;
+    std::string name = "dbtool_conf_" + std::to_string(rd() % 100000000);
+    uri_ = target_.uri_template;
+    uri_.replace(uri_.find("{db}"), 4, name);
+  }
+
+  bool quirk(const char* key, bool fallback) const {
+    const json::value* v = target_.quirks.if_contains(key);
+    return v && v->is_bool() ? v->get_bool() : fallback;
+  }
+  int64_t quirk_int(const char* key, int64_t fallback) const {
+    const json::value* v = target_.quirks.if_contains(key);
+    return v && v->is_int64() ? v->get_int64() : fallback;
+  }
+
+  std::string open_options(bool create = true) const {
+    json::object o{{"uri", uri_}, {"create", create}};
+    if (!target_.password.empty()) o["password"] = target_.password;
+    return json::serialize(o);
+  }
+
+  struct SessionCloser {
+    const dbtool_backend_api* api;
+    void operator()(dbtool_session* s) const { api->close(s); }
+  };
+  using Session = std::unique_ptr<dbtool_session, SessionCloser>;
+  struct StageAborter {
+    const dbtool_backend_api* api;
+    void operator()(dbtool_stage* s) const { api->stage_abort(s); }
+  };
+  using Stage = std::unique_ptr<dbtool_stage, StageAborter>;
+
+  Session open() {
+    Err err;
+    dbtool_session* s = nullptr;
+    std::string opts = open_options();
+    dbtool_status st = api_->open(opts.c_str(), &s, &err.e);
+    if (st != DBTOOL_OK) fail_call("open " + uri_, st, err);
+    if (s == nullptr) throw std::runtime_error("open succeeded without a session");
+    return Session(s, SessionCloser{api_});
+  }
+
+  Stage begin(dbtool_session* s, const char* schema = kSchema) {
+    Err err;
+    dbtool_stage* stage = nullptr;
+    dbtool_status st = api_->stage_begin(s, schema, &stage, &err.e);
+    if (st != DBTOOL_OK) fail_call("stage_begin", st, err);
+    return Stage(stage, StageAborter{api_});
+  }
+
+  int64_t load(dbtool_stage* stage, const char* table, const std::vector<ColumnSpec>& cols, std::vector<Rows> batches) {
+    ArrowArrayStream stream;
+    make_stream(cols, std::move(batches), &stream);
+    Err err;
+    int64_t rows = -1;
+    dbtool_status st = api_->stage_load(stage, table, &stream, &rows, &err.e);
+    EXPECT_EQ(stream.release, nullptr) << "stage_load must release the stream it was given";
+    if (st != DBTOOL_OK) fail_call(std::string("stage_load ") + table, st, err);
+    return rows;
+  }
+
+  int64_t count(dbtool_stage* stage, const char* table) {
+    Err err;
+    int64_t rows = -1;
+    dbtool_status st = api_->stage_count(stage, table, &rows, &err.e);
+    if (st != DBTOOL_OK) fail_call(std::string("stage_count ") + table, st, err);
+    return rows;
+  }
+
+  json::object commit(Stage& stage) {
+    Err err;
+    dbtool_text report{};
+    dbtool_status st = api_->stage_commit(stage.release(), &report, &err.e);
+    std::string text = take_text(report);
+    if (st != DBTOOL_OK) fail_call("stage_commit", st, err);
+    return parse_object(text);
+  }
+
+  // Commits parent + the tricky rows (or `rows`) as the target's data.
+  json::object commit_data(dbtool_session* s, const Rows& rows) {
+    Stage stage = begin(s);
+    load(stage.get(), "parent", kParentColumns, {parent_rows()});
+    load(stage.get(), "every_type", kEveryColumns, {rows});
+    return commit(stage);
+  }
+
+  json::object describe(dbtool_session* s) {
+    Err err;
+    dbtool_text text{};
+    dbtool_status st = api_->describe(s, &text, &err.e);
+    std::string t = take_text(text);
+    if (st != DBTOOL_OK) fail_call("describe", st, err);
+    return parse_object(t);
+  }
+
+  std::map<std::string, int64_t> table_rows(dbtool_session* s) {
+    std::map<std::string, int64_t> out;
+    json::object d = describe(s);
+    for (const auto& t : d.at("tables").as_array())
+      out[std::string(t.at("name").as_string())] = t.at("rows").to_number<int64_t>();
+    return out;
+  }
+
+  // Every row of a table, read through the backend, with the stream's column specs.
+  Rows read_rows(dbtool_session* s, const char* table, std::vector<ColumnSpec>* columns = nullptr) {
+    if (!DBTOOL_HAS_SLOT(api_, read_table)) throw std::runtime_error("the backend cannot read tables back");
+    ArrowArrayStream raw{};
+    Err err;
+    dbtool_status st = api_->read_table(s, table, &raw, &err.e);
+    if (st != DBTOOL_OK) fail_call(std::string("read_table ") + table, st, err);
+    sdk::StreamReader reader(&raw);
+    if (columns) *columns = reader.columns();
+    Rows out;
+    sdk::ArrayHolder batch;
+    while (reader.next(batch)) {
+      sdk::BatchView v(reader.columns(), batch.a);
+      for (int64_t r = 0; r < v.rows(); ++r) {
+        Row row;
+        for (size_t c = 0; c < v.columns(); ++c) {
+          if (v.is_null(c, r)) {
+            row.emplace_back(nullptr);
+            continue;
+          }
+          switch (v.spec(c).type) {
+            case ColumnType::Int64: row.emplace_back(v.get_int64(c, r)); break;
+            case ColumnType::Float64: row.emplace_back(v.get_double(c, r)); break;
+            case ColumnType::Bool: row.emplace_back(v.get_bool(c, r)); break;
+            case ColumnType::Binary: row.emplace_back(json::object{{"hex", hex(v.get_bytes(c, r))}}); break;
+            default: row.emplace_back(json::string(v.get_bytes(c, r)));
+          }
+        }
+        out.push_back(std::move(row));
+      }
+    }
+    return out;
+  }
+
+  // Compares row by row and cell by cell, so a failure names the exact value that changed.
+  static void expect_rows(const Rows& want, const Rows& got, const std::string& what) {
+    ASSERT_EQ(got.size(), want.size()) << what << ": row count";
+    for (size_t r = 0; r < want.size(); ++r) {
+      ASSERT_EQ(got[r].size(), want[r].size()) << what << ": columns of row " << r;
+      for (size_t c = 0; c < want[r].size(); ++c) {
+        const json::value& w = want[r][c];
+        const json::value& g = got[r][c];
+        if (w.is_double() && g.is_double()) {
+          // Bit-exact: a double must survive the trip unrounded.
+          const double wd = w.get_double(), gd = g.get_double();
+          EXPECT_EQ(std::memcmp(&wd, &gd, sizeof(double)), 0)
+              << what << " row " << r << " column " << c << ": " << w << " came back as " << g;
+          continue;
+        }
+        std::string ws = json::serialize(w), gs = json::serialize(g);
+        if (ws.size() > 200) ws = ws.substr(0, 200) + "... (" + std::to_string(ws.size()) + " bytes)";
+        if (gs.size() > 200) gs = gs.substr(0, 200) + "... (" + std::to_string(gs.size()) + " bytes)";
+        EXPECT_TRUE(w == g) << what << " row " << r << " column " << c << ": want " << ws << ", got " << gs;
+      }
+    }
+  }
+
+  size_t long_bytes() const { return static_cast<size_t>(quirk_int("long_value_bytes", 1 << 20)); }
+
+  Target target_;
+  const LoadedPlugin* plugin_ = nullptr;
+  const dbtool_backend_api* api_ = nullptr;
+  std::string uri_;
+};
+
+// ---- the tests ---------------------------------------------------------------------------
+
+TEST_P(Conformance, DescriptorAndNegotiationFollowTheContract) {
+  EXPECT_TRUE(std::regex_match(plugin_->name, std::regex("[a-z0-9-]+"))) << plugin_->name;
+  EXPECT_FALSE(plugin_->version.empty());
+  EXPECT_EQ(DBTOOL_ABI_MAJOR_OF(plugin_->abi_version), DBTOOL_ABI_VERSION_MAJOR);
+  for (auto [slot, set] : std::initializer_list<std::pair<const char*, bool>>{
+           {"open", DBTOOL_HAS_SLOT(api_, open)}, {"close", DBTOOL_HAS_SLOT(api_, close)},
+           {"describe", DBTOOL_HAS_SLOT(api_, describe)}, {"stage_begin", DBTOOL_HAS_SLOT(api_, stage_begin)},
+           {"stage_load", DBTOOL_HAS_SLOT(api_, stage_load)}, {"stage_count", DBTOOL_HAS_SLOT(api_, stage_count)},
+           {"stage_commit", DBTOOL_HAS_SLOT(api_, stage_commit)}, {"stage_abort", DBTOOL_HAS_SLOT(api_, stage_abort)},
+           {"read_table (the suite reads data back with it)", DBTOOL_HAS_SLOT(api_, read_table)}})
+    EXPECT_TRUE(set) << "required slot " << slot << " is missing";
+  // A capability is a promise that the slot is there.
+  const uint64_t caps = plugin_->capabilities;
+  EXPECT_TRUE(!(caps & DBTOOL_CAP_BACKUP) || DBTOOL_HAS_SLOT(api_, backup));
+  EXPECT_TRUE(!(caps & DBTOOL_CAP_RESTORE) || DBTOOL_HAS_SLOT(api_, restore));
+  EXPECT_TRUE(!(caps & DBTOOL_CAP_CANCEL) || DBTOOL_HAS_SLOT(api_, cancel));
+
+  // A host of another major is refused, and the plugin still says who it is.
+  void* handle = ::dlopen(target_.plugin.c_str(), RTLD_NOW | RTLD_LOCAL);
+  ASSERT_NE(handle, nullptr) << ::dlerror();
+  auto init = reinterpret_cast<dbtool_plugin_init_fn>(::dlsym(handle, DBTOOL_PLUGIN_ENTRY_SYMBOL));
+  ASSERT_NE(init, nullptr);
+  dbtool_host_services host{};
+  host.struct_size = sizeof host;
+  host.abi_version = DBTOOL_ABI_MAKE(DBTOOL_ABI_VERSION_MAJOR + 1, 0);
+  dbtool_plugin desc{};
+  desc.struct_size = sizeof desc;
+  Err err;
+  EXPECT_EQ(init(host.abi_version, &host, &desc, &err.e), DBTOOL_ERR_INCOMPATIBLE);
+  EXPECT_EQ(DBTOOL_ABI_MAJOR_OF(desc.abi_version), DBTOOL_ABI_VERSION_MAJOR);
+  EXPECT_NE(desc.name, nullptr);
+}
+
+TEST_P(Conformance, CreatesEveryPortableTypeWithDefaultsKeysAndReservedWordNames) {
+  Session s = open();
+  Stage stage = begin(s.get());
+  for (const char* t : {"parent", "every_type", "order"}) EXPECT_EQ(count(stage.get(), t), 0) << t;
+  load(stage.get(), "order", {{"select", ColumnType::Int64}, {"from", ColumnType::Utf8}},
+       std::vector<Rows>{Rows{{1, "where"}, {2, "group by"}}});
+  commit(stage);
+
+  auto tables = table_rows(s.get());
+  EXPECT_EQ(tables, (std::map<std::string, int64_t>{{"every_type", 0}, {"order", 2}, {"parent", 0}}));
+  std::vector<ColumnSpec> cols;
+  read_rows(s.get(), "every_type", &cols);
+  std::vector<std::pair<std::string, ColumnType>> got, want = {
+      {"id", ColumnType::Int64}, {"parent_id", ColumnType::Int64}, {"i", ColumnType::Int64},
+      {"f", ColumnType::Float64}, {"b", ColumnType::Bool}, {"t", ColumnType::Utf8},
+      {"k", ColumnType::Utf8}, {"j", ColumnType::Utf8}, {"bl", ColumnType::Binary},
+      {"ts", ColumnType::Utf8}, {"d", ColumnType::Utf8}};
+  for (const auto& c : cols) got.emplace_back(c.name, c.type);
+  EXPECT_EQ(got, want) << "read_table gives every column in table order with the type's Arrow format";
+  expect_rows({{1, "where"}, {2, "group by"}}, read_rows(s.get(), "order"), "order");
+}
+
+TEST_P(Conformance, RoundTripsEveryKindOfValueExactly) {
+  Session s = open();
+  Rows rows = tricky_rows(long_bytes());
+  commit_data(s.get(), rows);
+  expect_rows(expected_every_type(rows), read_rows(s.get(), "every_type"), "every_type");
+  expect_rows(parent_rows(), read_rows(s.get(), "parent"), "parent");
+}
+
+TEST_P(Conformance, LoadsAMultiBatchStreamAndRepeatedLoadsOfOneTable) {
+  Session s = open();
+  Stage stage = begin(s.get());
+  load(stage.get(), "parent", kParentColumns, {parent_rows()});
+  const std::vector<ColumnSpec> cols = {{"id", ColumnType::Int64}, {"i", ColumnType::Int64}, {"t", ColumnType::Utf8}};
+  std::vector<Rows> batches;
+  int64_t id = 0, sum = 0;
+  for (int b = 0; b < 9; ++b) {
+    Rows batch;
+    for (int r = 0; r < (b == 4 ? 1 : 2500); ++r, ++id) {  // uneven sizes on purpose
+      batch.push_back({id, id * 7, "row " + std::to_string(id)});
+      sum += id * 7;
+    }
+    batches.push_back(std::move(batch));
+  }
+  batches.insert(batches.begin() + 3, Rows{});  // an empty batch is legal
+  EXPECT_EQ(load(stage.get(), "every_type", cols, batches), id);
+  EXPECT_EQ(load(stage.get(), "every_type", cols, std::vector<Rows>{Rows{{id, 1, "last"}}}), 1);
+  sum += 1;
+  EXPECT_EQ(count(stage.get(), "every_type"), id + 1);
+  commit(stage);
+
+  Rows back = read_rows(s.get(), "every_type");
+  ASSERT_EQ(static_cast<int64_t>(back.size()), id + 1);
+  int64_t got_sum = 0;
+  for (int64_t r = 0; r < id + 1; ++r) {
+    ASSERT_EQ(back[r].at(0).as_int64(), r) << "rows come back in primary-key order";
+    got_sum += back[r].at(2).as_int64();
+  }
+  EXPECT_EQ(got_sum, sum);
+  EXPECT_EQ(back[id].at(5).as_string(), "last");
+}
+
+TEST_P(Conformance, BackupThenRestoreReturnsTheExactData) {
+  if (!(plugin_->capabilities & DBTOOL_CAP_BACKUP) || !(plugin_->capabilities & DBTOOL_CAP_RESTORE))
+    GTEST_SKIP() << plugin_->name << " does not announce backup and restore";
+  Session s = open();
+  Rows before = tricky_rows(long_bytes());
+  commit_data(s.get(), before);
+
+  fs::path dir = testing::make_temp_dir("dbtool-conformance-backup");
+  fs::path file = dir / "backup";
+  Err err;
+  dbtool_text report{};
+  dbtool_status st = api_->backup(s.get(), file.c_str(), &report, &err.e);
+  json::object r = parse_object(take_text(report));
+  ASSERT_EQ(st, DBTOOL_OK) << err.message();
+  struct stat info {};
+  ASSERT_EQ(::stat(file.c_str(), &info), 0);
+  EXPECT_EQ(info.st_mode & 0777, 0600u) << "a backup is owner-only";
+  EXPECT_EQ(r.at("bytes").to_number<int64_t>(), static_cast<int64_t>(info.st_size));
+
+  // A backup never overwrites a file.
+  Err exists;
+  dbtool_text ignored{};
+  EXPECT_NE(api_->backup(s.get(), file.c_str(), &ignored, &exists.e), DBTOOL_OK);
+  take_text(ignored);
+  EXPECT_FALSE(exists.message().empty());
+
+  // Other data replaces it; the restore must bring back exactly the data of the backup.
+  commit_data(s.get(), {{7, 2, 70, 7.5, true, "after", "after", "{}", "x", null_value()}});
+  Err rerr;
+  dbtool_text rreport{};
+  st = api_->restore(s.get(), file.c_str(), &rreport, &rerr.e);
+  take_text(rreport);
+  ASSERT_EQ(st, DBTOOL_OK) << rerr.message();
+  expect_rows(expected_every_type(before), read_rows(s.get(), "every_type"), "every_type after restore");
+  expect_rows(parent_rows(), read_rows(s.get(), "parent"), "parent after restore");
+
+  // A damaged backup is refused and the target stays as it is.
+  fs::path cut = dir / "cut";
+  std::string bytes = testing::read_bytes(file);
+  testing::write_bytes(cut, bytes.substr(0, bytes.size() / 2));
+  Err cerr;
+  dbtool_text creport{};
+  EXPECT_NE(api_->restore(s.get(), cut.c_str(), &creport, &cerr.e), DBTOOL_OK);
+  take_text(creport);
+  EXPECT_FALSE(cerr.message().empty());
+  expect_rows(expected_every_type(before), read_rows(s.get(), "every_type"), "every_type after a refused restore");
+  fs::remove_all(dir);
+}
+
+TEST_P(Conformance, AStageIsInvisibleUntilCommitAndAbortLeavesNoTrace) {
+  Session s = open();
+  Rows a = {{1, 1, 10, 1.5, true, "A", "a", "{}", "a", null_value()}};
+  commit_data(s.get(), a);
+  auto tables_before = table_rows(s.get());
+  {
+    Stage stage = begin(s.get());
+    load(stage.get(), "parent", kParentColumns, {parent_rows()});
+    load(stage.get(), "every_type", kEveryColumns,
+         std::vector<Rows>{Rows{{2, 2, 20, 2.5, false, "B", "b", "{}", "b", null_value()}}});
+    expect_rows(expected_every_type(a), read_rows(s.get(), "every_type"), "target while a stage is loaded");
+  }  // aborted here
+  EXPECT_EQ(table_rows(s.get()), tables_before);
+  expect_rows(expected_every_type(a), read_rows(s.get(), "every_type"), "target after abort");
+
+  // The session is still good for a new stage, which then replaces the data in one step.
+  Rows c = {{3, 2, 30, 3.5, true, "C", "c", "[]", "c", "2026-01-01T00:00:00Z"}};
+  json::object report = commit_data(s.get(), c);
+  if (quirk("reports_retired", false)) {
+    EXPECT_TRUE(report.contains("retired")) << "the report names where the old data went: " << json::serialize(report);
+  }
+  expect_rows(expected_every_type(c), read_rows(s.get(), "every_type"), "target after commit");
+
+  // A new session sees the committed state too (and finds no stale stage to trip over).
+  s.reset();
+  Session again = open();
+  expect_rows(expected_every_type(c), read_rows(again.get(), "every_type"), "target from a new session");
+}
+
+TEST_P(Conformance, AFailingSourceStreamMidLoadLeavesTheTargetIntact) {
+  Session s = open();
+  Rows a = tricky_rows(1024);
+  commit_data(s.get(), a);
+  Stage stage = begin(s.get());
+  load(stage.get(), "parent", kParentColumns, {parent_rows()});
+  std::vector<Rows> batches;
+  for (int b = 0; b < 5; ++b) batches.push_back({{100 + b, 1, b, 0.5, true, "x", "y", "{}", "z", null_value()}});
+  ArrowArrayStream stream;
+  make_stream(kEveryColumns, batches, &stream, /*fail_at=*/3);
+  Err err;
+  int64_t rows = 0;
+  dbtool_status st = api_->stage_load(stage.get(), "every_type", &stream, &rows, &err.e);
+  EXPECT_EQ(stream.release, nullptr) << "stage_load releases the stream on failure too";
+  EXPECT_NE(st, DBTOOL_OK);
+  EXPECT_NE(err.message().find("injected source failure"), std::string::npos)
+      << "the stream's own error reaches the user; got: " << err.message();
+  stage.reset();
+  expect_rows(expected_every_type(a), read_rows(s.get(), "every_type"), "target after a failed load");
+}
+
+TEST_P(Conformance, ConstraintViolationsAreRefusedWithStatusAndSqlstate) {
+  Session s = open();
+  Rows a = {{1, 1, 10, 1.5, true, "A", "a", "{}", "a", null_value()}};
+  commit_data(s.get(), a);
+
+  // A duplicate primary key, a duplicate unique value, an orphan foreign key: each is caught at
+  // load or at commit, never cut over.
+  struct Case {
+    const char* what;
+    Rows parents;
+    Rows every;
+  } cases[] = {
+      {"duplicate primary key", {{1, "one"}, {1, "uno"}}, {}},
+      {"duplicate unique value", {{1, "same"}, {2, "same"}}, {}},
+      {"orphan foreign key", parent_rows(), {{9, 99, 0, 0.0, false, "", "", "{}", "", null_value()}}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    Stage stage = begin(s.get());
+    Err err;
+    ArrowArrayStream p;
+    make_stream(kParentColumns, {c.parents}, &p);
+    int64_t rows = 0;
+    dbtool_status st = api_->stage_load(stage.get(), "parent", &p, &rows, &err.e);
+    if (st == DBTOOL_OK && !c.every.empty()) {
+      ArrowArrayStream e;
+      make_stream(kEveryColumns, {c.every}, &e);
+      st = api_->stage_load(stage.get(), "every_type", &e, &rows, &err.e);
+    }
+    if (st == DBTOOL_OK) {
+      dbtool_text report{};
+      st = api_->stage_commit(stage.release(), &report, &err.e);
+      take_text(report);
+    }
+    EXPECT_EQ(st, DBTOOL_ERR_CONSTRAINT) << err.message();
+    EXPECT_FALSE(err.message().empty());
+    if (quirk("sqlstate", true)) {
+      EXPECT_EQ(std::string(err.e.sqlstate).substr(0, 2), "23") << "SQLSTATE class 23 (integrity constraint)";
+    }
+    err.clear();
+    EXPECT_EQ(err.e.message, nullptr) << "release leaves the error zeroed";
+    stage.reset();
+    expect_rows(expected_every_type(a), read_rows(s.get(), "every_type"), "target after a refused stage");
+  }
+}
+
+TEST_P(Conformance, BadInputGetsAClearErrorNotACrash) {
+  {
+    Err err;
+    dbtool_session* s = nullptr;
+    EXPECT_EQ(api_->open("{not json", &s, &err.e), DBTOOL_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(s, nullptr);
+    EXPECT_FALSE(err.message().empty());
+  }
+  Session s = open();
+  {
+    Err err;
+    ArrowArrayStream out{};
+    EXPECT_EQ(api_->read_table(s.get(), "no_such_table", &out, &err.e), DBTOOL_ERR_NOT_FOUND);
+    EXPECT_NE(err.message().find("no_such_table"), std::string::npos) << err.message();
+  }
+  {
+    Err err;
+    dbtool_stage* stage = nullptr;
+    EXPECT_EQ(api_->stage_begin(s.get(), R"({"tables": [{"name": "x", "columns": [{"name": "c", "type": "decimal"}]}]})",
+                                &stage, &err.e),
+              DBTOOL_ERR_INVALID_ARGUMENT);
+    EXPECT_NE(err.message().find("decimal"), std::string::npos) << err.message();
+  }
+  Stage stage = begin(s.get());
+  struct Case {
+    const char* what;
+    const char* table;
+    std::vector<ColumnSpec> cols;
+    Row row;
+  } cases[] = {
+      {"unknown table", "nope", kParentColumns, {1, "x"}},
+      {"unknown column", "parent", {{"id", ColumnType::Int64}, {"colour", ColumnType::Utf8}}, {1, "x"}},
+      {"text into an int64 column", "parent", {{"id", ColumnType::Utf8}, {"label", ColumnType::Utf8}}, {"1", "x"}},
+  };
+  for (const auto& [what, table, cols, row] : cases) {
+    SCOPED_TRACE(what);
+    ArrowArrayStream stream;
+    make_stream(cols, std::vector<Rows>{Rows{row}}, &stream);
+    Err err;
+    int64_t rows = 0;
+    EXPECT_NE(api_->stage_load(stage.get(), table, &stream, &rows, &err.e), DBTOOL_OK);
+    EXPECT_EQ(stream.release, nullptr);
+    EXPECT_FALSE(err.message().empty());
+  }
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, Conformance, ::testing::ValuesIn(labels()),
+                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+
+}  // namespace
+}  // namespace dbtool::conformance

@@ -1,0 +1,444 @@
+// MariaDB-specific safety, through the real binary: a wrong password is refused without
+// echoing any password; the advisory lock keeps a second run away; stale staging databases of
+// killed runs are cleaned up (and only this database's); the SQL backup loads into the plain
+// `mariadb` client; a run killed before the cut-over leaves the live tables as they were.
+// The test looks at the server through its own connection: root over DBTOOL_TEST_MYSQL_SOCKET
+// when set, else the user of DBTOOL_TEST_MYSQL_URI.
+#include <gtest/gtest.h>
+
+#include <boost/json.hpp>
+
+#include <mysql.h>
+
+#include <fcntl.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cctype>
+#include <filesystem>
+#include <map>
+#include <optional>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "mysql_test_support.hpp"
+#include "run_dbtool.hpp"
+
+namespace dbtool {
+namespace {
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using testing::database_of;
+using testing::fresh_database_uri;
+using testing::MysqlServer;
+using testing::run_dbtool;
+
+// Where and how the test itself logs in (the server's user for dbtool comes from the URI).
+struct Login {
+  std::string host, user, password, socket;
+  unsigned port = 3306;
+};
+
+Login admin_login(const MysqlServer& s) {
+  Login l;
+  if (!s.socket.empty()) {
+    l.user = "root";
+    l.socket = s.socket;
+    return l;
+  }
+  std::string rest = s.uri.substr(s.uri.find("://") + 3);
+  std::string authority = rest.substr(0, rest.find('/'));
+  if (size_t at = authority.rfind('@'); at != std::string::npos) {
+    l.user = authority.substr(0, at);
+    authority = authority.substr(at + 1);
+  }
+  if (size_t colon = authority.rfind(':'); colon != std::string::npos) {
+    l.port = static_cast<unsigned>(std::stoul(authority.substr(colon + 1)));
+    authority = authority.substr(0, colon);
+  }
+  l.host = authority;
+  l.password = s.password;
+  return l;
+}
+
+// The test's own connection; every failure throws (GoogleTest reports it as a failure).
+class Admin {
+ public:
+  explicit Admin(const MysqlServer& s) {
+    Login l = admin_login(s);
+    m_ = mysql_init(nullptr);
+    if (m_ == nullptr) throw std::runtime_error("mysql_init failed");
+    if (!mysql_real_connect(m_, l.socket.empty() ? l.host.c_str() : nullptr, l.user.c_str(),
+                            l.password.empty() ? nullptr : l.password.c_str(), nullptr, l.port,
+                            l.socket.empty() ? nullptr : l.socket.c_str(), 0)) {
+      std::string e = mysql_error(m_);
+      mysql_close(m_);
+      throw std::runtime_error("test connection to the server failed: " + e);
+    }
+  }
+  ~Admin() { mysql_close(m_); }
+  Admin(const Admin&) = delete;
+  Admin& operator=(const Admin&) = delete;
+
+  // Every row, every value ("\\N" for NULL).
+  std::vector<std::vector<std::string>> rows(const std::string& sql) {
+    if (mysql_real_query(m_, sql.data(), sql.size()) != 0)
+      throw std::runtime_error(sql + ": " + mysql_error(m_));
+    std::vector<std::vector<std::string>> out;
+    MYSQL_RES* r = mysql_store_result(m_);
+    if (r == nullptr) {
+      if (mysql_field_count(m_) != 0) throw std::runtime_error(sql + ": " + mysql_error(m_));
+      return out;
+    }
+    unsigned n = mysql_num_fields(r);
+    while (MYSQL_ROW row = mysql_fetch_row(r)) {
+      unsigned long* len = mysql_fetch_lengths(r);
+      std::vector<std::string> values;
+      for (unsigned i = 0; i < n; ++i) values.push_back(row[i] ? std::string(row[i], len[i]) : "\\N");
+      out.push_back(std::move(values));
+    }
+    mysql_free_result(r);
+    return out;
+  }
+  void exec(const std::string& sql) { rows(sql); }
+  std::string scalar(const std::string& sql) {
+    auto r = rows(sql);
+    if (r.empty() || r[0].empty()) throw std::runtime_error(sql + ": no value");
+    return r[0][0];
+  }
+  std::vector<std::string> column(const std::string& sql) {
+    std::vector<std::string> out;
+    for (auto& r : rows(sql)) out.push_back(r.at(0));
+    return out;
+  }
+  std::string quote(const std::string& s) {
+    std::string out(s.size() * 2 + 1, '\0');
+    out.resize(mysql_real_escape_string(m_, out.data(), s.data(), static_cast<unsigned long>(s.size())));
+    return "'" + out + "'";
+  }
+
+  std::vector<std::string> databases() { return column("SELECT schema_name FROM information_schema.schemata ORDER BY 1"); }
+  bool database_exists(const std::string& db) {
+    return scalar("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = " + quote(db)) != "0";
+  }
+  std::vector<std::string> tables(const std::string& db) {
+    return column("SELECT table_name FROM information_schema.tables WHERE table_schema = " + quote(db) +
+                  " AND table_type = 'BASE TABLE' ORDER BY table_name");
+  }
+  int64_t count(const std::string& db, const std::string& table) {
+    return std::stoll(scalar("SELECT COUNT(*) FROM `" + db + "`.`" + table + "`"));
+  }
+  // Every row of `table`, ordered by all its columns, one line per row.
+  std::string ordered_rows(const std::string& db, const std::string& table) {
+    int columns = std::stoi(scalar("SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = " + quote(db) +
+                                   " AND table_name = " + quote(table)));
+    std::string order;
+    for (int i = 1; i <= columns; ++i) order += (i > 1 ? "," : "") + std::to_string(i);
+    std::string text;
+    for (const auto& row : rows("SELECT * FROM `" + db + "`.`" + table + "` ORDER BY " + order)) {
+      for (size_t i = 0; i < row.size(); ++i) text += (i ? "\x1f" : "") + row[i];
+      text += '\n';
+    }
+    return text;
+  }
+  std::string checksum(const std::string& db, const std::string& table) {
+    return rows("CHECKSUM TABLE `" + db + "`.`" + table + "` EXTENDED").at(0).at(1);
+  }
+  // table -> its ordered rows: the whole content of a database.
+  std::map<std::string, std::string> snapshot(const std::string& db) {
+    std::map<std::string, std::string> out;
+    for (const auto& t : tables(db)) out[t] = ordered_rows(db, t);
+    return out;
+  }
+
+ private:
+  MYSQL* m_ = nullptr;
+};
+
+// The naming pattern of plugins/mysql for database names of up to 28 characters
+// (mysql_util.cpp: stage_prefix, new_stage_database): <db>__dbtool_stage_<pid>_<time>.
+std::string stage_prefix(const std::string& db) {
+  EXPECT_LE(db.size(), 28u) << "longer names are shortened by the plugin";
+  return db + "__dbtool_stage_";
+}
+
+std::vector<std::string> stages_of(Admin& admin, const std::string& db) {
+  std::vector<std::string> out;
+  for (const auto& name : admin.databases())
+    if (name.rfind(stage_prefix(db), 0) == 0) out.push_back(name);
+  return out;
+}
+
+// `db` and the databases dbtool made beside it (stages, retired), not those of other tests.
+std::vector<std::string> family_of(Admin& admin, const std::string& db) {
+  std::vector<std::string> out;
+  for (const auto& name : admin.databases())
+    if (name == db || name.rfind(db + "__", 0) == 0) out.push_back(name);
+  return out;
+}
+
+size_t files_in(const fs::path& dir) {
+  if (!fs::exists(dir)) return 0;
+  return static_cast<size_t>(std::distance(fs::directory_iterator(dir), fs::directory_iterator()));
+}
+
+std::string lower(std::string s) {
+  std::transform(s.begin(), s.end(), s.begin(), [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+  return s;
+}
+
+// Runs the `mariadb` command-line client on `database` with stdin from `input`; returns its
+// exit status, its output in `output`.
+int run_mariadb_client(const MysqlServer& s, const std::string& database, const fs::path& input, std::string& output) {
+  Login l = admin_login(s);
+  std::vector<std::string> args{"mariadb", "--no-defaults"};
+  if (!l.socket.empty()) {
+    args.push_back("--socket=" + l.socket);
+  } else {
+    args.push_back("--host=" + l.host);
+    args.push_back("--port=" + std::to_string(l.port));
+  }
+  args.push_back("--user=" + l.user);
+  args.push_back(database);
+  fs::path out_file = input.string() + ".client-output";
+  pid_t pid = ::fork();
+  if (pid < 0) throw std::runtime_error("fork failed");
+  if (pid == 0) {
+    int in = ::open(input.c_str(), O_RDONLY);
+    int out = ::open(out_file.c_str(), O_CREAT | O_TRUNC | O_WRONLY, 0600);
+    if (in < 0 || out < 0) ::_exit(126);
+    ::dup2(in, 0);
+    ::dup2(out, 1);
+    ::dup2(out, 2);
+    if (!l.password.empty()) ::setenv("MYSQL_PWD", l.password.c_str(), 1);  // never on the command line
+    std::vector<char*> argv;
+    for (auto& a : args) argv.push_back(a.data());
+    argv.push_back(nullptr);
+    ::execvp(argv[0], argv.data());
+    ::_exit(127);
+  }
+  int status = 0;
+  ::waitpid(pid, &status, 0);
+  output = testing::read_bytes(out_file);
+  fs::remove(out_file);
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+class MysqlSafety : public ::testing::Test {
+ protected:
+  std::map<std::string, std::string> env(const std::string& password) const {
+    return {{"DBTOOL_DB_PASSWORD", password}, {"DBTOOL_DEFAULT_PASSWORD", "Test-Default-1"}};
+  }
+  testing::RunResult dbtool(std::vector<std::string> args, const std::string& password,
+                            std::map<std::string, std::string> extra = {}) {
+    args.push_back("--backup-dir");
+    args.push_back(backups_.string());
+    auto e = env(password);
+    e.insert(extra.begin(), extra.end());
+    return run_dbtool(args, e);
+  }
+  void SetUp() override { dir_ = testing::make_temp_dir("dbtool-mysql-safety"); backups_ = dir_ / "backups"; }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+  fs::path dir_, backups_;
+  const fs::path export_ = testing::fixtures_dir() / "sample-export.json";
+};
+
+TEST_F(MysqlSafety, WrongPasswordIsRefusedWithoutShowingAnyPassword) {
+  REQUIRE_MYSQL(server);
+  Admin admin(*server);
+  std::string uri = fresh_database_uri(server->uri, "badpw");
+  // Distinctive, so that a match cannot come from ordinary words of the message.
+  const std::string wrong = "Wr0ng-Pw-q7Zx";
+  auto r = dbtool({"init", "--backend", "mysql", "--db", uri, "--yes"}, wrong);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(lower(r.err).find("access denied"), std::string::npos) << r.err;
+  for (const std::string& pw : {wrong, server->password}) {
+    SCOPED_TRACE(pw);
+    EXPECT_EQ(r.out.find(pw), std::string::npos) << r.out;
+    EXPECT_EQ(r.err.find(pw), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(admin.database_exists(database_of(uri)));
+  EXPECT_EQ(files_in(backups_), 0u);
+}
+
+TEST_F(MysqlSafety, SecondRunIsRefusedWhileTheLockIsHeld) {
+  REQUIRE_MYSQL(server);
+  Admin admin(*server);
+  std::string uri = fresh_database_uri(server->uri, "lock");
+  const std::string db = database_of(uri);
+  auto r = dbtool({"init", "--db", uri, "--yes"}, server->password);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto before = admin.snapshot(db);
+  ASSERT_FALSE(before.empty());
+  ASSERT_GT(admin.count(db, "users"), 0);
+  const auto databases = family_of(admin, db);
+  const size_t backups = files_in(backups_);
+
+  // Another session takes the lock plugins/mysql/session.cpp uses: "dbtool:" + database.
+  {
+    Admin holder(*server);
+    ASSERT_EQ(holder.scalar("SELECT GET_LOCK(" + holder.quote("dbtool:" + db) + ", 0)"), "1");
+    r = dbtool({"init", "--db", uri, "--yes"}, server->password);
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("another dbtool run is working on"), std::string::npos) << r.err;
+    r = dbtool({"migrate", "--source", "json-file", "--json-file", export_.string(), "--db", uri, "--yes"},
+               server->password);
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("another dbtool run is working on"), std::string::npos) << r.err;
+    EXPECT_EQ(admin.snapshot(db), before);
+    EXPECT_EQ(family_of(admin, db), databases);
+    EXPECT_EQ(files_in(backups_), backups);
+    EXPECT_EQ(holder.scalar("SELECT RELEASE_LOCK(" + holder.quote("dbtool:" + db) + ")"), "1");
+  }
+  // With the lock free again the same run goes through.
+  r = dbtool({"init", "--db", uri, "--yes"}, server->password);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(files_in(backups_), backups + 1);
+}
+
+TEST_F(MysqlSafety, StaleStagingDatabaseOfAKilledRunIsDropped) {
+  REQUIRE_MYSQL(server);
+  Admin admin(*server);
+  std::string uri = fresh_database_uri(server->uri, "stale");
+  const std::string db = database_of(uri);
+  // What a run killed while loading leaves: <db>__dbtool_stage_<pid>_<time>, with tables.
+  const std::string stale = stage_prefix(db) + "424242_12345";
+  admin.exec("CREATE DATABASE `" + stale + "`");
+  admin.exec("CREATE TABLE `" + stale + "`.`users` (id BIGINT PRIMARY KEY, name VARCHAR(20))");
+  admin.exec("INSERT INTO `" + stale + "`.`users` VALUES (1, 'half-loaded')");
+  ASSERT_TRUE(admin.database_exists(stale));
+  auto r = dbtool({"init", "--db", uri, "--yes"}, server->password);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(admin.database_exists(stale));
+  EXPECT_TRUE(stages_of(admin, db).empty());
+  EXPECT_GT(admin.count(db, "users"), 0);
+}
+
+TEST_F(MysqlSafety, StagingDatabasesOfAnotherDatabaseAreLeftAlone) {
+  REQUIRE_MYSQL(server);
+  Admin admin(*server);
+  // Two databases whose names agree in their first 32 characters (stage names are shortened
+  // to stay within MySQL's 64): cleaning up after one must not touch the other's stage, which
+  // may belong to a run in progress.
+  std::string a_uri = fresh_database_uri(server->uri, "long_shared_prefix_of_32_chars_x") + "_a";
+  std::string b_uri = a_uri.substr(0, a_uri.size() - 2) + "_b";
+  const std::string a = database_of(a_uri), b = database_of(b_uri);
+  ASSERT_EQ(a.substr(0, 32), b.substr(0, 32));
+  // B's run, killed while loading, leaves a stage named by the plugin's own rule.
+  const auto databases = admin.databases();
+  auto r = dbtool({"migrate", "--source", "json-file", "--json-file", export_.string(), "--db", b_uri, "--yes"},
+                  server->password, {{"DBTOOL_TEST_FAULT", "mid-load:kill"}});
+  ASSERT_EQ(r.exit_code, 128 + 9) << "not killed at mid-load: " << r.err;
+  std::vector<std::string> b_stages;
+  for (const auto& name : admin.databases())
+    if (std::find(databases.begin(), databases.end(), name) == databases.end() &&
+        name.rfind(b.substr(0, 19), 0) == 0 && name.find("__dbtool_stage_") != std::string::npos)
+      b_stages.push_back(name);
+  ASSERT_EQ(b_stages.size(), 1u);
+  const std::string b_stage = b_stages[0];
+  // Another run on B is at work (it holds B's lock): its stage is not stale.
+  {
+    Admin b_run(*server);
+    ASSERT_EQ(b_run.scalar("SELECT GET_LOCK(" + b_run.quote("dbtool:" + b) + ", 0)"), "1");
+    r = dbtool({"init", "--db", a_uri, "--yes"}, server->password);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_TRUE(admin.database_exists(b_stage)) << "the init of " << a << " dropped " << b_stage;
+    EXPECT_EQ(b_run.scalar("SELECT RELEASE_LOCK(" + b_run.quote("dbtool:" + b) + ")"), "1");
+  }
+  // B's own next run does clean it up.
+  r = dbtool({"init", "--db", b_uri, "--yes"}, server->password);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(admin.database_exists(b_stage));
+}
+
+// MySQL names stop at 64 characters; stage and retired names built from the longest database
+// name must still fit, also when several cut-overs fall within one second.
+TEST_F(MysqlSafety, TheLongestDatabaseNameCutsOverRepeatedly) {
+  REQUIRE_MYSQL(server);
+  Admin admin(*server);
+  std::string uri = fresh_database_uri(server->uri, "longest");
+  std::string db = database_of(uri);
+  db += std::string(64 - db.size(), 'x');
+  uri = uri.substr(0, uri.rfind('/') + 1) + db;
+  ASSERT_EQ(db.size(), 64u);
+  for (int run = 0; run < 4; ++run) {
+    SCOPED_TRACE(run);
+    auto r = dbtool({"init", "--db", uri, "--yes"}, server->password);
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  auto r = dbtool({"restore", "--db", uri, "--yes", (backups_ / fs::directory_iterator(backups_)->path().filename()).string()},
+                  server->password);
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GT(admin.count(db, "users"), 0);
+}
+
+TEST_F(MysqlSafety, BackupLoadsIntoTheMariadbClient) {
+  REQUIRE_MYSQL(server);
+  Admin admin(*server);
+  std::string uri = fresh_database_uri(server->uri, "dump");
+  const std::string db = database_of(uri);
+  auto r = dbtool({"migrate", "--source", "json-file", "--json-file", export_.string(), "--db", uri, "--yes"},
+                  server->password);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  for (const char* t : {"users", "sections", "user_sections"}) EXPECT_GT(admin.count(db, t), 0) << t;
+  auto b = dbtool({"backup", "--db", uri, "--json"}, server->password);
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const fs::path file(std::string(json::parse(b.out).at("path").as_string()));
+  ASSERT_TRUE(fs::exists(file));
+
+  const std::string copy = db + "_copy";
+  admin.exec("DROP DATABASE IF EXISTS `" + copy + "`");
+  admin.exec("CREATE DATABASE `" + copy + "`");
+  std::string client_output;
+  ASSERT_EQ(run_mariadb_client(*server, copy, file, client_output), 0) << client_output;
+
+  auto tables = admin.tables(db);
+  ASSERT_EQ(admin.tables(copy), tables);
+  for (const char* t : {"users", "sections", "user_sections", "dbtool_history"})
+    EXPECT_NE(std::find(tables.begin(), tables.end(), t), tables.end()) << t;
+  for (const auto& t : tables) {
+    SCOPED_TRACE(t);
+    EXPECT_EQ(admin.count(copy, t), admin.count(db, t));
+    EXPECT_EQ(admin.checksum(copy, t), admin.checksum(db, t));
+    EXPECT_EQ(admin.ordered_rows(copy, t), admin.ordered_rows(db, t));
+  }
+  admin.exec("DROP DATABASE `" + copy + "`");
+}
+
+TEST_F(MysqlSafety, KilledBeforeCutOverLeavesTheLiveTablesAsTheyWere) {
+  REQUIRE_MYSQL(server);
+  Admin admin(*server);
+  std::string uri = fresh_database_uri(server->uri, "kill");
+  const std::string db = database_of(uri);
+  auto r = dbtool({"init", "--db", uri, "--yes"}, server->password);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto before = admin.snapshot(db);
+  ASSERT_GT(admin.count(db, "users"), 0);
+
+  const std::vector<std::string> migrate{"migrate", "--source", "json-file", "--json-file", export_.string(),
+                                         "--db", uri, "--yes"};
+  r = dbtool(migrate, server->password, {{"DBTOOL_TEST_FAULT", "mid-load:kill"}});
+  ASSERT_EQ(r.exit_code, 128 + 9) << "not killed at mid-load: " << r.err;
+  EXPECT_EQ(admin.snapshot(db), before);
+  // The killed run got as far as a half-loaded staging database.
+  EXPECT_EQ(stages_of(admin, db).size(), 1u);
+
+  auto m = migrate;
+  m.push_back("--json");
+  r = dbtool(m, server->password);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(stages_of(admin, db).empty());
+  EXPECT_NE(admin.snapshot(db), before);
+  json::value report = json::parse(r.out);
+  for (const auto& t : report.at("tables").as_array()) {
+    std::string name(t.at("name").as_string());
+    EXPECT_EQ(admin.count(db, name), t.at("rows").to_number<int64_t>()) << name;
+  }
+}
+
+}  // namespace
+}  // namespace dbtool
