@@ -41,6 +41,11 @@ fs::path make_temp_dir(const std::string& prefix) {
 
 RunResult run_dbtool(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
                      const fs::path& cwd) {
+  return run_program(dbtool_binary(), args, env, cwd);
+}
+
+RunResult run_program(const fs::path& program, const std::vector<std::string>& args,
+                      const std::map<std::string, std::string>& env, const fs::path& cwd) {
   fs::path tmp = make_temp_dir("dbtool-run");
   fs::path out_file = tmp / "out", err_file = tmp / "err";
   pid_t pid = fork();
@@ -65,12 +70,12 @@ RunResult run_dbtool(const std::vector<std::string>& args, const std::map<std::s
         setenv(k.c_str(), v.c_str(), 1);
     }
     if (!cwd.empty() && chdir(cwd.c_str()) != 0) _exit(126);
-    std::vector<std::string> argv_s = {dbtool_binary().string()};
+    std::vector<std::string> argv_s = {program.string()};
     argv_s.insert(argv_s.end(), args.begin(), args.end());
     std::vector<char*> argv;
     for (auto& s : argv_s) argv.push_back(s.data());
     argv.push_back(nullptr);
-    execv(argv[0], argv.data());
+    execvp(argv[0], argv.data());
     _exit(127);
   }
   int status = 0;

@@ -20,6 +20,10 @@ struct RunResult {
 RunResult run_dbtool(const std::vector<std::string>& args, const std::map<std::string, std::string>& env = {},
                      const std::filesystem::path& cwd = {});
 
+// The same for any program (a bare name is looked up in PATH).
+RunResult run_program(const std::filesystem::path& program, const std::vector<std::string>& args,
+                      const std::map<std::string, std::string>& env = {}, const std::filesystem::path& cwd = {});
+
 // A fresh empty folder under the system temp folder, removed by the caller (or left for
 // post-mortem when a test fails).
 std::filesystem::path make_temp_dir(const std::string& prefix);
