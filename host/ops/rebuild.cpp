@@ -98,44 +98,52 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
   }
   fault_point("after-backup");
 
-  // 3. Build the new schema beside the target and load it.
-  Schema full = schema;
-  add_history_table(full);
-  std::unique_ptr<BackendStage> stage = session.begin_stage(full.to_backend_json());
-  fault_point("after-stage");
-  const auto t_load = std::chrono::steady_clock::now();
-  LoadOutcome outcome = load(*stage);
-  const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
-  fault_point("after-load");
+  // Until the cut-over succeeds the target is untouched (the stage contract); every failure
+  // from here on says so, whichever step it came from.
+  try {
+    // 3. Build the new schema beside the target and load it.
+    Schema full = schema;
+    add_history_table(full);
+    std::unique_ptr<BackendStage> stage = session.begin_stage(full.to_backend_json());
+    fault_point("after-stage");
+    const auto t_load = std::chrono::steady_clock::now();
+    LoadOutcome outcome = load(*stage);
+    const double load_seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t_load).count();
+    fault_point("after-load");
 
-  // 4. Verify: every table holds exactly what the source held.
-  json::array tables;
-  int64_t total = 0;
-  for (const auto& t : schema.tables) {
-    int64_t expected = outcome.expected_rows.count(t.name) ? outcome.expected_rows.at(t.name) : 0;
-    int64_t actual = stage->count(t.name);
-    if (actual != expected)
-      throw Error("verification failed: " + t.name + " holds " + std::to_string(actual) + " rows, the source held " +
-                  std::to_string(expected) + "; nothing was changed");
-    tables.push_back(json::object{{"name", t.name}, {"rows", actual}});
-    total += actual;
+    // 4. Verify: every table holds exactly what the source held.
+    json::array tables;
+    int64_t total = 0;
+    for (const auto& t : schema.tables) {
+      int64_t expected = outcome.expected_rows.count(t.name) ? outcome.expected_rows.at(t.name) : 0;
+      int64_t actual = stage->count(t.name);
+      if (actual != expected)
+        throw Error("verification failed: " + t.name + " holds " + std::to_string(actual) + " rows, the source held " +
+                    std::to_string(expected) + "; nothing was changed");
+      tables.push_back(json::object{{"name", t.name}, {"rows", actual}});
+      total += actual;
+    }
+    report["tables"] = std::move(tables);
+    report["rows"] = total;
+    report["load_seconds"] = load_seconds;
+    report["rows_per_second"] = load_seconds > 0 ? static_cast<double>(total) / load_seconds : 0.0;
+    for (auto& kv : outcome.details) report[kv.key()] = kv.value();
+
+    // 5. Keep the run history and record this run.
+    int64_t carried = carry_history(session, *stage, before);
+    record_run(*stage, full, options, started, report);
+    if (stage->count(std::string(kHistoryTable)) != carried + 1)
+      throw Error("verification failed: the run history did not carry over; nothing was changed");
+    fault_point("before-commit");
+
+    // 6. Cut over in one atomic step.
+    json::object commit = stage->commit();
+    if (auto* r = commit.if_contains("retired")) report["retired"] = *r;
+  } catch (const Error& e) {
+    std::string msg = e.what();
+    if (msg.find("nothing was changed") == std::string::npos) msg += "; nothing was changed";
+    throw Error(msg, e.code());
   }
-  report["tables"] = std::move(tables);
-  report["rows"] = total;
-  report["load_seconds"] = load_seconds;
-  report["rows_per_second"] = load_seconds > 0 ? static_cast<double>(total) / load_seconds : 0.0;
-  for (auto& kv : outcome.details) report[kv.key()] = kv.value();
-
-  // 5. Keep the run history and record this run.
-  int64_t carried = carry_history(session, *stage, before);
-  record_run(*stage, full, options, started, report);
-  if (stage->count(std::string(kHistoryTable)) != carried + 1)
-    throw Error("verification failed: the run history did not carry over; nothing was changed");
-  fault_point("before-commit");
-
-  // 6. Cut over in one atomic step.
-  json::object commit = stage->commit();
-  if (auto* r = commit.if_contains("retired")) report["retired"] = *r;
   report["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;
 }

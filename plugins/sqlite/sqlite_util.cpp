@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <cstdio>
 #include <regex>
 
@@ -31,7 +32,15 @@ void fail(sqlite3* db, int rc, const std::string& what) {
   switch (rc & 0xff) {
     case SQLITE_CONSTRAINT: status = DBTOOL_ERR_CONSTRAINT; sqlstate = "23000"; break;
     case SQLITE_FULL: status = DBTOOL_ERR_IO; msg += " (is the disk full?)"; break;
-    case SQLITE_IOERR:
+    case SQLITE_IOERR: {
+      status = DBTOOL_ERR_IO;
+      // SQLite reports ENOSPC as SQLITE_FULL, but a quota or a file size limit (EDQUOT, EFBIG)
+      // only as a failed write, and its saved errno is not reliable by then.
+      const int sys = db != nullptr ? sqlite3_system_errno(db) : 0;
+      if (ext == SQLITE_IOERR_WRITE || sys == ENOSPC || sys == EFBIG || sys == EDQUOT)
+        msg += " (could not write: is the disk full, or a quota or file size limit reached?)";
+      break;
+    }
     case SQLITE_CANTOPEN:
     case SQLITE_READONLY:
     case SQLITE_PERM: status = DBTOOL_ERR_IO; break;

@@ -339,6 +339,38 @@ TEST_F(MigrateTest, KilledMidRunLeavesTheTargetAsItWas) {
   expect_equals_export(db_, export_);
 }
 
+// A disk that fills up while the new database is loaded (simulated with a file size limit, so
+// no privileges are needed): a clear error, the target byte-identical, no stage left behind.
+TEST_F(MigrateTest, FullDiskDuringTheLoadLeavesTheTargetByteIdentical) {
+  populate();
+  const std::string before = read_bytes(db_);
+  json::array sample = json::parse(read_bytes(export_)).as_array(), users;
+  for (int copy = 0; copy < 40; ++copy)
+    for (const auto& u : sample) {
+      json::object o = u.as_object();
+      o["uid"] = std::string(o.at("uid").as_string()) + "-" + std::to_string(copy);
+      o["id"] = static_cast<int64_t>(users.size()) + 1;
+      users.push_back(std::move(o));
+    }
+  write_bytes(cache_, json::serialize(users));
+  ASSERT_GT(fs::file_size(cache_), 2u << 20) << "the new database must outgrow the limit";
+  std::vector<std::string> args = {"-c", "trap '' XFSZ; ulimit -f 2048; exec \"$0\" \"$@\"",
+                                   testing::dbtool_binary().string(), "migrate", "--db", db_.string(), "--json-file",
+                                   cache_.string(), "--yes", "--backup-dir", (dir_ / "backups").string()};
+  auto r = testing::run_program("/bin/sh", args, {{"DBTOOL_DEFAULT_PASSWORD", "x"}});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_EQ(r.exit_code, 1) << "an error, not a signal: " << r.err;
+  EXPECT_NE(r.err.find("disk full"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+  for (const auto& e : fs::directory_iterator(dir_))
+    EXPECT_EQ(e.path().filename().string().find("stage"), std::string::npos) << "left behind: " << e.path();
+  // With room again the same run goes through.
+  r = migrate({});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(count(db_, "users"), static_cast<int64_t>(users.size()));
+}
+
 TEST_F(MigrateTest, WithDefaultsAddsTestUsersButTheExportWins) {
   json::array users = json::parse(read_bytes(export_)).as_array();
   users[0].as_object()["uid"] = "admin";  // the export also has an "admin"
