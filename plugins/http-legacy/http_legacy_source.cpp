@@ -2,19 +2,18 @@
 // export with libcurl into a file the host gave it. The session cookie lives only in curl's
 // in-memory cookie engine; the password is never logged. Transient failures are retried with
 // backoff; anything partial is deleted.
-#include <dbtool/plugin.h>
-#include <dbtool/sdk/error.hpp>
-
-#include <boost/json.hpp>
 #include <curl/curl.h>
-
+#include <dbtool/plugin.h>
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
+#include <dbtool/sdk/error.hpp>
+#include <dbtool/sdk/plugin.hpp>
 #include <mutex>
 #include <thread>
 
@@ -22,11 +21,7 @@ namespace {
 namespace json = boost::json;
 using dbtool::sdk::Failure;
 
-const dbtool_host_services* g_host = nullptr;
-
-void log(int32_t level, const std::string& m) {
-  if (g_host && g_host->log) g_host->log(g_host->host_data, level, m.c_str());
-}
+using dbtool::sdk::log;
 
 struct Options {
   std::string url, login_path = "/api/authenticate", data_path = "/api/user";
@@ -40,16 +35,19 @@ struct Options {
 Options parse_options(const char* text) {
   boost::system::error_code ec;
   json::value v = json::parse(text ? text : "", ec);
-  if (ec || !v.is_object()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "options must be a JSON object");
+  if (ec || !v.is_object())
+    throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "options must be a JSON object");
   const json::object& o = v.get_object();
   Options opt;
   auto str = [&](const char* k, std::string& out, bool required) {
     const json::value* x = o.if_contains(k);
     if (x == nullptr || x->is_null()) {
-      if (required) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, std::string("http-legacy needs \"") + k + "\"");
+      if (required)
+        throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, std::string("http-legacy needs \"") + k + "\"");
       return;
     }
-    if (!x->is_string()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, std::string("\"") + k + "\" must be a string");
+    if (!x->is_string())
+      throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, std::string("\"") + k + "\" must be a string");
     out = std::string(x->get_string());
   };
   auto num = [&](const char* k, auto& out) {
@@ -69,10 +67,12 @@ Options parse_options(const char* text) {
   num("low_speed_time_s", opt.low_speed_time_s);
   num("retries", opt.retries);
   num("max_body_bytes", opt.max_body_bytes);
-  if (const json::value* x = o.if_contains("insecure"); x && x->is_bool()) opt.insecure = x->get_bool();
+  if (const json::value* x = o.if_contains("insecure"); x && x->is_bool())
+    opt.insecure = x->get_bool();
   while (!opt.url.empty() && opt.url.back() == '/') opt.url.pop_back();
   if (opt.url.rfind("http://", 0) != 0 && opt.url.rfind("https://", 0) != 0)
-    throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "the legacy URL must start with http:// or https://: " + opt.url);
+    throw Failure(DBTOOL_ERR_INVALID_ARGUMENT,
+                  "the legacy URL must start with http:// or https://: " + opt.url);
   return opt;
 }
 
@@ -126,8 +126,8 @@ size_t on_data(char* data, size_t size, size_t n, void* user) {
 }
 
 int on_progress(void*, curl_off_t dltotal, curl_off_t dlnow, curl_off_t, curl_off_t) {
-  if (g_host && g_host->progress) g_host->progress(g_host->host_data, "download", dlnow, dltotal > 0 ? dltotal : -1);
-  return g_host && g_host->is_cancelled && g_host->is_cancelled(g_host->host_data) ? 1 : 0;
+  dbtool::sdk::progress("download", dlnow, dltotal > 0 ? dltotal : -1);
+  return dbtool::sdk::cancelled() ? 1 : 0;
 }
 
 class Client {
@@ -189,9 +189,12 @@ bool transient(const Transfer& t) {
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
     case CURLE_GOT_NOTHING:
-    case CURLE_PARTIAL_FILE: return true;
-    case CURLE_OK: return t.status == 502 || t.status == 503 || t.status == 504;
-    default: return false;
+    case CURLE_PARTIAL_FILE:
+      return true;
+    case CURLE_OK:
+      return t.status == 502 || t.status == 503 || t.status == 504;
+    default:
+      return false;
   }
 }
 
@@ -200,31 +203,39 @@ std::string server_message(const std::string& body) {
   boost::system::error_code ec;
   json::value v = json::parse(body, ec);
   if (!ec && v.is_object())
-    if (auto* m = v.get_object().if_contains("message"); m && m->is_string()) return ": " + std::string(m->get_string());
+    if (auto* m = v.get_object().if_contains("message"); m && m->is_string())
+      return ": " + std::string(m->get_string());
   return "";
 }
 
 // Turns a failed transfer into the error the user reads.
 [[noreturn]] void fail_transfer(const Options& o, const Transfer& t, const std::string& what) {
   if (t.too_big)
-    throw Failure(DBTOOL_ERR_DATA, what + ": body larger than " + std::to_string(o.max_body_bytes) + " bytes (--max-body-bytes)");
-  if (t.write_failed) throw Failure(DBTOOL_ERR_IO, what + ": cannot write " + o.output_path + " (disk full?)");
+    throw Failure(DBTOOL_ERR_DATA, what + ": body larger than " + std::to_string(o.max_body_bytes) +
+                                       " bytes (--max-body-bytes)");
+  if (t.write_failed)
+    throw Failure(DBTOOL_ERR_IO, what + ": cannot write " + o.output_path + " (disk full?)");
   switch (t.code) {
-    case CURLE_OK: break;
+    case CURLE_OK:
+      break;
     case CURLE_OPERATION_TIMEDOUT:
       throw Failure(DBTOOL_ERR_TIMEOUT, what + ": timed out (" + t.curl_error + ")");
-    case CURLE_ABORTED_BY_CALLBACK: throw Failure(DBTOOL_ERR_CANCELLED, what + ": cancelled");
+    case CURLE_ABORTED_BY_CALLBACK:
+      throw Failure(DBTOOL_ERR_CANCELLED, what + ": cancelled");
     case CURLE_PARTIAL_FILE:
-      throw Failure(DBTOOL_ERR_NETWORK, what + ": truncated body: got " + std::to_string(t.bytes) + " of " +
-                                            std::to_string(static_cast<int64_t>(t.content_length)) + " bytes");
+      throw Failure(DBTOOL_ERR_NETWORK,
+                    what + ": truncated body: got " + std::to_string(t.bytes) + " of " +
+                        std::to_string(static_cast<int64_t>(t.content_length)) + " bytes");
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_CONNECT:
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
     case CURLE_GOT_NOTHING:
-      throw Failure(DBTOOL_ERR_NETWORK, what + ": " + t.curl_error, {}, 0, static_cast<int32_t>(t.status));
+      throw Failure(DBTOOL_ERR_NETWORK, what + ": " + t.curl_error, {}, 0,
+                    static_cast<int32_t>(t.status));
     default:
-      throw Failure(DBTOOL_ERR_NETWORK, what + ": " + t.curl_error, {}, 0, static_cast<int32_t>(t.status));
+      throw Failure(DBTOOL_ERR_NETWORK, what + ": " + t.curl_error, {}, 0,
+                    static_cast<int32_t>(t.status));
   }
   std::string msg = what + ": HTTP " + std::to_string(t.status) + server_message(t.body);
   dbtool_status st = DBTOOL_ERR_NETWORK;
@@ -238,7 +249,9 @@ std::string server_message(const std::string& body) {
   throw Failure(st, msg, {}, 0, static_cast<int32_t>(t.status));
 }
 
-bool failed(const Transfer& t) { return t.code != CURLE_OK || t.too_big || t.write_failed || t.status < 200 || t.status >= 300; }
+bool failed(const Transfer& t) {
+  return t.code != CURLE_OK || t.too_big || t.write_failed || t.status < 200 || t.status >= 300;
+}
 
 // Runs `attempt` until it succeeds, fails for good, or the retries are spent.
 template <class Attempt>
@@ -249,8 +262,10 @@ Transfer with_retries(const Options& o, const std::string& what, int& attempts, 
     if (!failed(t)) return t;
     if (i >= o.retries || !transient(t) || t.too_big) return t;
     auto wait = std::chrono::milliseconds(500 << i);
-    log(DBTOOL_LOG_INFO, what + " failed (" + (t.code != CURLE_OK ? t.curl_error : "HTTP " + std::to_string(t.status)) +
-                             "), retrying in " + std::to_string(wait.count()) + " ms");
+    log(DBTOOL_LOG_INFO,
+        what + " failed (" +
+            (t.code != CURLE_OK ? t.curl_error : "HTTP " + std::to_string(t.status)) +
+            "), retrying in " + std::to_string(wait.count()) + " ms");
     std::this_thread::sleep_for(wait);
   }
 }
@@ -263,21 +278,30 @@ dbtool_status fetch(const char* options_json, dbtool_text* report, dbtool_error*
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
     Options o = parse_options(options_json);
     output = o.output_path;
-    if (o.insecure) log(DBTOOL_LOG_WARN, "TLS verification is off (--insecure): the server's identity is not checked");
+    if (o.insecure)
+      log(DBTOOL_LOG_WARN,
+          "TLS verification is off (--insecure): the server's identity is not checked");
     if (o.url.rfind("http://", 0) == 0 && !loopback(o.url))
-      log(DBTOOL_LOG_WARN, "plain http:// to a non-loopback host: the session cookie is Secure and will not be sent back, and the password crosses the network in clear");
+      log(DBTOOL_LOG_WARN,
+          "plain http:// to a non-loopback host: the session cookie is Secure and will not be sent "
+          "back, and the password crosses the network in clear");
     Client client(o);
     int attempts = 0;
 
-    const std::string login = json::serialize(json::object{{"uid", o.uid}, {"password", o.password}});
-    Transfer t = with_retries(o, "login", attempts, [&] { return client.perform(o.login_path, &login, -1, 1 << 20); });
+    const std::string login =
+        json::serialize(json::object{{"uid", o.uid}, {"password", o.password}});
+    Transfer t = with_retries(o, "login", attempts,
+                              [&] { return client.perform(o.login_path, &login, -1, 1 << 20); });
     if (failed(t)) fail_transfer(o, t, "login");
 
     int fd = -1;
     t = with_retries(o, "download", attempts, [&] {
       if (fd >= 0) ::close(fd);
-      fd = ::open(o.output_path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | (created ? 0 : O_EXCL), 0600);
-      if (fd < 0) throw Failure(DBTOOL_ERR_IO, "cannot create " + o.output_path + ": " + std::strerror(errno));
+      fd = ::open(o.output_path.c_str(),
+                  O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | (created ? 0 : O_EXCL), 0600);
+      if (fd < 0)
+        throw Failure(DBTOOL_ERR_IO,
+                      "cannot create " + o.output_path + ": " + std::strerror(errno));
       created = true;
       return client.perform(o.data_path, nullptr, fd, o.max_body_bytes);
     });
@@ -298,9 +322,10 @@ dbtool_status fetch(const char* options_json, dbtool_text* report, dbtool_error*
     }
     if (!synced) throw Failure(DBTOOL_ERR_IO, "cannot write " + o.output_path + " to disk");
     if (t.content_length >= 0 && t.bytes != t.content_length)
-      throw Failure(DBTOOL_ERR_NETWORK, "download: truncated body: got " + std::to_string(t.bytes) + " of " +
-                                            std::to_string(static_cast<int64_t>(t.content_length)) + " bytes");
-    json::object r{{"path", o.output_path},  {"bytes", t.bytes},          {"cacheable", true},
+      throw Failure(DBTOOL_ERR_NETWORK,
+                    "download: truncated body: got " + std::to_string(t.bytes) + " of " +
+                        std::to_string(static_cast<int64_t>(t.content_length)) + " bytes");
+    json::object r{{"path", o.output_path},   {"bytes", t.bytes},           {"cacheable", true},
                    {"http_status", t.status}, {"url", o.url + o.data_path}, {"attempts", attempts}};
     dbtool::sdk::set_text(report, json::serialize(r));
   });
@@ -314,17 +339,9 @@ const dbtool_source_api kApi = {sizeof(dbtool_source_api), fetch};
 
 extern "C" __attribute__((visibility("default"))) dbtool_status dbtool_plugin_init(
     uint32_t host_abi, const dbtool_host_services* host, dbtool_plugin* out, dbtool_error* error) {
-  return dbtool::sdk::guard(error, [&] {
-    if (out == nullptr) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "no descriptor to fill");
-    out->abi_version = DBTOOL_ABI_VERSION;
-    out->name = "http-legacy";
-    out->version = "0.1.0";
-    if (DBTOOL_ABI_MAJOR_OF(host_abi) != DBTOOL_ABI_VERSION_MAJOR)
-      throw Failure(DBTOOL_ERR_INCOMPATIBLE, "http-legacy speaks ABI major " + std::to_string(DBTOOL_ABI_VERSION_MAJOR));
-    out->kind = DBTOOL_KIND_SOURCE;
-    out->description = "the old deployment's web API (login, then GET /api/user) over libcurl";
-    out->capabilities = DBTOOL_CAP_NETWORK | DBTOOL_CAP_CACHEABLE;
-    out->source = &kApi;
-    if (host != nullptr && host->struct_size >= sizeof(dbtool_host_services)) g_host = host;
-  });
+  return dbtool::sdk::init_plugin(
+      host_abi, host, out, error,
+      {DBTOOL_KIND_SOURCE, "http-legacy", "0.1.0",
+       "the old deployment's web API (login, then GET /api/user) over libcurl",
+       DBTOOL_CAP_NETWORK | DBTOOL_CAP_CACHEABLE, nullptr, &kApi});
 }

@@ -2,16 +2,15 @@
 // downloads refresh). It checks the file is there and readable; the host then validates the
 // JSON before any of it counts.
 #include <dbtool/plugin.h>
-#include <dbtool/sdk/error.hpp>
-
-#include <boost/json.hpp>
-
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <boost/json.hpp>
 #include <cerrno>
 #include <cstring>
+#include <dbtool/sdk/error.hpp>
+#include <dbtool/sdk/plugin.hpp>
 
 namespace {
 namespace json = boost::json;
@@ -21,7 +20,8 @@ dbtool_status fetch(const char* options_json, dbtool_text* report, dbtool_error*
   return dbtool::sdk::guard(error, [&] {
     boost::system::error_code ec;
     json::value opts = json::parse(options_json ? options_json : "", ec);
-    if (ec || !opts.is_object()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "options must be a JSON object");
+    if (ec || !opts.is_object())
+      throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "options must be a JSON object");
     const json::value* p = opts.get_object().if_contains("path");
     if (p == nullptr || !p->is_string() || p->get_string().empty())
       throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "json-file needs a \"path\" (--json-file)");
@@ -35,9 +35,11 @@ dbtool_status fetch(const char* options_json, dbtool_text* report, dbtool_error*
     struct stat st {};
     int rc = ::fstat(fd, &st);
     ::close(fd);
-    if (rc != 0 || !S_ISREG(st.st_mode)) throw Failure(DBTOOL_ERR_IO, path + " is not a regular file");
+    if (rc != 0 || !S_ISREG(st.st_mode))
+      throw Failure(DBTOOL_ERR_IO, path + " is not a regular file");
     if (st.st_size == 0) throw Failure(DBTOOL_ERR_DATA, path + " is empty");
-    json::object r{{"path", path}, {"bytes", static_cast<int64_t>(st.st_size)}, {"cacheable", false}};
+    json::object r{
+        {"path", path}, {"bytes", static_cast<int64_t>(st.st_size)}, {"cacheable", false}};
     dbtool::sdk::set_text(report, json::serialize(r));
   });
 }
@@ -47,17 +49,9 @@ const dbtool_source_api kApi = {sizeof(dbtool_source_api), fetch};
 }  // namespace
 
 extern "C" __attribute__((visibility("default"))) dbtool_status dbtool_plugin_init(
-    uint32_t host_abi, const dbtool_host_services*, dbtool_plugin* out, dbtool_error* error) {
-  return dbtool::sdk::guard(error, [&] {
-    if (out == nullptr) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "no descriptor to fill");
-    out->abi_version = DBTOOL_ABI_VERSION;
-    out->name = "json-file";
-    out->version = "0.1.0";
-    if (DBTOOL_ABI_MAJOR_OF(host_abi) != DBTOOL_ABI_VERSION_MAJOR)
-      throw Failure(DBTOOL_ERR_INCOMPATIBLE, "json-file speaks ABI major " + std::to_string(DBTOOL_ABI_VERSION_MAJOR));
-    out->kind = DBTOOL_KIND_SOURCE;
-    out->description = "a local JSON export (the fallback, and the cache downloads refresh)";
-    out->capabilities = 0;
-    out->source = &kApi;
-  });
+    uint32_t host_abi, const dbtool_host_services* host, dbtool_plugin* out, dbtool_error* error) {
+  return dbtool::sdk::init_plugin(
+      host_abi, host, out, error,
+      {DBTOOL_KIND_SOURCE, "json-file", "0.1.0",
+       "a local JSON export (the fallback, and the cache downloads refresh)", 0, nullptr, &kApi});
 }

@@ -4,18 +4,10 @@
 namespace {
 
 const dbtool_backend_api kApi = {
-    sizeof(dbtool_backend_api),
-    dbtool::sqlite::open_session,
-    dbtool::sqlite::close_session,
-    dbtool::sqlite::cancel,
-    dbtool::sqlite::describe,
-    dbtool::sqlite::read_table,
-    dbtool::sqlite::backup,
-    dbtool::sqlite::restore,
-    dbtool::sqlite::stage_begin,
-    dbtool::sqlite::stage_load,
-    dbtool::sqlite::stage_count,
-    dbtool::sqlite::stage_commit,
+    sizeof(dbtool_backend_api),  dbtool::sqlite::open_session, dbtool::sqlite::close_session,
+    dbtool::sqlite::cancel,      dbtool::sqlite::describe,     dbtool::sqlite::read_table,
+    dbtool::sqlite::backup,      dbtool::sqlite::restore,      dbtool::sqlite::stage_begin,
+    dbtool::sqlite::stage_load,  dbtool::sqlite::stage_count,  dbtool::sqlite::stage_commit,
     dbtool::sqlite::stage_abort,
 };
 
@@ -23,19 +15,11 @@ const dbtool_backend_api kApi = {
 
 extern "C" __attribute__((visibility("default"))) dbtool_status dbtool_plugin_init(
     uint32_t host_abi, const dbtool_host_services* host, dbtool_plugin* out, dbtool_error* error) {
-  return dbtool::sdk::guard(error, [&] {
-    if (out == nullptr) throw dbtool::sdk::Failure(DBTOOL_ERR_INVALID_ARGUMENT, "no descriptor to fill");
-    out->abi_version = DBTOOL_ABI_VERSION;
-    out->name = "sqlite";
-    out->version = "0.1.0";
-    if (DBTOOL_ABI_MAJOR_OF(host_abi) != DBTOOL_ABI_VERSION_MAJOR)
-      throw dbtool::sdk::Failure(DBTOOL_ERR_INCOMPATIBLE, "the sqlite plugin speaks ABI major " +
-                                                              std::to_string(DBTOOL_ABI_VERSION_MAJOR));
-    out->kind = DBTOOL_KIND_BACKEND;
-    out->description = "SQLite files: online backup, atomic rename cut-over";
-    out->capabilities = DBTOOL_CAP_BACKUP | DBTOOL_CAP_RESTORE | DBTOOL_CAP_ATOMIC_CUTOVER |
-                        DBTOOL_CAP_CREATE_DATABASE | DBTOOL_CAP_CANCEL;
-    out->backend = &kApi;
-    if (host != nullptr && host->struct_size >= sizeof(dbtool_host_services)) dbtool::sqlite::g_host = host;
-  });
+  return dbtool::sdk::init_plugin(
+      host_abi, host, out, error,
+      {DBTOOL_KIND_BACKEND, "sqlite", "0.1.0",
+       "SQLite files: online backup, atomic rename cut-over",
+       DBTOOL_CAP_BACKUP | DBTOOL_CAP_RESTORE | DBTOOL_CAP_ATOMIC_CUTOVER |
+           DBTOOL_CAP_CREATE_DATABASE | DBTOOL_CAP_CANCEL,
+       &kApi, nullptr});
 }

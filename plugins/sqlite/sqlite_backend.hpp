@@ -4,6 +4,8 @@
 
 #include <dbtool/plugin.h>
 #include <dbtool/sdk/arrow.hpp>
+#include <dbtool/sdk/plugin.hpp>
+#include <dbtool/sdk/schema.hpp>
 #include <dbtool/sdk/error.hpp>
 
 #include <sqlite3.h>
@@ -16,10 +18,8 @@
 
 namespace dbtool::sqlite {
 
-// Host services handed over at init (logging, progress, cancellation).
-extern const dbtool_host_services* g_host;
-void log(int32_t level, const std::string& message);
-bool cancelled();
+using sdk::cancelled;
+using sdk::log;
 
 // Throws sdk::Failure with the status, SQLSTATE ("23000" for constraints, else "HY000") and
 // extended SQLite code that fit `rc`; the message starts with `what`.
@@ -68,22 +68,11 @@ std::string tables_json(Connection& c);
 void verify_database(Connection& c, const std::string& what, bool thorough = true);
 void fsync_path(const std::filesystem::path& p);
 
-struct ColumnDef {
-  std::string name;
-  std::string type;  // portable type
-  bool nullable = true;
-};
-struct TableDef {
-  std::string name;
-  std::vector<ColumnDef> columns;
-};
-
-// Parses the portable schema JSON, returns the tables, fills `tables_ddl` with the statements
-// that create them and `index_ddl` with their unique and plain indexes. A stage creates the
-// indexes after loading: building an index from sorted data beats growing it row by row.
-// Throws Failure(INVALID_ARGUMENT) naming the field.
-std::vector<TableDef> schema_to_ddl(const std::string& schema_json, std::vector<std::string>& tables_ddl,
-                                    std::vector<std::string>& index_ddl);
+// The statements that create the tables of `schema` (`tables_ddl`) and their unique and plain
+// indexes (`index_ddl`). A stage creates the indexes after loading: building an index from
+// sorted data beats growing it row by row.
+void schema_to_ddl(const sdk::PortableSchema& schema, std::vector<std::string>& tables_ddl,
+                   std::vector<std::string>& index_ddl);
 
 }  // namespace dbtool::sqlite
 
@@ -99,7 +88,7 @@ struct dbtool_stage {
   dbtool_session* session = nullptr;
   std::filesystem::path file;
   dbtool::sqlite::Connection db;
-  std::vector<dbtool::sqlite::TableDef> tables;
+  dbtool::sdk::PortableSchema schema;
   std::vector<std::string> index_ddl;  // run at commit
 };
 

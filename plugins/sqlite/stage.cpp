@@ -1,30 +1,14 @@
 // Stages: a new database file beside the target, loaded fast (no journal: the file is thrown
 // away unless it is finished), verified, then renamed over the target in one atomic step.
-#include "sqlite_backend.hpp"
-
 #include <boost/json.hpp>
+
+#include "sqlite_backend.hpp"
 
 namespace dbtool::sqlite {
 namespace fs = std::filesystem;
 using sdk::Failure;
 
 namespace {
-
-const TableDef& find_table(const dbtool_stage* st, const std::string& table) {
-  for (const auto& t : st->tables)
-    if (t.name == table) return t;
-  throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "no table \"" + table + "\" in the new schema");
-}
-
-// Which Arrow formats a portable column accepts.
-bool accepts(const std::string& type, sdk::ColumnType arrow) {
-  if (arrow == sdk::ColumnType::Null) return true;
-  if (type == "int64") return arrow == sdk::ColumnType::Int64;
-  if (type == "float64") return arrow == sdk::ColumnType::Float64 || arrow == sdk::ColumnType::Int64;
-  if (type == "bool") return arrow == sdk::ColumnType::Bool;
-  if (type == "blob") return arrow == sdk::ColumnType::Binary;
-  return arrow == sdk::ColumnType::Utf8;  // text, json, timestamp
-}
 
 void drop_stage(dbtool_stage* st) {
   st->db.close();
@@ -35,21 +19,27 @@ void drop_stage(dbtool_stage* st) {
 
 }  // namespace
 
-dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_stage** out, dbtool_error* error) {
+dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_stage** out,
+                          dbtool_error* error) {
   auto st = std::make_unique<dbtool_stage>();
   dbtool_status status = sdk::guard(error, [&] {
     *out = nullptr;
-    if (s->has_stage) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "this session already has a stage");
+    if (s->has_stage)
+      throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "this session already has a stage");
     std::vector<std::string> ddl;
-    st->tables = schema_to_ddl(schema_json ? schema_json : "", ddl, st->index_ddl);
+    st->schema = sdk::parse_portable_schema(schema_json ? schema_json : "");
+    schema_to_ddl(st->schema, ddl, st->index_ddl);
     st->session = s;
     if (!fs::is_directory(s->path.parent_path()))
-      throw Failure(DBTOOL_ERR_NOT_FOUND, "the folder " + s->path.parent_path().string() + " does not exist");
+      throw Failure(DBTOOL_ERR_NOT_FOUND,
+                    "the folder " + s->path.parent_path().string() + " does not exist");
     st->file = new_stage_file(s->path);
     // One thread at a time uses a stage (the ABI's rule), so no per-call connection mutex.
     st->db = Connection(st->file, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
-    st->db.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16384",
-                "preparing the new database");
+    st->db.exec(
+        "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA foreign_keys=OFF; PRAGMA "
+        "cache_size=-16384",
+        "preparing the new database");
     st->db.exec("BEGIN", "preparing the new database");
     for (const auto& statement : ddl) st->db.exec(statement, "creating the schema");
     s->has_stage = true;
@@ -66,26 +56,20 @@ dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_sta
   return DBTOOL_OK;
 }
 
-dbtool_status stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream* stream, int64_t* rows,
-                         dbtool_error* error) {
+dbtool_status stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream* stream,
+                         int64_t* rows, dbtool_error* error) {
   int64_t loaded = 0;
   dbtool_status status = sdk::guard(error, [&] {
     sdk::StreamReader reader(stream);  // owns the stream from here on, whatever happens
     const std::string table = table_c ? table_c : "";
-    const TableDef& def = find_table(st, table);
+    sdk::match_columns(st->schema.table(table), reader.columns());
     std::string names, marks;
     for (const auto& c : reader.columns()) {
-      const ColumnDef* col = nullptr;
-      for (const auto& d : def.columns)
-        if (d.name == c.name) col = &d;
-      if (col == nullptr) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "table " + table + " has no column \"" + c.name + "\"");
-      if (!accepts(col->type, c.type))
-        throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, table + "." + c.name + " is " + col->type +
-                                                       ", the batch has Arrow format \"" + sdk::arrow_format(c.type) + "\"");
       names += (names.empty() ? "" : ", ") + quote_identifier(c.name);
       marks += marks.empty() ? "?" : ", ?";
     }
-    Statement insert(st->db.get(), "INSERT INTO " + quote_identifier(table) + " (" + names + ") VALUES (" + marks + ")");
+    Statement insert(st->db.get(), "INSERT INTO " + quote_identifier(table) + " (" + names +
+                                       ") VALUES (" + marks + ")");
     sqlite3_stmt* ins = insert.get();
     st->session->busy = st->db.get();
     struct Idle {
@@ -104,9 +88,15 @@ dbtool_status stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream
             continue;
           }
           switch (v.spec(c).type) {
-            case sdk::ColumnType::Int64: sqlite3_bind_int64(ins, p, v.get_int64(c, r)); break;
-            case sdk::ColumnType::Bool: sqlite3_bind_int(ins, p, v.get_bool(c, r) ? 1 : 0); break;
-            case sdk::ColumnType::Float64: sqlite3_bind_double(ins, p, v.get_double(c, r)); break;
+            case sdk::ColumnType::Int64:
+              sqlite3_bind_int64(ins, p, v.get_int64(c, r));
+              break;
+            case sdk::ColumnType::Bool:
+              sqlite3_bind_int(ins, p, v.get_bool(c, r) ? 1 : 0);
+              break;
+            case sdk::ColumnType::Float64:
+              sqlite3_bind_double(ins, p, v.get_double(c, r));
+              break;
             case sdk::ColumnType::Utf8: {
               auto s = v.get_bytes(c, r);
               sqlite3_bind_text64(ins, p, s.data(), s.size(), SQLITE_STATIC, SQLITE_UTF8);
@@ -117,12 +107,16 @@ dbtool_status stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream
               sqlite3_bind_blob64(ins, p, s.empty() ? "" : s.data(), s.size(), SQLITE_STATIC);
               break;
             }
-            case sdk::ColumnType::Null: sqlite3_bind_null(ins, p); break;
+            case sdk::ColumnType::Null:
+              sqlite3_bind_null(ins, p);
+              break;
           }
         }
         int rc = sqlite3_step(ins);
         sqlite3_reset(ins);
-        if (rc != SQLITE_DONE) fail(st->db.get(), rc, "loading " + table + ", row " + std::to_string(loaded + 1) + " of this load");
+        if (rc != SQLITE_DONE)
+          fail(st->db.get(), rc,
+               "loading " + table + ", row " + std::to_string(loaded + 1) + " of this load");
         ++loaded;
       }
     }
@@ -131,10 +125,11 @@ dbtool_status stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream
   return status;
 }
 
-dbtool_status stage_count(dbtool_stage* st, const char* table_c, int64_t* rows, dbtool_error* error) {
+dbtool_status stage_count(dbtool_stage* st, const char* table_c, int64_t* rows,
+                          dbtool_error* error) {
   return sdk::guard(error, [&] {
     const std::string table = table_c ? table_c : "";
-    find_table(st, table);
+    st->schema.table(table);  // only tables of the schema
     *rows = st->db.scalar_int("SELECT count(*) FROM " + quote_identifier(table));
   });
 }

@@ -1,0 +1,261 @@
+// The portable schema a backend receives in stage_begin (CONTRACT.md, "Portable schema"),
+// parsed and validated into plain structs, so that a backend only renders its own DDL.
+// Header-only and optional, like the rest of the SDK; needs Boost.JSON.
+#pragma once
+
+#include <dbtool/plugin.h>
+
+#include <boost/json.hpp>
+#include <cstdint>
+#include <dbtool/sdk/arrow.hpp>
+#include <dbtool/sdk/error.hpp>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace dbtool::sdk {
+
+struct PortableColumn {
+  std::string name;
+  std::string type;                   // int64 float64 bool text json blob timestamp
+  std::optional<int64_t> max_length;  // text only
+  bool nullable = true;
+  bool auto_increment = false;
+  boost::json::value default_value;  // null when the column has no default
+};
+
+struct PortableKey {
+  std::string name;
+  std::vector<std::string> columns;
+};
+
+struct PortableForeignKey {
+  std::string name;
+  std::vector<std::string> columns;
+  std::string ref_table;
+  std::vector<std::string> ref_columns;
+};
+
+struct PortableTable {
+  std::string name;
+  std::vector<PortableColumn> columns;
+  std::vector<std::string> primary_key;
+  std::vector<PortableKey> unique;
+  std::vector<PortableKey> indexes;
+  std::vector<PortableForeignKey> foreign_keys;
+
+  const PortableColumn* column(std::string_view n) const {
+    for (const auto& c : columns)
+      if (c.name == n) return &c;
+    return nullptr;
+  }
+};
+
+struct PortableSchema {
+  std::vector<PortableTable> tables;  // parents first
+
+  // The table a stage_load names; throws Failure(INVALID_ARGUMENT) when it is not in the schema.
+  const PortableTable& table(std::string_view n) const {
+    for (const auto& t : tables)
+      if (t.name == n) return t;
+    throw Failure(DBTOOL_ERR_INVALID_ARGUMENT,
+                  "no table \"" + std::string(n) + "\" in the new schema");
+  }
+};
+
+// [A-Za-z_][A-Za-z0-9_]{0,63}: the identifiers the host lets through. Backends still quote them.
+inline bool is_identifier(std::string_view s) {
+  if (s.empty() || s.size() > 64) return false;
+  for (size_t i = 0; i < s.size(); ++i) {
+    const char c = s[i];
+    const bool letter = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || c == '_';
+    if (!letter && (i == 0 || c < '0' || c > '9')) return false;
+  }
+  return true;
+}
+
+// Whether a batch column of Arrow type `arrow` may be loaded into a column of portable `type`.
+// An int64 batch fits a float64 column (JSON numbers without a fraction arrive as integers).
+inline bool arrow_fits(std::string_view type, ColumnType arrow) {
+  if (arrow == ColumnType::Null) return true;
+  if (type == "int64") return arrow == ColumnType::Int64;
+  if (type == "float64") return arrow == ColumnType::Float64 || arrow == ColumnType::Int64;
+  if (type == "bool") return arrow == ColumnType::Bool;
+  if (type == "blob") return arrow == ColumnType::Binary;
+  return arrow == ColumnType::Utf8;  // text, json, timestamp
+}
+
+// The table column each batch column goes into, in batch order; throws Failure(INVALID_ARGUMENT)
+// naming the column when one is unknown or of a type it cannot hold.
+inline std::vector<const PortableColumn*> match_columns(const PortableTable& table,
+                                                        const std::vector<ColumnSpec>& batch) {
+  std::vector<const PortableColumn*> out;
+  for (const auto& b : batch) {
+    const PortableColumn* c = table.column(b.name);
+    if (c == nullptr)
+      throw Failure(DBTOOL_ERR_INVALID_ARGUMENT,
+                    "table " + table.name + " has no column \"" + b.name + "\"");
+    if (!arrow_fits(c->type, b.type))
+      throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, table.name + "." + b.name + " is " + c->type +
+                                                     ", the batch has Arrow format \"" +
+                                                     arrow_format(b.type) + "\"");
+    out.push_back(c);
+  }
+  return out;
+}
+
+namespace detail {
+
+[[noreturn]] inline void schema_error(const std::string& path, const std::string& what) {
+  throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: " + path + " " + what);
+}
+
+inline const boost::json::value& need(const boost::json::object& o, const char* key,
+                                      const std::string& path) {
+  const boost::json::value* v = o.if_contains(key);
+  if (v == nullptr) schema_error(path + "." + key, "is missing");
+  return *v;
+}
+
+inline const boost::json::object& need_object(const boost::json::value& v,
+                                              const std::string& path) {
+  if (!v.is_object()) schema_error(path, "must be an object");
+  return v.get_object();
+}
+
+inline std::string need_identifier(const boost::json::object& o, const char* key,
+                                   const std::string& path) {
+  const boost::json::value& v = need(o, key, path);
+  if (!v.is_string() || !is_identifier(v.get_string()))
+    schema_error(path + "." + key, "must be an identifier ([A-Za-z_][A-Za-z0-9_]{0,63})");
+  return std::string(v.get_string());
+}
+
+// A non-empty list of columns of `table`.
+inline std::vector<std::string> column_list(const boost::json::value& v, const PortableTable& table,
+                                            const std::string& path) {
+  if (!v.is_array() || v.get_array().empty())
+    schema_error(path, "must be a non-empty array of column names");
+  std::vector<std::string> out;
+  for (const auto& n : v.get_array()) {
+    if (!n.is_string() || table.column(n.get_string()) == nullptr)
+      schema_error(path, "names a column that " + table.name +
+                             " does not have: " + boost::json::serialize(n));
+    out.emplace_back(n.get_string());
+  }
+  return out;
+}
+
+inline std::vector<PortableKey> keys(const boost::json::object& t, const char* key,
+                                     const PortableTable& table, const std::string& path) {
+  std::vector<PortableKey> out;
+  const boost::json::value* v = t.if_contains(key);
+  if (v == nullptr) return out;
+  if (!v->is_array()) schema_error(path + "." + key, "must be an array");
+  for (size_t i = 0; i < v->get_array().size(); ++i) {
+    const std::string p = path + "." + key + "[" + std::to_string(i) + "]";
+    const boost::json::object& o = need_object(v->get_array()[i], p);
+    out.push_back(
+        {need_identifier(o, "name", p), column_list(need(o, "columns", p), table, p + ".columns")});
+  }
+  return out;
+}
+
+inline bool is_portable_type(std::string_view t) {
+  for (const char* known : {"int64", "float64", "bool", "text", "json", "blob", "timestamp"})
+    if (t == known) return true;
+  return false;
+}
+
+}  // namespace detail
+
+// Parses and checks the portable schema. Throws Failure(INVALID_ARGUMENT) naming the field.
+inline PortableSchema parse_portable_schema(std::string_view text) {
+  using detail::need;
+  using detail::schema_error;
+  boost::system::error_code ec;
+  boost::json::value root = boost::json::parse(text, ec);
+  if (ec) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: not valid JSON: " + ec.message());
+  const boost::json::object& top = detail::need_object(root, "(top)");
+  const boost::json::value& tv = need(top, "tables", "(top)");
+  if (!tv.is_array() || tv.get_array().empty()) schema_error("tables", "must be a non-empty array");
+  PortableSchema schema;
+  for (size_t ti = 0; ti < tv.get_array().size(); ++ti) {
+    const std::string tp = "tables[" + std::to_string(ti) + "]";
+    const boost::json::object& t = detail::need_object(tv.get_array()[ti], tp);
+    PortableTable table;
+    table.name = detail::need_identifier(t, "name", tp);
+    for (const auto& earlier : schema.tables)
+      if (earlier.name == table.name) schema_error(tp + ".name", "repeats the table " + table.name);
+    const boost::json::value& cols = need(t, "columns", tp);
+    if (!cols.is_array() || cols.get_array().empty())
+      schema_error(tp + ".columns", "must be a non-empty array");
+    for (size_t ci = 0; ci < cols.get_array().size(); ++ci) {
+      const std::string cp = tp + ".columns[" + std::to_string(ci) + "]";
+      const boost::json::object& c = detail::need_object(cols.get_array()[ci], cp);
+      PortableColumn col;
+      col.name = detail::need_identifier(c, "name", cp);
+      if (table.column(col.name) != nullptr)
+        schema_error(cp + ".name", "repeats the column " + col.name);
+      const boost::json::value& type = need(c, "type", cp);
+      if (!type.is_string() || !detail::is_portable_type(type.get_string()))
+        schema_error(cp + ".type",
+                     "is " + boost::json::serialize(type) +
+                         ", not a portable type (int64 float64 bool text json blob timestamp)");
+      col.type = std::string(type.get_string());
+      if (const auto* ml = c.if_contains("max_length"); ml && !ml->is_null()) {
+        if (col.type != "text" || !ml->is_int64() || ml->get_int64() <= 0)
+          schema_error(cp + ".max_length", "must be a positive integer, on a text column");
+        col.max_length = ml->get_int64();
+      }
+      if (const auto* n = c.if_contains("nullable"); n && !n->is_null()) {
+        if (!n->is_bool()) schema_error(cp + ".nullable", "must be true or false");
+        col.nullable = n->get_bool();
+      }
+      if (const auto* a = c.if_contains("auto_increment"); a && !a->is_null()) {
+        if (!a->is_bool() || (a->get_bool() && col.type != "int64"))
+          schema_error(cp + ".auto_increment",
+                       "must be true or false, and true only on an int64 column");
+        col.auto_increment = a->get_bool();
+      }
+      if (const auto* d = c.if_contains("default")) {
+        if (d->is_object() || d->is_array()) schema_error(cp + ".default", "must be a scalar");
+        col.default_value = *d;
+      }
+      table.columns.push_back(std::move(col));
+    }
+    if (const auto* pk = t.if_contains("primary_key"); pk && !pk->is_null())
+      table.primary_key = detail::column_list(*pk, table, tp + ".primary_key");
+    table.unique = detail::keys(t, "unique", table, tp);
+    table.indexes = detail::keys(t, "indexes", table, tp);
+    if (const auto* f = t.if_contains("foreign_keys"); f && !f->is_null()) {
+      if (!f->is_array()) schema_error(tp + ".foreign_keys", "must be an array");
+      for (size_t i = 0; i < f->get_array().size(); ++i) {
+        const std::string fp = tp + ".foreign_keys[" + std::to_string(i) + "]";
+        const boost::json::object& fo = detail::need_object(f->get_array()[i], fp);
+        PortableForeignKey fk;
+        fk.name = detail::need_identifier(fo, "name", fp);
+        fk.columns = detail::column_list(need(fo, "columns", fp), table, fp + ".columns");
+        const boost::json::object& ref =
+            detail::need_object(need(fo, "references", fp), fp + ".references");
+        fk.ref_table = detail::need_identifier(ref, "table", fp + ".references");
+        // Parents come first, so a foreign key only points back (or at its own table).
+        const PortableTable* parent = fk.ref_table == table.name ? &table : nullptr;
+        for (const auto& earlier : schema.tables)
+          if (earlier.name == fk.ref_table) parent = &earlier;
+        if (parent == nullptr)
+          schema_error(fp + ".references.table", "must name a table listed before this one");
+        fk.ref_columns = detail::column_list(need(ref, "columns", fp + ".references"), *parent,
+                                             fp + ".references.columns");
+        if (fk.ref_columns.size() != fk.columns.size())
+          schema_error(fp, "must name as many columns as it references");
+        table.foreign_keys.push_back(std::move(fk));
+      }
+    }
+    schema.tables.push_back(std::move(table));
+  }
+  return schema;
+}
+
+}  // namespace dbtool::sdk
