@@ -1,7 +1,10 @@
 // `dbtool plugins`: what was found, what works, and why the rest does not.
 #include "cli/common.hpp"
 
+#include <algorithm>
+#include <array>
 #include <cstdio>
+#include <vector>
 
 namespace dbtool {
 namespace json = boost::json;
@@ -31,14 +34,23 @@ void add_plugins_command(CLI::App& app, GlobalOptions& g) {
       }
       print_json(out);
     } else {
-      std::printf("%-14s %-8s %-8s %-5s %-40s %s\n", "NAME", "KIND", "VERSION", "ABI", "CAPABILITIES", "PATH");
+      // Columns as wide as their widest cell, so a long name or capability list stays aligned.
+      std::vector<std::array<std::string, 6>> rows = {{"NAME", "KIND", "VERSION", "ABI", "CAPABILITIES", "PATH"}};
       for (const auto& p : reg.plugins()) {
         std::string caps;
         for (const auto& c : p.capability_names()) caps += (caps.empty() ? "" : ",") + c;
-        std::string abi = std::to_string(DBTOOL_ABI_MAJOR_OF(p.abi_version)) + "." +
-                          std::to_string(DBTOOL_ABI_MINOR_OF(p.abi_version));
-        std::printf("%-14s %-8s %-8s %-5s %-40s %s\n", p.name.c_str(), std::string(p.kind_name()).c_str(),
-                    p.version.c_str(), abi.c_str(), caps.empty() ? "-" : caps.c_str(), p.path.c_str());
+        rows.push_back({p.name, std::string(p.kind_name()), p.version,
+                        std::to_string(DBTOOL_ABI_MAJOR_OF(p.abi_version)) + "." +
+                            std::to_string(DBTOOL_ABI_MINOR_OF(p.abi_version)),
+                        caps.empty() ? "-" : caps, p.path.string()});
+      }
+      std::array<size_t, 6> width{};
+      for (const auto& r : rows)
+        for (size_t i = 0; i < r.size(); ++i) width[i] = std::max(width[i], r[i].size());
+      for (const auto& r : rows) {
+        std::string line;
+        for (size_t i = 0; i + 1 < r.size(); ++i) line += r[i] + std::string(width[i] - r[i].size() + 2, ' ');
+        std::printf("%s%s\n", line.c_str(), r.back().c_str());
       }
       if (reg.plugins().empty()) std::printf("(no plugins found)\n");
     }
