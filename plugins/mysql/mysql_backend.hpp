@@ -18,9 +18,10 @@ extern const dbtool_host_services* g_host;
 void log(int32_t level, const std::string& message);
 bool cancelled();
 
-// mysql://USER@HOST:PORT/DB?socket=PATH&ssl-mode=MODE&ssl-ca=FILE
+// mysql://USER@HOST:PORT/DB?socket=PATH&ssl-mode=MODE&ssl-ca=FILE&load=insert|infile
 struct Target {
   std::string user, host = "localhost", socket, database, ssl_mode, ssl_ca;
+  std::string load;  // stage load path: "insert", "infile", or "" for the default
   unsigned port = 3306;
   std::string display;  // the URI as given (it never holds a password)
 };
@@ -33,7 +34,8 @@ Target parse_uri(const std::string& uri);
 class Connection {
  public:
   Connection() = default;
-  Connection(const Target& t, const std::string& password, const std::string& database);
+  // `local_infile` lets this connection send LOAD DATA LOCAL INFILE data (stage loads only).
+  Connection(const Target& t, const std::string& password, const std::string& database, bool local_infile = false);
   ~Connection() { close(); }
   Connection(Connection&& o) noexcept : m_(o.m_) { o.m_ = nullptr; }
   Connection& operator=(Connection&& o) noexcept;
@@ -98,6 +100,7 @@ struct dbtool_stage {
   dbtool::mysql::Connection conn;  // default database: the stage
   std::vector<dbtool::mysql::TableDef> tables;
   int64_t uncommitted = 0;
+  bool infile = false;  // load with LOAD DATA LOCAL INFILE; cleared when the server refuses it
 };
 
 namespace dbtool::mysql {
@@ -115,4 +118,7 @@ dbtool_status stage_count(dbtool_stage* st, const char* table, int64_t* rows, db
 dbtool_status stage_commit(dbtool_stage* st, dbtool_text* report, dbtool_error* error);
 void stage_abort(dbtool_stage* st);
 std::string new_stage_database(const std::string& live);
+// Loads `reader` into `table` of the stage with LOAD DATA LOCAL INFILE fed from memory.
+// Returns false, having read nothing from the stream, when the server refuses LOCAL INFILE.
+bool load_infile(dbtool_stage* st, sdk::StreamReader& reader, const std::string& table, int64_t& loaded);
 }  // namespace dbtool::mysql

@@ -7,6 +7,7 @@
 #include <mysqld_error.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
@@ -66,10 +67,20 @@ Target parse_uri(const std::string& uri) {
     size_t eq = kv.find('=');
     std::string k = kv.substr(0, eq), v = eq == std::string::npos ? "" : kv.substr(eq + 1);
     if (k == "socket") t.socket = v;
-    else if (k == "ssl-mode" || k == "ssl_mode") t.ssl_mode = v;
+    else if (k == "ssl-mode" || k == "ssl_mode") {
+      for (auto& ch : v) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+      if (v != "DISABLED" && v != "PREFERRED" && v != "REQUIRED" && v != "VERIFY_CA" && v != "VERIFY_IDENTITY")
+        throw Failure(DBTOOL_ERR_INVALID_ARGUMENT,
+                      "URI option ssl-mode must be DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY, not \"" + v + "\"");
+      t.ssl_mode = v;
+    }
     else if (k == "ssl-ca" || k == "ssl_ca") t.ssl_ca = v;
-    else if (k == "charset") {}  // always utf8mb4
-    else throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "unknown URI option \"" + k + "\" (socket, ssl-mode, ssl-ca)");
+    else if (k == "load") {
+      if (v != "insert" && v != "infile")
+        throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "URI option load must be insert or infile, not \"" + v + "\"");
+      t.load = v;
+    } else if (k == "charset") {}  // always utf8mb4
+    else throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "unknown URI option \"" + k + "\" (socket, ssl-mode, ssl-ca, load)");
   }
   quote_identifier(t.database);
   return t;
@@ -103,7 +114,7 @@ void fail(MYSQL* m, const std::string& what) {
   throw Failure(st, msg, mysql_sqlstate(m), static_cast<int32_t>(err));
 }
 
-Connection::Connection(const Target& t, const std::string& password, const std::string& database) {
+Connection::Connection(const Target& t, const std::string& password, const std::string& database, bool local_infile) {
   m_ = mysql_init(nullptr);
   if (m_ == nullptr) throw Failure(DBTOOL_ERR_INTERNAL, "out of memory");
   unsigned timeout = 10;
@@ -115,6 +126,10 @@ Connection::Connection(const Target& t, const std::string& password, const std::
     if (t.ssl_mode == "VERIFY_CA" || t.ssl_mode == "VERIFY_IDENTITY") mysql_optionsv(m_, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
   }
   if (!t.ssl_ca.empty()) mysql_optionsv(m_, MYSQL_OPT_SSL_CA, t.ssl_ca.c_str());
+  if (local_infile) {
+    unsigned on = 1;
+    mysql_optionsv(m_, MYSQL_OPT_LOCAL_INFILE, &on);
+  }
   if (!mysql_real_connect(m_, t.socket.empty() ? t.host.c_str() : nullptr, t.user.empty() ? nullptr : t.user.c_str(),
                           password.empty() ? nullptr : password.c_str(), database.empty() ? nullptr : database.c_str(),
                           t.port, t.socket.empty() ? nullptr : t.socket.c_str(), 0)) {
@@ -124,6 +139,13 @@ Connection::Connection(const Target& t, const std::string& password, const std::
       close();
       throw;
     }
+  }
+  // Connector/C may connect in clear text to a server without TLS even when told to enforce
+  // it; a required TLS connection is checked here, never assumed.
+  if (!t.ssl_mode.empty() && t.ssl_mode != "DISABLED" && t.ssl_mode != "PREFERRED" && mysql_get_ssl_cipher(m_) == nullptr) {
+    close();
+    throw Failure(DBTOOL_ERR_NETWORK, "cannot connect to " + t.display + ": ssl-mode=" + t.ssl_mode +
+                                          " but the server did not agree to a TLS (SSL) connection");
   }
 }
 

@@ -36,7 +36,9 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
                     "creating database " + db);
       s->exists = true;
     }
-    if (s->conn.scalar_int("SELECT GET_LOCK(" + quote_string(s->conn.get(), "dbtool:" + db) + ", 0)") != 1)
+    // A short wait, not none: the server frees the lock of a session that just closed a moment
+    // after the client has gone, and a run that follows another at once must not trip on it.
+    if (s->conn.scalar_int("SELECT GET_LOCK(" + quote_string(s->conn.get(), "dbtool:" + db) + ", 3)") != 1)
       throw Failure(DBTOOL_ERR_BACKEND, "another dbtool run is working on " + s->target.display);
     // With the lock held, stage databases beside this one are leftovers of killed runs.
     std::string prefix = stage_prefix(db);
@@ -49,7 +51,15 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
   });
 }
 
-void close_session(dbtool_session* s) { delete s; }
+void close_session(dbtool_session* s) {
+  // Released explicitly so that the next run finds it free at once; closing would free it too,
+  // but only once the server has noticed the connection is gone.
+  if (s != nullptr && s->conn) {
+    const std::string sql = "SELECT RELEASE_LOCK(" + quote_string(s->conn.get(), "dbtool:" + s->target.database) + ")";
+    if (mysql_query(s->conn.get(), sql.c_str()) == 0) mysql_free_result(mysql_store_result(s->conn.get()));
+  }
+  delete s;
+}
 
 dbtool_status cancel(dbtool_session* s, dbtool_error* error) {
   return sdk::guard(error, [&] {

@@ -1,5 +1,6 @@
-// Stages: a staging database beside the live one, loaded with multi-row prepared INSERTs in
-// large transactions, foreign keys checked once at the end, swapped in with one RENAME TABLE.
+// Stages: a staging database beside the live one, loaded with multi-row prepared INSERTs or
+// LOAD DATA LOCAL INFILE (infile.cpp) in large transactions, foreign keys checked once at the
+// end, swapped in with one RENAME TABLE.
 #include "mysql_backend.hpp"
 
 #include <boost/json.hpp>
@@ -13,6 +14,8 @@ namespace {
 
 constexpr size_t kRowsPerStatement = 256;
 constexpr int64_t kRowsPerTransaction = 50000;
+// The load path when the URI has no load=; bench/mysql-load-bench measured both.
+constexpr bool kInfileByDefault = false;
 
 const TableDef& find_table(const dbtool_stage* st, const std::string& table) {
   for (const auto& t : st->tables)
@@ -141,7 +144,8 @@ dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_sta
     s->conn.query("CREATE DATABASE " + quote_identifier(st->database) + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
                   "creating the staging database");
     created = true;
-    st->conn = Connection(s->target, s->password, st->database);
+    st->infile = s->target.load == "infile" || (s->target.load.empty() && kInfileByDefault);
+    st->conn = Connection(s->target, s->password, st->database, st->infile);
     for (const auto& t : st->tables) st->conn.query(t.ddl, "creating table " + t.name);
     // Keys are checked once at commit; unique and primary keys stay enforced row by row.
     st->conn.query("SET SESSION foreign_key_checks = 0", "preparing the load");
@@ -177,12 +181,16 @@ dbtool_status stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream
     }
     const std::string prefix = "INSERT INTO " + quote_identifier(table) + " (" + names + ") VALUES ";
     const size_t ncols = reader.columns().size();
-    MultiInsert full(st->conn.get(), prefix, ncols, kRowsPerStatement);
     st->session->busy_thread = mysql_thread_id(st->conn.get());
     struct Idle {
       dbtool_session* s;
       ~Idle() { s->busy_thread = 0; }
     } idle{st->session};
+    if (st->infile && ncols > 0) {
+      if (load_infile(st, reader, table, loaded)) return;
+      st->infile = false;  // refused by the server: this load and later ones use INSERTs
+    }
+    MultiInsert full(st->conn.get(), prefix, ncols, kRowsPerStatement);
     sdk::ArrayHolder batch;
     while (reader.next(batch)) {
       if (cancelled()) throw Failure(DBTOOL_ERR_CANCELLED, "loading " + table + ": cancelled");

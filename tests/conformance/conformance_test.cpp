@@ -15,6 +15,7 @@
 #include <dlfcn.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cfloat>
 #include <cstdlib>
 #include <fstream>
@@ -77,12 +78,14 @@ Target resolve(const std::string& label) {
       t.unavailable = "DBTOOL_CONFORMANCE_URI must be a URI template holding {db}";
     return t;
   }
-  t.plugin = our_plugin(label);
+  // "mysql-insert" and "mysql-infile" are the mysql backend with one stage load path forced.
+  const std::string backend = label.substr(0, label.find('-'));
+  t.plugin = our_plugin(backend);
   t.quirks = read_quirks(fs::path(DBTOOL_CONFORMANCE_QUIRKS_DIR) / (label + ".json"));
   if (label == "sqlite") {
     static const fs::path dir = testing::make_temp_dir("dbtool-conformance");
     t.uri_template = "sqlite:///" + (dir / "{db}.db").string();  // SQLAlchemy style: 4 slashes = absolute
-  } else if (label == "mysql") {
+  } else if (backend == "mysql") {
     std::string uri = env("DBTOOL_TEST_MYSQL_URI");
     t.password = env("DBTOOL_TEST_MYSQL_PASSWORD");
     if (uri.empty()) {
@@ -91,6 +94,7 @@ Target resolve(const std::string& label) {
       size_t slash = uri.find('/', uri.find("://") + 3);
       size_t query = uri.find('?', slash);
       t.uri_template = uri.substr(0, slash + 1) + "{db}" + (query == std::string::npos ? "" : uri.substr(query));
+      if (label != backend) t.uri_template += (query == std::string::npos ? "?load=" : "&load=") + label.substr(backend.size() + 1);
     }
   }
   return t;
@@ -98,7 +102,7 @@ Target resolve(const std::string& label) {
 
 std::vector<std::string> labels() {
   if (!env("DBTOOL_CONFORMANCE_PLUGIN").empty()) return {"third_party"};
-  return {"sqlite", "mysql"};
+  return {"sqlite", "mysql", "mysql-insert", "mysql-infile"};
 }
 
 const LoadedPlugin& loaded(const fs::path& file) {
@@ -751,7 +755,11 @@ TEST_P(Conformance, BadInputGetsAClearErrorNotACrash) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Backends, Conformance, ::testing::ValuesIn(labels()),
-                         [](const ::testing::TestParamInfo<std::string>& info) { return info.param; });
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param;  // test names take no '-'
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
 
 }  // namespace
 }  // namespace dbtool::conformance

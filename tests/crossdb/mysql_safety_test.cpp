@@ -265,6 +265,20 @@ TEST_F(MysqlSafety, WrongPasswordIsRefusedWithoutShowingAnyPassword) {
   EXPECT_EQ(files_in(backups_), 0u);
 }
 
+// The test server has no TLS: a URI that requires it must be refused, never quietly downgraded.
+TEST_F(MysqlSafety, RequiredTlsIsNeverDowngraded) {
+  REQUIRE_MYSQL(server);
+  Admin admin(*server);
+  std::string uri = fresh_database_uri(server->uri, "tls");
+  auto r = dbtool({"init", "--db", uri + "?ssl-mode=REQUIRED", "--yes"}, server->password);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(lower(r.err).find("ssl"), std::string::npos) << r.err;
+  EXPECT_FALSE(admin.database_exists(database_of(uri)));
+  r = dbtool({"init", "--db", uri + "?ssl-mode=BOGUS", "--yes"}, server->password);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("ssl-mode"), std::string::npos) << r.err;
+}
+
 TEST_F(MysqlSafety, SecondRunIsRefusedWhileTheLockIsHeld) {
   REQUIRE_MYSQL(server);
   Admin admin(*server);
