@@ -5,6 +5,8 @@
 #include <dbtool/plugin.h>
 #include <dbtool/sdk/arrow.hpp>
 #include <dbtool/sdk/error.hpp>
+#include <dbtool/sdk/plugin.hpp>
+#include <dbtool/sdk/schema.hpp>
 
 #include <mysql.h>
 
@@ -14,9 +16,8 @@
 
 namespace dbtool::mysql {
 
-extern const dbtool_host_services* g_host;
-void log(int32_t level, const std::string& message);
-bool cancelled();
+using sdk::cancelled;
+using sdk::log;
 
 // mysql://USER@HOST:PORT/DB?socket=PATH&ssl-mode=MODE&ssl-ca=FILE&load=insert|infile
 struct Target {
@@ -53,22 +54,8 @@ class Connection {
 std::string quote_identifier(const std::string& name);  // validates, then `name`
 std::string quote_string(MYSQL* m, std::string_view s);   // 'escaped' (for DDL defaults only)
 
-struct ForeignKeyDef {
-  std::vector<std::string> columns, ref_columns;
-  std::string ref_table;
-};
-struct ColumnDef {
-  std::string name, type;
-  bool nullable = true;
-};
-struct TableDef {
-  std::string name;
-  std::vector<ColumnDef> columns;
-  std::vector<ForeignKeyDef> foreign_keys;
-  std::string ddl;  // CREATE TABLE ...
-};
-// Parses the portable schema; `m` escapes default literals. Throws Failure(INVALID_ARGUMENT).
-std::vector<TableDef> schema_to_ddl(MYSQL* m, const std::string& schema_json);
+// The CREATE TABLE statement of each table (InnoDB, utf8mb4); `m` escapes default literals.
+std::vector<std::string> schema_to_ddl(MYSQL* m, const sdk::PortableSchema& schema);
 
 // Names of the databases dbtool makes beside the target (kept within MySQL's 64 characters).
 std::string stage_prefix(const std::string& database);
@@ -98,7 +85,7 @@ struct dbtool_stage {
   dbtool_session* session = nullptr;
   std::string database;
   dbtool::mysql::Connection conn;  // default database: the stage
-  std::vector<dbtool::mysql::TableDef> tables;
+  dbtool::sdk::PortableSchema schema;
   int64_t uncommitted = 0;
   bool infile = false;  // load with LOAD DATA LOCAL INFILE; cleared when the server refuses it
 };

@@ -17,16 +17,6 @@ namespace dbtool::mysql {
 namespace json = boost::json;
 using sdk::Failure;
 
-const dbtool_host_services* g_host = nullptr;
-
-void log(int32_t level, const std::string& message) {
-  if (g_host != nullptr && g_host->log != nullptr) g_host->log(g_host->host_data, level, message.c_str());
-}
-
-bool cancelled() {
-  return g_host != nullptr && g_host->is_cancelled != nullptr && g_host->is_cancelled(g_host->host_data) != 0;
-}
-
 Target parse_uri(const std::string& uri) {
   Target t;
   t.display = uri;
@@ -283,18 +273,14 @@ std::string swap_databases(Connection& c, const std::string& live, const std::st
 
 namespace {
 
-std::string sql_type(const std::string& type, const json::object& col) {
-  if (type == "int64") return "BIGINT";
-  if (type == "float64") return "DOUBLE";
-  if (type == "bool") return "TINYINT(1)";
-  if (type == "json") return "LONGTEXT";
-  if (type == "blob") return "LONGBLOB";
-  if (type == "timestamp") return "VARCHAR(32)";
-  if (type == "text") {
-    if (auto* ml = col.if_contains("max_length"); ml && ml->is_int64()) return "VARCHAR(" + std::to_string(ml->get_int64()) + ")";
-    return "LONGTEXT";
-  }
-  throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "unknown portable type \"" + type + "\"");
+std::string sql_type(const sdk::PortableColumn& c) {
+  if (c.type == "int64") return "BIGINT";
+  if (c.type == "float64") return "DOUBLE";
+  if (c.type == "bool") return "TINYINT(1)";
+  if (c.type == "json") return "LONGTEXT";
+  if (c.type == "blob") return "LONGBLOB";
+  if (c.type == "timestamp") return "VARCHAR(32)";
+  return c.max_length ? "VARCHAR(" + std::to_string(*c.max_length) + ")" : "LONGTEXT";
 }
 
 std::string literal(MYSQL* m, const json::value& v) {
@@ -310,24 +296,6 @@ std::string literal(MYSQL* m, const json::value& v) {
   return "NULL";
 }
 
-const json::value& need(const json::object& o, const char* key, const std::string& path) {
-  const json::value* v = o.if_contains(key);
-  if (v == nullptr) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: " + path + "." + key + " is missing");
-  return *v;
-}
-
-std::vector<std::string> names(const json::value& v, const std::string& path) {
-  if (!v.is_array() || v.get_array().empty())
-    throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: " + path + " must be a non-empty array of names");
-  std::vector<std::string> out;
-  for (const auto& n : v.get_array()) {
-    if (!n.is_string()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: " + path + " must hold names");
-    quote_identifier(std::string(n.get_string()));
-    out.emplace_back(n.get_string());
-  }
-  return out;
-}
-
 std::string joined(const std::vector<std::string>& v) {
   std::string out;
   for (const auto& n : v) out += (out.empty() ? "" : ", ") + quote_identifier(n);
@@ -336,72 +304,25 @@ std::string joined(const std::vector<std::string>& v) {
 
 }  // namespace
 
-std::vector<TableDef> schema_to_ddl(MYSQL* m, const std::string& schema_json) {
-  boost::system::error_code ec;
-  json::value root = json::parse(schema_json, ec);
-  if (ec || !root.is_object()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: not a JSON object");
-  const json::value& tv = need(root.get_object(), "tables", "(top)");
-  if (!tv.is_array()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: tables must be an array");
-  std::vector<TableDef> out;
-  for (size_t ti = 0; ti < tv.get_array().size(); ++ti) {
-    std::string tp = "tables[" + std::to_string(ti) + "]";
-    if (!tv.get_array()[ti].is_object()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: " + tp + " must be an object");
-    const json::object& t = tv.get_array()[ti].get_object();
-    TableDef def;
-    const json::value& tn = need(t, "name", tp);
-    if (!tn.is_string()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: " + tp + ".name must be a string");
-    def.name = std::string(tn.get_string());
+std::vector<std::string> schema_to_ddl(MYSQL* m, const sdk::PortableSchema& schema) {
+  std::vector<std::string> out;
+  for (const auto& t : schema.tables) {
     std::string body;
-    const json::value& cols = need(t, "columns", tp);
-    if (!cols.is_array() || cols.get_array().empty())
-      throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: " + tp + ".columns must be a non-empty array");
-    for (size_t ci = 0; ci < cols.get_array().size(); ++ci) {
-      std::string cp = tp + ".columns[" + std::to_string(ci) + "]";
-      const json::object& c = cols.get_array()[ci].as_object();
-      const json::value& cn = need(c, "name", cp);
-      const json::value& ct = need(c, "type", cp);
-      if (!cn.is_string() || !ct.is_string())
-        throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: " + cp + " needs a string name and type");
-      ColumnDef col{std::string(cn.get_string()), std::string(ct.get_string()), true};
-      if (auto* nl = c.if_contains("nullable"); nl && nl->is_bool()) col.nullable = nl->get_bool();
-      std::string line = "  " + quote_identifier(col.name) + " " + sql_type(col.type, c);
-      if (!col.nullable) line += " NOT NULL";
-      if (auto* d = c.if_contains("default"); d && !d->is_null()) line += " DEFAULT " + literal(m, *d);
-      if (auto* ai = c.if_contains("auto_increment"); ai && ai->is_bool() && ai->get_bool()) line += " AUTO_INCREMENT";
+    for (const auto& c : t.columns) {
+      std::string line = "  " + quote_identifier(c.name) + " " + sql_type(c);
+      if (!c.nullable) line += " NOT NULL";
+      if (!c.default_value.is_null()) line += " DEFAULT " + literal(m, c.default_value);
+      if (c.auto_increment) line += " AUTO_INCREMENT";
       body += (body.empty() ? "" : ",\n") + line;
-      def.columns.push_back(std::move(col));
     }
-    if (auto* pk = t.if_contains("primary_key"); pk && pk->is_array() && !pk->get_array().empty())
-      body += ",\n  PRIMARY KEY (" + joined(names(*pk, tp + ".primary_key")) + ")";
-    if (auto* u = t.if_contains("unique"); u && u->is_array())
-      for (size_t i = 0; i < u->get_array().size(); ++i) {
-        std::string up = tp + ".unique[" + std::to_string(i) + "]";
-        const json::object& uo = u->get_array()[i].as_object();
-        body += ",\n  UNIQUE KEY " + quote_identifier(std::string(need(uo, "name", up).as_string())) + " (" +
-                joined(names(need(uo, "columns", up), up + ".columns")) + ")";
-      }
-    if (auto* ix = t.if_contains("indexes"); ix && ix->is_array())
-      for (size_t i = 0; i < ix->get_array().size(); ++i) {
-        std::string ip = tp + ".indexes[" + std::to_string(i) + "]";
-        const json::object& io = ix->get_array()[i].as_object();
-        body += ",\n  KEY " + quote_identifier(std::string(need(io, "name", ip).as_string())) + " (" +
-                joined(names(need(io, "columns", ip), ip + ".columns")) + ")";
-      }
-    if (auto* f = t.if_contains("foreign_keys"); f && f->is_array())
-      for (size_t i = 0; i < f->get_array().size(); ++i) {
-        std::string fp = tp + ".foreign_keys[" + std::to_string(i) + "]";
-        const json::object& fo = f->get_array()[i].as_object();
-        const json::object& ref = need(fo, "references", fp).as_object();
-        ForeignKeyDef fk{names(need(fo, "columns", fp), fp + ".columns"),
-                         names(need(ref, "columns", fp + ".references"), fp + ".references.columns"),
-                         std::string(need(ref, "table", fp + ".references").as_string())};
-        body += ",\n  CONSTRAINT " + quote_identifier(std::string(need(fo, "name", fp).as_string())) + " FOREIGN KEY (" +
-                joined(fk.columns) + ") REFERENCES " + quote_identifier(fk.ref_table) + " (" + joined(fk.ref_columns) + ")";
-        def.foreign_keys.push_back(std::move(fk));
-      }
-    def.ddl = "CREATE TABLE " + quote_identifier(def.name) + " (\n" + body +
-              "\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin";
-    out.push_back(std::move(def));
+    if (!t.primary_key.empty()) body += ",\n  PRIMARY KEY (" + joined(t.primary_key) + ")";
+    for (const auto& u : t.unique) body += ",\n  UNIQUE KEY " + quote_identifier(u.name) + " (" + joined(u.columns) + ")";
+    for (const auto& ix : t.indexes) body += ",\n  KEY " + quote_identifier(ix.name) + " (" + joined(ix.columns) + ")";
+    for (const auto& fk : t.foreign_keys)
+      body += ",\n  CONSTRAINT " + quote_identifier(fk.name) + " FOREIGN KEY (" + joined(fk.columns) + ") REFERENCES " +
+              quote_identifier(fk.ref_table) + " (" + joined(fk.ref_columns) + ")";
+    out.push_back("CREATE TABLE " + quote_identifier(t.name) + " (\n" + body +
+                  "\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin");
   }
   return out;
 }

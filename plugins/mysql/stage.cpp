@@ -17,21 +17,6 @@ constexpr int64_t kRowsPerTransaction = 50000;
 // The load path when the URI has no load=; bench/mysql-load-bench measured both.
 constexpr bool kInfileByDefault = false;
 
-const TableDef& find_table(const dbtool_stage* st, const std::string& table) {
-  for (const auto& t : st->tables)
-    if (t.name == table) return t;
-  throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "no table \"" + table + "\" in the new schema");
-}
-
-bool accepts(const std::string& type, sdk::ColumnType arrow) {
-  if (arrow == sdk::ColumnType::Null) return true;
-  if (type == "int64") return arrow == sdk::ColumnType::Int64;
-  if (type == "float64") return arrow == sdk::ColumnType::Float64 || arrow == sdk::ColumnType::Int64;
-  if (type == "bool") return arrow == sdk::ColumnType::Bool;
-  if (type == "blob") return arrow == sdk::ColumnType::Binary;
-  return arrow == sdk::ColumnType::Utf8;
-}
-
 // A prepared INSERT of `rows` rows, with bind buffers that point into the Arrow batch.
 class MultiInsert {
  public:
@@ -139,14 +124,15 @@ dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_sta
     if (s->has_stage) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "this session already has a stage");
     if (!s->exists) throw Failure(DBTOOL_ERR_NOT_FOUND, "database " + s->target.database + " does not exist");
     st->session = s;
-    st->tables = schema_to_ddl(s->conn.get(), schema_json ? schema_json : "");
+    st->schema = sdk::parse_portable_schema(schema_json ? schema_json : "");
+    const std::vector<std::string> ddl = schema_to_ddl(s->conn.get(), st->schema);
     st->database = new_stage_database(s->target.database);
     s->conn.query("CREATE DATABASE " + quote_identifier(st->database) + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
                   "creating the staging database");
     created = true;
     st->infile = s->target.load == "infile" || (s->target.load.empty() && kInfileByDefault);
     st->conn = Connection(s->target, s->password, st->database, st->infile);
-    for (const auto& t : st->tables) st->conn.query(t.ddl, "creating table " + t.name);
+    for (size_t i = 0; i < ddl.size(); ++i) st->conn.query(ddl[i], "creating table " + st->schema.tables[i].name);
     // Keys are checked once at commit; unique and primary keys stay enforced row by row.
     st->conn.query("SET SESSION foreign_key_checks = 0", "preparing the load");
     st->conn.query("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'", "preparing the load");
@@ -167,18 +153,9 @@ dbtool_status stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream
   dbtool_status status = sdk::guard(error, [&] {
     sdk::StreamReader reader(stream);
     const std::string table = table_c ? table_c : "";
-    const TableDef& def = find_table(st, table);
+    sdk::match_columns(st->schema.table(table), reader.columns());
     std::string names;
-    for (const auto& c : reader.columns()) {
-      const ColumnDef* col = nullptr;
-      for (const auto& d : def.columns)
-        if (d.name == c.name) col = &d;
-      if (col == nullptr) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "table " + table + " has no column \"" + c.name + "\"");
-      if (!accepts(col->type, c.type))
-        throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, table + "." + c.name + " is " + col->type +
-                                                       ", the batch has Arrow format \"" + sdk::arrow_format(c.type) + "\"");
-      names += (names.empty() ? "" : ", ") + quote_identifier(c.name);
-    }
+    for (const auto& c : reader.columns()) names += (names.empty() ? "" : ", ") + quote_identifier(c.name);
     const std::string prefix = "INSERT INTO " + quote_identifier(table) + " (" + names + ") VALUES ";
     const size_t ncols = reader.columns().size();
     st->session->busy_thread = mysql_thread_id(st->conn.get());
@@ -222,7 +199,7 @@ dbtool_status stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream
 dbtool_status stage_count(dbtool_stage* st, const char* table_c, int64_t* rows, dbtool_error* error) {
   return sdk::guard(error, [&] {
     const std::string table = table_c ? table_c : "";
-    find_table(st, table);
+    st->schema.table(table);  // only tables of the schema
     *rows = st->conn.scalar_int("SELECT COUNT(*) FROM " + quote_identifier(table));
   });
 }
@@ -232,7 +209,7 @@ dbtool_status stage_commit(dbtool_stage* st_raw, dbtool_text* report, dbtool_err
   dbtool_status status = sdk::guard(error, [&] {
     st->conn.query("COMMIT", "finishing the staging database");
     // The foreign keys were not checked while loading: check every one now.
-    for (const auto& t : st->tables)
+    for (const auto& t : st->schema.tables)
       for (const auto& fk : t.foreign_keys) {
         std::string on, not_null;
         for (size_t i = 0; i < fk.columns.size(); ++i) {
