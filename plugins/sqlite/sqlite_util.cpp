@@ -65,6 +65,10 @@ void fail(sqlite3* db, int rc, const std::string& what) {
 }
 
 Connection::Connection(const std::filesystem::path& file, int flags) {
+  // Memory statistics cost a global mutex on every allocation, and nothing here reads them.
+  // Only possible before SQLite initialises; if the host process already did, it is a no-op.
+  static const bool configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
+  (void)configured;
   int rc = sqlite3_open_v2(file.c_str(), &db_, flags, nullptr);
   if (rc != SQLITE_OK) {
     std::string what = "cannot open " + file.string();
