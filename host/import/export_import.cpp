@@ -7,6 +7,7 @@
 
 #include <boost/json/basic_parser_impl.hpp>
 
+#include <algorithm>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -43,10 +44,12 @@ namespace {
 
 // ---- reading records ---------------------------------------------------------------------
 
-// Calls back once per element of the top-level array, with the element as a json::value.
+// Calls back once per element of the top-level array, with the element as a json::value and,
+// when an object inside it repeats a key, that key (else empty): JSON keeps only one copy, so
+// which value was meant is ambiguous and the record must not be loaded as if it were clear.
 class RecordReader {
  public:
-  using Callback = std::function<void(json::value&, int64_t index)>;
+  using Callback = std::function<void(json::value&, int64_t index, const std::string& repeated_key)>;
 
   static void read(const fs::path& file, const Callback& on_record) {
     std::ifstream in(file, std::ios::binary);
@@ -96,14 +99,23 @@ class RecordReader {
 
     using ec_t = boost::system::error_code;
 
+    // Keys seen in each open object of the current record, by depth; objects are small, so a
+    // linear search beats a set and the strings stay in the small-string buffer.
+    std::vector<std::vector<std::string>> keys_at;
+    std::string key_part;
+    std::string repeated_key;
+
     void begin_value() {
-      if (depth == 1) stack.reset(json::storage_ptr(&arena));
+      if (depth == 1) {
+        stack.reset(json::storage_ptr(&arena));
+        repeated_key.clear();
+      }
     }
     bool end_value(ec_t& ec) {
       if (depth != 1) return true;
       try {
         json::value v = stack.release();
-        on_record(v, index++);
+        on_record(v, index++, repeated_key);
       } catch (...) {
         failure = std::current_exception();
         ec = json::error::exception;
@@ -136,6 +148,8 @@ class RecordReader {
       }
       begin_value();
       ++depth;
+      if (keys_at.size() <= static_cast<size_t>(depth)) keys_at.resize(depth + 1);
+      keys_at[depth].clear();
       return true;
     }
     bool on_object_end(std::size_t n, ec_t& ec) {
@@ -165,10 +179,16 @@ class RecordReader {
     }
     bool on_key_part(std::string_view s, std::size_t, ec_t&) {
       stack.push_chars(s);
+      key_part.append(s);
       return true;
     }
     bool on_key(std::string_view s, std::size_t, ec_t&) {
       stack.push_key(s);
+      key_part.append(s);
+      auto& seen = keys_at[depth];
+      if (repeated_key.empty() && std::find(seen.begin(), seen.end(), key_part) != seen.end()) repeated_key = key_part;
+      seen.push_back(std::move(key_part));
+      key_part.clear();
       return true;
     }
     bool on_number_part(std::string_view, ec_t&) { return true; }
@@ -368,14 +388,15 @@ class Importer {
     // Keys of later files (the default data): the export's records with those keys win.
     if (!m_.key_field.empty())
       for (size_t f = 1; f < files.size(); ++f)
-        RecordReader::read(files[f], [&](json::value& v, int64_t) {
+        RecordReader::read(files[f], [&](json::value& v, int64_t, const std::string&) {
           if (auto* o = v.if_object())
             if (auto* k = o->if_contains(m_.key_field); k && k->is_string()) later_keys_.insert(std::string(k->get_string()));
         });
     for (size_t f = 0; f < files.size(); ++f) {
       file_ = files[f].string();
       later_file_ = f > 0;
-      RecordReader::read(files[f], [&](json::value& v, int64_t index) { on_record(v, index); });
+      RecordReader::read(files[f],
+                         [&](json::value& v, int64_t index, const std::string& repeated) { on_record(v, index, repeated); });
     }
     flush_all();
     for (const auto& tb : batches_) report_.rows[tb.table->name] += 0;
@@ -389,7 +410,7 @@ class Importer {
     throw Error("internal: no batch for table " + t->name);
   }
 
-  void on_record(json::value& v, int64_t index) {
+  void on_record(json::value& v, int64_t index, const std::string& repeated_key) {
     ++report_.records_read;
     std::string key;
     try {
@@ -397,6 +418,8 @@ class Importer {
       const json::object& o = v.get_object();
       if (!m_.key_field.empty())
         if (auto* k = o.if_contains(m_.key_field); k && k->is_string()) key = std::string(k->get_string());
+      if (!repeated_key.empty())
+        throw RecordError{"the key \"" + repeated_key + "\" appears twice in one object, so which value is meant is ambiguous"};
       if (!key.empty() && later_keys_.count(key)) {
         if (later_file_ && !loaded_keys_.insert(key).second) {
           ++report_.records_skipped;

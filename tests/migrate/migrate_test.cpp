@@ -309,6 +309,39 @@ TEST_F(MigrateTest, DuplicateUidFailsClearlyAndChangesNothing) {
   EXPECT_EQ(read_bytes(db_), before);
 }
 
+// JSON keeps one copy of a repeated key; a record (or a nested section) that repeats one is
+// ambiguous and is never loaded as if it were clear.
+TEST_F(MigrateTest, ARepeatedKeyInARecordIsRefusedNotGuessed) {
+  populate();
+  const std::string before = read_bytes(db_);
+  json::array users = json::parse(read_bytes(export_)).as_array();
+  std::string text = "[";
+  for (size_t i = 0; i < users.size(); ++i) {
+    std::string rec = json::serialize(users[i]);
+    if (i == 2) rec = rec.substr(0, rec.size() - 1) + R"(,"uid":"hijacked"})";
+    if (i == 4) {  // inside the first nested section
+      size_t at = rec.find("\"abbreviation\"");
+      ASSERT_NE(at, std::string::npos);
+      rec.insert(at, R"("name":"twice",)");
+    }
+    text += (i ? "," : "") + rec;
+  }
+  write_bytes(cache_, text + "]");
+  auto r = migrate({});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("record 2"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("\"uid\" appears twice"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+
+  fs::path rejects = dir_ / "rejects.jsonl";
+  r = migrate({"--reject-file", rejects.string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out).at("import").at("records_rejected").to_number<int64_t>(), 2);
+  std::string lines = read_bytes(rejects);
+  EXPECT_NE(lines.find("\\\"name\\\" appears twice"), std::string::npos) << lines;
+  EXPECT_EQ(count(db_, "users"), static_cast<int64_t>(users.size()) - 2);
+}
+
 TEST_F(MigrateTest, MalformedOrMissingExportChangesNothing) {
   populate();
   const std::string before = read_bytes(db_);
