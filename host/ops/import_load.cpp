@@ -2,6 +2,7 @@
 #include "ops/import_load.hpp"
 
 #include "import/export_import.hpp"
+#include "plugins/host_services.hpp"
 #include "util/error.hpp"
 #include "util/fault.hpp"
 
@@ -24,6 +25,7 @@ LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const I
   }
   bool first = true;
   ImportReport report = import_files(run.files, schema, mapping, options, [&](ImportBatch&& b) {
+    if (cancel_requested()) throw Error("cancelled while loading; nothing was changed", ExitCode::kCancelled);
     try {
       load_batch(stage, b.table, b.columns, std::move(b.array));
     } catch (const Error& e) {

@@ -135,6 +135,8 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
     if (stage->count(std::string(kHistoryTable)) != carried + 1)
       throw Error("verification failed: the run history did not carry over; nothing was changed");
     fault_point("before-commit");
+    // The last moment a Ctrl-C can still keep everything as it was.
+    if (cancel_requested()) throw Error("cancelled before the cut-over", ExitCode::kCancelled);
 
     // 6. Cut over in one atomic step.
     json::object commit = stage->commit();

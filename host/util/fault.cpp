@@ -14,8 +14,9 @@ void fault_point(std::string_view point) {
   if (spec == nullptr) return;
   std::string_view s(spec);
   if (s == point) throw Error("injected fault at " + std::string(point) + " (DBTOOL_TEST_FAULT)");
-  if (s.size() == point.size() + 5 && s.substr(0, point.size()) == point && s.substr(point.size()) == ":kill")
-    std::raise(SIGKILL);
+  if (s.substr(0, point.size()) != point) return;
+  if (s.substr(point.size()) == ":kill") std::raise(SIGKILL);
+  if (s.substr(point.size()) == ":interrupt") std::raise(SIGINT);  // as if the user pressed Ctrl-C
 }
 
 }  // namespace dbtool

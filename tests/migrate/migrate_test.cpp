@@ -404,6 +404,23 @@ TEST_F(MigrateTest, FullDiskDuringTheLoadLeavesTheTargetByteIdentical) {
   EXPECT_EQ(count(db_, "users"), static_cast<int64_t>(users.size()));
 }
 
+// Ctrl-C at any moment before the cut-over: exit 130, the target as it was, no stage left.
+TEST_F(MigrateTest, InterruptedRunsChangeNothing) {
+  populate();
+  const std::string before = read_bytes(db_);
+  fs::copy_file(export_, cache_);
+  for (std::string point : {"mid-load:interrupt", "after-load:interrupt", "before-commit:interrupt"}) {
+    SCOPED_TRACE(point);
+    auto r = migrate({}, {{"DBTOOL_TEST_FAULT", point}});
+    EXPECT_EQ(r.exit_code, 130) << r.err;
+    EXPECT_NE(r.err.find("cancelled"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
+    EXPECT_EQ(read_bytes(db_), before);
+    for (const auto& e : fs::directory_iterator(dir_))
+      EXPECT_EQ(e.path().filename().string().find("stage"), std::string::npos) << "left behind: " << e.path();
+  }
+}
+
 TEST_F(MigrateTest, WithDefaultsAddsTestUsersButTheExportWins) {
   json::array users = json::parse(read_bytes(export_)).as_array();
   users[0].as_object()["uid"] = "admin";  // the export also has an "admin"
