@@ -36,7 +36,8 @@ class ThirdParty : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     ASSERT_TRUE(fs::exists(prefix / "include" / "dbtool" / "plugin.h"));
     r = run_program(DBTOOL_TEST_CMAKE, {"-S", (testing::source_dir() / "tests" / "third_party" / "example-source").string(),
-                                        "-B", build.string(), "-DCMAKE_PREFIX_PATH=" + prefix.string()});
+                                        "-B", build.string(), "-G", DBTOOL_TEST_CMAKE_GENERATOR,
+                                        "-DCMAKE_PREFIX_PATH=" + prefix.string()});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     r = run_program(DBTOOL_TEST_CMAKE, {"--build", build.string()});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
