@@ -11,7 +11,6 @@
 #include <cstdint>
 #include <cstdio>
 #include <ctime>
-#include <regex>
 
 namespace dbtool::mysql {
 namespace json = boost::json;
@@ -178,11 +177,7 @@ std::vector<std::string> Connection::column_of(const std::string& sql) {
   return out;
 }
 
-std::string quote_identifier(const std::string& name) {
-  static const std::regex valid("[A-Za-z_][A-Za-z0-9_]{0,63}");
-  if (!std::regex_match(name, valid)) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "\"" + name + "\" is not a valid identifier");
-  return "`" + name + "`";
-}
+std::string quote_identifier(const std::string& name) { return "`" + sdk::require_identifier(name) + "`"; }
 
 std::string quote_string(MYSQL* m, std::string_view s) {
   std::string out(s.size() * 2 + 3, '\0');

@@ -5,7 +5,6 @@
 #include <boost/json.hpp>
 #include <cerrno>
 #include <cstdio>
-#include <regex>
 
 #include "sqlite_backend.hpp"
 
@@ -132,12 +131,7 @@ Statement::Statement(sqlite3* db, const std::string& sql) {
   if (rc != SQLITE_OK) fail(db, rc, "cannot prepare a statement");
 }
 
-std::string quote_identifier(const std::string& name) {
-  static const std::regex valid("[A-Za-z_][A-Za-z0-9_]{0,63}");
-  if (!std::regex_match(name, valid))
-    throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "\"" + name + "\" is not a valid identifier");
-  return "\"" + name + "\"";
-}
+std::string quote_identifier(const std::string& name) { return "\"" + sdk::require_identifier(name) + "\""; }
 
 std::vector<std::string> user_tables(Connection& c) {
   std::vector<std::string> out;

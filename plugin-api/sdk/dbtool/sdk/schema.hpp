@@ -75,6 +75,15 @@ inline bool is_identifier(std::string_view s) {
   return true;
 }
 
+// `name`, or Failure(INVALID_ARGUMENT) saying what a valid name is. For names that arrive
+// from elsewhere than the schema (a database name in a URI, a table asked for by name).
+inline const std::string& require_identifier(const std::string& name) {
+  if (!is_identifier(name))
+    throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "\"" + name + "\" is not a valid name: use letters, digits and _, " +
+                                                   "not starting with a digit, at most 64 characters");
+  return name;
+}
+
 // Whether a batch column of Arrow type `arrow` may be loaded into a column of portable `type`.
 // An int64 batch fits a float64 column (JSON numbers without a fraction arrive as integers).
 inline bool arrow_fits(std::string_view type, ColumnType arrow) {
