@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 
 #include <chrono>
+#include <optional>
 #include <thread>
 
 #include "run_dbtool.hpp"
@@ -108,13 +109,22 @@ void expect_equals_export(const fs::path& db, const fs::path& export_file, const
 // The fake old server (tests/fixtures/fake_legacy_server.py) as a real process on loopback.
 class FakeServer {
  public:
-  explicit FakeServer(const fs::path& dir, const fs::path& export_file) {
+  // With `tls` (a certificate and its key) it serves HTTPS.
+  explicit FakeServer(const fs::path& dir, const fs::path& export_file,
+                      std::optional<std::pair<fs::path, fs::path>> tls = std::nullopt)
+      : scheme_(tls ? "https" : "http") {
     fs::path port_file = dir / "port";
+    fs::remove(port_file);
+    std::vector<std::string> args = {"python3", (testing::fixtures_dir() / "fake_legacy_server.py").string(),
+                                     "--export", export_file.string(), "--uid", "admin", "--password", kLegacyPassword,
+                                     "--port", "0", "--port-file", port_file.string()};
+    if (tls) args.insert(args.end(), {"--tls-cert", tls->first.string(), "--tls-key", tls->second.string()});
     pid_ = fork();
     if (pid_ == 0) {
-      std::string script = (testing::fixtures_dir() / "fake_legacy_server.py").string();
-      execlp("python3", "python3", script.c_str(), "--export", export_file.c_str(), "--uid", "admin", "--password",
-             kLegacyPassword, "--port", "0", "--port-file", port_file.c_str(), static_cast<char*>(nullptr));
+      std::vector<char*> argv;
+      for (auto& a : args) argv.push_back(a.data());
+      argv.push_back(nullptr);
+      execvp("python3", argv.data());
       _exit(127);
     }
     for (int i = 0; i < 100 && port_.empty(); ++i) {
@@ -130,7 +140,7 @@ class FakeServer {
       waitpid(pid_, nullptr, 0);
     }
   }
-  std::string url() const { return "http://127.0.0.1:" + port_; }
+  std::string url() const { return scheme_ + "://127.0.0.1:" + port_; }
   bool ok() const { return !port_.empty(); }
   void set_mode(const std::string& mode) {
     // The control endpoint switches the failure mode of the running server.
@@ -140,6 +150,7 @@ class FakeServer {
   }
 
  private:
+  std::string scheme_;
   pid_t pid_ = -1;
   std::string port_;
 };
@@ -251,6 +262,44 @@ TEST_F(MigrateTest, EveryServerFailureFallsBackToTheUnchangedCache) {
     }
     expect_equals_export(db_, export_);
   }
+}
+
+// TLS is verified unless --insecure says otherwise: a self-signed server is refused (and the
+// chain falls back), trusted with --ca-file, and reached with --insecure only with a warning.
+TEST_F(MigrateTest, HttpsServersAreVerified) {
+  const fs::path cert = dir_ / "server.pem", key = dir_ / "server.key";
+  const std::string make_cert = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+                                "-addext subjectAltName=IP:127.0.0.1 -keyout '" + key.string() + "' -out '" +
+                                cert.string() + "' >/dev/null 2>&1";
+  ASSERT_EQ(std::system(make_cert.c_str()), 0) << "openssl is needed to make a test certificate";
+  FakeServer server(dir_, export_, std::make_pair(cert, key));
+  ASSERT_TRUE(server.ok());
+  ASSERT_EQ(server.url().rfind("https://", 0), 0u);
+  fs::copy_file(export_, cache_);
+  const std::vector<std::string> chain = {"--source", "http-legacy,json-file", "--legacy-url", server.url(),
+                                          "--retries", "0", "--json"};
+
+  auto r = migrate(chain);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  json::object report = json::parse(r.out).as_object();
+  EXPECT_EQ(report.at("source").as_string(), "json-file");
+  std::string reason(report.at("sources").as_array().at(0).at("reason").as_string());
+  EXPECT_NE(reason.find("certificate"), std::string::npos) << reason;
+
+  auto with = [&](std::vector<std::string> extra) {
+    extra.insert(extra.begin(), chain.begin(), chain.end());
+    return migrate(extra);
+  };
+  r = with({"--ca-file", cert.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out).at("source").as_string(), "http-legacy");
+  EXPECT_EQ(r.err.find("--insecure"), std::string::npos) << r.err;
+
+  r = with({"--insecure"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out).at("source").as_string(), "http-legacy");
+  EXPECT_NE(r.err.find("TLS verification is off"), std::string::npos) << r.err;
+  expect_equals_export(db_, export_);
 }
 
 TEST_F(MigrateTest, ServerDownFallsBackToTheCache) {
