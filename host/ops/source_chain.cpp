@@ -1,6 +1,7 @@
 // Source chain, export validation and cache installation.
 #include "ops/source_chain.hpp"
 
+#include "import/record_reader.hpp"
 #include "plugins/host_services.hpp"
 #include "plugins/plugin_error.hpp"
 #include "util/environment.hpp"
@@ -10,8 +11,6 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/json/basic_parser_impl.hpp>
-
 #include <fstream>
 #include <memory>
 
@@ -20,44 +19,6 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 
 namespace {
-
-// A SAX handler that accepts everything and counts top-level array elements.
-struct CountingHandler {
-  static constexpr std::size_t max_object_size = std::size_t(-1);
-  static constexpr std::size_t max_array_size = std::size_t(-1);
-  static constexpr std::size_t max_key_size = std::size_t(-1);
-  static constexpr std::size_t max_string_size = std::size_t(-1);
-  int depth = 0;
-  int64_t elements = 0;
-  bool top_is_array = false;
-
-  void value_at_depth() {
-    if (depth == 1) ++elements;
-  }
-  bool on_document_begin(boost::system::error_code&) { return true; }
-  bool on_document_end(boost::system::error_code&) { return true; }
-  bool on_array_begin(boost::system::error_code&) {
-    if (depth == 0) top_is_array = true;
-    value_at_depth();
-    ++depth;
-    return true;
-  }
-  bool on_array_end(std::size_t, boost::system::error_code&) { --depth; return true; }
-  bool on_object_begin(boost::system::error_code&) { value_at_depth(); ++depth; return true; }
-  bool on_object_end(std::size_t, boost::system::error_code&) { --depth; return true; }
-  bool on_string_part(std::string_view, std::size_t, boost::system::error_code&) { return true; }
-  bool on_string(std::string_view, std::size_t, boost::system::error_code&) { value_at_depth(); return true; }
-  bool on_key_part(std::string_view, std::size_t, boost::system::error_code&) { return true; }
-  bool on_key(std::string_view, std::size_t, boost::system::error_code&) { return true; }
-  bool on_number_part(std::string_view, boost::system::error_code&) { return true; }
-  bool on_int64(int64_t, std::string_view, boost::system::error_code&) { value_at_depth(); return true; }
-  bool on_uint64(uint64_t, std::string_view, boost::system::error_code&) { value_at_depth(); return true; }
-  bool on_double(double, std::string_view, boost::system::error_code&) { value_at_depth(); return true; }
-  bool on_bool(bool, boost::system::error_code&) { value_at_depth(); return true; }
-  bool on_null(boost::system::error_code&) { value_at_depth(); return true; }
-  bool on_comment_part(std::string_view, boost::system::error_code&) { return true; }
-  bool on_comment(std::string_view, boost::system::error_code&) { return true; }
-};
 
 std::string plugin_failure(const std::string& name, dbtool_status st, const PluginErrorHolder& err) {
   std::string msg = err.message_or(status_name(st));
@@ -90,25 +51,11 @@ json::array ChainResult::to_json() const {
 }
 
 int64_t validate_export(const fs::path& file) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error("cannot read " + file.string());
-  json::basic_parser<CountingHandler> parser(json::parse_options{});
-  std::vector<char> buf(1 << 20);
-  uint64_t offset = 0;
-  boost::system::error_code ec;
-  while (in) {
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    std::size_t got = static_cast<std::size_t>(in.gcount());
-    if (got == 0) break;
-    std::size_t used = parser.write_some(true, buf.data(), got, ec);
-    if (ec) throw Error("bad JSON at byte " + std::to_string(offset + used) + " of " + file.string() + ": " + ec.message(), ExitCode::kDataError);
-    offset += got;
-  }
-  parser.write_some(false, nullptr, 0, ec);
-  if (ec) throw Error("bad JSON at byte " + std::to_string(offset) + " of " + file.string() + ": " + ec.message() + " (truncated?)", ExitCode::kDataError);
-  if (!parser.handler().top_is_array)
-    throw Error(file.string() + ": an export must be a JSON array of user objects", ExitCode::kDataError);
-  return parser.handler().elements;
+  // The same reader the import uses, so a download is judged by exactly the rules it will
+  // be loaded by; the records themselves are dropped as they come.
+  int64_t records = 0;
+  read_records(file, [&](json::value&, int64_t, const std::string&) { ++records; });
+  return records;
 }
 
 std::optional<fs::path> install_cache(const fs::path& fresh, const fs::path& cache) {
