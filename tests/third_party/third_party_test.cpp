@@ -42,14 +42,13 @@ class ThirdParty : public ::testing::Test {
     r = run_program(DBTOOL_TEST_CMAKE, {"--build", build.string()});
     ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
     ASSERT_TRUE(fs::exists(build / "libexample-env-source.so"));
+    ready_ = true;
   }
   static void TearDownTestSuite() {
     fs::remove_all(*dir_);
     delete dir_;
   }
-  void SetUp() override {
-    if (HasFatalFailure()) GTEST_SKIP();
-  }
+  void SetUp() override { ASSERT_TRUE(ready_) << "installing dbtool or building the example plugin failed (see above)"; }
 
   testing::RunResult dbtool(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
     args.insert(args.begin(), {"--plugin-dir", (*dir_ / "build").string()});
@@ -58,9 +57,11 @@ class ThirdParty : public ::testing::Test {
   }
 
   static fs::path* dir_;
+  static bool ready_;
   const fs::path export_ = testing::fixtures_dir() / "sample-export.json";
 };
 fs::path* ThirdParty::dir_ = nullptr;
+bool ThirdParty::ready_ = false;
 
 TEST_F(ThirdParty, InstalledDbtoolListsThePluginWithItsFacts) {
   auto r = dbtool({"plugins", "--json"});
