@@ -205,8 +205,9 @@ class Importer {
     for (size_t f = 0; f < files.size(); ++f) {
       file_ = files[f].string();
       later_file_ = f > 0;
-      read_records(files[f],
-                         [&](json::value& v, int64_t index, const std::string& repeated) { on_record(v, index, repeated); });
+      read_records(files[f], [&](json::value& v, int64_t index, const std::string& repeated) {
+        on_record(v, index, repeated);
+      });
     }
     flush_all();
     for (const auto& tb : batches_) report_.rows[tb.table->name] += 0;
