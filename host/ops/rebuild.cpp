@@ -168,7 +168,12 @@ void print_report(const json::object& report) {
   if (report.if_contains("retired")) std::printf("  retired:  %s\n", str("retired").c_str());
   double secs = report.if_contains("seconds") ? report.at("seconds").to_number<double>() : 0;
   double rps = report.if_contains("rows_per_second") ? report.at("rows_per_second").to_number<double>() : 0;
-  std::printf("  time:     %.2f s (load %.0f rows/s)\n", secs, rps);
+  double load = report.if_contains("load_seconds") ? report.at("load_seconds").to_number<double>() : 0;
+  // A rate over a few milliseconds says nothing; it is shown once the load took measurable time.
+  if (load >= 0.1)
+    std::printf("  time:     %.2f s (load %.0f rows/s)\n", secs, rps);
+  else
+    std::printf("  time:     %.2f s\n", secs);
 }
 
 }  // namespace dbtool
