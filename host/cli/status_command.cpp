@@ -72,6 +72,10 @@ void add_status_command(CLI::App& app, GlobalOptions& g) {
       for (const auto& row : t->get_array())
         std::printf("  %-16s %12lld rows\n", std::string(row.at("name").as_string()).c_str(),
                     static_cast<long long>(row.at("rows").to_number<int64_t>()));
+    if (auto* r = d.if_contains("retired"); r && r->is_array() && !r->get_array().empty()) {
+      std::printf("data set aside by earlier cut-overs (drop once no longer needed):\n");
+      for (const auto& name : r->get_array()) std::printf("  %s\n", std::string(name.as_string()).c_str());
+    }
     if (history.empty()) {
       std::printf("no dbtool runs recorded\n");
       return;

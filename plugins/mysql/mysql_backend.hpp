@@ -60,6 +60,7 @@ std::vector<std::string> schema_to_ddl(MYSQL* m, const sdk::PortableSchema& sche
 // Names of the databases dbtool makes beside the target (kept within MySQL's 64 characters).
 std::string stage_prefix(const std::string& database);
 std::string retired_name(const std::string& database);
+std::string retired_prefix(const std::string& database);  // of every retired_name(database)
 
 // Every base table of `database`, sorted.
 std::vector<std::string> tables_of(Connection& c, const std::string& database);

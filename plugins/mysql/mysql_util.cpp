@@ -207,6 +207,7 @@ std::string short_name(const std::string& database) {
 
 // At most 28 + 15 characters, leaving room for "<pid>_<n>".
 std::string stage_prefix(const std::string& database) { return short_name(database) + "__dbtool_stage_"; }
+std::string retired_prefix(const std::string& database) { return short_name(database) + "__dbtool_retired_"; }
 
 // At most 28 + 17 + 14 characters, leaving room for a "_<n>" when two cut-overs share a second.
 std::string retired_name(const std::string& database) {
@@ -215,7 +216,7 @@ std::string retired_name(const std::string& database) {
   gmtime_r(&now, &tm);
   char stamp[32];
   std::strftime(stamp, sizeof(stamp), "%Y%m%d%H%M%S", &tm);
-  return short_name(database) + "__dbtool_retired_" + stamp;
+  return retired_prefix(database) + stamp;
 }
 
 std::string new_stage_database(const std::string& live) {

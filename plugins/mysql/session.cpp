@@ -77,6 +77,12 @@ dbtool_status describe(dbtool_session* s, dbtool_text* out, dbtool_error* error)
     o["location"] = s->target.display;
     o["backup_extension"] = ".sql";
     o["tables"] = s->exists ? json::parse(tables_json(s->conn, s->target.database)) : json::array();
+    // The data earlier cut-overs set aside, so that `dbtool status` can remind the operator.
+    json::array retired;
+    const std::string prefix = retired_prefix(s->target.database);
+    for (const auto& name : s->conn.column_of("SELECT schema_name FROM information_schema.schemata ORDER BY schema_name"))
+      if (name.rfind(prefix, 0) == 0) retired.emplace_back(name);
+    o["retired"] = std::move(retired);
     sdk::set_text(out, json::serialize(o));
   });
 }

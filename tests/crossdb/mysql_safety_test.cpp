@@ -388,6 +388,16 @@ TEST_F(MysqlSafety, TheLongestDatabaseNameCutsOverRepeatedly) {
                   server->password);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_GT(admin.count(db, "users"), 0);
+  // Every cut-over set the old tables aside, under names that fit, and status lists them.
+  r = dbtool({"status", "--db", uri, "--json"}, server->password);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::value status = json::parse(r.out);
+  const json::array& retired = status.at("retired").as_array();
+  EXPECT_EQ(retired.size(), 4u) << r.out;  // 3 re-inits and the restore
+  for (const auto& name : retired) {
+    EXPECT_LE(name.as_string().size(), 64u);
+    EXPECT_TRUE(admin.database_exists(std::string(name.as_string())));
+  }
 }
 
 TEST_F(MysqlSafety, BackupLoadsIntoTheMariadbClient) {
