@@ -153,7 +153,7 @@ dbtool_status stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream
   dbtool_status status = sdk::guard(error, [&] {
     sdk::StreamReader reader(stream);
     const std::string table = table_c ? table_c : "";
-    sdk::match_columns(st->schema.table(table), reader.columns());
+    sdk::check_columns(st->schema.table(table), reader.columns());
     std::string names;
     for (const auto& c : reader.columns()) names += (names.empty() ? "" : ", ") + quote_identifier(c.name);
     const std::string prefix = "INSERT INTO " + quote_identifier(table) + " (" + names + ") VALUES ";

@@ -1,8 +1,8 @@
 // Stages: a new database file beside the target, loaded fast (no journal: the file is thrown
 // away unless it is finished), verified, then renamed over the target in one atomic step.
-#include <boost/json.hpp>
-
 #include "sqlite_backend.hpp"
+
+#include <boost/json.hpp>
 
 namespace dbtool::sqlite {
 namespace fs = std::filesystem;
@@ -19,20 +19,17 @@ void drop_stage(dbtool_stage* st) {
 
 }  // namespace
 
-dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_stage** out,
-                          dbtool_error* error) {
+dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_stage** out, dbtool_error* error) {
   auto st = std::make_unique<dbtool_stage>();
   dbtool_status status = sdk::guard(error, [&] {
     *out = nullptr;
-    if (s->has_stage)
-      throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "this session already has a stage");
+    if (s->has_stage) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "this session already has a stage");
     std::vector<std::string> ddl;
     st->schema = sdk::parse_portable_schema(schema_json ? schema_json : "");
     schema_to_ddl(st->schema, ddl, st->index_ddl);
     st->session = s;
     if (!fs::is_directory(s->path.parent_path()))
-      throw Failure(DBTOOL_ERR_NOT_FOUND,
-                    "the folder " + s->path.parent_path().string() + " does not exist");
+      throw Failure(DBTOOL_ERR_NOT_FOUND, "the folder " + s->path.parent_path().string() + " does not exist");
     st->file = new_stage_file(s->path);
     // One thread at a time uses a stage (the ABI's rule), so no per-call connection mutex.
     st->db = Connection(st->file, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
@@ -56,20 +53,20 @@ dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_sta
   return DBTOOL_OK;
 }
 
-dbtool_status stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream* stream,
-                         int64_t* rows, dbtool_error* error) {
+dbtool_status stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream* stream, int64_t* rows,
+                         dbtool_error* error) {
   int64_t loaded = 0;
   dbtool_status status = sdk::guard(error, [&] {
     sdk::StreamReader reader(stream);  // owns the stream from here on, whatever happens
     const std::string table = table_c ? table_c : "";
-    sdk::match_columns(st->schema.table(table), reader.columns());
+    sdk::check_columns(st->schema.table(table), reader.columns());
     std::string names, marks;
     for (const auto& c : reader.columns()) {
       names += (names.empty() ? "" : ", ") + quote_identifier(c.name);
       marks += marks.empty() ? "?" : ", ?";
     }
-    Statement insert(st->db.get(), "INSERT INTO " + quote_identifier(table) + " (" + names +
-                                       ") VALUES (" + marks + ")");
+    Statement insert(st->db.get(),
+                     "INSERT INTO " + quote_identifier(table) + " (" + names + ") VALUES (" + marks + ")");
     sqlite3_stmt* ins = insert.get();
     st->session->busy = st->db.get();
     struct Idle {
@@ -115,8 +112,7 @@ dbtool_status stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream
         int rc = sqlite3_step(ins);
         sqlite3_reset(ins);
         if (rc != SQLITE_DONE)
-          fail(st->db.get(), rc,
-               "loading " + table + ", row " + std::to_string(loaded + 1) + " of this load");
+          fail(st->db.get(), rc, "loading " + table + ", row " + std::to_string(loaded + 1) + " of this load");
         ++loaded;
       }
     }
@@ -125,8 +121,7 @@ dbtool_status stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream
   return status;
 }
 
-dbtool_status stage_count(dbtool_stage* st, const char* table_c, int64_t* rows,
-                          dbtool_error* error) {
+dbtool_status stage_count(dbtool_stage* st, const char* table_c, int64_t* rows, dbtool_error* error) {
   return sdk::guard(error, [&] {
     const std::string table = table_c ? table_c : "";
     st->schema.table(table);  // only tables of the schema

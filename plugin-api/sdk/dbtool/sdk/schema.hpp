@@ -59,8 +59,7 @@ struct PortableSchema {
   const PortableTable& table(std::string_view n) const {
     for (const auto& t : tables)
       if (t.name == n) return t;
-    throw Failure(DBTOOL_ERR_INVALID_ARGUMENT,
-                  "no table \"" + std::string(n) + "\" in the new schema");
+    throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "no table \"" + std::string(n) + "\" in the new schema");
   }
 };
 
@@ -95,23 +94,17 @@ inline bool arrow_fits(std::string_view type, ColumnType arrow) {
   return arrow == ColumnType::Utf8;  // text, json, timestamp
 }
 
-// The table column each batch column goes into, in batch order; throws Failure(INVALID_ARGUMENT)
-// naming the column when one is unknown or of a type it cannot hold.
-inline std::vector<const PortableColumn*> match_columns(const PortableTable& table,
-                                                        const std::vector<ColumnSpec>& batch) {
-  std::vector<const PortableColumn*> out;
+// Checks that every column of a batch is a column of `table` of a type it can hold; throws
+// Failure(INVALID_ARGUMENT) naming the first that is not.
+inline void check_columns(const PortableTable& table, const std::vector<ColumnSpec>& batch) {
   for (const auto& b : batch) {
     const PortableColumn* c = table.column(b.name);
     if (c == nullptr)
-      throw Failure(DBTOOL_ERR_INVALID_ARGUMENT,
-                    "table " + table.name + " has no column \"" + b.name + "\"");
+      throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "table " + table.name + " has no column \"" + b.name + "\"");
     if (!arrow_fits(c->type, b.type))
       throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, table.name + "." + b.name + " is " + c->type +
-                                                     ", the batch has Arrow format \"" +
-                                                     arrow_format(b.type) + "\"");
-    out.push_back(c);
+                                                     ", the batch has Arrow format \"" + arrow_format(b.type) + "\"");
   }
-  return out;
 }
 
 namespace detail {
@@ -120,21 +113,18 @@ namespace detail {
   throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: " + path + " " + what);
 }
 
-inline const boost::json::value& need(const boost::json::object& o, const char* key,
-                                      const std::string& path) {
+inline const boost::json::value& need(const boost::json::object& o, const char* key, const std::string& path) {
   const boost::json::value* v = o.if_contains(key);
   if (v == nullptr) schema_error(path + "." + key, "is missing");
   return *v;
 }
 
-inline const boost::json::object& need_object(const boost::json::value& v,
-                                              const std::string& path) {
+inline const boost::json::object& need_object(const boost::json::value& v, const std::string& path) {
   if (!v.is_object()) schema_error(path, "must be an object");
   return v.get_object();
 }
 
-inline std::string need_identifier(const boost::json::object& o, const char* key,
-                                   const std::string& path) {
+inline std::string need_identifier(const boost::json::object& o, const char* key, const std::string& path) {
   const boost::json::value& v = need(o, key, path);
   if (!v.is_string() || !is_identifier(v.get_string()))
     schema_error(path + "." + key, "must be an identifier ([A-Za-z_][A-Za-z0-9_]{0,63})");
@@ -144,20 +134,18 @@ inline std::string need_identifier(const boost::json::object& o, const char* key
 // A non-empty list of columns of `table`.
 inline std::vector<std::string> column_list(const boost::json::value& v, const PortableTable& table,
                                             const std::string& path) {
-  if (!v.is_array() || v.get_array().empty())
-    schema_error(path, "must be a non-empty array of column names");
+  if (!v.is_array() || v.get_array().empty()) schema_error(path, "must be a non-empty array of column names");
   std::vector<std::string> out;
   for (const auto& n : v.get_array()) {
     if (!n.is_string() || table.column(n.get_string()) == nullptr)
-      schema_error(path, "names a column that " + table.name +
-                             " does not have: " + boost::json::serialize(n));
+      schema_error(path, "names a column that " + table.name + " does not have: " + boost::json::serialize(n));
     out.emplace_back(n.get_string());
   }
   return out;
 }
 
-inline std::vector<PortableKey> keys(const boost::json::object& t, const char* key,
-                                     const PortableTable& table, const std::string& path) {
+inline std::vector<PortableKey> keys(const boost::json::object& t, const char* key, const PortableTable& table,
+                                     const std::string& path) {
   std::vector<PortableKey> out;
   const boost::json::value* v = t.if_contains(key);
   if (v == nullptr) return out;
@@ -165,8 +153,7 @@ inline std::vector<PortableKey> keys(const boost::json::object& t, const char* k
   for (size_t i = 0; i < v->get_array().size(); ++i) {
     const std::string p = path + "." + key + "[" + std::to_string(i) + "]";
     const boost::json::object& o = need_object(v->get_array()[i], p);
-    out.push_back(
-        {need_identifier(o, "name", p), column_list(need(o, "columns", p), table, p + ".columns")});
+    out.push_back({need_identifier(o, "name", p), column_list(need(o, "columns", p), table, p + ".columns")});
   }
   return out;
 }
@@ -198,20 +185,17 @@ inline PortableSchema parse_portable_schema(std::string_view text) {
     for (const auto& earlier : schema.tables)
       if (earlier.name == table.name) schema_error(tp + ".name", "repeats the table " + table.name);
     const boost::json::value& cols = need(t, "columns", tp);
-    if (!cols.is_array() || cols.get_array().empty())
-      schema_error(tp + ".columns", "must be a non-empty array");
+    if (!cols.is_array() || cols.get_array().empty()) schema_error(tp + ".columns", "must be a non-empty array");
     for (size_t ci = 0; ci < cols.get_array().size(); ++ci) {
       const std::string cp = tp + ".columns[" + std::to_string(ci) + "]";
       const boost::json::object& c = detail::need_object(cols.get_array()[ci], cp);
       PortableColumn col;
       col.name = detail::need_identifier(c, "name", cp);
-      if (table.column(col.name) != nullptr)
-        schema_error(cp + ".name", "repeats the column " + col.name);
+      if (table.column(col.name) != nullptr) schema_error(cp + ".name", "repeats the column " + col.name);
       const boost::json::value& type = need(c, "type", cp);
       if (!type.is_string() || !detail::is_portable_type(type.get_string()))
-        schema_error(cp + ".type",
-                     "is " + boost::json::serialize(type) +
-                         ", not a portable type (int64 float64 bool text json blob timestamp)");
+        schema_error(cp + ".type", "is " + boost::json::serialize(type) +
+                                       ", not a portable type (int64 float64 bool text json blob timestamp)");
       col.type = std::string(type.get_string());
       if (const auto* ml = c.if_contains("max_length"); ml && !ml->is_null()) {
         if (col.type != "text" || !ml->is_int64() || ml->get_int64() <= 0)
@@ -224,8 +208,7 @@ inline PortableSchema parse_portable_schema(std::string_view text) {
       }
       if (const auto* a = c.if_contains("auto_increment"); a && !a->is_null()) {
         if (!a->is_bool() || (a->get_bool() && col.type != "int64"))
-          schema_error(cp + ".auto_increment",
-                       "must be true or false, and true only on an int64 column");
+          schema_error(cp + ".auto_increment", "must be true or false, and true only on an int64 column");
         col.auto_increment = a->get_bool();
       }
       if (const auto* d = c.if_contains("default")) {
@@ -246,19 +229,16 @@ inline PortableSchema parse_portable_schema(std::string_view text) {
         PortableForeignKey fk;
         fk.name = detail::need_identifier(fo, "name", fp);
         fk.columns = detail::column_list(need(fo, "columns", fp), table, fp + ".columns");
-        const boost::json::object& ref =
-            detail::need_object(need(fo, "references", fp), fp + ".references");
+        const boost::json::object& ref = detail::need_object(need(fo, "references", fp), fp + ".references");
         fk.ref_table = detail::need_identifier(ref, "table", fp + ".references");
         // Parents come first, so a foreign key only points back (or at its own table).
         const PortableTable* parent = fk.ref_table == table.name ? &table : nullptr;
         for (const auto& earlier : schema.tables)
           if (earlier.name == fk.ref_table) parent = &earlier;
-        if (parent == nullptr)
-          schema_error(fp + ".references.table", "must name a table listed before this one");
-        fk.ref_columns = detail::column_list(need(ref, "columns", fp + ".references"), *parent,
-                                             fp + ".references.columns");
-        if (fk.ref_columns.size() != fk.columns.size())
-          schema_error(fp, "must name as many columns as it references");
+        if (parent == nullptr) schema_error(fp + ".references.table", "must name a table listed before this one");
+        fk.ref_columns =
+            detail::column_list(need(ref, "columns", fp + ".references"), *parent, fp + ".references.columns");
+        if (fk.ref_columns.size() != fk.columns.size()) schema_error(fp, "must name as many columns as it references");
         table.foreign_keys.push_back(std::move(fk));
       }
     }
