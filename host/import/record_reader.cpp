@@ -2,15 +2,16 @@
 // monotonic arena that is reset for every record, so memory stays flat whatever the file size.
 #include "import/record_reader.hpp"
 
-#include <algorithm>
+#include "util/error.hpp"
+
 #include <boost/json/basic_parser_impl.hpp>
+
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <exception>
 #include <fstream>
 #include <vector>
-
-#include "util/error.hpp"
 
 namespace dbtool {
 namespace json = boost::json;
@@ -98,8 +99,7 @@ struct Handler {
   bool top_level_scalar(ec_t& ec) {
     if (depth != 0) return true;
     ec = json::error::syntax;
-    failure = std::make_exception_ptr(
-        Error("an export must be a JSON array of records", ExitCode::kDataError));
+    failure = std::make_exception_ptr(Error("an export must be a JSON array of records", ExitCode::kDataError));
     return false;
   }
   bool on_string_part(std::string_view s, std::size_t, ec_t& ec) {
@@ -125,8 +125,7 @@ struct Handler {
     stack.push_key(s);
     key_part.append(s);
     auto& seen = keys_at[depth];
-    if (repeated_key.empty() && std::find(seen.begin(), seen.end(), key_part) != seen.end())
-      repeated_key = key_part;
+    if (repeated_key.empty() && std::find(seen.begin(), seen.end(), key_part) != seen.end()) repeated_key = key_part;
     seen.push_back(std::move(key_part));
     key_part.clear();
     return true;
@@ -173,8 +172,7 @@ struct Handler {
 
 void read_records(const fs::path& file, const RecordCallback& on_record) {
   std::ifstream in(file, std::ios::binary);
-  if (!in)
-    throw Error("cannot read " + file.string() + ": " + std::strerror(errno), ExitCode::kFailure);
+  if (!in) throw Error("cannot read " + file.string() + ": " + std::strerror(errno), ExitCode::kFailure);
   json::basic_parser<Handler> parser(json::parse_options{}, on_record);
   std::vector<char> buf(1 << 20);
   uint64_t offset = 0;
@@ -182,9 +180,9 @@ void read_records(const fs::path& file, const RecordCallback& on_record) {
   auto check = [&](std::size_t used, const char* hint) {
     if (parser.handler().failure) std::rethrow_exception(parser.handler().failure);
     if (ec)
-      throw Error("bad JSON at byte " + std::to_string(offset + used) + " of " + file.string() +
-                      ": " + ec.message() + hint,
-                  ExitCode::kDataError);
+      throw Error(
+          "bad JSON at byte " + std::to_string(offset + used) + " of " + file.string() + ": " + ec.message() + hint,
+          ExitCode::kDataError);
   };
   while (in) {
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
@@ -197,7 +195,6 @@ void read_records(const fs::path& file, const RecordCallback& on_record) {
   parser.write_some(false, nullptr, 0, ec);
   check(0, " (the file ends early: truncated?)");
   if (!parser.handler().top_is_array)
-    throw Error(file.string() + ": an export must be a JSON array of records",
-                ExitCode::kDataError);
+    throw Error(file.string() + ": an export must be a JSON array of records", ExitCode::kDataError);
 }
 }  // namespace dbtool

@@ -2,18 +2,20 @@
 // export with libcurl into a file the host gave it. The session cookie lives only in curl's
 // in-memory cookie engine; the password is never logged. Transient failures are retried with
 // backoff; anything partial is deleted.
-#include <curl/curl.h>
 #include <dbtool/plugin.h>
+#include <dbtool/sdk/error.hpp>
+#include <dbtool/sdk/plugin.hpp>
+
+#include <curl/curl.h>
+#include <boost/json.hpp>
+
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <boost/json.hpp>
 #include <cerrno>
 #include <chrono>
 #include <cstdio>
 #include <cstring>
-#include <dbtool/sdk/error.hpp>
-#include <dbtool/sdk/plugin.hpp>
 #include <mutex>
 #include <thread>
 
@@ -35,19 +37,16 @@ struct Options {
 Options parse_options(const char* text) {
   boost::system::error_code ec;
   json::value v = json::parse(text ? text : "", ec);
-  if (ec || !v.is_object())
-    throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "options must be a JSON object");
+  if (ec || !v.is_object()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "options must be a JSON object");
   const json::object& o = v.get_object();
   Options opt;
   auto str = [&](const char* k, std::string& out, bool required) {
     const json::value* x = o.if_contains(k);
     if (x == nullptr || x->is_null()) {
-      if (required)
-        throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, std::string("http-legacy needs \"") + k + "\"");
+      if (required) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, std::string("http-legacy needs \"") + k + "\"");
       return;
     }
-    if (!x->is_string())
-      throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, std::string("\"") + k + "\" must be a string");
+    if (!x->is_string()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, std::string("\"") + k + "\" must be a string");
     out = std::string(x->get_string());
   };
   auto num = [&](const char* k, auto& out) {
@@ -67,12 +66,10 @@ Options parse_options(const char* text) {
   num("low_speed_time_s", opt.low_speed_time_s);
   num("retries", opt.retries);
   num("max_body_bytes", opt.max_body_bytes);
-  if (const json::value* x = o.if_contains("insecure"); x && x->is_bool())
-    opt.insecure = x->get_bool();
+  if (const json::value* x = o.if_contains("insecure"); x && x->is_bool()) opt.insecure = x->get_bool();
   while (!opt.url.empty() && opt.url.back() == '/') opt.url.pop_back();
   if (opt.url.rfind("http://", 0) != 0 && opt.url.rfind("https://", 0) != 0)
-    throw Failure(DBTOOL_ERR_INVALID_ARGUMENT,
-                  "the legacy URL must start with http:// or https://: " + opt.url);
+    throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "the legacy URL must start with http:// or https://: " + opt.url);
   return opt;
 }
 
@@ -211,10 +208,9 @@ std::string server_message(const std::string& body) {
 // Turns a failed transfer into the error the user reads.
 [[noreturn]] void fail_transfer(const Options& o, const Transfer& t, const std::string& what) {
   if (t.too_big)
-    throw Failure(DBTOOL_ERR_DATA, what + ": body larger than " + std::to_string(o.max_body_bytes) +
-                                       " bytes (--max-body-bytes)");
-  if (t.write_failed)
-    throw Failure(DBTOOL_ERR_IO, what + ": cannot write " + o.output_path + " (disk full?)");
+    throw Failure(DBTOOL_ERR_DATA,
+                  what + ": body larger than " + std::to_string(o.max_body_bytes) + " bytes (--max-body-bytes)");
+  if (t.write_failed) throw Failure(DBTOOL_ERR_IO, what + ": cannot write " + o.output_path + " (disk full?)");
   switch (t.code) {
     case CURLE_OK:
       break;
@@ -223,19 +219,16 @@ std::string server_message(const std::string& body) {
     case CURLE_ABORTED_BY_CALLBACK:
       throw Failure(DBTOOL_ERR_CANCELLED, what + ": cancelled");
     case CURLE_PARTIAL_FILE:
-      throw Failure(DBTOOL_ERR_NETWORK,
-                    what + ": truncated body: got " + std::to_string(t.bytes) + " of " +
-                        std::to_string(static_cast<int64_t>(t.content_length)) + " bytes");
+      throw Failure(DBTOOL_ERR_NETWORK, what + ": truncated body: got " + std::to_string(t.bytes) + " of " +
+                                            std::to_string(static_cast<int64_t>(t.content_length)) + " bytes");
     case CURLE_COULDNT_RESOLVE_HOST:
     case CURLE_COULDNT_CONNECT:
     case CURLE_RECV_ERROR:
     case CURLE_SEND_ERROR:
     case CURLE_GOT_NOTHING:
-      throw Failure(DBTOOL_ERR_NETWORK, what + ": " + t.curl_error, {}, 0,
-                    static_cast<int32_t>(t.status));
+      throw Failure(DBTOOL_ERR_NETWORK, what + ": " + t.curl_error, {}, 0, static_cast<int32_t>(t.status));
     default:
-      throw Failure(DBTOOL_ERR_NETWORK, what + ": " + t.curl_error, {}, 0,
-                    static_cast<int32_t>(t.status));
+      throw Failure(DBTOOL_ERR_NETWORK, what + ": " + t.curl_error, {}, 0, static_cast<int32_t>(t.status));
   }
   std::string msg = what + ": HTTP " + std::to_string(t.status) + server_message(t.body);
   dbtool_status st = DBTOOL_ERR_NETWORK;
@@ -262,10 +255,8 @@ Transfer with_retries(const Options& o, const std::string& what, int& attempts, 
     if (!failed(t)) return t;
     if (i >= o.retries || !transient(t) || t.too_big) return t;
     auto wait = std::chrono::milliseconds(500 << i);
-    log(DBTOOL_LOG_INFO,
-        what + " failed (" +
-            (t.code != CURLE_OK ? t.curl_error : "HTTP " + std::to_string(t.status)) +
-            "), retrying in " + std::to_string(wait.count()) + " ms");
+    log(DBTOOL_LOG_INFO, what + " failed (" + (t.code != CURLE_OK ? t.curl_error : "HTTP " + std::to_string(t.status)) +
+                             "), retrying in " + std::to_string(wait.count()) + " ms");
     std::this_thread::sleep_for(wait);
   }
 }
@@ -278,9 +269,7 @@ dbtool_status fetch(const char* options_json, dbtool_text* report, dbtool_error*
     std::call_once(once, [] { curl_global_init(CURL_GLOBAL_DEFAULT); });
     Options o = parse_options(options_json);
     output = o.output_path;
-    if (o.insecure)
-      log(DBTOOL_LOG_WARN,
-          "TLS verification is off (--insecure): the server's identity is not checked");
+    if (o.insecure) log(DBTOOL_LOG_WARN, "TLS verification is off (--insecure): the server's identity is not checked");
     if (o.url.rfind("http://", 0) == 0 && !loopback(o.url))
       log(DBTOOL_LOG_WARN,
           "plain http:// to a non-loopback host: the session cookie is Secure and will not be sent "
@@ -288,20 +277,15 @@ dbtool_status fetch(const char* options_json, dbtool_text* report, dbtool_error*
     Client client(o);
     int attempts = 0;
 
-    const std::string login =
-        json::serialize(json::object{{"uid", o.uid}, {"password", o.password}});
-    Transfer t = with_retries(o, "login", attempts,
-                              [&] { return client.perform(o.login_path, &login, -1, 1 << 20); });
+    const std::string login = json::serialize(json::object{{"uid", o.uid}, {"password", o.password}});
+    Transfer t = with_retries(o, "login", attempts, [&] { return client.perform(o.login_path, &login, -1, 1 << 20); });
     if (failed(t)) fail_transfer(o, t, "login");
 
     int fd = -1;
     t = with_retries(o, "download", attempts, [&] {
       if (fd >= 0) ::close(fd);
-      fd = ::open(o.output_path.c_str(),
-                  O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | (created ? 0 : O_EXCL), 0600);
-      if (fd < 0)
-        throw Failure(DBTOOL_ERR_IO,
-                      "cannot create " + o.output_path + ": " + std::strerror(errno));
+      fd = ::open(o.output_path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | (created ? 0 : O_EXCL), 0600);
+      if (fd < 0) throw Failure(DBTOOL_ERR_IO, "cannot create " + o.output_path + ": " + std::strerror(errno));
       created = true;
       return client.perform(o.data_path, nullptr, fd, o.max_body_bytes);
     });
@@ -322,9 +306,8 @@ dbtool_status fetch(const char* options_json, dbtool_text* report, dbtool_error*
     }
     if (!synced) throw Failure(DBTOOL_ERR_IO, "cannot write " + o.output_path + " to disk");
     if (t.content_length >= 0 && t.bytes != t.content_length)
-      throw Failure(DBTOOL_ERR_NETWORK,
-                    "download: truncated body: got " + std::to_string(t.bytes) + " of " +
-                        std::to_string(static_cast<int64_t>(t.content_length)) + " bytes");
+      throw Failure(DBTOOL_ERR_NETWORK, "download: truncated body: got " + std::to_string(t.bytes) + " of " +
+                                            std::to_string(static_cast<int64_t>(t.content_length)) + " bytes");
     json::object r{{"path", o.output_path},   {"bytes", t.bytes},           {"cacheable", true},
                    {"http_status", t.status}, {"url", o.url + o.data_path}, {"attempts", attempts}};
     dbtool::sdk::set_text(report, json::serialize(r));
@@ -337,11 +320,12 @@ const dbtool_source_api kApi = {sizeof(dbtool_source_api), fetch};
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) dbtool_status dbtool_plugin_init(
-    uint32_t host_abi, const dbtool_host_services* host, dbtool_plugin* out, dbtool_error* error) {
-  return dbtool::sdk::init_plugin(
-      host_abi, host, out, error,
-      {DBTOOL_KIND_SOURCE, "http-legacy", "0.1.0",
-       "the old deployment's web API (login, then GET /api/user) over libcurl",
-       DBTOOL_CAP_NETWORK | DBTOOL_CAP_CACHEABLE, nullptr, &kApi});
+extern "C" __attribute__((visibility("default"))) dbtool_status dbtool_plugin_init(uint32_t host_abi,
+                                                                                   const dbtool_host_services* host,
+                                                                                   dbtool_plugin* out,
+                                                                                   dbtool_error* error) {
+  return dbtool::sdk::init_plugin(host_abi, host, out, error,
+                                  {DBTOOL_KIND_SOURCE, "http-legacy", "0.1.0",
+                                   "the old deployment's web API (login, then GET /api/user) over libcurl",
+                                   DBTOOL_CAP_NETWORK | DBTOOL_CAP_CACHEABLE, nullptr, &kApi});
 }

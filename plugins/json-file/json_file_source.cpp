@@ -2,15 +2,17 @@
 // downloads refresh). It checks the file is there and readable; the host then validates the
 // JSON before any of it counts.
 #include <dbtool/plugin.h>
+#include <dbtool/sdk/error.hpp>
+#include <dbtool/sdk/plugin.hpp>
+
+#include <boost/json.hpp>
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/json.hpp>
 #include <cerrno>
 #include <cstring>
-#include <dbtool/sdk/error.hpp>
-#include <dbtool/sdk/plugin.hpp>
 
 namespace {
 namespace json = boost::json;
@@ -20,8 +22,7 @@ dbtool_status fetch(const char* options_json, dbtool_text* report, dbtool_error*
   return dbtool::sdk::guard(error, [&] {
     boost::system::error_code ec;
     json::value opts = json::parse(options_json ? options_json : "", ec);
-    if (ec || !opts.is_object())
-      throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "options must be a JSON object");
+    if (ec || !opts.is_object()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "options must be a JSON object");
     const json::value* p = opts.get_object().if_contains("path");
     if (p == nullptr || !p->is_string() || p->get_string().empty())
       throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "json-file needs a \"path\" (--json-file)");
@@ -35,11 +36,9 @@ dbtool_status fetch(const char* options_json, dbtool_text* report, dbtool_error*
     struct stat st {};
     int rc = ::fstat(fd, &st);
     ::close(fd);
-    if (rc != 0 || !S_ISREG(st.st_mode))
-      throw Failure(DBTOOL_ERR_IO, path + " is not a regular file");
+    if (rc != 0 || !S_ISREG(st.st_mode)) throw Failure(DBTOOL_ERR_IO, path + " is not a regular file");
     if (st.st_size == 0) throw Failure(DBTOOL_ERR_DATA, path + " is empty");
-    json::object r{
-        {"path", path}, {"bytes", static_cast<int64_t>(st.st_size)}, {"cacheable", false}};
+    json::object r{{"path", path}, {"bytes", static_cast<int64_t>(st.st_size)}, {"cacheable", false}};
     dbtool::sdk::set_text(report, json::serialize(r));
   });
 }
@@ -48,10 +47,12 @@ const dbtool_source_api kApi = {sizeof(dbtool_source_api), fetch};
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) dbtool_status dbtool_plugin_init(
-    uint32_t host_abi, const dbtool_host_services* host, dbtool_plugin* out, dbtool_error* error) {
+extern "C" __attribute__((visibility("default"))) dbtool_status dbtool_plugin_init(uint32_t host_abi,
+                                                                                   const dbtool_host_services* host,
+                                                                                   dbtool_plugin* out,
+                                                                                   dbtool_error* error) {
   return dbtool::sdk::init_plugin(
       host_abi, host, out, error,
-      {DBTOOL_KIND_SOURCE, "json-file", "0.1.0",
-       "a local JSON export (the fallback, and the cache downloads refresh)", 0, nullptr, &kApi});
+      {DBTOOL_KIND_SOURCE, "json-file", "0.1.0", "a local JSON export (the fallback, and the cache downloads refresh)",
+       0, nullptr, &kApi});
 }

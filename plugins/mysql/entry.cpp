@@ -4,22 +4,22 @@
 namespace {
 
 const dbtool_backend_api kApi = {
-    sizeof(dbtool_backend_api), dbtool::mysql::open_session, dbtool::mysql::close_session,
-    dbtool::mysql::cancel,      dbtool::mysql::describe,     dbtool::mysql::read_table,
-    dbtool::mysql::backup,      dbtool::mysql::restore,      dbtool::mysql::stage_begin,
-    dbtool::mysql::stage_load,  dbtool::mysql::stage_count,  dbtool::mysql::stage_commit,
+    sizeof(dbtool_backend_api), dbtool::mysql::open_session, dbtool::mysql::close_session, dbtool::mysql::cancel,
+    dbtool::mysql::describe,    dbtool::mysql::read_table,   dbtool::mysql::backup,        dbtool::mysql::restore,
+    dbtool::mysql::stage_begin, dbtool::mysql::stage_load,   dbtool::mysql::stage_count,   dbtool::mysql::stage_commit,
     dbtool::mysql::stage_abort,
 };
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) dbtool_status dbtool_plugin_init(
-    uint32_t host_abi, const dbtool_host_services* host, dbtool_plugin* out, dbtool_error* error) {
+extern "C" __attribute__((visibility("default"))) dbtool_status dbtool_plugin_init(uint32_t host_abi,
+                                                                                   const dbtool_host_services* host,
+                                                                                   dbtool_plugin* out,
+                                                                                   dbtool_error* error) {
   return dbtool::sdk::init_plugin(
       host_abi, host, out, error,
-      {DBTOOL_KIND_BACKEND, "mysql", "0.1.0",
-       "MySQL/MariaDB: staging database, RENAME TABLE cut-over, SQL backups",
-       DBTOOL_CAP_BACKUP | DBTOOL_CAP_RESTORE | DBTOOL_CAP_ATOMIC_CUTOVER |
-           DBTOOL_CAP_CREATE_DATABASE | DBTOOL_CAP_CANCEL,
+      {DBTOOL_KIND_BACKEND, "mysql", "0.1.0", "MySQL/MariaDB: staging database, RENAME TABLE cut-over, SQL backups",
+       DBTOOL_CAP_BACKUP | DBTOOL_CAP_RESTORE | DBTOOL_CAP_ATOMIC_CUTOVER | DBTOOL_CAP_CREATE_DATABASE |
+           DBTOOL_CAP_CANCEL,
        &kApi, nullptr});
 }

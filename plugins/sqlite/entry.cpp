@@ -13,13 +13,14 @@ const dbtool_backend_api kApi = {
 
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) dbtool_status dbtool_plugin_init(
-    uint32_t host_abi, const dbtool_host_services* host, dbtool_plugin* out, dbtool_error* error) {
+extern "C" __attribute__((visibility("default"))) dbtool_status dbtool_plugin_init(uint32_t host_abi,
+                                                                                   const dbtool_host_services* host,
+                                                                                   dbtool_plugin* out,
+                                                                                   dbtool_error* error) {
   return dbtool::sdk::init_plugin(
       host_abi, host, out, error,
-      {DBTOOL_KIND_BACKEND, "sqlite", "0.1.0",
-       "SQLite files: online backup, atomic rename cut-over",
-       DBTOOL_CAP_BACKUP | DBTOOL_CAP_RESTORE | DBTOOL_CAP_ATOMIC_CUTOVER |
-           DBTOOL_CAP_CREATE_DATABASE | DBTOOL_CAP_CANCEL,
+      {DBTOOL_KIND_BACKEND, "sqlite", "0.1.0", "SQLite files: online backup, atomic rename cut-over",
+       DBTOOL_CAP_BACKUP | DBTOOL_CAP_RESTORE | DBTOOL_CAP_ATOMIC_CUTOVER | DBTOOL_CAP_CREATE_DATABASE |
+           DBTOOL_CAP_CANCEL,
        &kApi, nullptr});
 }

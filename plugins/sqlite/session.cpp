@@ -1,16 +1,17 @@
 // Sessions on a SQLite file: the advisory lock, describe, online backup and restore through the
 // backup API, reading tables back as Arrow streams, cancel.
+#include "sqlite_backend.hpp"
+
+#include <boost/json.hpp>
+
 #include <fcntl.h>
 #include <sys/file.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include <boost/json.hpp>
 #include <cerrno>
 #include <cstring>
 #include <random>
-
-#include "sqlite_backend.hpp"
 
 namespace dbtool::sqlite {
 namespace fs = std::filesystem;
@@ -23,14 +24,12 @@ fs::path path_from_uri(const std::string& uri) {
   const std::string scheme = "sqlite:///";
   if (uri.rfind("sqlite://", 0) == 0) {
     if (uri.rfind(scheme, 0) != 0)
-      throw Failure(DBTOOL_ERR_INVALID_ARGUMENT,
-                    "a SQLite URI is sqlite:///PATH (three slashes): " + uri);
+      throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "a SQLite URI is sqlite:///PATH (three slashes): " + uri);
     std::string rest = uri.substr(scheme.size());  // "rel.db" or "/abs.db"
     if (rest.empty()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "the SQLite URI names no file");
     return fs::path(rest);
   }
-  if (uri.find("://") != std::string::npos)
-    throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "not a SQLite URI: " + uri);
+  if (uri.find("://") != std::string::npos) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "not a SQLite URI: " + uri);
   if (uri.empty()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "no database path given");
   return fs::path(uri);
 }
@@ -57,8 +56,7 @@ void copy_pages(sqlite3* from, sqlite3* to, std::atomic<sqlite3*>& busy, const s
   int rc;
   do {
     rc = sqlite3_backup_step(b, 1024);
-    sdk::progress(what.c_str(), sqlite3_backup_pagecount(b) - sqlite3_backup_remaining(b),
-                  sqlite3_backup_pagecount(b));
+    sdk::progress(what.c_str(), sqlite3_backup_pagecount(b) - sqlite3_backup_remaining(b), sqlite3_backup_pagecount(b));
     if (cancelled()) {
       sqlite3_backup_finish(b);
       busy = nullptr;
@@ -84,20 +82,18 @@ std::string report_json(const fs::path& file, Connection& c) {
 fs::path new_stage_file(const fs::path& target) {
   std::random_device rd;
   for (int i = 0; i < 100; ++i) {
-    fs::path p =
-        target.parent_path() / ("." + target.filename().string() + ".dbtool-stage-" +
-                                std::to_string(::getpid()) + "-" + std::to_string(rd() % 1000000));
+    fs::path p = target.parent_path() / ("." + target.filename().string() + ".dbtool-stage-" +
+                                         std::to_string(::getpid()) + "-" + std::to_string(rd() % 1000000));
     int fd = ::open(p.c_str(), O_CREAT | O_EXCL | O_WRONLY, 0600);
     if (fd >= 0) {
       ::close(fd);
       return p;
     }
     if (errno != EEXIST)
-      throw Failure(DBTOOL_ERR_IO, "cannot create a new database beside " + target.string() + ": " +
-                                       std::strerror(errno));
+      throw Failure(DBTOOL_ERR_IO,
+                    "cannot create a new database beside " + target.string() + ": " + std::strerror(errno));
   }
-  throw Failure(DBTOOL_ERR_IO,
-                "cannot find a free name for a new database beside " + target.string());
+  throw Failure(DBTOOL_ERR_IO, "cannot find a free name for a new database beside " + target.string());
 }
 
 void swap_in(dbtool_session* s, const fs::path& stage) {
@@ -113,8 +109,7 @@ void swap_in(dbtool_session* s, const fs::path& stage) {
   if (::rename(stage.c_str(), s->path.c_str()) != 0) {
     int err = errno;
     open_target(s);
-    throw Failure(DBTOOL_ERR_IO,
-                  "cannot rename the new database into place: " + std::string(std::strerror(err)));
+    throw Failure(DBTOOL_ERR_IO, "cannot rename the new database into place: " + std::string(std::strerror(err)));
   }
   fsync_path(s->path.parent_path());
   for (const char* suffix : {"-wal", "-shm", "-journal"}) {
@@ -129,11 +124,9 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
     *out = nullptr;
     boost::system::error_code ec;
     json::value opts = json::parse(options_json ? options_json : "", ec);
-    if (ec || !opts.is_object())
-      throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "open options must be a JSON object");
+    if (ec || !opts.is_object()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "open options must be a JSON object");
     const json::value* uri = opts.get_object().if_contains("uri");
-    if (uri == nullptr || !uri->is_string())
-      throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "open options need a \"uri\"");
+    if (uri == nullptr || !uri->is_string()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "open options need a \"uri\"");
     auto s = std::make_unique<dbtool_session>();
     s->path = fs::absolute(path_from_uri(std::string(uri->get_string()))).lexically_normal();
     std::error_code fec;
@@ -141,12 +134,11 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
       std::string lock = s->path.string() + ".dbtool.lock";
       s->lock_fd = ::open(lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
       if (s->lock_fd < 0)
-        throw Failure(DBTOOL_ERR_IO,
-                      "cannot create the lock file " + lock + ": " + std::strerror(errno));
+        throw Failure(DBTOOL_ERR_IO, "cannot create the lock file " + lock + ": " + std::strerror(errno));
       if (::flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
         ::close(s->lock_fd);
-        throw Failure(DBTOOL_ERR_BACKEND, "another dbtool run is working on " + s->path.string() +
-                                              " (lock " + lock + ")");
+        throw Failure(DBTOOL_ERR_BACKEND,
+                      "another dbtool run is working on " + s->path.string() + " (lock " + lock + ")");
       }
       // With the lock held, any stage file beside the target is a leftover of a killed run.
       const std::string prefix = "." + s->path.filename().string() + ".dbtool-stage-";
@@ -185,18 +177,13 @@ dbtool_status describe(dbtool_session* s, dbtool_text* out, dbtool_error* error)
   });
 }
 
-dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report,
-                     dbtool_error* error) {
+dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error) {
   fs::path file(path ? path : "");
   bool created = false;
   dbtool_status st = sdk::guard(error, [&] {
-    if (!s->db)
-      throw Failure(DBTOOL_ERR_NOT_FOUND,
-                    "nothing to back up: " + s->path.string() + " does not exist");
+    if (!s->db) throw Failure(DBTOOL_ERR_NOT_FOUND, "nothing to back up: " + s->path.string() + " does not exist");
     int fd = ::open(file.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
-    if (fd < 0)
-      throw Failure(DBTOOL_ERR_IO,
-                    "cannot create the backup " + file.string() + ": " + std::strerror(errno));
+    if (fd < 0) throw Failure(DBTOOL_ERR_IO, "cannot create the backup " + file.string() + ": " + std::strerror(errno));
     ::close(fd);
     created = true;
     Connection dest(file, SQLITE_OPEN_READWRITE);
@@ -206,8 +193,7 @@ dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report,
     verify_database(dest, "backup " + file.string());
     std::string want = tables_json(s->db), got = tables_json(dest);
     if (want != got)
-      throw Failure(DBTOOL_ERR_DATA,
-                    "backup verification failed: the copy holds " + got + ", the database " + want);
+      throw Failure(DBTOOL_ERR_DATA, "backup verification failed: the copy holds " + got + ", the database " + want);
     dest.close();
     fsync_path(file);
     Connection check(file, SQLITE_OPEN_READONLY);
@@ -220,13 +206,11 @@ dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report,
   return st;
 }
 
-dbtool_status restore(dbtool_session* s, const char* path, dbtool_text* report,
-                      dbtool_error* error) {
+dbtool_status restore(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error) {
   fs::path stage;
   dbtool_status st = sdk::guard(error, [&] {
     fs::path file(path ? path : "");
-    if (!fs::is_regular_file(file))
-      throw Failure(DBTOOL_ERR_NOT_FOUND, "no backup file at " + file.string());
+    if (!fs::is_regular_file(file)) throw Failure(DBTOOL_ERR_NOT_FOUND, "no backup file at " + file.string());
     Connection src(file, SQLITE_OPEN_READONLY);
     verify_database(src, "backup " + file.string());
     fs::create_directories(s->path.parent_path());
@@ -270,8 +254,7 @@ struct TableReader {
 
 }  // namespace
 
-dbtool_status read_table(dbtool_session* s, const char* table_c, ArrowArrayStream* out,
-                         dbtool_error* error) {
+dbtool_status read_table(dbtool_session* s, const char* table_c, ArrowArrayStream* out, dbtool_error* error) {
   return sdk::guard(error, [&] {
     std::string table = table_c ? table_c : "";
     if (!s->db || !table_exists(s->db, table))
@@ -289,16 +272,14 @@ dbtool_status read_table(dbtool_session* s, const char* table_c, ArrowArrayStrea
         const unsigned char* t = sqlite3_column_text(info.get(), 1);
         r->columns.push_back({name, type_of_declared(t ? reinterpret_cast<const char*>(t) : "")});
         select += (select.empty() ? "" : ", ") + quote_identifier(name);
-        if (int k = sqlite3_column_int(info.get(), 2); k > 0)
-          pk.emplace_back(k, quote_identifier(name));
+        if (int k = sqlite3_column_int(info.get(), 2); k > 0) pk.emplace_back(k, quote_identifier(name));
       }
     }
     std::sort(pk.begin(), pk.end());
     std::string order;
     for (const auto& p : pk) order += (order.empty() ? "" : ", ") + p.second;
-    r->st = std::make_unique<Statement>(r->db.get(), "SELECT " + select + " FROM " +
-                                                         quote_identifier(table) + " ORDER BY " +
-                                                         (order.empty() ? "rowid" : order));
+    r->st = std::make_unique<Statement>(r->db.get(), "SELECT " + select + " FROM " + quote_identifier(table) +
+                                                         " ORDER BY " + (order.empty() ? "rowid" : order));
     sdk::export_stream(
         r->columns,
         [r, table](ArrowArray* batch) {
@@ -323,8 +304,7 @@ dbtool_status read_table(dbtool_session* s, const char* table_c, ArrowArrayStrea
                 case sdk::ColumnType::Int64:
                 case sdk::ColumnType::Bool:
                   if (kind != SQLITE_INTEGER)
-                    throw Failure(DBTOOL_ERR_DATA,
-                                  table + "." + r->columns[i].name + " holds a non-integer value");
+                    throw Failure(DBTOOL_ERR_DATA, table + "." + r->columns[i].name + " holds a non-integer value");
                   if (r->columns[i].type == sdk::ColumnType::Bool)
                     b.append_bool(i, sqlite3_column_int64(st, col) != 0);
                   else
@@ -335,16 +315,14 @@ dbtool_status read_table(dbtool_session* s, const char* table_c, ArrowArrayStrea
                   break;
                 case sdk::ColumnType::Binary: {
                   const void* p = sqlite3_column_blob(st, col);
-                  b.append_bytes(
-                      i, std::string_view(static_cast<const char*>(p),
-                                          static_cast<size_t>(sqlite3_column_bytes(st, col))));
+                  b.append_bytes(i, std::string_view(static_cast<const char*>(p),
+                                                     static_cast<size_t>(sqlite3_column_bytes(st, col))));
                   break;
                 }
                 default: {
                   const unsigned char* p = sqlite3_column_text(st, col);
-                  b.append_bytes(
-                      i, std::string_view(reinterpret_cast<const char*>(p),
-                                          static_cast<size_t>(sqlite3_column_bytes(st, col))));
+                  b.append_bytes(i, std::string_view(reinterpret_cast<const char*>(p),
+                                                     static_cast<size_t>(sqlite3_column_bytes(st, col))));
                 }
               }
             }

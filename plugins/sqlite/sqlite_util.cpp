@@ -1,12 +1,13 @@
 // Connection and statement handles, error mapping, and DDL from the portable schema.
+#include "sqlite_backend.hpp"
+
+#include <boost/json.hpp>
+
 #include <fcntl.h>
 #include <unistd.h>
 
-#include <boost/json.hpp>
 #include <cerrno>
 #include <cstdio>
-
-#include "sqlite_backend.hpp"
 
 namespace dbtool::sqlite {
 namespace json = boost::json;
@@ -166,8 +167,7 @@ void verify_database(Connection& c, const std::string& what, bool thorough) {
     std::string table = reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0));
     std::string parent = reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 2));
     throw Failure(DBTOOL_ERR_CONSTRAINT,
-                  what + ": a row of " + table + " (rowid " +
-                      std::to_string(sqlite3_column_int64(st.get(), 1)) +
+                  what + ": a row of " + table + " (rowid " + std::to_string(sqlite3_column_int64(st.get(), 1)) +
                       ") refers to a missing row of " + parent,
                   "23000", SQLITE_CONSTRAINT_FOREIGNKEY);
   }
@@ -233,19 +233,17 @@ void schema_to_ddl(const sdk::PortableSchema& schema, std::vector<std::string>& 
       if (!c.default_value.is_null()) line += " DEFAULT " + literal(c.default_value);
       body += (body.empty() ? "" : ",\n") + line;
     }
-    if (!t.primary_key.empty() && !rowid_pk)
-      body += ",\n  PRIMARY KEY (" + name_list(t.primary_key) + ")";
+    if (!t.primary_key.empty() && !rowid_pk) body += ",\n  PRIMARY KEY (" + name_list(t.primary_key) + ")";
     for (const auto& fk : t.foreign_keys)
-      body += ",\n  CONSTRAINT " + quote_identifier(fk.name) + " FOREIGN KEY (" +
-              name_list(fk.columns) + ") REFERENCES " + quote_identifier(fk.ref_table) + " (" +
-              name_list(fk.ref_columns) + ")";
+      body += ",\n  CONSTRAINT " + quote_identifier(fk.name) + " FOREIGN KEY (" + name_list(fk.columns) +
+              ") REFERENCES " + quote_identifier(fk.ref_table) + " (" + name_list(fk.ref_columns) + ")";
     ddl.push_back("CREATE TABLE " + qt + " (\n" + body + "\n)");
     for (const auto& u : t.unique)
       index_ddl.push_back("CREATE UNIQUE INDEX " + quote_identifier(u.name) + " ON " + qt + " (" +
                           name_list(u.columns) + ")");
     for (const auto& ix : t.indexes)
-      index_ddl.push_back("CREATE INDEX " + quote_identifier(ix.name) + " ON " + qt + " (" +
-                          name_list(ix.columns) + ")");
+      index_ddl.push_back("CREATE INDEX " + quote_identifier(ix.name) + " ON " + qt + " (" + name_list(ix.columns) +
+                          ")");
   }
 }
 

@@ -15,18 +15,15 @@ namespace dbtool::sdk {
 inline const dbtool_host_services* g_host = nullptr;
 
 inline void log(int32_t level, const std::string& message) {
-  if (g_host != nullptr && g_host->log != nullptr)
-    g_host->log(g_host->host_data, level, message.c_str());
+  if (g_host != nullptr && g_host->log != nullptr) g_host->log(g_host->host_data, level, message.c_str());
 }
 
 inline void progress(const char* phase, int64_t done, int64_t total) {
-  if (g_host != nullptr && g_host->progress != nullptr)
-    g_host->progress(g_host->host_data, phase, done, total);
+  if (g_host != nullptr && g_host->progress != nullptr) g_host->progress(g_host->host_data, phase, done, total);
 }
 
 inline bool cancelled() {
-  return g_host != nullptr && g_host->is_cancelled != nullptr &&
-         g_host->is_cancelled(g_host->host_data) != 0;
+  return g_host != nullptr && g_host->is_cancelled != nullptr && g_host->is_cancelled(g_host->host_data) != 0;
 }
 
 struct PluginInfo {
@@ -44,8 +41,8 @@ struct PluginInfo {
 //       uint32_t abi, const dbtool_host_services* host, dbtool_plugin* out, dbtool_error* error) {
 //     return dbtool::sdk::init_plugin(abi, host, out, error, kInfo);
 //   }
-inline dbtool_status init_plugin(uint32_t host_abi, const dbtool_host_services* host,
-                                 dbtool_plugin* out, dbtool_error* error, const PluginInfo& info) {
+inline dbtool_status init_plugin(uint32_t host_abi, const dbtool_host_services* host, dbtool_plugin* out,
+                                 dbtool_error* error, const PluginInfo& info) {
   return guard(error, [&] {
     if (out == nullptr) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "no descriptor to fill");
     // Filled even when refusing, so the host can name the plugin and its version.
@@ -53,8 +50,8 @@ inline dbtool_status init_plugin(uint32_t host_abi, const dbtool_host_services* 
     out->name = info.name;
     out->version = info.version;
     if (DBTOOL_ABI_MAJOR_OF(host_abi) != DBTOOL_ABI_VERSION_MAJOR)
-      throw Failure(DBTOOL_ERR_INCOMPATIBLE, std::string(info.name) + " speaks plugin ABI major " +
-                                                 std::to_string(DBTOOL_ABI_VERSION_MAJOR));
+      throw Failure(DBTOOL_ERR_INCOMPATIBLE,
+                    std::string(info.name) + " speaks plugin ABI major " + std::to_string(DBTOOL_ABI_VERSION_MAJOR));
     out->kind = info.kind;
     out->description = info.description;
     out->capabilities = info.capabilities;
