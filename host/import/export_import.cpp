@@ -93,6 +93,8 @@ Cell convert(const json::value& v, const Column& c, const std::string& field) {
     case PortableType::kJson: return json::serialize(v);
     case PortableType::kText:
     case PortableType::kTimestamp:
+    case PortableType::kDate:
+    case PortableType::kDateTime:
     case PortableType::kBlob: {
       if (!v.is_string()) return fail("a string");
       std::string s(v.get_string());

@@ -60,7 +60,7 @@ std::vector<std::string> LoadedPlugin::capability_names() const {
   static const std::pair<uint64_t, const char*> names[] = {
       {DBTOOL_CAP_BACKUP, "backup"},     {DBTOOL_CAP_RESTORE, "restore"},
       {DBTOOL_CAP_ATOMIC_CUTOVER, "atomic-cutover"}, {DBTOOL_CAP_CREATE_DATABASE, "create-database"},
-      {DBTOOL_CAP_CANCEL, "cancel"},     {DBTOOL_CAP_NETWORK, "network"},
+      {DBTOOL_CAP_CANCEL, "cancel"},     {DBTOOL_CAP_READ, "read"},     {DBTOOL_CAP_NETWORK, "network"},
       {DBTOOL_CAP_CACHEABLE, "cacheable"}};
   std::vector<std::string> out;
   for (const auto& [bit, name] : names)

@@ -29,14 +29,6 @@ struct LoadedPlugin {
   std::vector<std::string> capability_names() const;
 };
 
-// True when `table` (which starts with struct_size) has the slot `member` and it is set.
-// A slot beyond the plugin's struct_size belongs to a newer minor the plugin predates.
-#define DBTOOL_HAS_SLOT(table, member)                                                    \
-  ((table) != nullptr &&                                                                \
-   (table)->struct_size >= offsetof(std::remove_pointer_t<decltype(table)>, member) +   \
-                               sizeof((table)->member) &&                               \
-   (table)->member != nullptr)
-
 // The folders searched, in order: --plugin-dir, each entry of DBTOOL_PLUGIN_PATH (':'-separated),
 // then lib/dbtool/plugins beside the binary (the install layout, mirrored by the build tree).
 std::vector<std::filesystem::path> plugin_search_path(const std::optional<std::filesystem::path>& plugin_dir);

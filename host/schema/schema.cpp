@@ -96,6 +96,8 @@ std::optional<PortableType> parse_type(std::string_view s) {
   if (s == "json") return PortableType::kJson;
   if (s == "blob") return PortableType::kBlob;
   if (s == "timestamp") return PortableType::kTimestamp;
+  if (s == "date") return PortableType::kDate;
+  if (s == "datetime") return PortableType::kDateTime;
   return std::nullopt;
 }
 
@@ -106,7 +108,9 @@ bool default_fits(PortableType t, const json::value& v) {
     case PortableType::kBool: return v.is_bool();
     case PortableType::kText:
     case PortableType::kJson:
-    case PortableType::kTimestamp: return v.is_string();
+    case PortableType::kTimestamp:
+    case PortableType::kDate:
+    case PortableType::kDateTime: return v.is_string();
     case PortableType::kBlob: return false;
   }
   return false;
@@ -122,7 +126,7 @@ Column parse_column(const Reader& r, const json::value& v, const std::string& pa
   auto t = parse_type(type);
   if (!t)
     r.fail(path + ".type",
-           "unknown type \"" + type + "\" (int64, float64, bool, text, json, blob, timestamp)");
+           "unknown type \"" + type + "\" (int64, float64, bool, text, json, blob, timestamp, date, datetime)");
   c.type = *t;
   c.nullable = r.boolean(o, "nullable", path, true);
   c.auto_increment = r.boolean(o, "auto_increment", path, false);
@@ -172,6 +176,8 @@ std::string_view type_name(PortableType t) {
     case PortableType::kJson: return "json";
     case PortableType::kBlob: return "blob";
     case PortableType::kTimestamp: return "timestamp";
+    case PortableType::kDate: return "date";
+    case PortableType::kDateTime: return "datetime";
   }
   return "text";
 }
@@ -184,7 +190,9 @@ sdk::ColumnType arrow_type(PortableType t) {
     case PortableType::kBlob: return sdk::ColumnType::Binary;
     case PortableType::kText:
     case PortableType::kJson:
-    case PortableType::kTimestamp: return sdk::ColumnType::Utf8;
+    case PortableType::kTimestamp:
+    case PortableType::kDate:
+    case PortableType::kDateTime: return sdk::ColumnType::Utf8;
   }
   return sdk::ColumnType::Utf8;
 }
@@ -296,7 +304,7 @@ Schema parse_schema(std::string_view text, const std::string& origin) {
       for (size_t i = 0; i < a.size(); ++i) {
         std::string p = fp + "[" + std::to_string(i) + "]";
         const json::object& fo = r.object(a[i], p);
-        r.only_keys(fo, {"name", "columns", "references"}, p);
+        r.only_keys(fo, {"name", "columns", "references", "on_delete"}, p);
         ForeignKey fk;
         fk.name = r.identifier(fo, "name", p);
         if (!constraint_names.insert(fk.name).second) r.fail(p + ".name", "duplicate constraint name");
@@ -317,6 +325,10 @@ Schema parse_schema(std::string_view text, const std::string& origin) {
         for (const auto& c : fk.ref_columns)
           if (parent->find_column(c) == nullptr)
             r.fail(p + ".references.columns", "no column \"" + c + "\" in " + fk.ref_table);
+        fk.on_delete = fo.if_contains("on_delete") ? r.string(fo, "on_delete", p) : "no action";
+        if (fk.on_delete != "no action" && fk.on_delete != "cascade" && fk.on_delete != "set null" &&
+            fk.on_delete != "restrict")
+          r.fail(p + ".on_delete", "expected \"no action\", \"cascade\", \"set null\" or \"restrict\"");
         t.foreign_keys.push_back(std::move(fk));
       }
     }
@@ -394,7 +406,8 @@ std::string Schema::to_backend_json() const {
       fa.push_back(json::object{
           {"name", fk.name},
           {"columns", names(fk.columns)},
-          {"references", json::object{{"table", fk.ref_table}, {"columns", names(fk.ref_columns)}}}});
+          {"references", json::object{{"table", fk.ref_table}, {"columns", names(fk.ref_columns)}}},
+          {"on_delete", fk.on_delete}});
     to["foreign_keys"] = std::move(fa);
     ta.push_back(std::move(to));
   }

@@ -15,7 +15,7 @@
 
 namespace dbtool {
 
-enum class PortableType { kInt64, kFloat64, kBool, kText, kJson, kBlob, kTimestamp };
+enum class PortableType { kInt64, kFloat64, kBool, kText, kJson, kBlob, kTimestamp, kDate, kDateTime };
 
 std::string_view type_name(PortableType t);
 sdk::ColumnType arrow_type(PortableType t);
@@ -39,6 +39,7 @@ struct ForeignKey {
   std::vector<std::string> columns;
   std::string ref_table;
   std::vector<std::string> ref_columns;
+  std::string on_delete = "no action";  // "no action", "cascade", "set null", "restrict"
 };
 
 struct Table {

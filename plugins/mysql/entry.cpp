@@ -3,11 +3,24 @@
 
 namespace {
 
+// Slots set by name; a NULL slot reads as "not supported".
 const dbtool_backend_api kApi = {
-    sizeof(dbtool_backend_api), dbtool::mysql::open_session, dbtool::mysql::close_session, dbtool::mysql::cancel,
-    dbtool::mysql::describe,    dbtool::mysql::read_table,   dbtool::mysql::backup,        dbtool::mysql::restore,
-    dbtool::mysql::stage_begin, dbtool::mysql::stage_load,   dbtool::mysql::stage_count,   dbtool::mysql::stage_commit,
-    dbtool::mysql::stage_abort,
+    .struct_size = sizeof(dbtool_backend_api),
+    .open = dbtool::mysql::open_session,
+    .close = dbtool::mysql::close_session,
+    .cancel = dbtool::mysql::cancel,
+    .describe = dbtool::mysql::describe,
+    .read_table = dbtool::mysql::read_table,
+    .backup = dbtool::mysql::backup,
+    .restore = dbtool::mysql::restore,
+    .stage_begin = dbtool::mysql::stage_begin,
+    .stage_load = dbtool::mysql::stage_load,
+    .stage_count = dbtool::mysql::stage_count,
+    .stage_commit = dbtool::mysql::stage_commit,
+    .stage_abort = dbtool::mysql::stage_abort,
+    .snapshot_begin = nullptr,
+    .snapshot_end = nullptr,
+    .describe_schema = nullptr,
 };
 
 }  // namespace

@@ -3,12 +3,24 @@
 
 namespace {
 
+// Slots set by name; a NULL slot reads as "not supported".
 const dbtool_backend_api kApi = {
-    sizeof(dbtool_backend_api),  dbtool::sqlite::open_session, dbtool::sqlite::close_session,
-    dbtool::sqlite::cancel,      dbtool::sqlite::describe,     dbtool::sqlite::read_table,
-    dbtool::sqlite::backup,      dbtool::sqlite::restore,      dbtool::sqlite::stage_begin,
-    dbtool::sqlite::stage_load,  dbtool::sqlite::stage_count,  dbtool::sqlite::stage_commit,
-    dbtool::sqlite::stage_abort,
+    .struct_size = sizeof(dbtool_backend_api),
+    .open = dbtool::sqlite::open_session,
+    .close = dbtool::sqlite::close_session,
+    .cancel = dbtool::sqlite::cancel,
+    .describe = dbtool::sqlite::describe,
+    .read_table = dbtool::sqlite::read_table,
+    .backup = dbtool::sqlite::backup,
+    .restore = dbtool::sqlite::restore,
+    .stage_begin = dbtool::sqlite::stage_begin,
+    .stage_load = dbtool::sqlite::stage_load,
+    .stage_count = dbtool::sqlite::stage_count,
+    .stage_commit = dbtool::sqlite::stage_commit,
+    .stage_abort = dbtool::sqlite::stage_abort,
+    .snapshot_begin = nullptr,
+    .snapshot_end = nullptr,
+    .describe_schema = nullptr,
 };
 
 }  // namespace

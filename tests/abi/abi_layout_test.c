@@ -185,7 +185,38 @@ ABI_SAME_TABLE(dbtool_source_api, frozen_v1_0_source_api);
 ABI_SAME_FIELD(dbtool_source_api, frozen_v1_0_source_api, struct_size);
 ABI_SAME_FIELD(dbtool_source_api, frozen_v1_0_source_api, fetch);
 
+/* ---- ABI 1.1: three backend slots appended after stage_abort, one capability bit ----
+ * Frozen too: a plugin built against 1.1 must keep loading in every later 1.x host. */
+struct frozen_v1_1_backend_api {
+  struct frozen_v1_0_backend_api v1_0;
+  frozen_v1_0_status (*snapshot_begin)(frozen_v1_0_session* session, frozen_v1_0_dbtool_error* error);
+  frozen_v1_0_status (*snapshot_end)(frozen_v1_0_session* session, frozen_v1_0_dbtool_error* error);
+  frozen_v1_0_status (*describe_schema)(frozen_v1_0_session* session, frozen_v1_0_text* out,
+                                        frozen_v1_0_dbtool_error* error);
+};
+_Static_assert(DBTOOL_ABI_VERSION_MINOR >= 1, "ABI 1.1 slots are present, so the minor is at least 1");
+ABI_SAME_FIELD(dbtool_backend_api, struct frozen_v1_1_backend_api, snapshot_begin);
+ABI_SAME_FIELD(dbtool_backend_api, struct frozen_v1_1_backend_api, snapshot_end);
+ABI_SAME_FIELD(dbtool_backend_api, struct frozen_v1_1_backend_api, describe_schema);
+_Static_assert(sizeof(dbtool_backend_api) >= sizeof(struct frozen_v1_1_backend_api), "backend table shrank since 1.1");
+ABI_SAME_CONST(DBTOOL_CAP_READ, (1ull << 5));
+
+static dbtool_status dummy_begin(dbtool_session* session, dbtool_error* error) {
+  (void)session;
+  (void)error;
+  return DBTOOL_OK;
+}
+
 int main(void) {
+  /* DBTOOL_HAS_SLOT, in C: a table as a 1.0 plugin built it has no 1.1 slot, even when the
+   * memory behind its struct_size happens to hold a pointer. */
+  dbtool_backend_api api;
+  memset(&api, 0, sizeof api);
+  api.snapshot_begin = dummy_begin;
+  api.struct_size = (uint32_t)sizeof(struct frozen_v1_0_backend_api);
+  if (DBTOOL_HAS_SLOT(&api, snapshot_begin)) return 2;
+  api.struct_size = (uint32_t)sizeof api;
+  if (!DBTOOL_HAS_SLOT(&api, snapshot_begin) || DBTOOL_HAS_SLOT(&api, snapshot_end)) return 3;
   /* The one check C11 cannot make at compile time: the spelling of the entry symbol. */
   return strcmp(DBTOOL_PLUGIN_ENTRY_SYMBOL, FROZEN_V1_0_PLUGIN_ENTRY_SYMBOL) == 0 ? 0 : 1;
 }

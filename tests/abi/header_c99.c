@@ -85,10 +85,23 @@ static dbtool_status b_stage_commit(dbtool_stage* stage, dbtool_text* report,
 }
 static void b_stage_abort(dbtool_stage* stage) { (void)stage; }
 
+/* Slots set by name (C99 designated initializers): unnamed slots, such as those a later
+ * minor appends, are zero, which reads as "not supported". */
 static const dbtool_backend_api backend = {
-    sizeof(dbtool_backend_api), b_open,     b_close,       b_cancel,       b_describe,
-    b_read_table,               b_backup,   b_backup,      b_stage_begin,  b_stage_load,
-    b_stage_count,              b_stage_commit, b_stage_abort};
+    .struct_size = sizeof(dbtool_backend_api),
+    .open = b_open,
+    .close = b_close,
+    .cancel = b_cancel,
+    .describe = b_describe,
+    .read_table = b_read_table,
+    .backup = b_backup,
+    .restore = b_backup,
+    .stage_begin = b_stage_begin,
+    .stage_load = b_stage_load,
+    .stage_count = b_stage_count,
+    .stage_commit = b_stage_commit,
+    .stage_abort = b_stage_abort,
+};
 
 static dbtool_status s_fetch(const char* options_json, dbtool_text* report, dbtool_error* error) {
   (void)options_json;

@@ -19,7 +19,7 @@ TEST(Plugins, JsonListsOurPluginsWithTheirFacts) {
   for (const auto& v : list) {
     const auto& o = v.as_object();
     for (const char* key : {"name", "kind", "version", "abi", "path"}) EXPECT_TRUE(o.contains(key)) << key;
-    EXPECT_EQ(o.at("abi").as_string(), "1.0");
+    EXPECT_EQ(o.at("abi").as_string(), "1.1");
     EXPECT_TRUE(fs::path(std::string(o.at("path").as_string())).is_absolute());
     kinds[std::string(o.at("name").as_string())] = std::string(o.at("kind").as_string());
   }
@@ -34,7 +34,7 @@ TEST(Plugins, IncompatibleMajorIsRefusedNamingFileAndVersions) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find((dir / "libmajor2.so").string()), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("ABI 2.0"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("ABI 1.0"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ABI 1.1"), std::string::npos) << r.err;
   boost::json::value listed = boost::json::parse(r.out);
   for (const auto& v : listed.as_array())
     EXPECT_NE(fs::path(std::string(v.at("path").as_string())).parent_path().string(), dir.string())

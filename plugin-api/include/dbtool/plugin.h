@@ -42,8 +42,17 @@ extern "C" {
 #define DBTOOL_ABI_MINOR_OF(v) ((uint32_t)(v)&0xFFFFu)
 
 #define DBTOOL_ABI_VERSION_MAJOR 1
-#define DBTOOL_ABI_VERSION_MINOR 0
+#define DBTOOL_ABI_VERSION_MINOR 1
 #define DBTOOL_ABI_VERSION DBTOOL_ABI_MAKE(DBTOOL_ABI_VERSION_MAJOR, DBTOOL_ABI_VERSION_MINOR)
+
+/* Non-zero when the function table `table` (any dbtool_*_api, which starts with struct_size)
+ * has the slot `slot` and it is set. A slot beyond the table's struct_size belongs to a newer
+ * minor than the one the table was built with, and reads as "not supported". C and C++. */
+#define DBTOOL_HAS_SLOT(table, slot)                                                     \
+  ((table) != NULL &&                                                                    \
+   (size_t)((const char*)&(table)->slot - (const char*)(table)) + sizeof((table)->slot) <= \
+       (size_t)(table)->struct_size &&                                                   \
+   (table)->slot != NULL)
 
 /* The name of the single exported entry symbol. */
 #define DBTOOL_PLUGIN_ENTRY_SYMBOL "dbtool_plugin_init"
@@ -97,8 +106,13 @@ typedef struct dbtool_text {
  * that a file including arrow's own abi.h as well still compiles).
  *
  * dbtool's profile: a batch is a struct array (format "+s") with no nulls at the top level,
- * one child per column, in the column order of the table it is loaded into. Child formats:
+ * one child per column, each named after its column. Loading matches children to the table's
+ * columns by name, in any order, a subset allowed; reading yields every column in table order.
+ * Child formats:
  *   "n" null, "b" bool, "l" int64, "g" float64, "u" utf8, "z" binary.
+ * Portable types without an Arrow type of their own travel as utf8 in one canonical text form:
+ * json as JSON text, timestamp as "YYYY-MM-DDTHH:MM:SSZ", date as "YYYY-MM-DD", datetime as
+ * "YYYY-MM-DD HH:MM:SS.ffffff" (always six fraction digits; no time zone).
  * Offsets are 32-bit ("u", "z"). Producers set offset = 0; consumers must still honour it.
  * Anything else is refused with DBTOOL_ERR_DATA.
  * ------------------------------------------------------------------------------------- */
@@ -185,6 +199,9 @@ typedef struct dbtool_host_services {
 #define DBTOOL_CAP_ATOMIC_CUTOVER (1ull << 2)
 #define DBTOOL_CAP_CREATE_DATABASE (1ull << 3)
 #define DBTOOL_CAP_CANCEL (1ull << 4)
+/* Since 1.1: the backend can serve as a source: `open` honours "read_only", and read_table,
+ * snapshot_begin, snapshot_end and describe_schema are set. */
+#define DBTOOL_CAP_READ (1ull << 5)
 /* Capability flags of a source. */
 #define DBTOOL_CAP_NETWORK (1ull << 16)
 #define DBTOOL_CAP_CACHEABLE (1ull << 17) /* its result may be kept as the JSON cache */
@@ -281,6 +298,26 @@ struct dbtool_backend_api {
   dbtool_status (*stage_commit)(dbtool_stage* stage, dbtool_text* report, dbtool_error* error);
   /* Drops the stage and everything in it. The handle is gone afterwards. NULL is a no-op. */
   void (*stage_abort)(dbtool_stage* stage);
+
+  /* ---- Since ABI 1.1: reading a database as a migration source (DBTOOL_CAP_READ) ----
+   *
+   * A session opened with {"read_only": true} never writes: it creates no file, no lock, no
+   * database, removes no stale stage, and refuses stage_begin, backup and restore with
+   * DBTOOL_ERR_NOT_SUPPORTED. A missing database is DBTOOL_ERR_NOT_FOUND. */
+
+  /* Starts one consistent, read-only snapshot of the whole database (SQLite: one read
+   * transaction; MySQL: START TRANSACTION WITH CONSISTENT SNAPSHOT, READ ONLY). Until
+   * snapshot_end, describe_schema and every read_table see that snapshot, whatever other
+   * connections commit meanwhile. One snapshot per session; streams made inside it must be
+   * released before snapshot_end. */
+  dbtool_status (*snapshot_begin)(dbtool_session* session, dbtool_error* error);
+  /* Ends the snapshot (a no-op without one). */
+  dbtool_status (*snapshot_end)(dbtool_session* session, dbtool_error* error);
+  /* The live database's structure as a portable schema (CONTRACT.md, "Portable schema"): every
+   * user table (not dbtool's own history or stage tables), parents before children, with
+   * columns, types, nullability, defaults, keys, foreign keys and indexes as the database
+   * declares them. `out` owns the JSON text. */
+  dbtool_status (*describe_schema)(dbtool_session* session, dbtool_text* out, dbtool_error* error);
 };
 
 /* ---------------------------------------------------------------------------------------

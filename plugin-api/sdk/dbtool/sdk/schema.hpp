@@ -18,7 +18,7 @@ namespace dbtool::sdk {
 
 struct PortableColumn {
   std::string name;
-  std::string type;                   // int64 float64 bool text json blob timestamp
+  std::string type;                   // int64 float64 bool text json blob timestamp date datetime
   std::optional<int64_t> max_length;  // text only
   bool nullable = true;
   bool auto_increment = false;
@@ -35,6 +35,7 @@ struct PortableForeignKey {
   std::vector<std::string> columns;
   std::string ref_table;
   std::vector<std::string> ref_columns;
+  std::string on_delete = "no action";  // "no action", "cascade", "set null", "restrict"
 };
 
 struct PortableTable {
@@ -159,9 +160,13 @@ inline std::vector<PortableKey> keys(const boost::json::object& t, const char* k
 }
 
 inline bool is_portable_type(std::string_view t) {
-  for (const char* known : {"int64", "float64", "bool", "text", "json", "blob", "timestamp"})
+  for (const char* known : {"int64", "float64", "bool", "text", "json", "blob", "timestamp", "date", "datetime"})
     if (t == known) return true;
   return false;
+}
+
+inline bool is_on_delete(std::string_view a) {
+  return a == "no action" || a == "cascade" || a == "set null" || a == "restrict";
 }
 
 }  // namespace detail
@@ -195,7 +200,7 @@ inline PortableSchema parse_portable_schema(std::string_view text) {
       const boost::json::value& type = need(c, "type", cp);
       if (!type.is_string() || !detail::is_portable_type(type.get_string()))
         schema_error(cp + ".type", "is " + boost::json::serialize(type) +
-                                       ", not a portable type (int64 float64 bool text json blob timestamp)");
+                                       ", not a portable type (int64 float64 bool text json blob timestamp date datetime)");
       col.type = std::string(type.get_string());
       if (const auto* ml = c.if_contains("max_length"); ml && !ml->is_null()) {
         if (col.type != "text" || !ml->is_int64() || ml->get_int64() <= 0)
@@ -239,6 +244,11 @@ inline PortableSchema parse_portable_schema(std::string_view text) {
         fk.ref_columns =
             detail::column_list(need(ref, "columns", fp + ".references"), *parent, fp + ".references.columns");
         if (fk.ref_columns.size() != fk.columns.size()) schema_error(fp, "must name as many columns as it references");
+        if (const auto* od = fo.if_contains("on_delete"); od && !od->is_null()) {
+          if (!od->is_string() || !detail::is_on_delete(od->get_string()))
+            schema_error(fp + ".on_delete", "must be \"no action\", \"cascade\", \"set null\" or \"restrict\"");
+          fk.on_delete = std::string(od->get_string());
+        }
         table.foreign_keys.push_back(std::move(fk));
       }
     }
