@@ -68,7 +68,9 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
   cmd->footer(
       "Credentials for http-legacy come from DBTOOL_LEGACY_UID / DBTOOL_LEGACY_PASSWORD (environment\n"
       "or .env) or a no-echo prompt, never from the command line. Users without a password hash in\n"
-      "the export get the hash of DBTOOL_DEFAULT_PASSWORD (the report counts them).\n"
+      "the export get the hash of DBTOOL_DEFAULT_PASSWORD (the report counts them). Every table of\n"
+      "schemas/schema.json is created, those the export does not feed empty; section ids are kept;\n"
+      "export fields with no column are counted in the report, not migrated.\n"
       "Examples:\n"
       "  dbtool migrate --yes                                  # from instance/data.json\n"
       "  dbtool migrate --source http-legacy,json-file --legacy-url https://old.example.org\n"

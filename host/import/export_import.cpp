@@ -401,12 +401,16 @@ class Importer {
               auto pending_id = std::find_if(new_keys.begin(), new_keys.end(),
                                              [&](const NewKey& p) { return p.state == &state && p.id == *given; });
               if (other != state.by_id.end() || pending_id != new_keys.end()) {
-                std::string by = pending_id != new_keys.end()
-                                     ? "\"" + pending_id->key + "\" earlier in this record"
-                                     : "\"" + other->second + "\" by " +
-                                           describe(state.by_key.at(other->second).record,
-                                                    state.by_key.at(other->second).record_key,
-                                                    state.by_key.at(other->second).file);
+                std::string by;
+                if (pending_id != new_keys.end()) {
+                  by = "\"" + pending_id->key + "\" earlier in this record";
+                } else {
+                  const LookupEntry& e = state.by_key.at(other->second);
+                  by = "\"" + other->second + "\" by " + describe(e.record, e.record_key, e.file) +
+                       (e.assigned ? " (which gave it no id, so it got the next free one: give every " +
+                                         l.table->name + " its id, or none)"
+                                   : "");
+                }
                 throw RecordError{"field '" + where + "." + l.id_field + "': id " + std::to_string(*given) + " of " +
                                   l.table->name + " is given to " + what + " \"" + k + "\" here, but to " + by};
               }

@@ -19,6 +19,7 @@
 //         "id_column": "id", "fields": {"name": "_name"},  // taken from the first occurrence
 //         "id_field": "id",             // the element's id for the look-up row, kept when given;
 //                                       // one key with two ids (or one id with two keys) is an error
+//                                       // (an element without one gets the id after the highest so far)
 //         "column": "section_id"        // the child's column that refers to the look-up row
 //       },
 //       "fields": {"year": "year"}
