@@ -389,12 +389,12 @@ class Importer {
             const bool earlier = found != state.by_key.end();
             id = earlier ? found->second.id : pending->id;
             if (given && *given != id)
-              throw RecordError{"field '" + where + "." + l.id_field + "': " + what + " \"" + k + "\" is given id " +
-                                std::to_string(*given) + " here, but " +
-                                (earlier ? (found->second.assigned ? "was assigned id " : "id ") + std::to_string(id) +
-                                               " by " + describe(found->second.record, found->second.record_key,
-                                                                 found->second.file)
-                                         : "id " + std::to_string(id) + " earlier in this record")};
+              throw RecordError{
+                  "field '" + where + "." + l.id_field + "': " + what + " \"" + k + "\" is given id " +
+                  std::to_string(*given) + " here, but " +
+                  (earlier ? (found->second.assigned ? "was assigned id " : "id ") + std::to_string(id) + " by " +
+                                 describe(found->second.record, found->second.record_key, found->second.file)
+                           : "id " + std::to_string(id) + " earlier in this record")};
           } else {
             if (given) {
               auto other = state.by_id.find(*given);
@@ -407,8 +407,8 @@ class Importer {
                 } else {
                   const LookupEntry& e = state.by_key.at(other->second);
                   by = "\"" + other->second + "\" by " + describe(e.record, e.record_key, e.file) +
-                       (e.assigned ? " (which gave it no id, so it got the next free one: give every " +
-                                         l.table->name + " its id, or none)"
+                       (e.assigned ? " (which gave it no id, so it got the next free one: give every " + l.table->name +
+                                         " its id, or none)"
                                    : "");
                 }
                 throw RecordError{"field '" + where + "." + l.id_field + "': id " + std::to_string(*given) + " of " +

@@ -69,8 +69,8 @@ ImportMapping parse_mapping(std::string_view text, const std::string& origin, co
   if (ec) throw Error(origin + ": not valid JSON: " + ec.message(), ExitCode::kUsage);
   const json::object& o = r.object(&root, "(top level)");
   for (const auto& kv : o) {
-    static const std::set<std::string> known = {"table", "key", "fields", "ignore", "password_column", "nested",
-                                                "when_missing", "description"};
+    static const std::set<std::string> known = {"table",           "key",    "fields",       "ignore",
+                                                "password_column", "nested", "when_missing", "description"};
     if (!known.count(std::string(kv.key()))) r.fail(std::string(kv.key()), "unknown field");
   }
   ImportMapping m;

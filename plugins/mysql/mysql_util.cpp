@@ -9,8 +9,8 @@
 
 #include <cctype>
 #include <cstdint>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <ctime>
 
 namespace dbtool::mysql {

@@ -32,9 +32,9 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
     s->exists = s->conn.scalar_int("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = " +
                                    quote_string(s->conn.get(), db)) > 0;
     if (!s->exists && create) {
-      s->conn.query("CREATE DATABASE IF NOT EXISTS " + quote_identifier(db) +
-                        " CHARACTER SET utf8mb4 COLLATE " + s->collation,
-                    "creating database " + db);
+      s->conn.query(
+          "CREATE DATABASE IF NOT EXISTS " + quote_identifier(db) + " CHARACTER SET utf8mb4 COLLATE " + s->collation,
+          "creating database " + db);
       s->exists = true;
     }
     // A short wait, not none: the server frees the lock of a session that just closed a moment

@@ -169,8 +169,9 @@ dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_sta
     st->schema = sdk::parse_portable_schema(schema_json ? schema_json : "");
     const std::vector<std::string> ddl = schema_to_ddl(s->conn.get(), st->schema, s->collation);
     st->database = new_stage_database(s->target.database);
-    s->conn.query("CREATE DATABASE " + quote_identifier(st->database) + " CHARACTER SET utf8mb4 COLLATE " + s->collation,
-                  "creating the staging database");
+    s->conn.query(
+        "CREATE DATABASE " + quote_identifier(st->database) + " CHARACTER SET utf8mb4 COLLATE " + s->collation,
+        "creating the staging database");
     created = true;
     st->infile = s->target.load == "infile" || (s->target.load.empty() && kInfileByDefault);
     st->conn = Connection(s->target, s->password, st->database, st->infile);

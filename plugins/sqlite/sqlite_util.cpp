@@ -190,12 +190,16 @@ std::string find_duplicate_key(Connection& c, const sdk::PortableSchema& schema)
       std::vector<std::string> values;
       for (int i = 0; i < static_cast<int>(columns.size()); ++i) {
         switch (sqlite3_column_type(st.get(), i)) {
-          case SQLITE_NULL: values.emplace_back("NULL"); break;
-          case SQLITE_INTEGER: values.push_back(std::to_string(sqlite3_column_int64(st.get(), i))); break;
+          case SQLITE_NULL:
+            values.emplace_back("NULL");
+            break;
+          case SQLITE_INTEGER:
+            values.push_back(std::to_string(sqlite3_column_int64(st.get(), i)));
+            break;
           default:
-            values.push_back(sdk::shown_text(std::string_view(
-                reinterpret_cast<const char*>(sqlite3_column_text(st.get(), i)),
-                static_cast<size_t>(sqlite3_column_bytes(st.get(), i)))));
+            values.push_back(
+                sdk::shown_text(std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), i)),
+                                                 static_cast<size_t>(sqlite3_column_bytes(st.get(), i)))));
         }
       }
       return sdk::duplicate_key_message(t.name, name, columns, values);

@@ -125,10 +125,10 @@ dbtool_status stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream
               pk_in_batch.size() == schema_table.primary_key.size()) {
             std::vector<std::string> values;
             for (size_t c : pk_in_batch) values.push_back(sdk::shown_value(v, c, r));
-            throw Failure(DBTOOL_ERR_CONSTRAINT,
-                          where + ": " +
-                              sdk::duplicate_key_message(table, "primary key", schema_table.primary_key, values),
-                          "23000", SQLITE_CONSTRAINT_PRIMARYKEY);
+            throw Failure(
+                DBTOOL_ERR_CONSTRAINT,
+                where + ": " + sdk::duplicate_key_message(table, "primary key", schema_table.primary_key, values),
+                "23000", SQLITE_CONSTRAINT_PRIMARYKEY);
           }
           fail(st->db.get(), rc, where);
         }

@@ -464,8 +464,10 @@ TEST_F(MysqlSafety, TablesFollowTheAppsSchemaOnMariaDb) {
   EXPECT_EQ(column("users", "_uid", "collation_name"), nopad);
   EXPECT_EQ(column("stock_users", "_uid", "collation_name"), nopad);
   auto rule = [&](const char* constraint) {
-    return admin.scalar("SELECT delete_rule FROM information_schema.referential_constraints WHERE "
-                        "constraint_schema = " + admin.quote(db) + " AND constraint_name = '" + constraint + "'");
+    return admin.scalar(
+        "SELECT delete_rule FROM information_schema.referential_constraints WHERE "
+        "constraint_schema = " +
+        admin.quote(db) + " AND constraint_name = '" + constraint + "'");
   };
   EXPECT_EQ(rule("fk_stock_users_uid"), "CASCADE");
   EXPECT_EQ(rule("fk_stock_transactions_user"), "CASCADE");
@@ -477,11 +479,13 @@ TEST_F(MysqlSafety, TablesFollowTheAppsSchemaOnMariaDb) {
   // A DATETIME without fractions (as another tool may create one) reads back in the portable
   // form, six fraction digits, like DATETIME(6); a DATE as it is.
   admin.exec("CREATE TABLE `" + db + "`.`legacy_times` (id BIGINT PRIMARY KEY, d DATE, t DATETIME, t3 DATETIME(3))");
-  admin.exec("INSERT INTO `" + db + "`.`legacy_times` VALUES (1, '2024-02-29', '2024-01-02 03:04:05', "
+  admin.exec("INSERT INTO `" + db +
+             "`.`legacy_times` VALUES (1, '2024-02-29', '2024-01-02 03:04:05', "
              "'2024-01-02 03:04:05.120'), (2, NULL, NULL, NULL)");
-  PluginRegistry reg =
-      PluginRegistry::discover({fs::path(testing::dbtool_binary()).parent_path() / ".." / "lib" / "dbtool" / "plugins"});
-  BackendSession session(reg.get("mysql", DBTOOL_KIND_BACKEND), json::object{{"uri", uri}, {"password", server->password}});
+  PluginRegistry reg = PluginRegistry::discover(
+      {fs::path(testing::dbtool_binary()).parent_path() / ".." / "lib" / "dbtool" / "plugins"});
+  BackendSession session(reg.get("mysql", DBTOOL_KIND_BACKEND),
+                         json::object{{"uri", uri}, {"password", server->password}});
   ArrowArrayStream stream{};
   session.read_table("legacy_times", &stream);
   sdk::StreamReader reader(&stream);

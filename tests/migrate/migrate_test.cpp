@@ -60,14 +60,15 @@ json::value field_or_null(const json::object& o, const char* key) {
 }
 
 // The app's seven tables (legacy-api.md, "The new database"), parents first.
-const std::vector<std::string> kAppTables = {"users",        "sections",           "user_sections",
-                                             "table_stocks", "stock_users",        "stock_transactions",
-                                             "user_transaction_stocks"};
+const std::vector<std::string> kAppTables = {
+    "users",       "sections",           "user_sections",          "table_stocks",
+    "stock_users", "stock_transactions", "user_transaction_stocks"};
 
 // Every table of the app exists, the ones the export does not feed are empty, and no row
 // refers to a missing one.
 void expect_whole_app(const fs::path& db) {
-  auto tables = rows(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'dbtool_history' ORDER BY name");
+  auto tables =
+      rows(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'dbtool_history' ORDER BY name");
   std::vector<std::string> names;
   for (const auto& t : tables) names.emplace_back(t[0].as_string());
   std::vector<std::string> expected = kAppTables;
@@ -82,7 +83,8 @@ void expect_whole_app(const fs::path& db) {
 // id the export gave it, every membership. A record without an email has the app's "?".
 void expect_equals_export(const fs::path& db, const fs::path& export_file, const std::string& default_role = "User") {
   json::array users = json::parse(read_bytes(export_file)).as_array();
-  auto db_users = rows(db, "SELECT id, _uid, _name, _email, _password, _role, _pfp, kasm_server_needed FROM users ORDER BY id");
+  auto db_users =
+      rows(db, "SELECT id, _uid, _name, _email, _password, _role, _pfp, kasm_server_needed FROM users ORDER BY id");
   ASSERT_EQ(db_users.size(), users.size());
   std::map<std::string, int64_t> section_ids;
   std::map<std::string, std::string> section_names;
@@ -281,8 +283,10 @@ TEST_F(MigrateTest, ConflictingSectionIdsNameBothRecordsAndChangeNothing) {
   write_bytes(cache_, json::serialize(users));
   auto r = migrate({});
   EXPECT_NE(r.exit_code, 0);
-  const std::string rec_a = "record " + std::to_string(a) + " (uid " + std::string(users[a].at("uid").as_string()) + ")";
-  const std::string rec_b = "record " + std::to_string(b) + " (uid " + std::string(users[b].at("uid").as_string()) + ")";
+  const std::string rec_a =
+      "record " + std::to_string(a) + " (uid " + std::string(users[a].at("uid").as_string()) + ")";
+  const std::string rec_b =
+      "record " + std::to_string(b) + " (uid " + std::string(users[b].at("uid").as_string()) + ")";
   EXPECT_NE(r.err.find(rec_a), std::string::npos) << r.err;
   EXPECT_NE(r.err.find(rec_b), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("\"" + abbr + "\""), std::string::npos) << r.err;

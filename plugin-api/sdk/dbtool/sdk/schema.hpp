@@ -157,12 +157,18 @@ inline std::string shown_text(std::string_view text) { return boost::json::seria
 inline std::string shown_value(const BatchView& v, size_t col, int64_t row) {
   if (v.is_null(col, row)) return "NULL";
   switch (v.spec(col).type) {
-    case ColumnType::Int64: return std::to_string(v.get_int64(col, row));
-    case ColumnType::Bool: return v.get_bool(col, row) ? "true" : "false";
-    case ColumnType::Float64: return boost::json::serialize(boost::json::value(v.get_double(col, row)));
-    case ColumnType::Utf8: return shown_text(v.get_bytes(col, row));
-    case ColumnType::Binary: return std::to_string(v.get_bytes(col, row).size()) + " bytes";
-    case ColumnType::Null: return "NULL";
+    case ColumnType::Int64:
+      return std::to_string(v.get_int64(col, row));
+    case ColumnType::Bool:
+      return v.get_bool(col, row) ? "true" : "false";
+    case ColumnType::Float64:
+      return boost::json::serialize(boost::json::value(v.get_double(col, row)));
+    case ColumnType::Utf8:
+      return shown_text(v.get_bytes(col, row));
+    case ColumnType::Binary:
+      return std::to_string(v.get_bytes(col, row).size()) + " bytes";
+    case ColumnType::Null:
+      return "NULL";
   }
   return "?";
 }
