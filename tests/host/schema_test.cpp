@@ -1,7 +1,7 @@
 // The schema file and the import mapping: the shipped ones parse; every mistake is named by file
 // and field.
-#include "import/import_mapping.hpp"
 #include "schema/schema.hpp"
+#include "import/import_mapping.hpp"
 #include "util/error.hpp"
 
 #include <gtest/gtest.h>
@@ -85,9 +85,9 @@ TEST(Mapping, ShippedMappingParsesAndItsNewPartsAreChecked) {
 
   auto error_of_mapping = [&](const std::string& when_missing) -> std::string {
     try {
-      parse_mapping(R"({"table": "users", "fields": {"uid": "_uid", "email": "_email"}, "when_missing": )" +
-                        when_missing + "}",
-                    "m.json", schema);
+      parse_mapping(
+          R"({"table": "users", "fields": {"uid": "_uid", "email": "_email"}, "when_missing": )" + when_missing + "}",
+          "m.json", schema);
     } catch (const Error& e) {
       EXPECT_EQ(e.code(), ExitCode::kUsage);
       return e.what();
