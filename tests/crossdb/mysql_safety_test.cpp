@@ -23,7 +23,11 @@
 #include <string>
 #include <vector>
 
+#include <dbtool/sdk/arrow.hpp>
+
 #include "mysql_test_support.hpp"
+#include "plugins/backend.hpp"
+#include "plugins/plugin_registry.hpp"
 #include "run_dbtool.hpp"
 
 namespace dbtool {
@@ -431,6 +435,68 @@ TEST_F(MysqlSafety, BackupLoadsIntoTheMariadbClient) {
     EXPECT_EQ(admin.ordered_rows(copy, t), admin.ordered_rows(db, t));
   }
   admin.exec("DROP DATABASE `" + copy + "`");
+}
+
+// The app's tables on MariaDB: its types (DATE, DATETIME(6), DOUBLE), ON DELETE CASCADE where
+// the app cascades, and text in a binary NO PAD collation, as the server itself reports them.
+TEST_F(MysqlSafety, TablesFollowTheAppsSchemaOnMariaDb) {
+  REQUIRE_MYSQL(server);
+  Admin admin(*server);
+  std::string uri = fresh_database_uri(server->uri, "types");
+  const std::string db = database_of(uri);
+  auto r = dbtool({"init", "--db", uri}, server->password);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> tables = admin.tables(db);
+  std::sort(tables.begin(), tables.end());
+  EXPECT_EQ(tables, (std::vector<std::string>{"dbtool_history", "sections", "stock_transactions", "stock_users",
+                                              "table_stocks", "user_sections", "user_transaction_stocks", "users"}));
+  auto column = [&](const char* table, const char* col, const char* what) {
+    return admin.scalar(std::string("SELECT ") + what + " FROM information_schema.columns WHERE table_schema = " +
+                        admin.quote(db) + " AND table_name = '" + table + "' AND column_name = '" + col + "'");
+  };
+  EXPECT_EQ(column("stock_users", "_accountdate", "column_type"), "date");
+  EXPECT_EQ(column("stock_transactions", "_transaction_date", "column_type"), "date");
+  EXPECT_EQ(column("user_transaction_stocks", "_transaction_time", "column_type"), "datetime(6)");
+  EXPECT_EQ(column("user_transaction_stocks", "_price_per_stock", "column_type"), "double");
+  EXPECT_EQ(column("users", "_email", "is_nullable"), "NO");
+  const bool mariadb = admin.scalar("SELECT VERSION()").find("MariaDB") != std::string::npos;
+  const std::string nopad = mariadb ? "utf8mb4_nopad_bin" : "utf8mb4_0900_bin";
+  EXPECT_EQ(column("users", "_uid", "collation_name"), nopad);
+  EXPECT_EQ(column("stock_users", "_uid", "collation_name"), nopad);
+  auto rule = [&](const char* constraint) {
+    return admin.scalar(
+        "SELECT delete_rule FROM information_schema.referential_constraints WHERE "
+        "constraint_schema = " +
+        admin.quote(db) + " AND constraint_name = '" + constraint + "'");
+  };
+  EXPECT_EQ(rule("fk_stock_users_uid"), "CASCADE");
+  EXPECT_EQ(rule("fk_stock_transactions_user"), "CASCADE");
+  EXPECT_EQ(rule("fk_user_transaction_stocks_transaction"), "CASCADE");
+  EXPECT_EQ(rule("fk_user_transaction_stocks_stock"), "CASCADE");
+  EXPECT_NE(rule("fk_user_transaction_stocks_user"), "CASCADE");
+  EXPECT_NE(rule("fk_user_sections_user"), "CASCADE");
+
+  // A DATETIME without fractions (as another tool may create one) reads back in the portable
+  // form, six fraction digits, like DATETIME(6); a DATE as it is.
+  admin.exec("CREATE TABLE `" + db + "`.`legacy_times` (id BIGINT PRIMARY KEY, d DATE, t DATETIME, t3 DATETIME(3))");
+  admin.exec("INSERT INTO `" + db +
+             "`.`legacy_times` VALUES (1, '2024-02-29', '2024-01-02 03:04:05', "
+             "'2024-01-02 03:04:05.120'), (2, NULL, NULL, NULL)");
+  PluginRegistry reg = PluginRegistry::discover(
+      {fs::path(testing::dbtool_binary()).parent_path() / ".." / "lib" / "dbtool" / "plugins"});
+  BackendSession session(reg.get("mysql", DBTOOL_KIND_BACKEND),
+                         json::object{{"uri", uri}, {"password", server->password}});
+  ArrowArrayStream stream{};
+  session.read_table("legacy_times", &stream);
+  sdk::StreamReader reader(&stream);
+  sdk::ArrayHolder batch;
+  ASSERT_TRUE(reader.next(batch));
+  sdk::BatchView v(reader.columns(), batch.a);
+  ASSERT_EQ(v.rows(), 2);
+  EXPECT_EQ(v.get_bytes(1, 0), "2024-02-29");
+  EXPECT_EQ(v.get_bytes(2, 0), "2024-01-02 03:04:05.000000");
+  EXPECT_EQ(v.get_bytes(3, 0), "2024-01-02 03:04:05.120000");
+  EXPECT_TRUE(v.is_null(2, 1));
 }
 
 TEST_F(MysqlSafety, KilledBeforeCutOverLeavesTheLiveTablesAsTheyWere) {

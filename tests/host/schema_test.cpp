@@ -1,5 +1,7 @@
-// The schema file: the shipped one parses; every mistake is named by file and field.
+// The schema file and the import mapping: the shipped ones parse; every mistake is named by file
+// and field.
 #include "schema/schema.hpp"
+#include "import/import_mapping.hpp"
 #include "util/error.hpp"
 
 #include <gtest/gtest.h>
@@ -25,11 +27,15 @@ TEST(Schema, ShippedSchemaParses) {
   ASSERT_NE(s.find_table("users"), nullptr);
   ASSERT_NE(s.find_table("sections"), nullptr);
   ASSERT_NE(s.find_table("user_sections"), nullptr);
+  EXPECT_EQ(s.version, 2);
   EXPECT_EQ(s.find_table("users")->find_column("_uid")->nullable, false);
+  EXPECT_EQ(s.find_table("users")->find_column("_email")->nullable, false);
+  EXPECT_EQ(s.find_table("user_transaction_stocks")->find_column("_transaction_time")->type, PortableType::kDateTime);
+  EXPECT_EQ(s.find_table("stock_transactions")->foreign_keys.at(0).on_delete, "cascade");
   EXPECT_EQ(s.checksum.size(), 64u);
   // The normalised form parses again to the same tables.
   boost::json::value v = boost::json::parse(s.to_backend_json());
-  EXPECT_EQ(v.at("tables").as_array().size(), 3u);
+  EXPECT_EQ(v.at("tables").as_array().size(), 7u);
 }
 
 TEST(Schema, ErrorsNameFileAndField) {
@@ -64,6 +70,37 @@ TEST(Schema, IdentifierRules) {
   EXPECT_FALSE(is_valid_identifier("a-b"));
   EXPECT_FALSE(is_valid_identifier("a`b"));
   EXPECT_FALSE(is_valid_identifier(std::string(65, 'a')));
+}
+
+// The shipped mapping fits the shipped schema: section ids kept, the app's email placeholder.
+TEST(Mapping, ShippedMappingParsesAndItsNewPartsAreChecked) {
+  Schema schema = load_schema(testing::source_dir() / "schemas" / "schema.json");
+  ImportMapping m = load_mapping(testing::source_dir() / "schemas" / "import-mapping.json", schema);
+  ASSERT_EQ(m.when_missing.size(), 1u);
+  EXPECT_EQ(m.when_missing[0].field, "email");
+  EXPECT_EQ(m.when_missing[0].value, boost::json::value("?"));
+  ASSERT_EQ(m.nested.size(), 1u);
+  ASSERT_TRUE(m.nested[0].lookup);
+  EXPECT_EQ(m.nested[0].lookup->id_field, "id");
+
+  auto error_of_mapping = [&](const std::string& when_missing) -> std::string {
+    try {
+      parse_mapping(
+          R"({"table": "users", "fields": {"uid": "_uid", "email": "_email"}, "when_missing": )" + when_missing + "}",
+          "m.json", schema);
+    } catch (const Error& e) {
+      EXPECT_EQ(e.code(), ExitCode::kUsage);
+      return e.what();
+    }
+    return "";
+  };
+  EXPECT_EQ(error_of_mapping(R"({"email": "?"})"), "");
+  EXPECT_NE(error_of_mapping(R"({"nope": "?"})").find("m.json: when_missing.nope: \"nope\" is not one of the mapped"),
+            std::string::npos);
+  EXPECT_NE(error_of_mapping(R"({"email": 5})").find("m.json: when_missing.email: does not fit column _email (text)"),
+            std::string::npos);
+  EXPECT_NE(error_of_mapping(R"({"email": null})").find("when_missing.email: does not fit"), std::string::npos);
+  EXPECT_NE(error_of_mapping(R"(["email"])").find("when_missing: expected an object"), std::string::npos);
 }
 
 }  // namespace
