@@ -277,14 +277,14 @@ const LoadedPlugin& check_database_source(const PluginRegistry& plugins, const s
   for (const auto& candidate : plugins.plugins())
     if (candidate.name == scheme && candidate.kind == DBTOOL_KIND_BACKEND) p = &candidate;
   if (p == nullptr)
-    throw Error("--source " + uri + ": no backend plugin \"" + scheme + "\" reads " + scheme +
+    throw Error(redact_uri(uri) + ": no backend plugin \"" + scheme + "\" reads " + scheme +
                     ":// databases (see `dbtool plugins`)",
                 ExitCode::kUsage);
   const dbtool_backend_api* api = p->backend;
   if ((p->capabilities & DBTOOL_CAP_READ) == 0 || !DBTOOL_HAS_SLOT(api, read_table) ||
       !DBTOOL_HAS_SLOT(api, snapshot_begin) || !DBTOOL_HAS_SLOT(api, snapshot_end) ||
       !DBTOOL_HAS_SLOT(api, describe_schema))
-    throw Error("--source " + uri + ": the " + p->name + " backend (" + p->path.string() +
+    throw Error(uri + ": the " + p->name + " backend (" + p->path.string() +
                     ") cannot read a database as a source: it does not announce the \"read\" capability "
                     "with read_table, snapshot_begin, snapshot_end and describe_schema (plugin ABI 1.1)",
                 ExitCode::kUsage);
