@@ -6,6 +6,7 @@
 #include <fcntl.h>
 #include <unistd.h>
 
+#include <cctype>
 #include <cerrno>
 #include <cstdio>
 
@@ -186,11 +187,13 @@ namespace {
 
 std::string sql_type(const sdk::PortableColumn& c) {
   if (c.type == "int64") return "INTEGER";
-  if (c.type == "float64") return "REAL";
+  if (c.type == "float64") return "FLOAT";
   if (c.type == "bool") return "BOOLEAN";
   if (c.type == "json") return "JSON";
   if (c.type == "blob") return "BLOB";
   if (c.type == "timestamp") return "TIMESTAMP";
+  if (c.type == "date") return "DATE";
+  if (c.type == "datetime") return "DATETIME";
   return c.max_length ? "VARCHAR(" + std::to_string(*c.max_length) + ")" : "TEXT";
 }
 
@@ -209,6 +212,11 @@ std::string literal(const json::value& v) {
     return s + "'";
   }
   return "NULL";
+}
+
+std::string upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
 }
 
 std::string name_list(const std::vector<std::string>& names) {
@@ -236,7 +244,8 @@ void schema_to_ddl(const sdk::PortableSchema& schema, std::vector<std::string>& 
     if (!t.primary_key.empty() && !rowid_pk) body += ",\n  PRIMARY KEY (" + name_list(t.primary_key) + ")";
     for (const auto& fk : t.foreign_keys)
       body += ",\n  CONSTRAINT " + quote_identifier(fk.name) + " FOREIGN KEY (" + name_list(fk.columns) +
-              ") REFERENCES " + quote_identifier(fk.ref_table) + " (" + name_list(fk.ref_columns) + ")";
+              ") REFERENCES " + quote_identifier(fk.ref_table) + " (" + name_list(fk.ref_columns) + ")" +
+              (fk.on_delete == "no action" ? "" : " ON DELETE " + upper(fk.on_delete));
     ddl.push_back("CREATE TABLE " + qt + " (\n" + body + "\n)");
     for (const auto& u : t.unique)
       index_ddl.push_back("CREATE UNIQUE INDEX " + quote_identifier(u.name) + " ON " + qt + " (" +
