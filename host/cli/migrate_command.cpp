@@ -110,7 +110,9 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
       "or a prompt), never in the URI.\n"
       "Credentials for http-legacy come from DBTOOL_LEGACY_UID / DBTOOL_LEGACY_PASSWORD (environment\n"
       "or .env) or a no-echo prompt, never from the command line. Users without a password hash in\n"
-      "the export get the hash of DBTOOL_DEFAULT_PASSWORD (the report counts them).\n"
+      "the export get the hash of DBTOOL_DEFAULT_PASSWORD (the report counts them). Every table of\n"
+      "schemas/schema.json is created, those the export does not feed empty; section ids are kept;\n"
+      "export fields with no column are counted in the report, not migrated.\n"
       "Examples:\n"
       "  dbtool migrate --yes --source sqlite:///old/user_management.db   # a relative path\n"
       "  dbtool migrate --db mysql://app@db:3306/app --source mysql://app@old:3306/app,http-legacy,json-file\n"
@@ -187,6 +189,16 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
       if (auto* d = o.if_contains("default_password_users"); d && d->to_number<int64_t>() > 0)
         std::printf("  %lld users had no password hash and got DBTOOL_DEFAULT_PASSWORD's\n",
                     static_cast<long long>(d->to_number<int64_t>()));
+      if (auto* w = o.if_contains("when_missing"); w && w->is_object())
+        for (const auto& kv : w->get_object())
+          std::printf("  %lld records had no \"%s\" and got the mapping's value for it (when_missing)\n",
+                      static_cast<long long>(kv.value().to_number<int64_t>()), std::string(kv.key()).c_str());
+      if (auto* u = o.if_contains("unknown_fields"); u && u->is_object() && !u->get_object().empty()) {
+        std::string list;
+        for (const auto& kv : u->get_object())
+          list += (list.empty() ? "" : ", ") + std::string(kv.key()) + " (" + json::serialize(kv.value()) + ")";
+        std::printf("  fields with no column in the schema, not migrated: %s\n", list.c_str());
+      }
     }
   });
 }

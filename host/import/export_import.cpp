@@ -29,6 +29,9 @@ json::object ImportReport::to_json() const {
   o["records_skipped"] = records_skipped;
   o["default_password_users"] = default_password_users;
   o["duplicate_nested"] = duplicate_nested;
+  json::object w;
+  for (const auto& [f, n] : when_missing) w[f] = n;
+  o["when_missing"] = std::move(w);
   json::object r;
   for (const auto& [t, n] : rows) r[t] = n;
   o["rows"] = std::move(r);
@@ -183,6 +186,22 @@ class BatchQueue {
   bool abandoned_ = false;
 };
 
+// Who first gave a look-up row its key and id, so that a conflicting record can name it.
+struct LookupEntry {
+  int64_t id = 0;
+  int64_t record = 0;
+  std::string record_key;
+  std::string file;
+  bool assigned = false;  // the id was not in the export but given after the highest seen
+};
+
+// The rows of one look-up table so far, by natural key and by id.
+struct LookupState {
+  std::unordered_map<std::string, LookupEntry> by_key;
+  std::unordered_map<int64_t, std::string> by_id;
+  int64_t max_id = 0;
+};
+
 class Importer {
  public:
   Importer(const Schema& schema, const ImportMapping& mapping, const ImportOptions& options, BatchQueue& queue)
@@ -240,11 +259,10 @@ class Importer {
         }
         if (!later_file_) loaded_keys_.insert(key);
       }
-      map_record(o, index);
+      map_record(o, index, key);
       ++report_.records_loaded;
     } catch (const RecordError& e) {
-      std::string where = "record " + std::to_string(index) + (key.empty() ? "" : " (" + m_.key_field + " " + key + ")") +
-                          " of " + file_;
+      std::string where = describe(index, key, file_);
       if (options_.reject_sink == nullptr)
         throw Error(where + ": " + e.reason + "; nothing was changed (use --reject-file to set such records aside)",
                     ExitCode::kDataError);
@@ -255,7 +273,13 @@ class Importer {
     }
   }
 
-  void map_record(const json::object& o, int64_t index) {
+  // "record 3 (uid u0000002) of FILE", as errors name records.
+  std::string describe(int64_t index, const std::string& key, const std::string& file) const {
+    return "record " + std::to_string(index) + (key.empty() ? "" : " (" + m_.key_field + " " + key + ")") + " of " +
+           file;
+  }
+
+  void map_record(const json::object& o, int64_t index, const std::string& key) {
     const Table& t = *m_.table;
     std::vector<Cell> row(t.columns.size());
     std::vector<bool> set(t.columns.size(), false);
@@ -272,6 +296,15 @@ class Importer {
       bool nested = false;
       for (const auto& n : m_.nested) nested = nested || n.field == field;
       if (!nested) ++report_.unknown_fields[std::string(field)];
+    }
+    // An older export's missing field: the mapping's value, counted once the record maps.
+    std::vector<std::string> filled;
+    for (const auto& w : m_.when_missing) {
+      size_t c = static_cast<size_t>(w.column_index);
+      if (set[c] || o.contains(w.field)) continue;
+      row[c] = convert(w.value, t.columns[c], w.field);
+      set[c] = true;
+      filled.push_back(w.field);
     }
     // The password: a null or missing hash gets the operator's default, counted.
     bool default_password = false;
@@ -309,7 +342,13 @@ class Importer {
       std::vector<Cell> row;
     };
     std::vector<Child> children;
-    std::vector<std::pair<std::string, int64_t>> new_keys;
+    struct NewKey {
+      LookupState* state;
+      std::string key;
+      int64_t id;
+      bool assigned;
+    };
+    std::vector<NewKey> new_keys;
     std::vector<Child> new_lookups;
     for (const auto& n : m_.nested) {
       const json::value* arr = o.if_contains(n.field);
@@ -336,32 +375,68 @@ class Importer {
             ++report_.duplicate_nested;
             continue;
           }
+          LookupState& state = lookups_[l.table];
+          std::optional<int64_t> given;
+          if (!l.id_field.empty())
+            if (const json::value* iv = eo.if_contains(l.id_field); iv && !iv->is_null())
+              given = std::get<int64_t>(
+                  convert(*iv, l.table->columns[static_cast<size_t>(l.id_column)], where + "." + l.id_field));
+          auto pending = std::find_if(new_keys.begin(), new_keys.end(),
+                                      [&](const NewKey& p) { return p.state == &state && p.key == k; });
+          const std::string what = l.table->name + "." + l.table->columns[static_cast<size_t>(l.key_column)].name;
           int64_t id;
-          auto found = lookup_ids_.find(k);
-          if (found != lookup_ids_.end()) {
-            id = found->second;
+          if (auto found = state.by_key.find(k); found != state.by_key.end() || pending != new_keys.end()) {
+            const bool earlier = found != state.by_key.end();
+            id = earlier ? found->second.id : pending->id;
+            if (given && *given != id)
+              throw RecordError{"field '" + where + "." + l.id_field + "': " + what + " \"" + k + "\" is given id " +
+                                std::to_string(*given) + " here, but " +
+                                (earlier ? (found->second.assigned ? "was assigned id " : "id ") + std::to_string(id) +
+                                               " by " + describe(found->second.record, found->second.record_key,
+                                                                 found->second.file)
+                                         : "id " + std::to_string(id) + " earlier in this record")};
           } else {
-            auto pending = std::find_if(new_keys.begin(), new_keys.end(), [&](const auto& p) { return p.first == k; });
-            if (pending != new_keys.end()) {
-              id = pending->second;
-            } else {
-              id = next_lookup_id_ + static_cast<int64_t>(new_keys.size());
-              new_keys.emplace_back(k, id);
-              std::vector<Cell> lrow(l.table->columns.size());
-              std::vector<bool> lset(lrow.size(), false);
-              lrow[static_cast<size_t>(l.id_column)] = id;
-              lset[static_cast<size_t>(l.id_column)] = true;
-              lrow[static_cast<size_t>(l.key_column)] = convert(*kv, l.table->columns[static_cast<size_t>(l.key_column)], where + "." + l.by);
-              lset[static_cast<size_t>(l.key_column)] = true;
-              for (const auto& f : l.fields)
-                if (auto* fv = eo.if_contains(f.field)) {
-                  lrow[static_cast<size_t>(f.column_index)] = convert(*fv, l.table->columns[static_cast<size_t>(f.column_index)], where + "." + f.field);
-                  lset[static_cast<size_t>(f.column_index)] = true;
+            if (given) {
+              auto other = state.by_id.find(*given);
+              auto pending_id = std::find_if(new_keys.begin(), new_keys.end(),
+                                             [&](const NewKey& p) { return p.state == &state && p.id == *given; });
+              if (other != state.by_id.end() || pending_id != new_keys.end()) {
+                std::string by;
+                if (pending_id != new_keys.end()) {
+                  by = "\"" + pending_id->key + "\" earlier in this record";
+                } else {
+                  const LookupEntry& e = state.by_key.at(other->second);
+                  by = "\"" + other->second + "\" by " + describe(e.record, e.record_key, e.file) +
+                       (e.assigned ? " (which gave it no id, so it got the next free one: give every " +
+                                         l.table->name + " its id, or none)"
+                                   : "");
                 }
-              for (size_t i = 0; i < lrow.size(); ++i)
-                if (!lset[i]) lrow[i] = default_cell(l.table->columns[i], where + "." + l.table->columns[i].name);
-              new_lookups.push_back({&batch_of(l.table), std::move(lrow)});
+                throw RecordError{"field '" + where + "." + l.id_field + "': id " + std::to_string(*given) + " of " +
+                                  l.table->name + " is given to " + what + " \"" + k + "\" here, but to " + by};
+              }
+              id = *given;
+            } else {
+              id = state.max_id + 1;
+              for (const auto& p : new_keys)
+                if (p.state == &state) id = std::max(id, p.id + 1);
             }
+            new_keys.push_back({&state, k, id, !given});
+            std::vector<Cell> lrow(l.table->columns.size());
+            std::vector<bool> lset(lrow.size(), false);
+            lrow[static_cast<size_t>(l.id_column)] = id;
+            lset[static_cast<size_t>(l.id_column)] = true;
+            lrow[static_cast<size_t>(l.key_column)] =
+                convert(*kv, l.table->columns[static_cast<size_t>(l.key_column)], where + "." + l.by);
+            lset[static_cast<size_t>(l.key_column)] = true;
+            for (const auto& f : l.fields)
+              if (auto* fv = eo.if_contains(f.field)) {
+                lrow[static_cast<size_t>(f.column_index)] =
+                    convert(*fv, l.table->columns[static_cast<size_t>(f.column_index)], where + "." + f.field);
+                lset[static_cast<size_t>(f.column_index)] = true;
+              }
+            for (size_t i = 0; i < lrow.size(); ++i)
+              if (!lset[i]) lrow[i] = default_cell(l.table->columns[i], where + "." + l.table->columns[i].name);
+            new_lookups.push_back({&batch_of(l.table), std::move(lrow)});
           }
           crow[static_cast<size_t>(l.ref_column)] = id;
           cset[static_cast<size_t>(l.ref_column)] = true;
@@ -386,8 +461,12 @@ class Importer {
     }
     (void)assigned_id;
     if (default_password) ++report_.default_password_users;
-    for (auto& [k, id] : new_keys) lookup_ids_.emplace(k, id);
-    next_lookup_id_ += static_cast<int64_t>(new_keys.size());
+    for (const auto& f : filled) ++report_.when_missing[f];
+    for (const auto& nk : new_keys) {
+      nk.state->by_key.emplace(nk.key, LookupEntry{nk.id, index, key, file_, nk.assigned});
+      nk.state->by_id.emplace(nk.id, nk.key);
+      nk.state->max_id = std::max(nk.state->max_id, nk.id);
+    }
     TableBatch& own = batch_of(m_.table);
     own.append(row, index);
     ++report_.rows[m_.table->name];
@@ -433,8 +512,7 @@ class Importer {
   int64_t max_id_ = 0;
   bool password_asked_ = false;
   std::optional<std::string> password_hash_;
-  int64_t next_lookup_id_ = 1;
-  std::unordered_map<std::string, int64_t> lookup_ids_;
+  std::map<const Table*, LookupState> lookups_;
   std::unordered_set<std::string> later_keys_;
   std::unordered_set<std::string> loaded_keys_;
 };

@@ -49,6 +49,7 @@ struct ImportReport {
   int64_t duplicate_nested = 0;  // the same look-up key twice in one record: kept once
   std::map<std::string, int64_t> rows;            // per table
   std::map<std::string, int64_t> unknown_fields;  // "field" or "sections.field"
+  std::map<std::string, int64_t> when_missing;    // records that lacked the field and got the mapping's value
   boost::json::object to_json() const;
 };
 

@@ -5,6 +5,8 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 namespace dbtool {
 namespace json = boost::json;
 
@@ -68,7 +70,7 @@ ImportMapping parse_mapping(std::string_view text, const std::string& origin, co
   const json::object& o = r.object(&root, "(top level)");
   for (const auto& kv : o) {
     static const std::set<std::string> known = {"table", "key", "fields", "ignore", "password_column", "nested",
-                                                "description"};
+                                                "when_missing", "description"};
     if (!known.count(std::string(kv.key()))) r.fail(std::string(kv.key()), "unknown field");
   }
   ImportMapping m;
@@ -87,6 +89,18 @@ ImportMapping parse_mapping(std::string_view text, const std::string& origin, co
     for (const auto& f : ig->get_array()) {
       if (!f.is_string()) r.fail("ignore", "expected an array of field names");
       m.ignore.insert(std::string(f.get_string()));
+    }
+  }
+  if (const json::value* wm = o.if_contains("when_missing")) {
+    const json::object& w = r.object(wm, "when_missing");
+    for (const auto& kv : w) {
+      std::string p = "when_missing." + std::string(kv.key());
+      auto f = std::find_if(m.fields.begin(), m.fields.end(), [&](const FieldMap& x) { return x.field == kv.key(); });
+      if (f == m.fields.end()) r.fail(p, "\"" + std::string(kv.key()) + "\" is not one of the mapped fields");
+      const Column& c = m.table->columns[static_cast<size_t>(f->column_index)];
+      if (kv.value().is_null() || !value_fits(c.type, kv.value()))
+        r.fail(p, "does not fit column " + c.name + " (" + std::string(type_name(c.type)) + ")");
+      m.when_missing.push_back({f->field, f->column_index, kv.value()});
     }
   }
   if (o.contains("password_column"))
@@ -130,6 +144,10 @@ ImportMapping parse_mapping(std::string_view text, const std::string& origin, co
         if (l.table->columns[static_cast<size_t>(l.id_column)].type != PortableType::kInt64)
           r.fail(lp + ".id_column", "must be an int64 column");
         l.fields = r.fields(lo, *l.table, lp);
+        if (lo.contains("id_field")) {
+          l.id_field = r.string(lo, "id_field", lp);
+          n.known.insert(l.id_field);
+        }
         for (const auto& f : l.fields) n.known.insert(f.field);
         l.ref_column = r.column(*n.table, r.string(lo, "column", lp), lp + ".column");
         n.lookup = std::move(l);

@@ -9,6 +9,7 @@
 //     "fields": {"uid": "_uid", ...},   // export field -> column; json columns get JSON text
 //     "ignore": ["access"],             // fields known not to be data: dropped without a count
 //     "password_column": "_password",   // missing/null here -> the caller's default password hash
+//     "when_missing": {"email": "?"},   // the value of a mapped field the record lacks (counted)
 //     "nested": [{
 //       "field": "sections",            // an array (or null) of objects inside the record
 //       "table": "user_sections",       // one row per element
@@ -16,6 +17,9 @@
 //       "lookup": {                     // a look-up table deduplicated by a natural key
 //         "table": "sections", "by": "abbreviation", "key_column": "_abbreviation",
 //         "id_column": "id", "fields": {"name": "_name"},  // taken from the first occurrence
+//         "id_field": "id",             // the element's id for the look-up row, kept when given;
+//                                       // one key with two ids (or one id with two keys) is an error
+//                                       // (an element without one gets the id after the highest so far)
 //         "column": "section_id"        // the child's column that refers to the look-up row
 //       },
 //       "fields": {"year": "year"}
@@ -26,6 +30,8 @@
 #pragma once
 
 #include "schema/schema.hpp"
+
+#include <boost/json.hpp>
 
 #include <filesystem>
 #include <map>
@@ -49,6 +55,7 @@ struct LookupMap {
   int id_column = -1;      // in the look-up table
   std::vector<FieldMap> fields;  // into the look-up table
   int ref_column = -1;     // in the child table
+  std::string id_field;    // the nested element's field carrying id_column's value, or ""
 };
 
 struct NestedMap {
@@ -61,12 +68,20 @@ struct NestedMap {
   std::set<std::string> known;  // fields of the element that are mapped
 };
 
+// A value for a mapped field that a record does not have (an older export's shape).
+struct MissingValue {
+  std::string field;
+  int column_index = -1;  // in the record table
+  boost::json::value value;
+};
+
 struct ImportMapping {
   std::string origin;
   const Table* table = nullptr;
   std::string key_field;
   std::vector<FieldMap> fields;
   std::set<std::string> ignore;
+  std::vector<MissingValue> when_missing;
   int password_column = -1;
   int id_column = -1;  // the auto-increment single-column primary key, or -1
   std::vector<NestedMap> nested;

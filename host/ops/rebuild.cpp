@@ -159,7 +159,7 @@ void print_report(const json::object& report) {
   std::printf("%s of %s (%s) done\n", str("operation").c_str(), str("database").c_str(), str("backend").c_str());
   if (auto* t = report.if_contains("tables"); t && t->is_array())
     for (const auto& row : t->get_array())
-      std::printf("  %-16s %12lld rows\n", std::string(row.at("name").as_string()).c_str(),
+      std::printf("  %-24s %10lld rows\n", std::string(row.at("name").as_string()).c_str(),
                   static_cast<long long>(row.at("rows").to_number<int64_t>()));
   std::printf("  source:   %s\n", str("source").c_str());
   std::printf("  backup:   %s\n", report.if_contains("backup") && !report.at("backup").is_null()

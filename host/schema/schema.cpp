@@ -101,7 +101,9 @@ std::optional<PortableType> parse_type(std::string_view s) {
   return std::nullopt;
 }
 
-bool default_fits(PortableType t, const json::value& v) {
+}  // namespace
+
+bool value_fits(PortableType t, const json::value& v) {
   switch (t) {
     case PortableType::kInt64: return v.is_int64() || v.is_uint64();
     case PortableType::kFloat64: return v.is_number();
@@ -115,6 +117,8 @@ bool default_fits(PortableType t, const json::value& v) {
   }
   return false;
 }
+
+namespace {
 
 Column parse_column(const Reader& r, const json::value& v, const std::string& path) {
   const json::object& o = r.object(v, path);
@@ -140,7 +144,7 @@ Column parse_column(const Reader& r, const json::value& v, const std::string& pa
   }
   if (const json::value* d = o.if_contains("default")) {
     if (!d->is_null()) {
-      if (!default_fits(c.type, *d))
+      if (!value_fits(c.type, *d))
         r.fail(path + ".default", "does not fit the column's type " + std::string(type_name(c.type)));
       if (c.max_length && d->is_string() &&
           static_cast<int64_t>(d->get_string().size()) > *c.max_length)

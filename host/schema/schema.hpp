@@ -19,6 +19,8 @@ enum class PortableType { kInt64, kFloat64, kBool, kText, kJson, kBlob, kTimesta
 
 std::string_view type_name(PortableType t);
 sdk::ColumnType arrow_type(PortableType t);
+// Whether the JSON scalar `v` is a value of type `t` (a column default, a mapping's value).
+bool value_fits(PortableType t, const boost::json::value& v);
 
 struct Column {
   std::string name;

@@ -227,12 +227,12 @@ dbtool_status restore(dbtool_session* s, const char* path_c, dbtool_text* out, d
     std::map<std::string, int64_t> counts = read_trailer(path);
     if (!s->exists) {
       s->conn.query("CREATE DATABASE IF NOT EXISTS " + quote_identifier(s->target.database) +
-                        " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
+                        " CHARACTER SET utf8mb4 COLLATE " + s->collation,
                     "creating database");
       s->exists = true;
     }
     stage = new_stage_database(s->target.database);
-    s->conn.query("CREATE DATABASE " + quote_identifier(stage) + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+    s->conn.query("CREATE DATABASE " + quote_identifier(stage) + " CHARACTER SET utf8mb4 COLLATE " + s->collation,
                   "creating the staging database");
     {
       Connection c(s->target, s->password, stage);

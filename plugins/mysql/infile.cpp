@@ -27,7 +27,8 @@ constexpr size_t kChunkBytes = 256 * 1024;
 // The stream as LOAD DATA text, produced on demand by the read callback.
 class Feed {
  public:
-  Feed(sdk::StreamReader& reader, const std::string& table) : reader_(reader), table_(table) {}
+  Feed(sdk::StreamReader& reader, const sdk::PortableTable& schema, const std::string& table)
+      : reader_(reader), schema_(schema), table_(table) {}
 
   // Starts a statement of at most `limit` rows.
   void start(int64_t limit) {
@@ -81,6 +82,7 @@ class Feed {
           done_ = true;
           break;
         }
+        sdk::check_temporal_values(schema_, reader_.columns(), batch_.a);
         view_.emplace(reader_.columns(), batch_.a);
         row_ = 0;
         continue;
@@ -151,6 +153,7 @@ class Feed {
   }
 
   sdk::StreamReader& reader_;
+  const sdk::PortableTable& schema_;
   const std::string& table_;
   sdk::ArrayHolder batch_;
   std::optional<sdk::BatchView> view_;
@@ -215,7 +218,7 @@ bool load_infile(dbtool_stage* st, sdk::StreamReader& reader, const std::string&
   const std::string sql = "LOAD DATA LOCAL INFILE 'dbtool-stream' INTO TABLE " + quote_identifier(table) +
                           " CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'"
                           " (" + columns + ")" + sets;
-  Feed feed(reader, table);
+  Feed feed(reader, st->schema.table(table), table);
   bool first = true;
   while (first || !feed.done()) {
     if (st->uncommitted >= kRowsPerStatement) {

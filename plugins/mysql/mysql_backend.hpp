@@ -54,8 +54,12 @@ class Connection {
 std::string quote_identifier(const std::string& name);  // validates, then `name`
 std::string quote_string(MYSQL* m, std::string_view s);   // 'escaped' (for DDL defaults only)
 
-// The CREATE TABLE statement of each table (InnoDB, utf8mb4); `m` escapes default literals.
-std::vector<std::string> schema_to_ddl(MYSQL* m, const sdk::PortableSchema& schema);
+// The binary NO PAD collation of the server `m` is connected to (utf8mb4_nopad_bin on MariaDB,
+// utf8mb4_0900_bin on MySQL 8), in which text compares byte for byte as on SQLite.
+std::string text_collation(MYSQL* m);
+// The CREATE TABLE statement of each table (InnoDB, utf8mb4, text in `collation`); `m` escapes
+// default literals.
+std::vector<std::string> schema_to_ddl(MYSQL* m, const sdk::PortableSchema& schema, const std::string& collation);
 
 // Names of the databases dbtool makes beside the target (kept within MySQL's 64 characters).
 std::string stage_prefix(const std::string& database);
@@ -77,6 +81,7 @@ struct dbtool_session {
   dbtool::mysql::Target target;
   std::string password;
   dbtool::mysql::Connection conn;        // holds the advisory lock
+  std::string collation;                 // text_collation() of the server, asked once at open
   std::atomic<unsigned long> busy_thread{0};  // server thread id of a long call, for cancel
   bool exists = false;
   bool has_stage = false;

@@ -9,6 +9,7 @@
 
 #include <cctype>
 #include <cstdint>
+#include <cstdlib>
 #include <cstdio>
 #include <ctime>
 
@@ -269,14 +270,26 @@ std::string swap_databases(Connection& c, const std::string& live, const std::st
 
 namespace {
 
-std::string sql_type(const sdk::PortableColumn& c) {
+// Each portable type as this backend stores it; describe_schema maps them back. Text is
+// compared byte for byte in `collation` (binary, NO PAD), as SQLite compares it.
+std::string sql_type(const sdk::PortableColumn& c, const std::string& collation) {
   if (c.type == "int64") return "BIGINT";
   if (c.type == "float64") return "DOUBLE";
   if (c.type == "bool") return "TINYINT(1)";
-  if (c.type == "json") return "LONGTEXT";
   if (c.type == "blob") return "LONGBLOB";
-  if (c.type == "timestamp") return "VARCHAR(32)";
-  return c.max_length ? "VARCHAR(" + std::to_string(*c.max_length) + ")" : "LONGTEXT";
+  if (c.type == "date") return "DATE";
+  if (c.type == "datetime") return "DATETIME(6)";
+  const std::string collate = " COLLATE " + collation;
+  if (c.type == "json") return "LONGTEXT" + collate;
+  if (c.type == "timestamp") return "VARCHAR(32)" + collate;
+  return (c.max_length ? "VARCHAR(" + std::to_string(*c.max_length) + ")" : "LONGTEXT") + collate;
+}
+
+std::string on_delete_clause(const std::string& action) {
+  if (action == "cascade") return " ON DELETE CASCADE";
+  if (action == "set null") return " ON DELETE SET NULL";
+  if (action == "restrict") return " ON DELETE RESTRICT";
+  return "";
 }
 
 std::string literal(MYSQL* m, const json::value& v) {
@@ -300,12 +313,22 @@ std::string joined(const std::vector<std::string>& v) {
 
 }  // namespace
 
-std::vector<std::string> schema_to_ddl(MYSQL* m, const sdk::PortableSchema& schema) {
+std::string text_collation(MYSQL* m) {
+  const std::string version = mysql_get_server_info(m);
+  if (version.find("MariaDB") != std::string::npos) return "utf8mb4_nopad_bin";
+  if (std::atoi(version.c_str()) >= 8) return "utf8mb4_0900_bin";
+  log(DBTOOL_LOG_WARN, "MySQL " + version +
+                           " has no binary NO PAD collation: text that differs only in trailing spaces compares "
+                           "equal there (utf8mb4_bin), unlike on SQLite");
+  return "utf8mb4_bin";
+}
+
+std::vector<std::string> schema_to_ddl(MYSQL* m, const sdk::PortableSchema& schema, const std::string& collation) {
   std::vector<std::string> out;
   for (const auto& t : schema.tables) {
     std::string body;
     for (const auto& c : t.columns) {
-      std::string line = "  " + quote_identifier(c.name) + " " + sql_type(c);
+      std::string line = "  " + quote_identifier(c.name) + " " + sql_type(c, collation);
       if (!c.nullable) line += " NOT NULL";
       if (!c.default_value.is_null()) line += " DEFAULT " + literal(m, c.default_value);
       if (c.auto_increment) line += " AUTO_INCREMENT";
@@ -316,9 +339,9 @@ std::vector<std::string> schema_to_ddl(MYSQL* m, const sdk::PortableSchema& sche
     for (const auto& ix : t.indexes) body += ",\n  KEY " + quote_identifier(ix.name) + " (" + joined(ix.columns) + ")";
     for (const auto& fk : t.foreign_keys)
       body += ",\n  CONSTRAINT " + quote_identifier(fk.name) + " FOREIGN KEY (" + joined(fk.columns) + ") REFERENCES " +
-              quote_identifier(fk.ref_table) + " (" + joined(fk.ref_columns) + ")";
+              quote_identifier(fk.ref_table) + " (" + joined(fk.ref_columns) + ")" + on_delete_clause(fk.on_delete);
     out.push_back("CREATE TABLE " + quote_identifier(t.name) + " (\n" + body +
-                  "\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin");
+                  "\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=" + collation);
   }
   return out;
 }

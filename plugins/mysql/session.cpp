@@ -27,12 +27,13 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
     bool create = false;
     if (auto* c = o.if_contains("create"); c && c->is_bool()) create = c->get_bool();
     s->conn = Connection(s->target, s->password, "");
+    s->collation = text_collation(s->conn.get());
     const std::string& db = s->target.database;
     s->exists = s->conn.scalar_int("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = " +
                                    quote_string(s->conn.get(), db)) > 0;
     if (!s->exists && create) {
       s->conn.query("CREATE DATABASE IF NOT EXISTS " + quote_identifier(db) +
-                        " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
+                        " CHARACTER SET utf8mb4 COLLATE " + s->collation,
                     "creating database " + db);
       s->exists = true;
     }
@@ -110,10 +111,20 @@ sdk::ColumnType type_of_field(const MYSQL_FIELD& f) {
   }
 }
 
+// "YYYY-MM-DD HH:MM:SS[.f...]" as the portable datetime: always six fraction digits.
+std::string canonical_datetime(std::string_view v) {
+  std::string out(v);
+  if (out.size() < 19) return out;
+  if (out.size() == 19) out += '.';
+  if (out.size() < 26) out.append(26 - out.size(), '0');
+  return out;
+}
+
 struct TableReader {
   Connection conn;
   MYSQL_RES* result = nullptr;
   std::vector<sdk::ColumnSpec> columns;
+  std::vector<bool> datetime;  // DATETIME/TIMESTAMP columns, given back with six fraction digits
   ~TableReader() {
     if (result != nullptr) mysql_free_result(result);
   }
@@ -142,7 +153,10 @@ dbtool_status read_table(dbtool_session* s, const char* table_c, ArrowArrayStrea
     if (r->result == nullptr) fail(r->conn.get(), "reading " + table);
     unsigned n = mysql_num_fields(r->result);
     MYSQL_FIELD* fields = mysql_fetch_fields(r->result);
-    for (unsigned i = 0; i < n; ++i) r->columns.push_back({fields[i].name, type_of_field(fields[i])});
+    for (unsigned i = 0; i < n; ++i) {
+      r->columns.push_back({fields[i].name, type_of_field(fields[i])});
+      r->datetime.push_back(fields[i].type == MYSQL_TYPE_DATETIME || fields[i].type == MYSQL_TYPE_TIMESTAMP);
+    }
     sdk::export_stream(r->columns,
                        [r, table](ArrowArray* batch) {
                          sdk::BatchBuilder b(r->columns);
@@ -163,7 +177,12 @@ dbtool_status read_table(dbtool_session* s, const char* table_c, ArrowArrayStrea
                                case sdk::ColumnType::Int64: b.append_int64(i, std::strtoll(std::string(v).c_str(), nullptr, 10)); break;
                                case sdk::ColumnType::Bool: b.append_bool(i, v != "0"); break;
                                case sdk::ColumnType::Float64: b.append_double(i, std::strtod(std::string(v).c_str(), nullptr)); break;
-                               default: b.append_bytes(i, v);
+                               default:
+                                 if (r->datetime[i]) {
+                                   b.append_bytes(i, canonical_datetime(v));
+                                   break;
+                                 }
+                                 b.append_bytes(i, v);
                              }
                            }
                          }

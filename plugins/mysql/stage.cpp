@@ -5,6 +5,8 @@
 
 #include <boost/json.hpp>
 
+#include <mysqld_error.h>
+
 #include <cstring>
 
 namespace dbtool::mysql {
@@ -105,6 +107,46 @@ class MultiInsert {
   std::vector<unsigned long> lengths_;
 };
 
+// After a statement of rows [first, first + n) of `v` hit a duplicate key (ER_DUP_ENTRY): inserts
+// them one at a time to find the row, and throws the duplicate named by table, key, columns and
+// the row's values. The stage is thrown away after this, so the rows inserted on the way do not
+// matter. Rethrows `original` when the key cannot be told.
+[[noreturn]] void name_duplicate(dbtool_stage* st, const std::string& table, const std::string& prefix,
+                                 const sdk::BatchView& v, int64_t first, int64_t n, int64_t loaded,
+                                 const Failure& original) {
+  const std::string where = "loading " + table;
+  MultiInsert one(st->conn.get(), prefix, v.columns(), 1);
+  for (int64_t r = first; r < first + n; ++r) {
+    try {
+      one.run(v, r, where);
+    } catch (const Failure& f) {
+      if (f.vendor_code() != ER_DUP_ENTRY) throw;
+      // "... for key 'uq_users_uid'" (MySQL 8: 'users.uq_users_uid'), the server's own wording.
+      const std::string msg = f.what();
+      const size_t at = msg.rfind("for key '");
+      std::string key = at == std::string::npos ? "" : msg.substr(at + 9);
+      key = key.substr(0, key.find('\''));
+      if (size_t dot = key.rfind('.'); dot != std::string::npos) key = key.substr(dot + 1);
+      const sdk::PortableTable& t = st->schema.table(table);
+      const std::vector<std::string>* columns = nullptr;
+      if (key == "PRIMARY") columns = &t.primary_key;
+      for (const auto& u : t.unique)
+        if (u.name == key) columns = &u.columns;
+      if (columns == nullptr) throw;
+      std::vector<std::string> values;
+      for (const auto& c : *columns)
+        for (size_t i = 0; i < v.columns(); ++i)
+          if (v.spec(i).name == c) values.push_back(sdk::shown_value(v, i, r));
+      if (values.size() != columns->size()) values.clear();
+      throw Failure(DBTOOL_ERR_CONSTRAINT,
+                    where + ", row " + std::to_string(loaded + r - first + 1) + " of this load: " +
+                        sdk::duplicate_key_message(table, key == "PRIMARY" ? "primary key" : key, *columns, values),
+                    f.sqlstate(), f.vendor_code());
+    }
+  }
+  throw original;
+}
+
 void drop(dbtool_stage* st) {
   // Close the load connection first: its open transaction holds metadata locks on the stage's
   // tables, and DROP DATABASE from the session connection would wait on them forever.
@@ -125,9 +167,9 @@ dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_sta
     if (!s->exists) throw Failure(DBTOOL_ERR_NOT_FOUND, "database " + s->target.database + " does not exist");
     st->session = s;
     st->schema = sdk::parse_portable_schema(schema_json ? schema_json : "");
-    const std::vector<std::string> ddl = schema_to_ddl(s->conn.get(), st->schema);
+    const std::vector<std::string> ddl = schema_to_ddl(s->conn.get(), st->schema, s->collation);
     st->database = new_stage_database(s->target.database);
-    s->conn.query("CREATE DATABASE " + quote_identifier(st->database) + " CHARACTER SET utf8mb4 COLLATE utf8mb4_bin",
+    s->conn.query("CREATE DATABASE " + quote_identifier(st->database) + " CHARACTER SET utf8mb4 COLLATE " + s->collation,
                   "creating the staging database");
     created = true;
     st->infile = s->target.load == "infile" || (s->target.load.empty() && kInfileByDefault);
@@ -171,19 +213,26 @@ dbtool_status stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream
     sdk::ArrayHolder batch;
     while (reader.next(batch)) {
       if (cancelled()) throw Failure(DBTOOL_ERR_CANCELLED, "loading " + table + ": cancelled");
+      sdk::check_temporal_values(st->schema.table(table), reader.columns(), batch.a);
       sdk::BatchView v(reader.columns(), batch.a);
       int64_t r = 0;
       auto where = [&](int64_t n) {
         return "loading " + table + ", rows " + std::to_string(loaded + 1) + "-" + std::to_string(loaded + n) + " of this load";
       };
-      for (; r + static_cast<int64_t>(kRowsPerStatement) <= v.rows(); r += kRowsPerStatement) {
-        full.run(v, r, where(kRowsPerStatement));
-        loaded += kRowsPerStatement;
-      }
+      auto run = [&](MultiInsert& statement, int64_t n) {
+        try {
+          statement.run(v, r, where(n));
+        } catch (const Failure& f) {
+          if (f.vendor_code() != ER_DUP_ENTRY) throw;
+          name_duplicate(st, table, prefix, v, r, n, loaded, f);
+        }
+        loaded += n;
+      };
+      for (; r + static_cast<int64_t>(kRowsPerStatement) <= v.rows(); r += kRowsPerStatement)
+        run(full, kRowsPerStatement);
       if (r < v.rows()) {
         MultiInsert tail(st->conn.get(), prefix, ncols, static_cast<size_t>(v.rows() - r));
-        tail.run(v, r, where(v.rows() - r));
-        loaded += v.rows() - r;
+        run(tail, v.rows() - r);
       }
       st->uncommitted += v.rows();
       if (st->uncommitted >= kRowsPerTransaction) {

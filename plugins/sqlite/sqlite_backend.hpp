@@ -67,6 +67,9 @@ std::string tables_json(Connection& c);
 // enough for a file this process just wrote.
 void verify_database(Connection& c, const std::string& what, bool thorough = true);
 void fsync_path(const std::filesystem::path& p);
+// After a unique index failed to build: the first primary or unique key of `schema` that holds
+// a value twice, as sdk::duplicate_key_message words it ("" when none does).
+std::string find_duplicate_key(Connection& c, const sdk::PortableSchema& schema);
 
 // The statements that create the tables of `schema` (`tables_ddl`) and their unique and plain
 // indexes (`index_ddl`). A stage creates the indexes after loading: building an index from

@@ -175,6 +175,36 @@ void verify_database(Connection& c, const std::string& what, bool thorough) {
   if (rc != SQLITE_DONE) fail(c.get(), rc, what + ": foreign key check failed");
 }
 
+std::string find_duplicate_key(Connection& c, const sdk::PortableSchema& schema) {
+  for (const auto& t : schema.tables) {
+    std::vector<std::pair<std::string, std::vector<std::string>>> keys;
+    if (!t.primary_key.empty()) keys.emplace_back("primary key", t.primary_key);
+    for (const auto& u : t.unique) keys.emplace_back(u.name, u.columns);
+    for (const auto& [name, columns] : keys) {
+      std::string cols;
+      for (const auto& col : columns) cols += (cols.empty() ? "" : ", ") + quote_identifier(col);
+      Statement st(c.get(), "SELECT " + cols + " FROM " + quote_identifier(t.name) + " GROUP BY " + cols +
+                                " HAVING count(*) > 1 LIMIT 1");
+      int rc = sqlite3_step(st.get());
+      if (rc == SQLITE_DONE) continue;
+      if (rc != SQLITE_ROW) fail(c.get(), rc, "looking for the duplicate key");
+      std::vector<std::string> values;
+      for (int i = 0; i < static_cast<int>(columns.size()); ++i) {
+        switch (sqlite3_column_type(st.get(), i)) {
+          case SQLITE_NULL: values.emplace_back("NULL"); break;
+          case SQLITE_INTEGER: values.push_back(std::to_string(sqlite3_column_int64(st.get(), i))); break;
+          default:
+            values.push_back(sdk::shown_text(std::string_view(
+                reinterpret_cast<const char*>(sqlite3_column_text(st.get(), i)),
+                static_cast<size_t>(sqlite3_column_bytes(st.get(), i)))));
+        }
+      }
+      return sdk::duplicate_key_message(t.name, name, columns, values);
+    }
+  }
+  return "";
+}
+
 void fsync_path(const std::filesystem::path& p) {
   int fd = ::open(p.c_str(), O_RDONLY);
   if (fd < 0) throw Failure(DBTOOL_ERR_IO, "cannot open " + p.string() + " to sync it");
@@ -185,6 +215,8 @@ void fsync_path(const std::filesystem::path& p) {
 
 namespace {
 
+// The column types SQLAlchemy creates for the app's models, so that the app and dbtool see one
+// schema; describe_schema maps them back.
 std::string sql_type(const sdk::PortableColumn& c) {
   if (c.type == "int64") return "INTEGER";
   if (c.type == "float64") return "FLOAT";
@@ -214,9 +246,11 @@ std::string literal(const json::value& v) {
   return "NULL";
 }
 
-std::string upper(std::string s) {
-  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  return s;
+std::string on_delete_clause(const std::string& action) {
+  if (action == "cascade") return " ON DELETE CASCADE";
+  if (action == "set null") return " ON DELETE SET NULL";
+  if (action == "restrict") return " ON DELETE RESTRICT";
+  return "";
 }
 
 std::string name_list(const std::vector<std::string>& names) {
@@ -245,7 +279,7 @@ void schema_to_ddl(const sdk::PortableSchema& schema, std::vector<std::string>& 
     for (const auto& fk : t.foreign_keys)
       body += ",\n  CONSTRAINT " + quote_identifier(fk.name) + " FOREIGN KEY (" + name_list(fk.columns) +
               ") REFERENCES " + quote_identifier(fk.ref_table) + " (" + name_list(fk.ref_columns) + ")" +
-              (fk.on_delete == "no action" ? "" : " ON DELETE " + upper(fk.on_delete));
+              on_delete_clause(fk.on_delete);
     ddl.push_back("CREATE TABLE " + qt + " (\n" + body + "\n)");
     for (const auto& u : t.unique)
       index_ddl.push_back("CREATE UNIQUE INDEX " + quote_identifier(u.name) + " ON " + qt + " (" +

@@ -74,9 +74,16 @@ dbtool_status stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream
       dbtool_session* s;
       ~Idle() { s->busy = nullptr; }
     } idle{st->session};
+    // The primary key's columns in the batch, to name a duplicated key by its values.
+    const sdk::PortableTable& schema_table = st->schema.table(table);
+    std::vector<size_t> pk_in_batch;
+    for (const auto& k : schema_table.primary_key)
+      for (size_t c = 0; c < reader.columns().size(); ++c)
+        if (reader.columns()[c].name == k) pk_in_batch.push_back(c);
     sdk::ArrayHolder batch;
     while (reader.next(batch)) {
       if (cancelled()) throw Failure(DBTOOL_ERR_CANCELLED, "loading " + table + ": cancelled");
+      sdk::check_temporal_values(schema_table, reader.columns(), batch.a);
       sdk::BatchView v(reader.columns(), batch.a);
       for (int64_t r = 0; r < v.rows(); ++r) {
         for (size_t c = 0; c < v.columns(); ++c) {
@@ -112,8 +119,20 @@ dbtool_status stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream
         }
         int rc = sqlite3_step(ins);
         sqlite3_reset(ins);
-        if (rc != SQLITE_DONE)
-          fail(st->db.get(), rc, "loading " + table + ", row " + std::to_string(loaded + 1) + " of this load");
+        if (rc != SQLITE_DONE) {
+          const std::string where = "loading " + table + ", row " + std::to_string(loaded + 1) + " of this load";
+          // Unique keys are built at commit, so a key that fails here is the primary key.
+          if (sqlite3_extended_errcode(st->db.get()) == SQLITE_CONSTRAINT_PRIMARYKEY &&
+              pk_in_batch.size() == schema_table.primary_key.size()) {
+            std::vector<std::string> values;
+            for (size_t c : pk_in_batch) values.push_back(sdk::shown_value(v, c, r));
+            throw Failure(DBTOOL_ERR_CONSTRAINT,
+                          where + ": " +
+                              sdk::duplicate_key_message(table, "primary key", schema_table.primary_key, values),
+                          "23000", SQLITE_CONSTRAINT_PRIMARYKEY);
+          }
+          fail(st->db.get(), rc, where);
+        }
         ++loaded;
       }
     }
@@ -133,7 +152,14 @@ dbtool_status stage_count(dbtool_stage* st, const char* table_c, int64_t* rows, 
 dbtool_status stage_commit(dbtool_stage* st_raw, dbtool_text* report, dbtool_error* error) {
   std::unique_ptr<dbtool_stage> st(st_raw);
   dbtool_status status = sdk::guard(error, [&] {
-    for (const auto& statement : st->index_ddl) st->db.exec(statement, "building the indexes");
+    try {
+      for (const auto& statement : st->index_ddl) st->db.exec(statement, "building the indexes");
+    } catch (const Failure& f) {
+      if (f.status() != DBTOOL_ERR_CONSTRAINT) throw;
+      const std::string dup = find_duplicate_key(st->db, st->schema);
+      if (dup.empty()) throw;
+      throw Failure(DBTOOL_ERR_CONSTRAINT, "building the indexes: " + dup, f.sqlstate(), f.vendor_code());
+    }
     st->db.exec("COMMIT", "finishing the new database");
     verify_database(st->db, "the new database", /*thorough=*/false);
     st->db.exec("PRAGMA journal_mode=DELETE", "finishing the new database");

@@ -7,6 +7,7 @@
 #include <boost/json.hpp>
 
 #include <cstdlib>
+#include <set>
 
 #include <dbtool/sdk/arrow.hpp>
 
@@ -22,6 +23,10 @@ namespace json = boost::json;
 using testing::fresh_database_uri;
 using testing::run_dbtool;
 
+// The app's seven tables (legacy-api.md, "The new database").
+constexpr const char* kAppTables[] = {"users",       "sections",           "user_sections",          "table_stocks",
+                                      "stock_users", "stock_transactions", "user_transaction_stocks"};
+
 // Every row of every app table, as JSON values, read back through the backend itself.
 json::object read_all(const std::string& backend, const std::string& uri, const std::string& password) {
   static PluginRegistry reg =
@@ -30,7 +35,7 @@ json::object read_all(const std::string& backend, const std::string& uri, const 
   if (!password.empty()) open["password"] = password;
   BackendSession s(reg.get(backend, DBTOOL_KIND_BACKEND), open);
   json::object out;
-  for (const char* table : {"users", "sections", "user_sections"}) {
+  for (const char* table : kAppTables) {
     ArrowArrayStream stream{};
     s.read_table(table, &stream);
     sdk::StreamReader reader(&stream);
@@ -76,13 +81,83 @@ TEST(CrossDb, SameExportGivesIdenticalDataInSqliteAndMariaDb) {
   EXPECT_EQ(b.err.find(server->password), std::string::npos);
   json::object from_sqlite = read_all("sqlite", "sqlite:///" + db.string(), "");
   json::object from_mysql = read_all("mysql", mysql_uri, server->password);
-  for (const char* t : {"users", "sections", "user_sections"}) {
+  for (const char* t : kAppTables) {
     SCOPED_TRACE(t);
     const auto& x = from_sqlite.at(t).as_array();
     const auto& y = from_mysql.at(t).as_array();
     ASSERT_EQ(x.size(), y.size());
     for (size_t i = 0; i < x.size(); ++i) ASSERT_EQ(x[i], y[i]) << "row " << i;
   }
+  fs::remove_all(dir);
+}
+
+// Uids the app tells apart (SQLite compares text byte for byte) stay distinct users on MariaDB
+// too: trailing space, accent, case. Both backends then hold the very same rows.
+TEST(CrossDb, CaseAndSpaceTwinsAreDistinctUsersOnBothBackends) {
+  REQUIRE_MYSQL(server);
+  fs::path dir = testing::make_temp_dir("dbtool-twins");
+  const std::vector<std::string> uids = {"pad", "pad ", "jose", "José", "u1", "U1"};
+  json::array users;
+  for (size_t i = 0; i < uids.size(); ++i)
+    users.push_back(json::object{{"id", static_cast<int64_t>(i + 1)},
+                                 {"uid", uids[i]},
+                                 {"name", "Twin " + std::to_string(i)},
+                                 {"email", uids[i] + "@example.edu"},
+                                 {"password", "pbkdf2:sha256:1$s$" + std::to_string(i)},
+                                 {"role", "User"},
+                                 {"kasm_server_needed", false},
+                                 {"sections", json::array{json::object{{"id", 7 - static_cast<int64_t>(i % 2)},
+                                                                       {"abbreviation", i % 2 ? "csp" : "CSP"},
+                                                                       {"name", "Section"}}}}});
+  fs::path export_file = dir / "twins.json";
+  testing::write_bytes(export_file, json::serialize(users));
+  fs::path db = dir / "app.db";
+  std::string mysql_uri = fresh_database_uri(server->uri, "twins");
+  auto a = run_dbtool({"migrate", "--yes", "--db", db.string(), "--json-file", export_file.string()});
+  ASSERT_EQ(a.exit_code, 0) << a.err;
+  auto b = run_dbtool({"migrate", "--yes", "--db", mysql_uri, "--json-file", export_file.string()},
+                      {{"DBTOOL_DB_PASSWORD", server->password}});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  json::object from_sqlite = read_all("sqlite", "sqlite:///" + db.string(), "");
+  json::object from_mysql = read_all("mysql", mysql_uri, server->password);
+  EXPECT_EQ(from_sqlite, from_mysql);
+  std::set<std::string> got;
+  for (const auto& u : from_mysql.at("users").as_array()) got.insert(std::string(u.at("_uid").as_string()));
+  EXPECT_EQ(got, std::set<std::string>(uids.begin(), uids.end()));
+  EXPECT_EQ(from_mysql.at("sections").as_array().size(), 2u);
+  fs::remove_all(dir);
+}
+
+// A uid that really is repeated is named, with its key and value, on MariaDB as on SQLite, and
+// neither target changes.
+TEST(CrossDb, DuplicateUidIsNamedOnBothBackends) {
+  REQUIRE_MYSQL(server);
+  fs::path dir = testing::make_temp_dir("dbtool-dup");
+  json::array users = json::parse(testing::read_bytes(testing::fixtures_dir() / "sample-export.json")).as_array();
+  users[7].as_object()["uid"] = "pad ";
+  users[9].as_object()["uid"] = "pad ";
+  fs::path export_file = dir / "dup.json";
+  testing::write_bytes(export_file, json::serialize(users));
+  const std::string expected = R"(duplicate key in table users: uq_users_uid (_uid) = "pad " appears more than once)";
+  const std::string sample = (testing::fixtures_dir() / "sample-export.json").string();
+  fs::path db = dir / "app.db";
+  ASSERT_EQ(run_dbtool({"migrate", "--yes", "--db", db.string(), "--json-file", sample}).exit_code, 0);
+  const std::string sqlite_before = testing::read_bytes(db);
+  auto a = run_dbtool({"migrate", "--yes", "--db", db.string(), "--json-file", export_file.string(), "--backup-dir",
+                       (dir / "backups").string()});
+  EXPECT_NE(a.exit_code, 0);
+  EXPECT_NE(a.err.find(expected), std::string::npos) << a.err;
+  EXPECT_EQ(testing::read_bytes(db), sqlite_before);
+  std::string mysql_uri = fresh_database_uri(server->uri, "dup");
+  std::map<std::string, std::string> env{{"DBTOOL_DB_PASSWORD", server->password}};
+  ASSERT_EQ(run_dbtool({"migrate", "--yes", "--db", mysql_uri, "--json-file", sample}, env).exit_code, 0);
+  const json::object mysql_before = read_all("mysql", mysql_uri, server->password);
+  auto b = run_dbtool({"migrate", "--yes", "--db", mysql_uri, "--json-file", export_file.string(), "--backup-dir",
+                       (dir / "backups").string()},
+                      env);
+  EXPECT_NE(b.exit_code, 0);
+  EXPECT_NE(b.err.find(expected), std::string::npos) << b.err;
+  EXPECT_EQ(read_all("mysql", mysql_uri, server->password), mysql_before);
   fs::remove_all(dir);
 }
 

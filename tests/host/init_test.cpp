@@ -51,7 +51,31 @@ void exec(const fs::path& db, const std::string& sql) {
 // The app's data, ordered, as text.
 std::string app_data(const fs::path& db) {
   return query(db, "SELECT * FROM users ORDER BY id") + query(db, "SELECT * FROM sections ORDER BY id") +
-         query(db, "SELECT * FROM user_sections ORDER BY user_id, section_id");
+         query(db, "SELECT * FROM user_sections ORDER BY user_id, section_id") +
+         query(db, "SELECT * FROM table_stocks ORDER BY id") + query(db, "SELECT * FROM stock_users ORDER BY id") +
+         query(db, "SELECT * FROM stock_transactions ORDER BY id") +
+         query(db, "SELECT * FROM user_transaction_stocks ORDER BY 1, 2, 3");
+}
+
+// A database's structure as SQLite itself reports it, whatever SQL text built it: per table
+// (dbtool's history aside) each column's name, declared type, NOT NULL and place in the primary
+// key, each foreign key with its ON DELETE, and each unique key's columns.
+std::string structure(const fs::path& db) {
+  std::string out;
+  std::string names = query(db,
+                            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+                            "AND name != 'dbtool_history' ORDER BY name");
+  for (size_t at = 0, nl; (nl = names.find('\n', at)) != std::string::npos; at = nl + 1) {
+    const std::string t = names.substr(at, nl - at);
+    out += "table " + t + "\n";
+    out += query(db, "SELECT name, type, \"notnull\", pk FROM pragma_table_info('" + t + "') ORDER BY cid");
+    out += query(db, "SELECT \"from\", \"table\", \"to\", on_delete FROM pragma_foreign_key_list('" + t +
+                         "') ORDER BY \"from\"");
+    out += query(db, "SELECT 'unique', group_concat(ii.name) FROM pragma_index_list('" + t +
+                         "') il, pragma_index_info(il.name) ii WHERE il.\"unique\" AND il.origin != 'pk' "
+                         "GROUP BY il.name ORDER BY 2");
+  }
+  return out;
 }
 
 std::vector<fs::path> files_in(const fs::path& dir) {
@@ -97,7 +121,7 @@ TEST_F(InitTest, EmptyTargetGetsSchemaDefaultsAndHistory) {
   EXPECT_GE(std::stoi(query(db_, "SELECT count(*) FROM user_sections")), 3);
   EXPECT_EQ(query(db_, "SELECT count(*) FROM users WHERE _role = 'Admin'"), "1\n");
   EXPECT_EQ(query(db_, "SELECT operation, schema_name, schema_version, source FROM dbtool_history"),
-            "init\tuser_management\t1\tdefaults\n");
+            "init\tuser_management\t2\tdefaults\n");
   EXPECT_EQ(query(db_, "SELECT length(schema_checksum) FROM dbtool_history"), "64\n");
   // Passwords are stored only as hashes of the default password.
   std::string hash = query(db_, "SELECT _password FROM users WHERE _role = 'Admin'");
@@ -106,6 +130,21 @@ TEST_F(InitTest, EmptyTargetGetsSchemaDefaultsAndHistory) {
   EXPECT_TRUE(check_password(hash, "test-only-pw"));
   EXPECT_EQ(query(db_, "PRAGMA integrity_check"), "ok\n");
   EXPECT_EQ(query(db_, "PRAGMA foreign_key_check"), "");
+}
+
+// schemas/schema.json is the app's schema: what init builds has the same tables, columns, types,
+// NOT NULLs, keys and ON DELETE actions as the app's own db.create_all() (its SQLite DDL is
+// tests/fixtures/app-schema-current.sql), and the tables the test data does not feed are empty.
+TEST_F(InitTest, BuildsExactlyTheAppsSchema) {
+  auto r = init();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  fs::path app = dir_ / "app-created.db";
+  exec(app, read_bytes(testing::fixtures_dir() / "app-schema-current.sql"));
+  const std::string expected = structure(app);
+  ASSERT_NE(expected.find("table user_transaction_stocks"), std::string::npos) << expected;
+  EXPECT_EQ(structure(db_), expected);
+  for (const char* t : {"table_stocks", "stock_users", "stock_transactions", "user_transaction_stocks"})
+    EXPECT_EQ(query(db_, std::string("SELECT count(*) FROM ") + t), "0\n") << t;
 }
 
 TEST_F(InitTest, DefaultPathWorksInAFreshFolder) {

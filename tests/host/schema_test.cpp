@@ -25,11 +25,15 @@ TEST(Schema, ShippedSchemaParses) {
   ASSERT_NE(s.find_table("users"), nullptr);
   ASSERT_NE(s.find_table("sections"), nullptr);
   ASSERT_NE(s.find_table("user_sections"), nullptr);
+  EXPECT_EQ(s.version, 2);
   EXPECT_EQ(s.find_table("users")->find_column("_uid")->nullable, false);
+  EXPECT_EQ(s.find_table("users")->find_column("_email")->nullable, false);
+  EXPECT_EQ(s.find_table("user_transaction_stocks")->find_column("_transaction_time")->type, PortableType::kDateTime);
+  EXPECT_EQ(s.find_table("stock_transactions")->foreign_keys.at(0).on_delete, "cascade");
   EXPECT_EQ(s.checksum.size(), 64u);
   // The normalised form parses again to the same tables.
   boost::json::value v = boost::json::parse(s.to_backend_json());
-  EXPECT_EQ(v.at("tables").as_array().size(), 3u);
+  EXPECT_EQ(v.at("tables").as_array().size(), 7u);
 }
 
 TEST(Schema, ErrorsNameFileAndField) {

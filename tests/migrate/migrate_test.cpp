@@ -9,6 +9,7 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <thread>
@@ -58,20 +59,38 @@ json::value field_or_null(const json::object& o, const char* key) {
   return v ? *v : json::value(nullptr);
 }
 
-json::value json_text(const json::value& cell) {
-  return cell.is_null() ? json::value(nullptr) : json::parse(cell.as_string());
+// The app's seven tables (legacy-api.md, "The new database"), parents first.
+const std::vector<std::string> kAppTables = {"users",        "sections",           "user_sections",
+                                             "table_stocks", "stock_users",        "stock_transactions",
+                                             "user_transaction_stocks"};
+
+// Every table of the app exists, the ones the export does not feed are empty, and no row
+// refers to a missing one.
+void expect_whole_app(const fs::path& db) {
+  auto tables = rows(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name != 'dbtool_history' ORDER BY name");
+  std::vector<std::string> names;
+  for (const auto& t : tables) names.emplace_back(t[0].as_string());
+  std::vector<std::string> expected = kAppTables;
+  std::sort(expected.begin(), expected.end());
+  EXPECT_EQ(names, expected);
+  for (const char* t : {"table_stocks", "stock_users", "stock_transactions", "user_transaction_stocks"})
+    EXPECT_EQ(count(db, t), 0) << t;
+  EXPECT_TRUE(rows(db, "PRAGMA foreign_key_check").empty());
 }
 
-// The database holds exactly the export: every user field by field, every membership.
+// The database holds exactly the export: every user field by field, every section with the
+// id the export gave it, every membership. A record without an email has the app's "?".
 void expect_equals_export(const fs::path& db, const fs::path& export_file, const std::string& default_role = "User") {
   json::array users = json::parse(read_bytes(export_file)).as_array();
-  auto db_users = rows(db,
-                       "SELECT id, _uid, _name, _email, _sid, _password, _role, _pfp, _class, kasm_server_needed, "
-                       "_grade_data, _ap_exam, _school FROM users ORDER BY id");
+  auto db_users = rows(db, "SELECT id, _uid, _name, _email, _password, _role, _pfp, kasm_server_needed FROM users ORDER BY id");
   ASSERT_EQ(db_users.size(), users.size());
   std::map<std::string, int64_t> section_ids;
-  for (const auto& s : rows(db, "SELECT id, _abbreviation, _name FROM sections"))
+  std::map<std::string, std::string> section_names;
+  for (const auto& s : rows(db, "SELECT id, _abbreviation, _name FROM sections")) {
     section_ids[std::string(s[1].as_string())] = s[0].as_int64();
+    section_names[std::string(s[1].as_string())] = s[2].as_string();
+  }
+  std::set<std::string> exported_sections;
   std::set<std::tuple<int64_t, int64_t, std::string>> expected_links;
   for (size_t i = 0; i < users.size(); ++i) {
     const json::object& u = users[i].as_object();
@@ -80,22 +99,22 @@ void expect_equals_export(const fs::path& db, const fs::path& export_file, const
     EXPECT_EQ(r[0], u.at("id"));
     EXPECT_EQ(r[1], u.at("uid"));
     EXPECT_EQ(r[2], u.at("name"));
-    EXPECT_EQ(r[3], field_or_null(u, "email"));
-    EXPECT_EQ(r[4], field_or_null(u, "sid"));
+    EXPECT_EQ(r[3], u.contains("email") ? u.at("email") : json::value("?"));
     if (u.contains("password")) {
-      EXPECT_EQ(r[5], u.at("password"));
+      EXPECT_EQ(r[4], u.at("password"));
     }
-    EXPECT_EQ(r[6], u.contains("role") ? u.at("role") : json::value(default_role));
-    EXPECT_EQ(r[7], field_or_null(u, "pfp"));
-    EXPECT_EQ(json_text(r[8]), field_or_null(u, "class"));
-    EXPECT_EQ(r[9].as_int64(), u.at("kasm_server_needed").as_bool() ? 1 : 0);
-    EXPECT_EQ(json_text(r[10]), field_or_null(u, "grade_data"));
-    EXPECT_EQ(json_text(r[11]), field_or_null(u, "ap_exam"));
-    EXPECT_EQ(r[12], field_or_null(u, "school"));
+    EXPECT_EQ(r[5], u.contains("role") ? u.at("role") : json::value(default_role));
+    EXPECT_EQ(r[6], field_or_null(u, "pfp"));
+    EXPECT_EQ(r[7].as_int64(), u.at("kasm_server_needed").as_bool() ? 1 : 0);
     if (auto* secs = u.if_contains("sections"); secs && secs->is_array())
       for (const auto& s : secs->as_array()) {
         std::string abbr(s.at("abbreviation").as_string());
         ASSERT_TRUE(section_ids.count(abbr)) << abbr;
+        exported_sections.insert(abbr);
+        if (auto* id = s.as_object().if_contains("id")) {
+          EXPECT_EQ(section_ids[abbr], id->as_int64()) << "the export's section id is kept: " << abbr;
+        }
+        EXPECT_EQ(section_names[abbr], s.at("name").as_string());
         expected_links.insert(
             {u.at("id").as_int64(), section_ids[abbr], json::serialize(field_or_null(s.as_object(), "year"))});
       }
@@ -104,6 +123,8 @@ void expect_equals_export(const fs::path& db, const fs::path& export_file, const
   for (const auto& l : rows(db, "SELECT user_id, section_id, year FROM user_sections"))
     actual_links.insert({l[0].as_int64(), l[1].as_int64(), json::serialize(l[2])});
   EXPECT_EQ(actual_links, expected_links);
+  EXPECT_EQ(section_ids.size(), exported_sections.size());
+  expect_whole_app(db);
 }
 
 // The fake old server (tests/fixtures/fake_legacy_server.py) as a real process on loopback.
@@ -193,6 +214,15 @@ TEST_F(MigrateTest, FromJsonFileEqualsTheExportFieldByField) {
   json::object report = json::parse(r.out).as_object();
   EXPECT_EQ(report.at("source").as_string(), "json-file");
   expect_equals_export(db_, export_);
+  // The fields another deployment's schema had: counted per field, not migrated, not errors.
+  json::array users = json::parse(read_bytes(export_)).as_array();
+  for (const char* field : {"sid", "class", "grade_data", "ap_exam", "school"}) {
+    int64_t present = 0;
+    for (const auto& u : users) present += u.as_object().contains(field) ? 1 : 0;
+    ASSERT_GT(present, 0) << field;
+    EXPECT_EQ(report.at("import").at("unknown_fields").at(field).to_number<int64_t>(), present) << field;
+  }
+  EXPECT_EQ(report.at("import").at("when_missing").as_object().size(), 0u);
   auto history = rows(db_, "SELECT operation, source FROM dbtool_history");
   ASSERT_EQ(history.size(), 1u);
   EXPECT_EQ(history[0][0].as_string(), "migrate");
@@ -213,6 +243,63 @@ TEST_F(MigrateTest, OlderExportShapeTakesDefaultsAndCountsDefaultPasswords) {
   json::object report = json::parse(r.out).as_object();
   int64_t users = json::parse(read_bytes(cache_)).as_array().size();
   EXPECT_EQ(report.at("import").at("default_password_users").to_number<int64_t>(), users);
+  // No email in this shape: each user got the app's placeholder, and the report counts them.
+  EXPECT_EQ(report.at("import").at("when_missing").at("email").to_number<int64_t>(), users);
+  EXPECT_EQ(count(db_, "users WHERE _email = '?'"), users);
+  // Sections without ids get ids after the highest the export gave, and are no less present.
+  json::array v1 = json::parse(read_bytes(cache_)).as_array();
+  json::value& last_sections = v1.back().as_object()["sections"];
+  if (!last_sections.is_array()) last_sections = json::array{};
+  last_sections.as_array().push_back(json::object{{"abbreviation", "NEW"}, {"name", "New one"}});
+  write_bytes(cache_, json::serialize(v1));
+  r = migrate({"--json"}, {{"DBTOOL_DEFAULT_PASSWORD", "Reset-Me-1"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(rows(db_, "SELECT id FROM sections WHERE _abbreviation = 'NEW'")[0][0].as_int64(),
+            rows(db_, "SELECT max(id) FROM sections WHERE _abbreviation != 'NEW'")[0][0].as_int64() + 1);
+}
+
+// One section, two ids (or one id, two sections) in one export: which is right cannot be told,
+// so the run stops naming both records, and the target keeps what it had.
+TEST_F(MigrateTest, ConflictingSectionIdsNameBothRecordsAndChangeNothing) {
+  populate();
+  const std::string before = read_bytes(db_);
+  json::array users = json::parse(read_bytes(export_)).as_array();
+  // The first record with a section, and a later one with the same abbreviation.
+  size_t a = 0;
+  while (users[a].at("sections").as_array().empty()) ++a;
+  json::object first_section = users[a].at("sections").as_array()[0].as_object();
+  const std::string abbr(first_section.at("abbreviation").as_string());
+  size_t b = a + 1;
+  auto has_abbr = [&](size_t i) {
+    for (const auto& s : users[i].at("sections").as_array())
+      if (s.at("abbreviation").as_string() == abbr) return true;
+    return false;
+  };
+  while (!has_abbr(b)) ++b;
+  for (auto& s : users[b].as_object()["sections"].as_array())
+    if (s.at("abbreviation").as_string() == abbr) s.as_object()["id"] = 999;
+  write_bytes(cache_, json::serialize(users));
+  auto r = migrate({});
+  EXPECT_NE(r.exit_code, 0);
+  const std::string rec_a = "record " + std::to_string(a) + " (uid " + std::string(users[a].at("uid").as_string()) + ")";
+  const std::string rec_b = "record " + std::to_string(b) + " (uid " + std::string(users[b].at("uid").as_string()) + ")";
+  EXPECT_NE(r.err.find(rec_a), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(rec_b), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("\"" + abbr + "\""), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("999"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+
+  // The other way round: a new abbreviation with an id another section already has.
+  users = json::parse(read_bytes(export_)).as_array();
+  users[b].as_object()["sections"].as_array().push_back(
+      json::object{{"id", first_section.at("id")}, {"abbreviation", "OTHER"}, {"name", "Other"}});
+  write_bytes(cache_, json::serialize(users));
+  r = migrate({});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find(rec_a), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(rec_b), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("\"OTHER\""), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
 }
 
 TEST_F(MigrateTest, HttpLegacyServesAndRefreshesTheCacheKeepingABak) {
@@ -354,7 +441,19 @@ TEST_F(MigrateTest, DuplicateUidFailsClearlyAndChangesNothing) {
   write_bytes(cache_, json::serialize(users));
   auto r = migrate({});
   EXPECT_NE(r.exit_code, 0);
-  EXPECT_NE(r.err.find("users"), std::string::npos) << r.err;
+  const std::string uid = json::serialize(users[2].at("uid"));
+  EXPECT_NE(r.err.find("duplicate key in table users: uq_users_uid (_uid) = " + uid), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+
+  // A repeated id is named the same way, with the primary key.
+  users = json::parse(read_bytes(export_)).as_array();
+  users[4].as_object()["id"] = users[2].at("id");
+  write_bytes(cache_, json::serialize(users));
+  r = migrate({});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("duplicate key in table users: primary key (id) = " + json::serialize(users[2].at("id"))),
+            std::string::npos)
+      << r.err;
   EXPECT_EQ(read_bytes(db_), before);
 }
 

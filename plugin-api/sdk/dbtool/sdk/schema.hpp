@@ -152,6 +152,82 @@ inline void check_columns(const PortableTable& table, const std::vector<ColumnSp
   }
 }
 
+// Whether `v` is the canonical text of a portable `date` ("YYYY-MM-DD") or `datetime`
+// ("YYYY-MM-DD HH:MM:SS.ffffff", always six fraction digits): a real calendar day, years 0001-9999.
+inline bool is_canonical_temporal(std::string_view type, std::string_view v) {
+  const bool with_time = type == "datetime";
+  if (v.size() != (with_time ? 26u : 10u)) return false;
+  auto digits = [&](size_t at, size_t n, int& out) {
+    out = 0;
+    for (size_t i = at; i < at + n; ++i) {
+      if (v[i] < '0' || v[i] > '9') return false;
+      out = out * 10 + (v[i] - '0');
+    }
+    return true;
+  };
+  int y, mo, d;
+  if (!digits(0, 4, y) || v[4] != '-' || !digits(5, 2, mo) || v[7] != '-' || !digits(8, 2, d)) return false;
+  if (y < 1 || mo < 1 || mo > 12 || d < 1) return false;
+  static const int days[] = {31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31};
+  const bool leap = (y % 4 == 0 && y % 100 != 0) || y % 400 == 0;
+  if (d > days[mo - 1] + (mo == 2 && leap ? 1 : 0)) return false;
+  if (!with_time) return true;
+  int h, mi, s, f;
+  return v[10] == ' ' && digits(11, 2, h) && h < 24 && v[13] == ':' && digits(14, 2, mi) && mi < 60 && v[16] == ':' &&
+         digits(17, 2, s) && s < 60 && v[19] == '.' && digits(20, 6, f);
+}
+
+// Checks every date and datetime value of a batch bound for `table` (its columns as `batch`);
+// throws Failure(DATA) naming table.column, the row of the batch and the value.
+inline void check_temporal_values(const PortableTable& table, const std::vector<ColumnSpec>& batch,
+                                  const ArrowArray& array) {
+  std::vector<std::pair<size_t, const PortableColumn*>> temporal;
+  for (size_t i = 0; i < batch.size(); ++i)
+    if (const PortableColumn* c = table.column(batch[i].name); c && (c->type == "date" || c->type == "datetime"))
+      temporal.emplace_back(i, c);
+  if (temporal.empty()) return;
+  BatchView v(batch, array);
+  for (const auto& [i, c] : temporal)
+    for (int64_t r = 0; r < v.rows(); ++r)
+      if (!v.is_null(i, r) && !is_canonical_temporal(c->type, v.get_bytes(i, r)))
+        throw Failure(DBTOOL_ERR_DATA, table.name + "." + c->name + ": \"" + std::string(v.get_bytes(i, r)) +
+                                           "\" (row " + std::to_string(r + 1) + " of its batch) is not a " + c->type +
+                                           (c->type == "date" ? " (YYYY-MM-DD)" : " (YYYY-MM-DD HH:MM:SS.ffffff)"));
+}
+
+// A value as messages show it: text JSON-quoted (so "pad " shows its trailing space), numbers
+// as they are, NULL for null.
+inline std::string shown_text(std::string_view text) { return boost::json::serialize(boost::json::string(text)); }
+inline std::string shown_value(const BatchView& v, size_t col, int64_t row) {
+  if (v.is_null(col, row)) return "NULL";
+  switch (v.spec(col).type) {
+    case ColumnType::Int64: return std::to_string(v.get_int64(col, row));
+    case ColumnType::Bool: return v.get_bool(col, row) ? "true" : "false";
+    case ColumnType::Float64: return boost::json::serialize(boost::json::value(v.get_double(col, row)));
+    case ColumnType::Utf8: return shown_text(v.get_bytes(col, row));
+    case ColumnType::Binary: return std::to_string(v.get_bytes(col, row).size()) + " bytes";
+    case ColumnType::Null: return "NULL";
+  }
+  return "?";
+}
+
+// The one wording of a unique or primary-key violation on every backend: table, key, columns
+// and the duplicated value(s), e.g.
+// `duplicate key in table users: uq_users_uid (_uid) = "u1" appears more than once`.
+inline std::string duplicate_key_message(const std::string& table, const std::string& key_name,
+                                         const std::vector<std::string>& columns,
+                                         const std::vector<std::string>& values) {
+  auto list = [](const std::vector<std::string>& v) {
+    std::string out;
+    for (const auto& x : v) out += (out.empty() ? "" : ", ") + x;
+    return v.size() == 1 ? out : "(" + out + ")";
+  };
+  std::string cols;
+  for (const auto& c : columns) cols += (cols.empty() ? "" : ", ") + c;
+  return "duplicate key in table " + table + ": " + key_name + " (" + cols + ")" +
+         (values.empty() ? "" : " = " + list(values)) + " appears more than once";
+}
+
 namespace detail {
 
 [[noreturn]] inline void schema_error(const std::string& path, const std::string& what) {
