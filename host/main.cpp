@@ -41,7 +41,8 @@ int main(int argc, char** argv) {
       "Quick start:\n"
       "  dbtool init                      fresh SQLite database at instance/volumes/user_management.db\n"
       "  dbtool migrate --source http-legacy,json-file --legacy-url https://old.example.org\n"
-      "  dbtool backup | restore FILE | status | plugins\n"
+      "  dbtool migrate --source sqlite:///old.db   from the old database: every table, every password hash\n"
+      "  dbtool backup | restore FILE | status | plugins | schema import|diff\n"
       "Options may also come from the environment (DBTOOL_DB, DBTOOL_BACKEND, ...) and a config file.\n"
       "Run `dbtool COMMAND --help` for each command.");
 
@@ -51,6 +52,7 @@ int main(int argc, char** argv) {
   add_restore_command(app, g);
   add_status_command(app, g);
   add_plugins_command(app, g);
+  add_schema_command(app, g);
 
   try {
     load_env_file(env_file_from_argv(argc, argv));

@@ -48,5 +48,6 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g);
 void add_backup_command(CLI::App& app, GlobalOptions& g);
 void add_restore_command(CLI::App& app, GlobalOptions& g);
 void add_status_command(CLI::App& app, GlobalOptions& g);
+void add_schema_command(CLI::App& app, GlobalOptions& g);
 
 }  // namespace dbtool

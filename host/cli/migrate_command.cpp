@@ -2,6 +2,8 @@
 // database on the current schema, verified and cut over atomically.
 #include "cli/common.hpp"
 
+#include "import/table_mapping.hpp"
+#include "ops/db_source.hpp"
 #include "ops/import_load.hpp"
 #include "ops/rebuild.hpp"
 #include "ops/source_chain.hpp"
@@ -28,6 +30,36 @@ std::vector<std::string> split_list(const std::string& s) {
   return out;
 }
 
+void print_attempts(const ChainResult& extracted) {
+  for (const auto& a : extracted.attempts)
+    if (!a.served) std::printf("source %s did not serve: %s\n", a.source.c_str(), a.reason.c_str());
+}
+
+// The per-table reconciliation of a database source, as people read it.
+void print_database_source(const json::object& report) {
+  const auto* d = report.if_contains("database_source");
+  if (d == nullptr || !d->is_object()) return;
+  const json::object& o = d->get_object();
+  std::printf("  from the database (one read-only snapshot): read = loaded + dropped + rejected\n");
+  for (const auto& t : o.at("tables").as_array()) {
+    const json::object& r = t.as_object();
+    auto n = [&](const char* k) { return static_cast<long long>(r.at(k).to_number<int64_t>()); };
+    std::string into = r.at("target").is_null() ? "(dropped)" : std::string(r.at("target").as_string());
+    std::printf("  %-16s -> %-16s read %lld = loaded %lld + dropped %lld + rejected %lld\n",
+                std::string(r.at("table").as_string()).c_str(), into.c_str(), n("read"), n("loaded"), n("dropped"),
+                n("rejected"));
+    if (auto* why = r.if_contains("why")) std::printf("      table dropped: %s\n", std::string(why->as_string()).c_str());
+    if (auto* cols = r.if_contains("dropped_columns"))
+      for (const auto& c : cols->as_array())
+        std::printf("      column %s dropped: %s\n", std::string(c.at("column").as_string()).c_str(),
+                    std::string(c.at("why").as_string()).c_str());
+  }
+  for (const auto& t : o.at("unfed_tables").as_array())
+    std::printf("  %-16s    not in the source: created empty\n", std::string(t.as_string()).c_str());
+  if (o.at("skipped_history").as_bool())
+    std::printf("  dbtool_history of the source skipped: it is dbtool's own run history, not app data\n");
+}
+
 }  // namespace
 
 void add_migrate_command(CLI::App& app, GlobalOptions& g) {
@@ -40,11 +72,16 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
   static bool with_defaults = false;
   static std::string reject_file;
   static size_t batch_rows = 8192;
+  static bool allow_drop = false;
   add_target_options(cmd, opts, true);
   cmd->add_option("--source", sources,
-                  "Sources to try in order, comma-separated (http-legacy, json-file); the first that "
-                  "delivers a complete, valid export serves")
+                  "Sources to try in order, comma-separated: the old database's URI (sqlite:///PATH, "
+                  "mysql://USER@HOST:PORT/DB; read-only, every table, password hashes included), "
+                  "http-legacy, json-file. The first that serves is used")
       ->capture_default_str()->envname("DBTOOL_SOURCE");
+  cmd->add_flag("--allow-drop", allow_drop,
+                "From a database: let source tables and columns that have no place in the new schema "
+                "(and no drop in database-mapping.json) go; the report lists them");
   cmd->add_option("--json-file", cache, "The export json-file reads; a fresh download replaces it (old one kept as .bak)")
       ->capture_default_str()->envname("DBTOOL_JSON_FILE");
   cmd->add_option("--legacy-url", s.legacy_url, "Base URL of the old deployment, e.g. https://old.example.org")
@@ -63,15 +100,22 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
                   "without it the first bad record stops the run and nothing changes");
   cmd->add_option("--batch-rows", batch_rows, "Rows per batch handed to the backend")->capture_default_str()
       ->check(CLI::Range(1, 1000000));
-  cmd->add_option("--schema-dir", schema_dir, "Folder with schema.json, defaults.json, import-mapping.json")
+  cmd->add_option("--schema-dir", schema_dir,
+                  "Folder with schema.json, defaults.json, import-mapping.json, database-mapping.json")
       ->envname("DBTOOL_SCHEMA_DIR");
   cmd->footer(
+      "From the old database (keeps every table, every id and every password hash): tables and\n"
+      "columns go to those of the same name; schemas/database-mapping.json renames, drops on purpose\n"
+      "or gives values to new NOT NULL columns. Its password: DBTOOL_SOURCE_DB_PASSWORD (or .env,\n"
+      "or a prompt), never in the URI.\n"
       "Credentials for http-legacy come from DBTOOL_LEGACY_UID / DBTOOL_LEGACY_PASSWORD (environment\n"
       "or .env) or a no-echo prompt, never from the command line. Users without a password hash in\n"
       "the export get the hash of DBTOOL_DEFAULT_PASSWORD (the report counts them). Every table of\n"
       "schemas/schema.json is created, those the export does not feed empty; section ids are kept;\n"
       "export fields with no column are counted in the report, not migrated.\n"
       "Examples:\n"
+      "  dbtool migrate --yes --source sqlite:///old/user_management.db   # a relative path\n"
+      "  dbtool migrate --db mysql://app@db:3306/app --source mysql://app@old:3306/app,http-legacy,json-file\n"
       "  dbtool migrate --yes                                  # from instance/data.json\n"
       "  dbtool migrate --source http-legacy,json-file --legacy-url https://old.example.org\n"
       "  dbtool migrate --db mysql://app@db:3306/app --json-file export.json --reject-file rejects.jsonl");
@@ -82,10 +126,38 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
     Schema schema = load_schema(dir / "schema.json");
     std::vector<std::string> chain = split_list(sources);
     if (chain.empty()) throw Error("--source names no source", ExitCode::kUsage);
-    for (const auto& name : chain) reg.get(name, DBTOOL_KIND_SOURCE);  // fail early on a typo
+    for (const auto& name : chain) {  // fail early on a typo
+      if (is_database_uri(name))
+        check_database_source(reg, name);
+      else
+        reg.get(name, DBTOOL_KIND_SOURCE);
+    }
     s.cache_file = cache;
 
     ChainResult extracted = run_source_chain(reg, chain, s);
+    if (extracted.database) {
+      // Planned in full before anything is backed up or built: a refusal changes nothing.
+      DatabaseSource& db = *extracted.database;
+      MappingPlan plan = plan_mapping(db.schema(), schema, load_database_mapping(dir / "database-mapping.json"),
+                                      allow_drop);
+      if (target.file) std::filesystem::create_directories(target.file->parent_path());
+      BackendSession session(*target.plugin, target.open_options(true));
+      RebuildOptions ro{"migrate", extracted.source, opts.yes, opts.backup_dir};
+      json::object report = rebuild(session, target, schema, ro, [&](BackendStage& stage) {
+        LoadOutcome out = load_from_database(stage, db, plan);
+        out.details["sources"] = extracted.to_json();
+        return out;
+      });
+      extracted.database.reset();  // ends the snapshot
+      if (opts.json) {
+        print_json(report);
+        return;
+      }
+      print_attempts(extracted);
+      print_report(report);
+      print_database_source(report);
+      return;
+    }
 
     ImportRun run;
     run.mapping_file = dir / "import-mapping.json";
@@ -107,8 +179,7 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
       print_json(report);
       return;
     }
-    for (const auto& a : extracted.attempts)
-      if (!a.served) std::printf("source %s did not serve: %s\n", a.source.c_str(), a.reason.c_str());
+    print_attempts(extracted);
     print_report(report);
     if (auto* imp = report.if_contains("import"); imp && imp->is_object()) {
       const auto& o = imp->get_object();

@@ -2,6 +2,7 @@
 #include "ops/source_chain.hpp"
 
 #include "import/record_reader.hpp"
+#include "ops/db_source.hpp"
 #include "plugins/host_services.hpp"
 #include "plugins/plugin_error.hpp"
 #include "util/environment.hpp"
@@ -33,6 +34,31 @@ void fsync_dir(const fs::path& dir) {
   if (fd >= 0) {
     ::fsync(fd);
     ::close(fd);
+  }
+}
+
+// A database serves once it is open read-only, inside its snapshot, with its schema described;
+// one that cannot get that far did not serve and the chain moves on. Usage errors and Ctrl-C
+// stop the run instead.
+bool serve_database(const PluginRegistry& plugins, const std::string& uri, SourceAttempt& attempt,
+                    ChainResult& result) {
+  log_info("source " + attempt.source + ": opening read-only");
+  try {
+    auto db = std::make_shared<DatabaseSource>(plugins, uri);
+    attempt.served = true;
+    attempt.report["backend"] = db->backend();
+    attempt.report["tables"] = static_cast<int64_t>(db->schema().tables.size());
+    result.source = db->display();
+    result.database = std::move(db);
+    log_info("source " + attempt.source + " serves (one read-only snapshot)");
+    result.attempts.push_back(std::move(attempt));
+    return true;
+  } catch (const Error& e) {
+    if (e.code() == ExitCode::kUsage || e.code() == ExitCode::kCancelled) throw;
+    attempt.reason = e.what();
+    log_warn("source " + attempt.source + " failed: " + attempt.reason);
+    result.attempts.push_back(std::move(attempt));
+    return false;
   }
 }
 
@@ -84,6 +110,11 @@ ChainResult run_source_chain(const PluginRegistry& plugins, const std::vector<st
   for (const auto& name : chain) {
     SourceAttempt attempt;
     attempt.source = name;
+    if (is_database_uri(name)) {
+      attempt.source = redact_uri(name);
+      if (serve_database(plugins, name, attempt, result)) return result;
+      continue;
+    }
     const LoadedPlugin& plugin = plugins.get(name, DBTOOL_KIND_SOURCE);
     const bool network = (plugin.capabilities & DBTOOL_CAP_NETWORK) != 0;
     json::object options{{"path", cache.string()}};

@@ -1,5 +1,7 @@
-// The extract step of migrate: try each source in order until one delivers a complete, valid
-// export; keep a fresh download as the JSON cache (atomically, the old one kept as .bak).
+// The extract step of migrate: try each source in order until one serves. An entry is either a
+// source plugin, which must deliver a complete, valid export (a fresh download is kept as the
+// JSON cache, atomically, the old one as .bak), or a database URI, which serves once it is open
+// read-only inside a snapshot with its schema described.
 #pragma once
 
 #include "plugins/plugin_registry.hpp"
@@ -7,11 +9,14 @@
 #include <boost/json.hpp>
 
 #include <filesystem>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
 
 namespace dbtool {
+
+class DatabaseSource;
 
 struct SourceSettings {
   std::filesystem::path cache_file;  // the JSON export json-file reads and downloads refresh
@@ -34,8 +39,9 @@ struct SourceAttempt {
 };
 
 struct ChainResult {
-  std::filesystem::path export_file;
-  std::string source;
+  std::filesystem::path export_file;         // when an export served
+  std::shared_ptr<DatabaseSource> database;  // when a database served (open, in its snapshot)
+  std::string source;                        // what served (a database URI redacted)
   std::vector<SourceAttempt> attempts;
   boost::json::array to_json() const;
 };

@@ -17,7 +17,8 @@ boost::json::object Target::open_options(bool create) const {
   return o;
 }
 
-Target resolve_target(const PluginRegistry& plugins, const std::string& backend, const std::string& db) {
+Target resolve_target(const PluginRegistry& plugins, const std::string& backend, const std::string& db,
+                      const std::vector<std::string>& password_env) {
   std::string scheme;
   std::string rest;
   if (size_t p = db.find("://"); p != std::string::npos) {
@@ -53,8 +54,8 @@ Target resolve_target(const PluginRegistry& plugins, const std::string& backend,
     return t;
   }
   if (redact_uri(db) != db)
-    throw Error("do not put the password in the URI (it would show in the process list); set "
-                "DBTOOL_DB_PASSWORD, or put it in .env, or type it when asked",
+    throw Error("do not put the password in the URI " + redact_uri(db) + " (it would show in the process list); set " +
+                    password_env.front() + ", or put it in .env, or type it when asked",
                 ExitCode::kUsage);
   t.uri = db;
   t.display = db;
@@ -62,7 +63,7 @@ Target resolve_target(const PluginRegistry& plugins, const std::string& backend,
   t.name = path.substr(0, path.find('?'));
   if (t.name.empty()) throw Error("the URI names no database: " + db, ExitCode::kUsage);
   bool has_user = rest.find('@') != std::string::npos;
-  t.password = find_secret({"DBTOOL_DB_PASSWORD", "MYSQL_PWD"}, "Password for " + db, has_user);
+  t.password = find_secret(password_env, "Password for " + db, has_user);
   return t;
 }
 

@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <optional>
 #include <string>
+#include <vector>
 
 namespace dbtool {
 
@@ -27,8 +28,10 @@ struct Target {
 // Resolves --backend and --db. `db` may be a path (a SQLite file), "sqlite:///PATH",
 // "mysql://USER@HOST:PORT/DB". Without --db, SQLite at kDefaultSqlitePath.
 // Throws dbtool::Error(kUsage) for contradictions (--backend mysql with a SQLite path) and
-// for passwords written into the URI.
-Target resolve_target(const PluginRegistry& plugins, const std::string& backend, const std::string& db);
+// for passwords written into the URI. A server database's password comes from the first set
+// variable of `password_env` (also read from .env), else a no-echo prompt.
+Target resolve_target(const PluginRegistry& plugins, const std::string& backend, const std::string& db,
+                      const std::vector<std::string>& password_env = {"DBTOOL_DB_PASSWORD", "MYSQL_PWD"});
 
 // Where backups of `target` go: --backup-dir, else backups/ beside a database file, else
 // ./backups. Created with mode 0700.

@@ -77,6 +77,35 @@ void BackendSession::read_table(const std::string& table, ArrowArrayStream* out)
   if (st != DBTOOL_OK) fail("reading table " + table, st, err);
 }
 
+bool BackendSession::can_read_database() const {
+  const dbtool_backend_api* api = plugin_.backend;
+  return can(DBTOOL_CAP_READ) && DBTOOL_HAS_SLOT(api, read_table) && DBTOOL_HAS_SLOT(api, snapshot_begin) &&
+         DBTOOL_HAS_SLOT(api, snapshot_end) && DBTOOL_HAS_SLOT(api, describe_schema);
+}
+
+void BackendSession::snapshot_begin() {
+  if (!can_read_database()) throw Error("the " + plugin_.name + " backend cannot read a database as a source");
+  PluginErrorHolder err;
+  dbtool_status st = plugin_.backend->snapshot_begin(session_, &err.e);
+  if (st != DBTOOL_OK) fail("starting a read snapshot", st, err);
+}
+
+void BackendSession::snapshot_end() {
+  if (!can_read_database()) return;
+  PluginErrorHolder err;
+  dbtool_status st = plugin_.backend->snapshot_end(session_, &err.e);
+  if (st != DBTOOL_OK) fail("ending the read snapshot", st, err);
+}
+
+json::object BackendSession::describe_schema() {
+  if (!can_read_database()) throw Error("the " + plugin_.name + " backend cannot describe a database's schema");
+  PluginErrorHolder err;
+  TextHolder text;
+  dbtool_status st = plugin_.backend->describe_schema(session_, &text.t, &err.e);
+  if (st != DBTOOL_OK) fail("describing the schema", st, err);
+  return parse_report(plugin_.name, text.t);
+}
+
 void BackendSession::cancel() {
   if (!DBTOOL_HAS_SLOT(plugin_.backend, cancel)) return;
   PluginErrorHolder err;

@@ -33,6 +33,14 @@ class BackendSession {
   void read_table(const std::string& table, ArrowArrayStream* out);
   void cancel();
 
+  // Reading a database as a source (ABI 1.1): true when the plugin announces DBTOOL_CAP_READ
+  // and sets every slot that takes. The others throw dbtool::Error on a plugin failure.
+  bool can_read_database() const;
+  void snapshot_begin();
+  void snapshot_end();
+  // The live database as portable schema JSON (CONTRACT.md), parsed.
+  boost::json::object describe_schema();
+
   std::unique_ptr<BackendStage> begin_stage(const std::string& schema_json);
 
  private:

@@ -18,9 +18,9 @@ const dbtool_backend_api kApi = {
     .stage_count = dbtool::sqlite::stage_count,
     .stage_commit = dbtool::sqlite::stage_commit,
     .stage_abort = dbtool::sqlite::stage_abort,
-    .snapshot_begin = nullptr,
-    .snapshot_end = nullptr,
-    .describe_schema = nullptr,
+    .snapshot_begin = dbtool::sqlite::snapshot_begin,
+    .snapshot_end = dbtool::sqlite::snapshot_end,
+    .describe_schema = dbtool::sqlite::describe_schema,
 };
 
 }  // namespace
@@ -33,6 +33,6 @@ extern "C" __attribute__((visibility("default"))) dbtool_status dbtool_plugin_in
       host_abi, host, out, error,
       {DBTOOL_KIND_BACKEND, "sqlite", "0.1.0", "SQLite files: online backup, atomic rename cut-over",
        DBTOOL_CAP_BACKUP | DBTOOL_CAP_RESTORE | DBTOOL_CAP_ATOMIC_CUTOVER | DBTOOL_CAP_CREATE_DATABASE |
-           DBTOOL_CAP_CANCEL,
+           DBTOOL_CAP_CANCEL | DBTOOL_CAP_READ,
        &kApi, nullptr});
 }

@@ -37,7 +37,7 @@ fs::path path_from_uri(const std::string& uri) {
 void open_target(dbtool_session* s) {
   std::error_code ec;
   if (!fs::exists(s->path, ec)) return;
-  s->db = Connection(s->path, SQLITE_OPEN_READWRITE);
+  s->db = Connection(s->path, s->read_only ? SQLITE_OPEN_READONLY : SQLITE_OPEN_READWRITE);
   // Fails early, and clearly, on a file that is not a SQLite database.
   s->db.scalar_int("SELECT count(*) FROM sqlite_master");
 }
@@ -129,8 +129,15 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
     if (uri == nullptr || !uri->is_string()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "open options need a \"uri\"");
     auto s = std::make_unique<dbtool_session>();
     s->path = fs::absolute(path_from_uri(std::string(uri->get_string()))).lexically_normal();
+    if (const json::value* ro = opts.get_object().if_contains("read_only"); ro != nullptr && !ro->is_null()) {
+      if (!ro->is_bool()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "\"read_only\" must be true or false");
+      s->read_only = ro->get_bool();
+    }
     std::error_code fec;
-    if (fs::is_directory(s->path.parent_path(), fec)) {
+    // A source is only read: it takes no lock (the lock file would be a write) and cleans nothing.
+    if (s->read_only && !fs::is_regular_file(s->path, fec))
+      throw Failure(DBTOOL_ERR_NOT_FOUND, "no SQLite database at " + s->path.string());
+    if (!s->read_only && fs::is_directory(s->path.parent_path(), fec)) {
       std::string lock = s->path.string() + ".dbtool.lock";
       s->lock_fd = ::open(lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
       if (s->lock_fd < 0)
@@ -181,6 +188,7 @@ dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report, d
   fs::path file(path ? path : "");
   bool created = false;
   dbtool_status st = sdk::guard(error, [&] {
+    refuse_if_read_only(s, "backup");
     if (!s->db) throw Failure(DBTOOL_ERR_NOT_FOUND, "nothing to back up: " + s->path.string() + " does not exist");
     int fd = ::open(file.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
     if (fd < 0) throw Failure(DBTOOL_ERR_IO, "cannot create the backup " + file.string() + ": " + std::strerror(errno));
@@ -209,6 +217,7 @@ dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report, d
 dbtool_status restore(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error) {
   fs::path stage;
   dbtool_status st = sdk::guard(error, [&] {
+    refuse_if_read_only(s, "restore");
     fs::path file(path ? path : "");
     if (!fs::is_regular_file(file)) throw Failure(DBTOOL_ERR_NOT_FOUND, "no backup file at " + file.string());
     Connection src(file, SQLITE_OPEN_READONLY);
@@ -236,20 +245,18 @@ dbtool_status restore(dbtool_session* s, const char* path, dbtool_text* report, 
 
 namespace {
 
-sdk::ColumnType type_of_declared(std::string decl) {
-  for (auto& c : decl) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (decl == "INTEGER" || decl == "INT" || decl == "BIGINT") return sdk::ColumnType::Int64;
-  if (decl == "REAL" || decl == "DOUBLE" || decl == "FLOAT") return sdk::ColumnType::Float64;
-  if (decl == "BOOLEAN") return sdk::ColumnType::Bool;
-  if (decl == "BLOB") return sdk::ColumnType::Binary;
-  return sdk::ColumnType::Utf8;
-}
-
 struct TableReader {
-  Connection db;
+  dbtool_session* session = nullptr;
+  Connection own;         // outside a snapshot: the stream's own read-only connection
+  sqlite3* db = nullptr;  // `own`, or the session's connection inside a snapshot
   std::unique_ptr<Statement> st;
   std::vector<sdk::ColumnSpec> columns;
+  std::vector<std::string> types;  // portable type of each column
   bool done = false;
+  ~TableReader() {
+    st.reset();  // before the connection it runs on
+    --session->open_streams;
+  }
 };
 
 }  // namespace
@@ -260,17 +267,26 @@ dbtool_status read_table(dbtool_session* s, const char* table_c, ArrowArrayStrea
     if (!s->db || !table_exists(s->db, table))
       throw Failure(DBTOOL_ERR_NOT_FOUND, "no table \"" + table + "\" in " + s->path.string());
     auto r = std::make_shared<TableReader>();
-    // Its own read-only connection, so the session stays usable while the stream lives.
-    r->db = Connection(s->path, SQLITE_OPEN_READONLY);
+    r->session = s;
+    ++s->open_streams;
+    if (s->in_snapshot) {
+      r->db = s->db.get();  // the snapshot's read transaction lives on this connection
+    } else {
+      // Its own read-only connection, so the session stays usable while the stream lives.
+      r->own = Connection(s->path, SQLITE_OPEN_READONLY);
+      r->db = r->own.get();
+    }
     std::vector<std::pair<int, std::string>> pk;
     std::string select;
     {
-      Statement info(r->db.get(), "SELECT name, type, pk FROM pragma_table_info(?) ORDER BY cid");
+      Statement info(r->db, "SELECT name, type, pk FROM pragma_table_info(?) ORDER BY cid");
       sqlite3_bind_text(info.get(), 1, table.c_str(), -1, SQLITE_TRANSIENT);
       while (sqlite3_step(info.get()) == SQLITE_ROW) {
         std::string name = reinterpret_cast<const char*>(sqlite3_column_text(info.get(), 0));
         const unsigned char* t = sqlite3_column_text(info.get(), 1);
-        r->columns.push_back({name, type_of_declared(t ? reinterpret_cast<const char*>(t) : "")});
+        sdk::PortableColumn c = portable_column_of(name, t ? reinterpret_cast<const char*>(t) : "");
+        r->columns.push_back({name, sdk::arrow_type_of(c.type)});
+        r->types.push_back(c.type);
         select += (select.empty() ? "" : ", ") + quote_identifier(name);
         if (int k = sqlite3_column_int(info.get(), 2); k > 0) pk.emplace_back(k, quote_identifier(name));
       }
@@ -278,8 +294,8 @@ dbtool_status read_table(dbtool_session* s, const char* table_c, ArrowArrayStrea
     std::sort(pk.begin(), pk.end());
     std::string order;
     for (const auto& p : pk) order += (order.empty() ? "" : ", ") + p.second;
-    r->st = std::make_unique<Statement>(r->db.get(), "SELECT " + select + " FROM " + quote_identifier(table) +
-                                                         " ORDER BY " + (order.empty() ? "rowid" : order));
+    r->st = std::make_unique<Statement>(r->db, "SELECT " + select + " FROM " + quote_identifier(table) + " ORDER BY " +
+                                                   (order.empty() ? "rowid" : order));
     sdk::export_stream(
         r->columns,
         [r, table](ArrowArray* batch) {
@@ -292,7 +308,7 @@ dbtool_status read_table(dbtool_session* s, const char* table_c, ArrowArrayStrea
               r->done = true;
               break;
             }
-            if (rc != SQLITE_ROW) fail(r->db.get(), rc, "reading " + table);
+            if (rc != SQLITE_ROW) fail(r->db, rc, "reading " + table);
             for (size_t i = 0; i < r->columns.size(); ++i) {
               int col = static_cast<int>(i);
               int kind = sqlite3_column_type(st, col);
@@ -300,17 +316,28 @@ dbtool_status read_table(dbtool_session* s, const char* table_c, ArrowArrayStrea
                 b.append_null(i);
                 continue;
               }
+              // SQLite stores any value in any column; one that does not fit the declared type is
+              // refused rather than converted into something else.
+              auto refuse = [&](const std::string& value) {
+                throw Failure(DBTOOL_ERR_DATA,
+                              table + "." + r->columns[i].name + " is " + r->types[i] + " but a row holds " + value);
+              };
+              auto text = [&] {
+                return std::string_view(reinterpret_cast<const char*>(sqlite3_column_text(st, col)),
+                                        static_cast<size_t>(sqlite3_column_bytes(st, col)));
+              };
               switch (r->columns[i].type) {
                 case sdk::ColumnType::Int64:
                 case sdk::ColumnType::Bool:
-                  if (kind != SQLITE_INTEGER)
-                    throw Failure(DBTOOL_ERR_DATA, table + "." + r->columns[i].name + " holds a non-integer value");
+                  if (kind != SQLITE_INTEGER) refuse("the non-integer value \"" + std::string(text()) + "\"");
                   if (r->columns[i].type == sdk::ColumnType::Bool)
                     b.append_bool(i, sqlite3_column_int64(st, col) != 0);
                   else
                     b.append_int64(i, sqlite3_column_int64(st, col));
                   break;
                 case sdk::ColumnType::Float64:
+                  if (kind != SQLITE_INTEGER && kind != SQLITE_FLOAT)
+                    refuse("the non-numeric value \"" + std::string(text()) + "\"");
                   b.append_double(i, sqlite3_column_double(st, col));
                   break;
                 case sdk::ColumnType::Binary: {
@@ -320,9 +347,14 @@ dbtool_status read_table(dbtool_session* s, const char* table_c, ArrowArrayStrea
                   break;
                 }
                 default: {
-                  const unsigned char* p = sqlite3_column_text(st, col);
-                  b.append_bytes(i, std::string_view(reinterpret_cast<const char*>(p),
-                                                     static_cast<size_t>(sqlite3_column_bytes(st, col))));
+                  std::optional<std::string> canonical;
+                  if (r->types[i] == "date" || r->types[i] == "datetime") {
+                    canonical = r->types[i] == "date" ? sdk::canonical_date(text()) : sdk::canonical_datetime(text());
+                    if (!canonical) refuse("\"" + std::string(text()) + "\", which is not a " + r->types[i]);
+                    b.append_bytes(i, *canonical);
+                  } else {
+                    b.append_bytes(i, text());
+                  }
                 }
               }
             }

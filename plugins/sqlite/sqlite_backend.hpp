@@ -85,6 +85,9 @@ struct dbtool_session {
   dbtool::sqlite::Connection db;  // open while the target exists
   std::atomic<sqlite3*> busy{nullptr};  // the connection a long call runs on, for cancel
   bool has_stage = false;
+  bool read_only = false;    // a migration source: opened SQLITE_OPEN_READONLY, no lock, never written
+  bool in_snapshot = false;  // `db` holds the read transaction snapshot_begin started
+  int open_streams = 0;      // read_table streams not yet released (they may use `db`)
 };
 
 struct dbtool_stage {
@@ -110,6 +113,16 @@ dbtool_status stage_load(dbtool_stage* st, const char* table, ArrowArrayStream* 
 dbtool_status stage_count(dbtool_stage* st, const char* table, int64_t* rows, dbtool_error* error);
 dbtool_status stage_commit(dbtool_stage* st, dbtool_text* report, dbtool_error* error);
 void stage_abort(dbtool_stage* st);
+// ABI 1.1 reading slots, defined in source.cpp.
+dbtool_status snapshot_begin(dbtool_session* s, dbtool_error* error);
+dbtool_status snapshot_end(dbtool_session* s, dbtool_error* error);
+dbtool_status describe_schema(dbtool_session* s, dbtool_text* out, dbtool_error* error);
+
+// Throws Failure(NOT_SUPPORTED) when `s` was opened read-only; `what` names the refused call.
+void refuse_if_read_only(const dbtool_session* s, const std::string& what);
+// The portable type (and max_length for text) of a column declared as `declared` (CONTRACT.md,
+// README: SQLAlchemy's names first, then SQLite's affinity rules).
+sdk::PortableColumn portable_column_of(const std::string& name, const std::string& declared);
 
 // A new, empty file beside the target for a stage or a restore: ".<name>.dbtool-stage-<pid>-<n>".
 std::filesystem::path new_stage_file(const std::filesystem::path& target);

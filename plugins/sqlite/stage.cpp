@@ -23,6 +23,7 @@ dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_sta
   auto st = std::make_unique<dbtool_stage>();
   dbtool_status status = sdk::guard(error, [&] {
     *out = nullptr;
+    refuse_if_read_only(s, "stage_begin");
     if (s->has_stage) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "this session already has a stage");
     std::vector<std::string> ddl;
     st->schema = sdk::parse_portable_schema(schema_json ? schema_json : "");

@@ -60,8 +60,8 @@ RunResult run_program(const fs::path& program, const std::vector<std::string>& a
     // Never let a test session's own settings leak into the binary under test.
     for (const char* v : {"DBTOOL_DB", "DBTOOL_BACKEND", "DBTOOL_SOURCE", "DBTOOL_JSON_FILE", "DBTOOL_LEGACY_URL",
                           "DBTOOL_LEGACY_UID", "DBTOOL_LEGACY_PASSWORD", "DBTOOL_DB_PASSWORD", "MYSQL_PWD",
-                          "DBTOOL_DEFAULT_PASSWORD", "DBTOOL_BACKUP_DIR", "DBTOOL_SCHEMA_DIR", "DBTOOL_PLUGIN_PATH",
-                          "DBTOOL_TEST_FAULT"})
+                          "DBTOOL_SOURCE_DB_PASSWORD", "DBTOOL_DEFAULT_PASSWORD", "DBTOOL_BACKUP_DIR",
+                          "DBTOOL_SCHEMA_DIR", "DBTOOL_PLUGIN_PATH", "DBTOOL_TEST_FAULT"})
       unsetenv(v);
     for (const auto& [k, v] : env) {
       if (v.empty())

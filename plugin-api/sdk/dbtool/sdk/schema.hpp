@@ -95,6 +95,50 @@ inline bool arrow_fits(std::string_view type, ColumnType arrow) {
   return arrow == ColumnType::Utf8;  // text, json, timestamp, date, datetime
 }
 
+// The Arrow type a column of portable `type` travels as (plugin.h): json, timestamp, date and
+// datetime as utf8 text in their canonical forms.
+inline ColumnType arrow_type_of(std::string_view type) {
+  if (type == "int64") return ColumnType::Int64;
+  if (type == "float64") return ColumnType::Float64;
+  if (type == "bool") return ColumnType::Bool;
+  if (type == "blob") return ColumnType::Binary;
+  return ColumnType::Utf8;
+}
+
+// `text` in the canonical form of a date ("YYYY-MM-DD", returned as is) or a datetime
+// ("YYYY-MM-DD HH:MM:SS.ffffff": a 'T' separator and zero to six fraction digits are accepted
+// and padded to six); nullopt when it is neither, so a reader can refuse it instead of passing on
+// a value the other side would misread.
+inline std::optional<std::string> canonical_date(std::string_view text) {
+  auto digits = [&](size_t from, size_t n) {
+    for (size_t i = from; i < from + n; ++i)
+      if (i >= text.size() || text[i] < '0' || text[i] > '9') return false;
+    return true;
+  };
+  if (text.size() != 10 || !digits(0, 4) || text[4] != '-' || !digits(5, 2) || text[7] != '-' || !digits(8, 2))
+    return std::nullopt;
+  return std::string(text);
+}
+
+inline std::optional<std::string> canonical_datetime(std::string_view text) {
+  auto digits = [&](size_t from, size_t n) {
+    for (size_t i = from; i < from + n; ++i)
+      if (i >= text.size() || text[i] < '0' || text[i] > '9') return false;
+    return true;
+  };
+  if (text.size() < 19 || !canonical_date(text.substr(0, 10)) || (text[10] != ' ' && text[10] != 'T') ||
+      !digits(11, 2) || text[13] != ':' || !digits(14, 2) || text[16] != ':' || !digits(17, 2))
+    return std::nullopt;
+  std::string out(text.substr(0, 19));
+  out[10] = ' ';
+  std::string fraction;
+  if (text.size() > 19) {
+    if (text[19] != '.' || text.size() > 26 || text.size() == 20 || !digits(20, text.size() - 20)) return std::nullopt;
+    fraction = std::string(text.substr(20));
+  }
+  return out + "." + fraction + std::string(6 - fraction.size(), '0');
+}
+
 // Checks that every column of a batch is a column of `table` of a type it can hold; throws
 // Failure(INVALID_ARGUMENT) naming the first that is not.
 inline void check_columns(const PortableTable& table, const std::vector<ColumnSpec>& batch) {
@@ -337,6 +381,88 @@ inline PortableSchema parse_portable_schema(std::string_view text) {
     schema.tables.push_back(std::move(table));
   }
   return schema;
+}
+
+// The schema as the JSON text describe_schema returns (CONTRACT.md, "Reading a database"): the
+// keys stage_begin reads, without name, version and checksum. Every table carries all four key
+// lists (empty when it has none); a column carries "nullable" always, "max_length",
+// "auto_increment" and "default" only when set.
+inline std::string portable_schema_json(const PortableSchema& schema) {
+  namespace json = boost::json;
+  auto names = [](const std::vector<std::string>& v) {
+    json::array a;
+    for (const auto& n : v) a.emplace_back(n);
+    return a;
+  };
+  auto key_list = [&](const std::vector<PortableKey>& keys) {
+    json::array a;
+    for (const auto& k : keys) a.push_back(json::object{{"name", k.name}, {"columns", names(k.columns)}});
+    return a;
+  };
+  json::array tables;
+  for (const auto& t : schema.tables) {
+    json::array cols;
+    for (const auto& c : t.columns) {
+      json::object o{{"name", c.name}, {"type", c.type}};
+      if (c.max_length) o["max_length"] = *c.max_length;
+      o["nullable"] = c.nullable;
+      if (c.auto_increment) o["auto_increment"] = true;
+      if (!c.default_value.is_null()) o["default"] = c.default_value;
+      cols.push_back(std::move(o));
+    }
+    json::array fks;
+    for (const auto& fk : t.foreign_keys)
+      fks.push_back(
+          json::object{{"name", fk.name},
+                       {"columns", names(fk.columns)},
+                       {"references", json::object{{"table", fk.ref_table}, {"columns", names(fk.ref_columns)}}},
+                       {"on_delete", fk.on_delete}});
+    tables.push_back(json::object{{"name", t.name},
+                                  {"columns", std::move(cols)},
+                                  {"primary_key", names(t.primary_key)},
+                                  {"unique", key_list(t.unique)},
+                                  {"foreign_keys", std::move(fks)},
+                                  {"indexes", key_list(t.indexes)}});
+  }
+  return json::serialize(json::object{{"tables", std::move(tables)}});
+}
+
+// Puts `tables` parents first, as the portable schema lists them: a table comes after every
+// table its foreign keys reference (a reference to itself aside). Among tables that are free to
+// go, the earlier keeps its place, so the order is stable. Throws Failure(DBTOOL_ERR_DATA)
+// naming the tables when their foreign keys form a cycle, which no parents-first list can hold.
+inline void order_parents_first(std::vector<PortableTable>& tables) {
+  std::vector<PortableTable> ordered;
+  std::vector<bool> placed(tables.size(), false);
+  auto is_placed = [&](const std::string& name) {
+    for (const auto& t : ordered)
+      if (t.name == name) return true;
+    bool known = false;
+    for (const auto& t : tables) known = known || t.name == name;
+    return !known;  // a reference to a table outside the list does not hold anything back
+  };
+  while (ordered.size() < tables.size()) {
+    bool progress = false;
+    for (size_t i = 0; i < tables.size(); ++i) {
+      if (placed[i]) continue;
+      bool ready = true;
+      for (const auto& fk : tables[i].foreign_keys)
+        if (fk.ref_table != tables[i].name && !is_placed(fk.ref_table)) ready = false;
+      if (!ready) continue;
+      ordered.push_back(tables[i]);
+      placed[i] = true;
+      progress = true;
+      break;  // restart from the top so that the earliest free table goes next
+    }
+    if (!progress) {
+      std::string stuck;
+      for (size_t i = 0; i < tables.size(); ++i)
+        if (!placed[i]) stuck += (stuck.empty() ? "" : ", ") + tables[i].name;
+      throw Failure(DBTOOL_ERR_DATA,
+                    "the foreign keys of these tables form a cycle, so no table can come first: " + stuck);
+    }
+  }
+  tables = std::move(ordered);
 }
 
 }  // namespace dbtool::sdk
