@@ -276,6 +276,8 @@ std::string sql_type(const sdk::PortableColumn& c) {
   if (c.type == "json") return "LONGTEXT";
   if (c.type == "blob") return "LONGBLOB";
   if (c.type == "timestamp") return "VARCHAR(32)";
+  if (c.type == "date") return "DATE";
+  if (c.type == "datetime") return "DATETIME(6)";
   return c.max_length ? "VARCHAR(" + std::to_string(*c.max_length) + ")" : "LONGTEXT";
 }
 
@@ -290,6 +292,12 @@ std::string literal(MYSQL* m, const json::value& v) {
   }
   if (v.is_string()) return quote_string(m, v.get_string());
   return "NULL";
+}
+
+// Always spelled out: InnoDB reports a foreign key without ON DELETE as RESTRICT, not NO ACTION.
+std::string upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
 }
 
 std::string joined(const std::vector<std::string>& v) {
@@ -309,6 +317,9 @@ std::vector<std::string> schema_to_ddl(MYSQL* m, const sdk::PortableSchema& sche
       if (!c.nullable) line += " NOT NULL";
       if (!c.default_value.is_null()) line += " DEFAULT " + literal(m, c.default_value);
       if (c.auto_increment) line += " AUTO_INCREMENT";
+      // json and timestamp share their SQL type with text; the comment keeps them apart when
+      // describe_schema reads the table back.
+      if (c.type == "json" || c.type == "timestamp") line += " COMMENT " + quote_string(m, "dbtool:" + c.type);
       body += (body.empty() ? "" : ",\n") + line;
     }
     if (!t.primary_key.empty()) body += ",\n  PRIMARY KEY (" + joined(t.primary_key) + ")";
@@ -316,7 +327,7 @@ std::vector<std::string> schema_to_ddl(MYSQL* m, const sdk::PortableSchema& sche
     for (const auto& ix : t.indexes) body += ",\n  KEY " + quote_identifier(ix.name) + " (" + joined(ix.columns) + ")";
     for (const auto& fk : t.foreign_keys)
       body += ",\n  CONSTRAINT " + quote_identifier(fk.name) + " FOREIGN KEY (" + joined(fk.columns) + ") REFERENCES " +
-              quote_identifier(fk.ref_table) + " (" + joined(fk.ref_columns) + ")";
+              quote_identifier(fk.ref_table) + " (" + joined(fk.ref_columns) + ") ON DELETE " + upper(fk.on_delete);
     out.push_back("CREATE TABLE " + quote_identifier(t.name) + " (\n" + body +
                   "\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=utf8mb4_bin");
   }
