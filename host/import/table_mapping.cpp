@@ -57,20 +57,6 @@ std::optional<Conversion> conversion(PortableType from, PortableType to) {
   return std::nullopt;
 }
 
-bool value_fits(PortableType t, const json::value& v) {
-  switch (t) {
-    case PortableType::kInt64: return v.is_int64() || v.is_uint64();
-    case PortableType::kFloat64: return v.is_number();
-    case PortableType::kBool: return v.is_bool();
-    case PortableType::kJson: return true;
-    case PortableType::kDate: return v.is_string() && is_canonical_date(v.get_string());
-    case PortableType::kDateTime: return v.is_string() && is_canonical_datetime(v.get_string());
-    case PortableType::kText:
-    case PortableType::kTimestamp: return v.is_string();
-    case PortableType::kBlob: return false;
-  }
-  return false;
-}
 
 }  // namespace
 

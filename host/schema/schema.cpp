@@ -3,6 +3,8 @@
 
 #include "util/error.hpp"
 
+#include <dbtool/sdk/schema.hpp>
+
 #include <openssl/evp.h>
 
 #include <fstream>
@@ -110,9 +112,11 @@ bool value_fits(PortableType t, const json::value& v) {
     case PortableType::kBool: return v.is_bool();
     case PortableType::kText:
     case PortableType::kJson:
-    case PortableType::kTimestamp:
-    case PortableType::kDate:
-    case PortableType::kDateTime: return v.is_string();
+    case PortableType::kTimestamp: return v.is_string();
+    // Dates travel in one canonical text form (plugin.h); a default in another would be
+    // refused by the backend at load time, so it is refused here, naming the field.
+    case PortableType::kDate: return v.is_string() && sdk::canonical_date(v.get_string()) == v.get_string();
+    case PortableType::kDateTime: return v.is_string() && sdk::canonical_datetime(v.get_string()) == v.get_string();
     case PortableType::kBlob: return false;
   }
   return false;
