@@ -40,6 +40,8 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
   static bool with_defaults = false;
   static std::string reject_file;
   static size_t batch_rows = 8192;
+  static bool allow_shrink = false;
+  static std::optional<int64_t> max_rejects;
   add_target_options(cmd, opts, true);
   cmd->add_option("--source", sources,
                   "Sources to try in order, comma-separated (http-legacy, json-file); the first that "
@@ -61,6 +63,13 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
   cmd->add_option("--reject-file", reject_file,
                   "Write records that cannot be mapped here (JSON lines with the reason) and go on; "
                   "without it the first bad record stops the run and nothing changes");
+  cmd->add_option("--max-rejects", max_rejects,
+                  "Most records --reject-file may set aside before the run fails and changes nothing "
+                  "(default: 1% of the records with --reject-file)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--allow-shrink", allow_shrink,
+                "Allow a migration that leaves a table with fewer rows than the target holds now, or "
+                "an empty database (refused by default, listing each table before -> after)");
   cmd->add_option("--batch-rows", batch_rows, "Rows per batch handed to the backend")->capture_default_str()
       ->check(CLI::Range(1, 1000000));
   cmd->add_option("--schema-dir", schema_dir, "Folder with schema.json, defaults.json, import-mapping.json")
@@ -69,6 +78,9 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
       "Credentials for http-legacy come from DBTOOL_LEGACY_UID / DBTOOL_LEGACY_PASSWORD (environment\n"
       "or .env) or a no-echo prompt, never from the command line. Users without a password hash in\n"
       "the export get the hash of DBTOOL_DEFAULT_PASSWORD (the report counts them).\n"
+      "Refused unless allowed: a run that would leave a table with fewer rows than it has now or an\n"
+      "empty database (--allow-shrink); more rejected records than --max-rejects (0 without\n"
+      "--reject-file, 1% of the records with it). A refused run changes nothing.\n"
       "Examples:\n"
       "  dbtool migrate --yes                                  # from instance/data.json\n"
       "  dbtool migrate --source http-legacy,json-file --legacy-url https://old.example.org\n"
@@ -81,6 +93,8 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
     std::vector<std::string> chain = split_list(sources);
     if (chain.empty()) throw Error("--source names no source", ExitCode::kUsage);
     for (const auto& name : chain) reg.get(name, DBTOOL_KIND_SOURCE);  // fail early on a typo
+    if (max_rejects && *max_rejects > 0 && reject_file.empty())
+      throw Error("--max-rejects needs --reject-file: rejected records must be kept somewhere", ExitCode::kUsage);
     s.cache_file = cache;
 
     ChainResult extracted = run_source_chain(reg, chain, s);
@@ -90,11 +104,14 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
     run.files = {extracted.export_file};
     if (with_defaults) run.files.push_back(dir / "defaults.json");
     if (!reject_file.empty()) run.reject_file = std::filesystem::absolute(reject_file);
+    run.max_rejects = max_rejects;
     run.batch_rows = batch_rows;
     run.default_password_hash = [] { return default_password_hash(with_defaults ? "123Qwerty!" : nullptr); };
     if (target.file) std::filesystem::create_directories(target.file->parent_path());
     BackendSession session(*target.plugin, target.open_options(true));
     RebuildOptions ro{"migrate", extracted.source, opts.yes, opts.backup_dir};
+    ro.guard_shrink = true;
+    ro.allow_shrink = allow_shrink;
     json::object report = rebuild(session, target, schema, ro, [&](BackendStage& stage) {
       LoadOutcome out = import_into_stage(stage, schema, run);
       out.details["sources"] = extracted.to_json();
@@ -111,8 +128,9 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
     if (auto* imp = report.if_contains("import"); imp && imp->is_object()) {
       const auto& o = imp->get_object();
       if (auto* r = o.if_contains("records_rejected"); r && r->to_number<int64_t>() > 0)
-        std::printf("  rejected: %lld records, written to %s\n", static_cast<long long>(r->to_number<int64_t>()),
-                    reject_file.c_str());
+        std::printf("  rejected: %lld records (at most %lld allowed), written to %s\n",
+                    static_cast<long long>(r->to_number<int64_t>()),
+                    static_cast<long long>(o.at("max_rejects").to_number<int64_t>()), reject_file.c_str());
       if (auto* d = o.if_contains("default_password_users"); d && d->to_number<int64_t>() > 0)
         std::printf("  %lld users had no password hash and got DBTOOL_DEFAULT_PASSWORD's\n",
                     static_cast<long long>(d->to_number<int64_t>()));

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <map>
 
 namespace dbtool {
 namespace json = boost::json;
@@ -33,6 +34,46 @@ int64_t carry_history(BackendSession& session, BackendStage& stage, const json::
   ArrowArrayStream stream{};
   session.read_table(std::string(kHistoryTable), &stream);
   return stage.load(std::string(kHistoryTable), &stream);
+}
+
+// migrate's guard against a swap that loses rows: every table of the target (the schema's
+// and any other, which the new database will not hold) compared with what the stage holds.
+// Throws kRefused with the per-table before -> after list unless allow_shrink, which instead
+// records the list in the report.
+void guard_against_shrink(const json::object& before, const json::array& staged, int64_t staged_total,
+                          const RebuildOptions& options, json::object& report) {
+  std::map<std::string, int64_t> after;
+  for (const auto& row : staged) after[std::string(row.at("name").as_string())] = row.at("rows").to_number<int64_t>();
+  json::array shrunk;
+  std::string listing;
+  if (auto* t = before.if_contains("tables"); t && t->is_array())
+    for (const auto& row : t->get_array()) {
+      const auto& o = row.as_object();
+      std::string name(o.at("name").as_string());
+      if (name == kHistoryTable) continue;  // carried over and grown by one, never shrunk
+      int64_t was = o.if_contains("rows") ? o.at("rows").to_number<int64_t>() : 0;
+      int64_t now = after.count(name) ? after.at(name) : 0;
+      if (now >= was) continue;
+      shrunk.push_back(json::object{{"name", name}, {"before", was}, {"after", now}});
+      listing += "\n  " + name + ": " + std::to_string(was) + " -> " + std::to_string(now) + " rows" +
+                 (after.count(name) ? "" : " (not in the schema)");
+    }
+  if (staged_total == 0) {
+    if (!options.allow_shrink)
+      throw Error(options.operation + " refused: the source delivered no rows at all, so the new database would be "
+                      "empty" + (shrunk.empty() ? "" : " (before -> after:" + listing + ")") +
+                      "; nothing was changed (pass --allow-shrink if an empty database is what you want)",
+                  ExitCode::kRefused);
+    log_warn("the new database is empty (--allow-shrink)");
+  }
+  if (shrunk.empty()) return;
+  if (!options.allow_shrink)
+    throw Error(options.operation + " refused: it would leave tables with fewer rows than " +
+                    "the target holds now (before -> after):" + listing +
+                    "\nnothing was changed (pass --allow-shrink if these rows are meant to go)",
+                ExitCode::kRefused);
+  log_warn("tables shrink (--allow-shrink):" + listing);
+  report["shrunk"] = std::move(shrunk);
 }
 
 void record_run(BackendStage& stage, const Schema& schema, const RebuildOptions& options,
@@ -123,6 +164,7 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
       tables.push_back(json::object{{"name", t.name}, {"rows", actual}});
       total += actual;
     }
+    if (options.guard_shrink) guard_against_shrink(before, tables, total, options, report);
     report["tables"] = std::move(tables);
     report["rows"] = total;
     report["load_seconds"] = load_seconds;
@@ -166,6 +208,11 @@ void print_report(const json::object& report) {
                                       ? str("backup").c_str()
                                       : "none (the database was empty)");
   if (report.if_contains("retired")) std::printf("  retired:  %s\n", str("retired").c_str());
+  if (auto* s = report.if_contains("shrunk"); s && s->is_array())
+    for (const auto& row : s->get_array())
+      std::printf("  shrunk:   %s %lld -> %lld rows (--allow-shrink)\n", std::string(row.at("name").as_string()).c_str(),
+                  static_cast<long long>(row.at("before").to_number<int64_t>()),
+                  static_cast<long long>(row.at("after").to_number<int64_t>()));
   double secs = report.if_contains("seconds") ? report.at("seconds").to_number<double>() : 0;
   double rps = report.if_contains("rows_per_second") ? report.at("rows_per_second").to_number<double>() : 0;
   double load = report.if_contains("load_seconds") ? report.at("load_seconds").to_number<double>() : 0;

@@ -331,7 +331,7 @@ TEST_F(MigrateTest, RejectFileReconciles) {
   users[9].as_object().erase("name");
   write_bytes(cache_, json::serialize(users));
   fs::path rejects = dir_ / "rejects.jsonl";
-  auto r = migrate({"--reject-file", rejects.string(), "--json"});
+  auto r = migrate({"--reject-file", rejects.string(), "--max-rejects", "3", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json::object imp = json::parse(r.out).at("import").as_object();
   EXPECT_EQ(imp.at("records_read").to_number<int64_t>(), static_cast<int64_t>(total));
@@ -344,6 +344,95 @@ TEST_F(MigrateTest, RejectFileReconciles) {
   json::object first = json::parse(lines.substr(0, first_end)).as_object();
   EXPECT_EQ(first.at("index").to_number<int64_t>(), 3);
   EXPECT_FALSE(first.at("reason").as_string().empty());
+}
+
+// The guards before the swap: an empty export, or one that would leave a table with fewer rows
+// than the target holds, is refused (target byte-identical, each table before -> after) unless
+// --allow-shrink.
+TEST_F(MigrateTest, AnEmptyExportIsRefusedUnlessAllowShrink) {
+  write_bytes(cache_, "[]");
+  auto r = migrate({});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("no rows at all"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(db_)) << "an empty target stays as it was, too";
+
+  populate();
+  const std::string before = read_bytes(db_);
+  r = migrate({});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("users: 5 -> 0 rows"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--allow-shrink"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+
+  r = migrate({"--allow-shrink"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(count(db_, "users"), 0);
+  EXPECT_NE(r.out.find("shrunk:   users 5 -> 0 rows"), std::string::npos) << r.out;
+}
+
+TEST_F(MigrateTest, AShrinkingMigrationIsRefusedWithEachTableBeforeAndAfter) {
+  fs::copy_file(export_, cache_);
+  ASSERT_EQ(migrate({}).exit_code, 0);
+  const std::string before = read_bytes(db_);
+  json::array users = json::parse(read_bytes(export_)).as_array();
+  users.resize(150);
+  int64_t links = 0;
+  for (const auto& u : users)
+    if (auto* s = u.as_object().if_contains("sections"); s && s->is_array()) links += s->as_array().size();
+  write_bytes(cache_, json::serialize(users));
+  auto r = migrate({});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("users: 200 -> 150 rows"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("user_sections: 306 -> " + std::to_string(links) + " rows"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+
+  r = migrate({"--allow-shrink", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(count(db_, "users"), 150);
+  std::map<std::string, std::pair<int64_t, int64_t>> shrunk;
+  json::value report = json::parse(r.out);
+  for (const auto& t : report.at("shrunk").as_array())
+    shrunk[std::string(t.at("name").as_string())] = {t.at("before").to_number<int64_t>(),
+                                                     t.at("after").to_number<int64_t>()};
+  EXPECT_EQ(shrunk["users"], std::make_pair(int64_t{200}, int64_t{150}));
+  EXPECT_EQ(shrunk["user_sections"], std::make_pair(int64_t{306}, links));
+}
+
+// Rejected records have a ceiling: 0 without --reject-file, 1% of the records with it, or
+// --max-rejects; past it the run fails and the target is byte-identical.
+TEST_F(MigrateTest, RejectsAboveTheCeilingFailTheRun) {
+  populate();
+  const std::string before = read_bytes(db_);
+  fs::path rejects = dir_ / "rejects.jsonl";
+  // A v1 export without DBTOOL_DEFAULT_PASSWORD: every record is rejected.
+  fs::copy_file(testing::fixtures_dir() / "sample-export-v1.json", cache_);
+  auto r = migrate({"--reject-file", rejects.string()}, {{"DBTOOL_DEFAULT_PASSWORD", ""}});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("100 of 100 records could not be mapped"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+
+  // 3 bad records of 200: above the default 1% (2), within --max-rejects 3.
+  json::array users = json::parse(read_bytes(export_)).as_array();
+  for (int i : {3, 7, 9}) users[i].as_object()["uid"] = 12345;
+  write_bytes(cache_, json::serialize(users));
+  r = migrate({"--reject-file", rejects.string()});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("3 of 200 records"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("more than the 2"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+  r = migrate({"--reject-file", rejects.string(), "--max-rejects", "2"});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+
+  r = migrate({"--max-rejects", "3"});
+  EXPECT_EQ(r.exit_code, 2) << "rejects need somewhere to go: " << r.err;
+  EXPECT_NE(r.err.find("--reject-file"), std::string::npos) << r.err;
+
+  r = migrate({"--reject-file", rejects.string(), "--max-rejects", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("rejected: 3 records (at most 3 allowed)"), std::string::npos) << r.out;
+  EXPECT_EQ(count(db_, "users"), 197);
 }
 
 TEST_F(MigrateTest, DuplicateUidFailsClearlyAndChangesNothing) {
