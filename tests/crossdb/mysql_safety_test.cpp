@@ -433,6 +433,34 @@ TEST_F(MysqlSafety, BackupLoadsIntoTheMariadbClient) {
   admin.exec("DROP DATABASE `" + copy + "`");
 }
 
+// migrate's guard on MySQL too: an empty export, or one that shrinks a table, leaves the live
+// tables as they were and no stage behind, unless --allow-shrink.
+TEST_F(MysqlSafety, AShrinkingMigrationIsRefused) {
+  REQUIRE_MYSQL(server);
+  Admin admin(*server);
+  std::string uri = fresh_database_uri(server->uri, "shrink");
+  const std::string db = database_of(uri);
+  auto migrate = [&](const fs::path& file, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"migrate", "--source", "json-file", "--json-file", file.string(), "--db", uri, "--yes"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return dbtool(args, server->password);
+  };
+  auto r = migrate(export_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto before = admin.snapshot(db);
+  const auto databases = family_of(admin, db);
+  const fs::path empty = dir_ / "empty.json";
+  testing::write_bytes(empty, "[]");
+  r = migrate(empty);
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("users: 200 -> 0 rows"), std::string::npos) << r.err;
+  EXPECT_EQ(admin.snapshot(db), before);
+  EXPECT_EQ(family_of(admin, db), databases) << "no stage or retired database left";
+  r = migrate(empty, {"--allow-shrink"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(admin.count(db, "users"), 0);
+}
+
 TEST_F(MysqlSafety, KilledBeforeCutOverLeavesTheLiveTablesAsTheyWere) {
   REQUIRE_MYSQL(server);
   Admin admin(*server);
