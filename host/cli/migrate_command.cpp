@@ -2,6 +2,7 @@
 // database on the current schema, verified and cut over atomically.
 #include "cli/common.hpp"
 
+#include "import/import_mapping.hpp"
 #include "ops/import_load.hpp"
 #include "ops/rebuild.hpp"
 #include "ops/source_chain.hpp"
@@ -96,6 +97,7 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
     if (max_rejects && *max_rejects > 0 && reject_file.empty())
       throw Error("--max-rejects needs --reject-file: rejected records must be kept somewhere", ExitCode::kUsage);
     s.cache_file = cache;
+    s.record_key = load_mapping(dir / "import-mapping.json", schema).key_field;
 
     ChainResult extracted = run_source_chain(reg, chain, s);
 
