@@ -38,7 +38,7 @@ void add_init_command(CLI::App& app, GlobalOptions& g) {
     run.mapping_file = dir / "import-mapping.json";
     run.files = {dir / "defaults.json"};
     if (target.file) std::filesystem::create_directories(target.file->parent_path());
-    BackendSession session(*target.plugin, target.open_options(true));
+    BackendSession session(*target.plugin, replacing_open_options(target, opts));
     RebuildOptions ro{"init", "defaults", opts.yes, opts.backup_dir};
     run.default_password_hash = [] { return default_password_hash(kBuiltinTestPassword); };
     boost::json::object report = rebuild(session, target, schema, ro, [&](BackendStage& stage) {

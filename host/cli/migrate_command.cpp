@@ -110,7 +110,7 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
     run.batch_rows = batch_rows;
     run.default_password_hash = [] { return default_password_hash(with_defaults ? "123Qwerty!" : nullptr); };
     if (target.file) std::filesystem::create_directories(target.file->parent_path());
-    BackendSession session(*target.plugin, target.open_options(true));
+    BackendSession session(*target.plugin, replacing_open_options(target, opts));
     RebuildOptions ro{"migrate", extracted.source, opts.yes, opts.backup_dir};
     ro.guard_shrink = true;
     ro.allow_shrink = allow_shrink;

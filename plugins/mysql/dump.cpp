@@ -131,6 +131,9 @@ dbtool_status backup(dbtool_session* s, const char* path_c, dbtool_text* out, db
   dbtool_status status = sdk::guard(error, [&] {
     if (!s->exists) throw Failure(DBTOOL_ERR_NOT_FOUND, "nothing to back up: " + s->target.display + " does not exist");
     const std::string& db = s->target.database;
+    // Taken before the snapshot: a write between the two is in the backup, and still makes
+    // the cut-over refuse (safe); none after the snapshot can slip through.
+    s->baseline = target_state(s);
     Connection c(s->target, s->password, db);
     c.query("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "backup");
     c.query("START TRANSACTION WITH CONSISTENT SNAPSHOT", "backup");
@@ -225,6 +228,7 @@ dbtool_status restore(dbtool_session* s, const char* path_c, dbtool_text* out, d
   dbtool_status status = sdk::guard(error, [&] {
     const std::string path = path_c ? path_c : "";
     std::map<std::string, int64_t> counts = read_trailer(path);
+    if (!s->baseline) s->baseline = target_state(s);
     if (!s->exists) {
       s->conn.query("CREATE DATABASE IF NOT EXISTS " + quote_identifier(s->target.database) +
                         " CHARACTER SET utf8mb4 COLLATE utf8mb4_unicode_ci",
@@ -255,8 +259,10 @@ dbtool_status restore(dbtool_session* s, const char* path_c, dbtool_text* out, d
       if (tables_of(c, stage).size() != counts.size())
         throw Failure(DBTOOL_ERR_DATA, "restore verification failed: the backup holds other tables than its trailer lists");
     }
+    refuse_if_changed(s);
     swap_databases(s->conn, s->target.database, stage);
     stage.clear();
+    s->baseline.reset();
     std::ifstream in(path, std::ios::binary | std::ios::ate);
     sdk::set_text(out, report(static_cast<int64_t>(in.tellg()), counts));
   });

@@ -96,7 +96,24 @@ fs::path new_stage_file(const fs::path& target) {
   throw Failure(DBTOOL_ERR_IO, "cannot find a free name for a new database beside " + target.string());
 }
 
+int64_t target_version(dbtool_session* s) {
+  if (!s->db) return -1;
+  return s->db.scalar_int("PRAGMA data_version");
+}
+
 void swap_in(dbtool_session* s, const fs::path& stage) {
+  // Writes another connection committed after the backup are in neither the backup nor the
+  // new file: refuse before touching anything. data_version changes with every commit of any
+  // other connection; a target that appeared since counts as changed too.
+  if (s->baseline_version && !s->allow_concurrent_writes) {
+    std::error_code ec;
+    const bool changed = *s->baseline_version < 0 ? fs::exists(s->path, ec) : target_version(s) != *s->baseline_version;
+    if (changed)
+      throw Failure(DBTOOL_ERR_CONFLICT,
+                    "the cut-over was refused: another program wrote to " + s->path.string() +
+                        " after its backup was taken, and those writes would be lost; stop the application "
+                        "and run again (or pass --allow-concurrent-writes to replace them anyway)");
+  }
   // The new file takes the old one's permissions; a brand-new database stays owner-only.
   struct stat old {};
   if (::stat(s->path.c_str(), &old) == 0) ::chmod(stage.c_str(), old.st_mode & 07777);
@@ -116,6 +133,7 @@ void swap_in(dbtool_session* s, const fs::path& stage) {
     std::error_code ec;
     fs::remove(s->path.string() + suffix, ec);  // belonged to the old file, now replaced
   }
+  s->baseline_version.reset();  // a new file: the next backup sets the next baseline
   open_target(s);
 }
 
@@ -129,6 +147,8 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
     if (uri == nullptr || !uri->is_string()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "open options need a \"uri\"");
     auto s = std::make_unique<dbtool_session>();
     s->path = fs::absolute(path_from_uri(std::string(uri->get_string()))).lexically_normal();
+    if (auto* a = opts.get_object().if_contains("allow_concurrent_writes"); a && a->is_bool())
+      s->allow_concurrent_writes = a->get_bool();
     std::error_code fec;
     if (fs::is_directory(s->path.parent_path(), fec)) {
       std::string lock = s->path.string() + ".dbtool.lock";
@@ -186,6 +206,9 @@ dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report, d
     if (fd < 0) throw Failure(DBTOOL_ERR_IO, "cannot create the backup " + file.string() + ": " + std::strerror(errno));
     ::close(fd);
     created = true;
+    // What the cut-over compares against: anything committed after this moment may be
+    // missing from the copy.
+    s->baseline_version = target_version(s);
     Connection dest(file, SQLITE_OPEN_READWRITE);
     copy_pages(s->db.get(), dest.get(), s->busy, "backup");
     dest.exec("PRAGMA journal_mode=DELETE", "backup");
@@ -213,6 +236,7 @@ dbtool_status restore(dbtool_session* s, const char* path, dbtool_text* report, 
     if (!fs::is_regular_file(file)) throw Failure(DBTOOL_ERR_NOT_FOUND, "no backup file at " + file.string());
     Connection src(file, SQLITE_OPEN_READONLY);
     verify_database(src, "backup " + file.string());
+    if (!s->baseline_version) s->baseline_version = target_version(s);
     fs::create_directories(s->path.parent_path());
     stage = new_stage_file(s->path);
     {

@@ -13,6 +13,7 @@
 #include <atomic>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -82,6 +83,11 @@ struct dbtool_session {
   dbtool::sqlite::Connection db;  // open while the target exists
   std::atomic<sqlite3*> busy{nullptr};  // the connection a long call runs on, for cancel
   bool has_stage = false;
+  // The target's state when the last backup began (else when the stage began): a swap after
+  // another connection wrote to it would lose those writes (ABI 1.1, DBTOOL_ERR_CONFLICT).
+  // PRAGMA data_version on `db`, which stays open from backup to cut-over; -1: no file then.
+  std::optional<int64_t> baseline_version;
+  bool allow_concurrent_writes = false;
 };
 
 struct dbtool_stage {
@@ -110,6 +116,10 @@ void stage_abort(dbtool_stage* st);
 
 // A new, empty file beside the target for a stage or a restore: ".<name>.dbtool-stage-<pid>-<n>".
 std::filesystem::path new_stage_file(const std::filesystem::path& target);
+// The target's data_version on the session's connection (-1 when there is no target file).
+int64_t target_version(dbtool_session* s);
 // Moves `stage` over the session's target in one rename, then reopens the session on it.
+// Refuses with DBTOOL_ERR_CONFLICT, touching nothing, when the target changed since the
+// session's baseline (unless allow_concurrent_writes).
 void swap_in(dbtool_session* s, const std::filesystem::path& stage);
 }  // namespace dbtool::sqlite

@@ -15,12 +15,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "mysql_test_support.hpp"
@@ -459,6 +461,48 @@ TEST_F(MysqlSafety, AShrinkingMigrationIsRefused) {
   r = migrate(empty, {"--allow-shrink"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(admin.count(db, "users"), 0);
+}
+
+// A write by another program between the backup and the cut-over: the swap would lose it, so it
+// is refused (the write stays live, no stage left) unless --allow-concurrent-writes, and then
+// the written row is in the retired database.
+TEST_F(MysqlSafety, AWriteAfterTheBackupRefusesTheCutOver) {
+  REQUIRE_MYSQL(server);
+  Admin admin(*server);
+  std::string uri = fresh_database_uri(server->uri, "concurrent");
+  const std::string db = database_of(uri);
+  auto r = dbtool({"init", "--db", uri, "--yes"}, server->password);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const fs::path pause = dir_ / "pause";
+  auto run_with_a_write = [&](std::vector<std::string> extra, const std::string& name) {
+    std::vector<std::string> args{"migrate", "--source", "json-file", "--json-file", export_.string(), "--db", uri,
+                                  "--yes", "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    testing::RunResult result;
+    std::thread run([&] {
+      result = dbtool(args, server->password,
+                      {{"DBTOOL_TEST_FAULT", "before-commit:pause"}, {"DBTOOL_TEST_PAUSE_FILE", pause.string()}});
+    });
+    for (int i = 0; i < 3000 && !fs::exists(pause); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_TRUE(fs::exists(pause)) << "the run never reached before-commit";
+    admin.exec("UPDATE `" + db + "`.`users` SET `_name` = " + admin.quote(name) + " ORDER BY id LIMIT 1");
+    fs::remove(pause);
+    run.join();
+    return result;
+  };
+  const auto databases = family_of(admin, db);
+  r = run_with_a_write({}, "written during the run");
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("after its backup was taken"), std::string::npos) << r.err;
+  EXPECT_EQ(admin.scalar("SELECT COUNT(*) FROM `" + db + "`.`users` WHERE `_name` = 'written during the run'"), "1");
+  EXPECT_EQ(family_of(admin, db), databases) << "no stage or retired database left";
+
+  r = run_with_a_write({"--allow-concurrent-writes"}, "kept in the retired database");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string retired(json::parse(r.out).at("retired").as_string());
+  EXPECT_EQ(admin.scalar("SELECT COUNT(*) FROM `" + retired + "`.`users` WHERE `_name` = 'kept in the retired database'"),
+            "1");
+  EXPECT_EQ(admin.count(db, "users"), 200);
 }
 
 TEST_F(MysqlSafety, KilledBeforeCutOverLeavesTheLiveTablesAsTheyWere) {

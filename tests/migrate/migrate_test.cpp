@@ -562,6 +562,42 @@ TEST_F(MigrateTest, InterruptedRunsChangeNothing) {
   }
 }
 
+// Another program writes to the target while the run is paused between backup and cut-over:
+// the swap would lose that write, so it is refused (the write kept) unless
+// --allow-concurrent-writes.
+TEST_F(MigrateTest, AWriteAfterTheBackupRefusesTheCutOver) {
+  populate();
+  fs::copy_file(export_, cache_);
+  const fs::path pause = dir_ / "pause";
+  auto run_with_a_write = [&](std::vector<std::string> extra, const std::string& name) {
+    testing::RunResult r;
+    std::thread run([&] {
+      r = migrate(extra, {{"DBTOOL_TEST_FAULT", "before-commit:pause"}, {"DBTOOL_TEST_PAUSE_FILE", pause.string()}});
+    });
+    for (int i = 0; i < 3000 && !fs::exists(pause); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_TRUE(fs::exists(pause)) << "the run never reached before-commit";
+    sqlite3* h = nullptr;
+    EXPECT_EQ(sqlite3_open(db_.c_str(), &h), SQLITE_OK);
+    std::string sql = "UPDATE users SET _name = '" + name + "' WHERE id = (SELECT min(id) FROM users)";
+    EXPECT_EQ(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(h);
+    sqlite3_close(h);
+    fs::remove(pause);
+    run.join();
+    return r;
+  };
+  auto r = run_with_a_write({}, "written during the run");
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("after its backup was taken"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--allow-concurrent-writes"), std::string::npos) << r.err;
+  EXPECT_EQ(rows(db_, "SELECT count(*) FROM users WHERE _name = 'written during the run'")[0][0].as_int64(), 1)
+      << "the write is kept";
+  EXPECT_EQ(count(db_, "users"), 5);
+
+  r = run_with_a_write({"--allow-concurrent-writes"}, "replaced by the run");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  expect_equals_export(db_, export_);
+}
+
 TEST_F(MigrateTest, WithDefaultsAddsTestUsersButTheExportWins) {
   json::array users = json::parse(read_bytes(export_)).as_array();
   users[0].as_object()["uid"] = "admin";  // the export also has an "admin"
