@@ -21,6 +21,7 @@ using sdk::Failure;
 
 namespace {
 
+constexpr const char* kHeader = "-- dbtool backup of database ";
 constexpr const char* kTrailer = "-- dbtool-backup-end ";
 constexpr size_t kRowsPerInsert = 500;
 
@@ -91,9 +92,17 @@ std::string counts_text(const std::map<std::string, int64_t>& counts) {
 }
 
 // Reads the trailer; throws when the file is not a complete dbtool backup.
+// Checks that `path` is a complete backup made by `backup` (its header line, then its trailer)
+// and returns the row counts the trailer lists.
 std::map<std::string, int64_t> read_trailer(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Failure(DBTOOL_ERR_NOT_FOUND, "cannot read the backup " + path);
+  std::string first;
+  std::getline(in, first);
+  if (first.rfind(kHeader, 0) != 0)
+    throw Failure(DBTOOL_ERR_DATA, path + (first.empty() && in.eof() ? " is empty" : " was not made by dbtool backup") +
+                                       " (no \"" + kHeader + "\" header line): not a dbtool MySQL backup");
+  in.clear();
   in.seekg(0, std::ios::end);
   std::streamoff size = in.tellg();
   std::streamoff from = size > 65536 ? size - 65536 : 0;
@@ -139,7 +148,7 @@ dbtool_status backup(dbtool_session* s, const char* path_c, dbtool_text* out, db
     c.query("START TRANSACTION WITH CONSISTENT SNAPSHOT", "backup");
     Output file(path);
     created = true;
-    file.write("-- dbtool backup of database " + db + " (format 1: one statement per line)\n"
+    file.write(kHeader + db + " (format 1: one statement per line)\n"
                "SET NAMES utf8mb4;\nSET foreign_key_checks = 0;\nSET unique_checks = 0;\n"
                "SET sql_mode = 'NO_AUTO_VALUE_ON_ZERO';\n");
     std::map<std::string, int64_t> counts;
@@ -221,6 +230,15 @@ dbtool_status backup(dbtool_session* s, const char* path_c, dbtool_text* out, db
   s->busy_thread = 0;
   if (status != DBTOOL_OK && created) ::unlink(path.c_str());
   return status;
+}
+
+dbtool_status verify_backup(dbtool_session*, const char* path_c, dbtool_text* out, dbtool_error* error) {
+  return sdk::guard(error, [&] {
+    const std::string path = path_c ? path_c : "";
+    std::map<std::string, int64_t> counts = read_trailer(path);
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    sdk::set_text(out, report(static_cast<int64_t>(in.tellg()), counts));
+  });
 }
 
 dbtool_status restore(dbtool_session* s, const char* path_c, dbtool_text* out, dbtool_error* error) {

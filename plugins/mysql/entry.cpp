@@ -21,6 +21,7 @@ const dbtool_backend_api kApi = {
     .snapshot_begin = nullptr,
     .snapshot_end = nullptr,
     .describe_schema = nullptr,
+    .verify_backup = dbtool::mysql::verify_backup,
 };
 
 }  // namespace

@@ -105,6 +105,7 @@ dbtool_status describe(dbtool_session* s, dbtool_text* out, dbtool_error* error)
 dbtool_status read_table(dbtool_session* s, const char* table, ArrowArrayStream* out, dbtool_error* error);
 dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error);
 dbtool_status restore(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error);
+dbtool_status verify_backup(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error);
 dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_stage** out, dbtool_error* error);
 dbtool_status stage_load(dbtool_stage* st, const char* table, ArrowArrayStream* stream, int64_t* rows,
                          dbtool_error* error);

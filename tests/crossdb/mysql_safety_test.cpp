@@ -505,6 +505,37 @@ TEST_F(MysqlSafety, AWriteAfterTheBackupRefusesTheCutOver) {
   EXPECT_EQ(admin.count(db, "users"), 200);
 }
 
+// restore checks the file (header line and trailer) before it asks, backs up or touches anything.
+TEST_F(MysqlSafety, RestoreRefusesFilesThatAreNotCompleteDbtoolBackups) {
+  REQUIRE_MYSQL(server);
+  Admin admin(*server);
+  std::string uri = fresh_database_uri(server->uri, "badbackup");
+  const std::string db = database_of(uri);
+  auto r = dbtool({"init", "--db", uri, "--yes"}, server->password);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto b = dbtool({"backup", "--db", uri, "--json"}, server->password);
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const std::string good = testing::read_bytes(std::string(json::parse(b.out).at("path").as_string()));
+  const auto before = admin.snapshot(db);
+  const auto databases = family_of(admin, db);
+  const size_t backups = files_in(backups_);
+  const std::map<std::string, std::pair<std::string, std::string>> cases = {
+      {"empty.sql", {"", "is empty"}},
+      {"truncated.sql", {good.substr(0, good.size() - 10), "truncated"}},
+      {"other.sql", {"CREATE TABLE users (id INT);\n", "was not made by dbtool backup"}},
+  };
+  for (const auto& [name, c] : cases) {
+    SCOPED_TRACE(name);
+    testing::write_bytes(dir_ / name, c.first);
+    r = dbtool({"restore", "--db", uri, "--yes", (dir_ / name).string()}, server->password);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find(c.second), std::string::npos) << r.err;
+    EXPECT_EQ(admin.snapshot(db), before);
+    EXPECT_EQ(family_of(admin, db), databases);
+    EXPECT_EQ(files_in(backups_), backups) << "no backup of the current state for a bad file";
+  }
+}
+
 TEST_F(MysqlSafety, KilledBeforeCutOverLeavesTheLiveTablesAsTheyWere) {
   REQUIRE_MYSQL(server);
   Admin admin(*server);

@@ -326,6 +326,16 @@ struct dbtool_backend_api {
    * columns, types, nullability, defaults, keys, foreign keys and indexes as the database
    * declares them. `out` owns the JSON text. */
   dbtool_status (*describe_schema)(dbtool_session* session, dbtool_text* out, dbtool_error* error);
+
+  /* ---- Since ABI 1.1: checking a backup before anything is done with it ----
+   *
+   * Verifies that `path` is a complete backup made by this backend's `backup` (not empty, not
+   * truncated, of its format, carrying its marker, sound) without touching the target or
+   * anything else. report: as `backup`'s. The host calls it before `restore` and before it
+   * backs up the state a restore would replace; `restore` must verify the same way itself.
+   * Optional (NULL: the host relies on `restore`'s own check). */
+  dbtool_status (*verify_backup)(dbtool_session* session, const char* path, dbtool_text* report,
+                                 dbtool_error* error);
 };
 
 /* ---------------------------------------------------------------------------------------
