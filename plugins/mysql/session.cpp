@@ -49,6 +49,16 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
         log(DBTOOL_LOG_INFO, "dropping " + name + ", left by an interrupted run");
         s->conn.query("DROP DATABASE " + quote_identifier(name), "dropping a stale stage");
       }
+    // A run killed between creating its retired database and the RENAME leaves it empty; one
+    // that holds anything (tables, views) is the data of an earlier cut-over and stays.
+    const std::string retired = retired_prefix(db);
+    for (const auto& name : s->conn.column_of("SELECT schema_name FROM information_schema.schemata"))
+      if (name.rfind(retired, 0) == 0 &&
+          s->conn.scalar_int("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = " +
+                             quote_string(s->conn.get(), name)) == 0) {
+        log(DBTOOL_LOG_INFO, "dropping " + name + ", an empty retired database left by an interrupted run");
+        s->conn.query("DROP DATABASE " + quote_identifier(name), "dropping an empty retired database");
+      }
     *out = s.release();
   });
 }

@@ -334,6 +334,30 @@ TEST_F(MysqlSafety, StaleStagingDatabaseOfAKilledRunIsDropped) {
   EXPECT_GT(admin.count(db, "users"), 0);
 }
 
+// A kill between creating the retired database and the RENAME leaves it empty: the next run
+// drops it, so status does not list it as data; a retired database holding tables stays.
+TEST_F(MysqlSafety, AnEmptyRetiredDatabaseIsDroppedOneWithTablesKept) {
+  REQUIRE_MYSQL(server);
+  Admin admin(*server);
+  std::string uri = fresh_database_uri(server->uri, "retired");
+  const std::string db = database_of(uri);
+  const std::string empty = db + "__dbtool_retired_20260101000000";
+  const std::string full = db + "__dbtool_retired_20260101000001";
+  admin.exec("CREATE DATABASE `" + empty + "`");
+  admin.exec("CREATE DATABASE `" + full + "`");
+  admin.exec("CREATE TABLE `" + full + "`.`users` (id BIGINT PRIMARY KEY)");
+  auto r = dbtool({"init", "--db", uri, "--yes"}, server->password);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(admin.database_exists(empty));
+  EXPECT_TRUE(admin.database_exists(full));
+  r = dbtool({"status", "--db", uri, "--json"}, server->password);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::value status = json::parse(r.out);
+  const json::array& listed = status.at("retired").as_array();
+  EXPECT_EQ(listed.size(), 1u) << r.out;
+  admin.exec("DROP DATABASE `" + full + "`");
+}
+
 TEST_F(MysqlSafety, StagingDatabasesOfAnotherDatabaseAreLeftAlone) {
   REQUIRE_MYSQL(server);
   Admin admin(*server);
