@@ -44,6 +44,10 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
   static bool allow_shrink = false;
   static std::optional<int64_t> max_rejects;
   add_target_options(cmd, opts, true);
+  static bool drop_unknown = false;
+  cmd->add_flag("--drop-unknown", drop_unknown,
+                "Replace the database even though it holds tables the schema does not know (they stay in "
+                "the backup; refused with --yes by default, and listed in the question)");
   cmd->add_option("--source", sources,
                   "Sources to try in order, comma-separated (http-legacy, json-file); the first that "
                   "delivers a complete, valid export serves")
@@ -112,6 +116,7 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
     if (target.file) std::filesystem::create_directories(target.file->parent_path());
     BackendSession session(*target.plugin, replacing_open_options(target, opts));
     RebuildOptions ro{"migrate", extracted.source, opts.yes, opts.backup_dir};
+    ro.drop_unknown = drop_unknown;
     ro.guard_shrink = true;
     ro.allow_shrink = allow_shrink;
     json::object report = rebuild(session, target, schema, ro, [&](BackendStage& stage) {

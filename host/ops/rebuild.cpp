@@ -52,6 +52,7 @@ void guard_against_shrink(const json::object& before, const json::array& staged,
       std::string name(o.at("name").as_string());
       if (name == kHistoryTable) continue;  // carried over and grown by one, never shrunk
       int64_t was = o.if_contains("rows") ? o.at("rows").to_number<int64_t>() : 0;
+      if (!after.count(name) && options.drop_unknown) continue;  // let go of, by name, above
       int64_t now = after.count(name) ? after.at(name) : 0;
       if (now >= was) continue;
       shrunk.push_back(json::object{{"name", name}, {"before", was}, {"after", now}});
@@ -123,9 +124,27 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
   // 1. Ask before replacing anything.
   json::object before = session.describe();
   const bool occupied = holds_tables(before);
+  // Tables the schema does not know (an application's audit table, say) would not be in the
+  // new database: named before anything happens, and never dropped without being asked.
+  std::string unknown;
+  if (auto* t = before.if_contains("tables"); t && t->is_array())
+    for (const auto& row : t->get_array()) {
+      std::string name(row.at("name").as_string());
+      if (name != kHistoryTable && schema.find_table(name) == nullptr)
+        unknown += "  " + name + " (" + std::to_string(row.as_object().if_contains("rows") ? row.at("rows").to_number<int64_t>() : 0) + " rows)\n";
+    }
+  const std::string unknown_note =
+      unknown.empty() ? "" : "These tables are not in the schema and will not be in the new database (the backup keeps them):\n" + unknown;
+  if (!unknown.empty()) log_warn(unknown_note.substr(0, unknown_note.size() - 1));
+  if (!unknown.empty() && options.yes && !options.drop_unknown)
+    throw Error("nothing changed: " + options.operation + " refused, " + target.display +
+                    " holds tables the schema does not know:\n" + unknown +
+                    "pass --drop-unknown to replace the database without them (the backup keeps them)",
+                ExitCode::kRefused);
   if (occupied && !options.yes) {
     std::string question = "The database " + target.display + " holds these tables, which " + options.operation +
-                           " will replace (a backup is made first):\n" + table_listing(before) + "Continue?";
+                           " will replace (a backup is made first):\n" + table_listing(before) + unknown_note +
+                           "Continue?";
     if (!confirm(question)) throw Error("nothing changed: " + options.operation + " was declined", ExitCode::kRefused);
   }
 

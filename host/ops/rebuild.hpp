@@ -26,6 +26,9 @@ struct RebuildOptions {
   // refused unless allow_shrink.
   bool guard_shrink = false;
   bool allow_shrink = false;
+  // Tables of the target the schema does not know are listed before anything happens; with
+  // `yes` (nobody to ask) the run is refused unless drop_unknown.
+  bool drop_unknown = false;
 };
 
 // What the loader put into the stage: rows per table as the source held them (the counts to

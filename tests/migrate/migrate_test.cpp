@@ -598,6 +598,33 @@ TEST_F(MigrateTest, AWriteAfterTheBackupRefusesTheCutOver) {
   expect_equals_export(db_, export_);
 }
 
+// A table the schema does not know (an application's audit table) is named before anything
+// happens and never dropped silently: with --yes the run is refused unless --drop-unknown.
+TEST_F(MigrateTest, ATableTheSchemaDoesNotKnowIsNamedAndNotDroppedSilently) {
+  populate();
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &h), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(h, "CREATE TABLE audit_log (at TEXT); INSERT INTO audit_log VALUES ('a'), ('b'), ('c')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(h);
+  const std::string before = read_bytes(db_);
+  fs::copy_file(export_, cache_);
+  auto r = migrate({});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("audit_log (3 rows)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--drop-unknown"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+  EXPECT_FALSE(fs::exists(dir_ / "backups") && fs::directory_iterator(dir_ / "backups") != fs::directory_iterator())
+      << "refused before the backup";
+
+  r = migrate({"--drop-unknown"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("audit_log (3 rows)"), std::string::npos) << "still named: " << r.err;
+  expect_equals_export(db_, export_);
+  EXPECT_TRUE(rows(db_, "SELECT name FROM sqlite_master WHERE name = 'audit_log'").empty());
+}
+
 TEST_F(MigrateTest, WithDefaultsAddsTestUsersButTheExportWins) {
   json::array users = json::parse(read_bytes(export_)).as_array();
   users[0].as_object()["uid"] = "admin";  // the export also has an "admin"
