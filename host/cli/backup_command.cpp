@@ -54,7 +54,10 @@ void add_restore_command(CLI::App& app, GlobalOptions& g) {
   cmd->callback([&g, t, file] {
     PluginRegistry reg = load_plugins(g);
     Target target = resolve_target(reg, t->backend, t->db);
-    BackendSession session(*target.plugin, target.open_options(true));
+    BackendSession session(*target.plugin, replacing_open_options(target, *t));
+    // A file that is not a complete backup made by dbtool is refused before anything is done:
+    // no question, no backup of the current state, the target untouched.
+    session.verify_backup(fs::absolute(*file));
     json::object before = session.describe();
     json::object out{{"database", target.display}, {"restored_from", fs::absolute(*file).string()}};
     if (holds_tables(before)) {

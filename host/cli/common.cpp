@@ -21,11 +21,20 @@ void add_target_options(CLI::App* cmd, TargetOptions& t, bool destructive) {
       ->envname("DBTOOL_DB");
   if (destructive) {
     cmd->add_flag("-y,--yes", t.yes, "Replace existing tables without asking (needed without a terminal)");
+    cmd->add_flag("--allow-concurrent-writes", t.allow_concurrent_writes,
+                  "Cut over even if another program wrote to the database after its backup (those writes "
+                  "are then lost; refused by default: stop the application first)");
   }
   cmd->add_option("--backup-dir", t.backup_dir,
                   "Folder for backups (default: backups/ beside a SQLite file, else ./backups)")
       ->envname("DBTOOL_BACKUP_DIR");
   cmd->add_flag("--json", t.json, "Print the result as one JSON document on stdout");
+}
+
+boost::json::object replacing_open_options(const Target& target, const TargetOptions& t) {
+  boost::json::object o = target.open_options(true);
+  o["allow_concurrent_writes"] = t.allow_concurrent_writes;
+  return o;
 }
 
 PluginRegistry load_plugins(const GlobalOptions& g) {

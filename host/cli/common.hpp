@@ -24,6 +24,7 @@ struct TargetOptions {
   std::string backend;
   std::string db;
   bool yes = false;
+  bool allow_concurrent_writes = false;
   std::optional<std::filesystem::path> backup_dir;
   bool json = false;
 };
@@ -31,6 +32,10 @@ struct TargetOptions {
 // --backend, --db (with DBTOOL_BACKEND / DBTOOL_DB), and for destructive commands --yes and
 // --backup-dir; --json everywhere.
 void add_target_options(CLI::App* cmd, TargetOptions& t, bool destructive);
+
+// The open options of a command that replaces the target (creating it when missing):
+// the target's, plus whether writes made by others during the run may be replaced.
+boost::json::object replacing_open_options(const Target& target, const TargetOptions& t);
 
 // Loads the plugins from the search path (plugin_search_path).
 PluginRegistry load_plugins(const GlobalOptions& g);

@@ -18,6 +18,10 @@ void add_init_command(CLI::App& app, GlobalOptions& g) {
   static TargetOptions opts;
   static std::string schema_dir;
   add_target_options(cmd, opts, true);
+  static bool drop_unknown = false;
+  cmd->add_flag("--drop-unknown", drop_unknown,
+                "Replace the database even though it holds tables the schema does not know (they stay in "
+                "the backup; refused with --yes by default, and listed in the question)");
   cmd->add_option("--schema-dir", schema_dir, "Folder with schema.json, defaults.json, import-mapping.json")
       ->envname("DBTOOL_SCHEMA_DIR");
   cmd->footer(
@@ -38,8 +42,9 @@ void add_init_command(CLI::App& app, GlobalOptions& g) {
     run.mapping_file = dir / "import-mapping.json";
     run.files = {dir / "defaults.json"};
     if (target.file) std::filesystem::create_directories(target.file->parent_path());
-    BackendSession session(*target.plugin, target.open_options(true));
+    BackendSession session(*target.plugin, replacing_open_options(target, opts));
     RebuildOptions ro{"init", "defaults", opts.yes, opts.backup_dir};
+    ro.drop_unknown = drop_unknown;
     run.default_password_hash = [] { return default_password_hash(kBuiltinTestPassword); };
     boost::json::object report = rebuild(session, target, schema, ro, [&](BackendStage& stage) {
       return import_into_stage(stage, schema, run);

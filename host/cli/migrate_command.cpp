@@ -4,6 +4,7 @@
 
 #include "import/table_mapping.hpp"
 #include "ops/db_source.hpp"
+#include "import/import_mapping.hpp"
 #include "ops/import_load.hpp"
 #include "ops/rebuild.hpp"
 #include "ops/source_chain.hpp"
@@ -73,7 +74,13 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
   static std::string reject_file;
   static size_t batch_rows = 8192;
   static bool allow_drop = false;
+  static bool allow_shrink = false;
+  static std::optional<int64_t> max_rejects;
   add_target_options(cmd, opts, true);
+  static bool drop_unknown = false;
+  cmd->add_flag("--drop-unknown", drop_unknown,
+                "Replace the database even though it holds tables the schema does not know (they stay in "
+                "the backup; refused with --yes by default, and listed in the question)");
   cmd->add_option("--source", sources,
                   "Sources to try in order, comma-separated: the old database's URI (sqlite:///PATH, "
                   "mysql://USER@HOST:PORT/DB; read-only, every table, password hashes included), "
@@ -98,6 +105,13 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
   cmd->add_option("--reject-file", reject_file,
                   "Write records that cannot be mapped here (JSON lines with the reason) and go on; "
                   "without it the first bad record stops the run and nothing changes");
+  cmd->add_option("--max-rejects", max_rejects,
+                  "Most records --reject-file may set aside before the run fails and changes nothing "
+                  "(default: 1% of the records with --reject-file)")
+      ->check(CLI::NonNegativeNumber);
+  cmd->add_flag("--allow-shrink", allow_shrink,
+                "Allow a migration that leaves a table with fewer rows than the target holds now, or "
+                "an empty database (refused by default, listing each table before -> after)");
   cmd->add_option("--batch-rows", batch_rows, "Rows per batch handed to the backend")->capture_default_str()
       ->check(CLI::Range(1, 1000000));
   cmd->add_option("--schema-dir", schema_dir,
@@ -113,6 +127,9 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
       "the export get the hash of DBTOOL_DEFAULT_PASSWORD (the report counts them). Every table of\n"
       "schemas/schema.json is created, those the export does not feed empty; section ids are kept;\n"
       "export fields with no column are counted in the report, not migrated.\n"
+      "Refused unless allowed: a run that would leave a table with fewer rows than it has now or an\n"
+      "empty database (--allow-shrink); more rejected records than --max-rejects (0 without\n"
+      "--reject-file, 1% of the records with it). A refused run changes nothing.\n"
       "Examples:\n"
       "  dbtool migrate --yes --source sqlite:///old/user_management.db   # a relative path\n"
       "  dbtool migrate --db mysql://app@db:3306/app --source mysql://app@old:3306/app,http-legacy,json-file\n"
@@ -132,7 +149,10 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
       else
         reg.get(name, DBTOOL_KIND_SOURCE);
     }
+    if (max_rejects && *max_rejects > 0 && reject_file.empty())
+      throw Error("--max-rejects needs --reject-file: rejected records must be kept somewhere", ExitCode::kUsage);
     s.cache_file = cache;
+    s.record_key = load_mapping(dir / "import-mapping.json", schema).key_field;
 
     ChainResult extracted = run_source_chain(reg, chain, s);
     if (extracted.database) {
@@ -141,8 +161,11 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
       MappingPlan plan = plan_mapping(db.schema(), schema, load_database_mapping(dir / "database-mapping.json"),
                                       allow_drop);
       if (target.file) std::filesystem::create_directories(target.file->parent_path());
-      BackendSession session(*target.plugin, target.open_options(true));
+      BackendSession session(*target.plugin, replacing_open_options(target, opts));
       RebuildOptions ro{"migrate", extracted.source, opts.yes, opts.backup_dir};
+      ro.drop_unknown = drop_unknown;
+      ro.guard_shrink = true;
+      ro.allow_shrink = allow_shrink;
       json::object report = rebuild(session, target, schema, ro, [&](BackendStage& stage) {
         LoadOutcome out = load_from_database(stage, db, plan);
         out.details["sources"] = extracted.to_json();
@@ -164,11 +187,15 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
     run.files = {extracted.export_file};
     if (with_defaults) run.files.push_back(dir / "defaults.json");
     if (!reject_file.empty()) run.reject_file = std::filesystem::absolute(reject_file);
+    run.max_rejects = max_rejects;
     run.batch_rows = batch_rows;
     run.default_password_hash = [] { return default_password_hash(with_defaults ? "123Qwerty!" : nullptr); };
     if (target.file) std::filesystem::create_directories(target.file->parent_path());
-    BackendSession session(*target.plugin, target.open_options(true));
+    BackendSession session(*target.plugin, replacing_open_options(target, opts));
     RebuildOptions ro{"migrate", extracted.source, opts.yes, opts.backup_dir};
+    ro.drop_unknown = drop_unknown;
+    ro.guard_shrink = true;
+    ro.allow_shrink = allow_shrink;
     json::object report = rebuild(session, target, schema, ro, [&](BackendStage& stage) {
       LoadOutcome out = import_into_stage(stage, schema, run);
       out.details["sources"] = extracted.to_json();
@@ -184,8 +211,9 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
     if (auto* imp = report.if_contains("import"); imp && imp->is_object()) {
       const auto& o = imp->get_object();
       if (auto* r = o.if_contains("records_rejected"); r && r->to_number<int64_t>() > 0)
-        std::printf("  rejected: %lld records, written to %s\n", static_cast<long long>(r->to_number<int64_t>()),
-                    reject_file.c_str());
+        std::printf("  rejected: %lld records (at most %lld allowed), written to %s\n",
+                    static_cast<long long>(r->to_number<int64_t>()),
+                    static_cast<long long>(o.at("max_rejects").to_number<int64_t>()), reject_file.c_str());
       if (auto* d = o.if_contains("default_password_users"); d && d->to_number<int64_t>() > 0)
         std::printf("  %lld users had no password hash and got DBTOOL_DEFAULT_PASSWORD's\n",
                     static_cast<long long>(d->to_number<int64_t>()));

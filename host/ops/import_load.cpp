@@ -41,10 +41,19 @@ LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const I
     rejects.close();
     if (!rejects) throw Error("cannot write the reject file " + run.reject_file->string());
   }
+  // Rejects are data not migrated: past the ceiling the run is a failure, not a summary line.
+  const int64_t ceiling = run.max_rejects ? *run.max_rejects : (run.reject_file ? report.records_read / 100 : 0);
+  if (report.records_rejected > ceiling)
+    throw Error(std::to_string(report.records_rejected) + " of " + std::to_string(report.records_read) +
+                    " records could not be mapped (see " + run.reject_file->string() + "), more than the " +
+                    std::to_string(ceiling) + " --max-rejects allows" + (run.max_rejects ? "" : " (1% by default)") +
+                    "; nothing was changed",
+                ExitCode::kDataError);
   LoadOutcome out;
   for (const auto& [table, rows] : report.rows) out.expected_rows[table] = rows;
   boost::json::object imp = report.to_json();
   if (run.reject_file) imp["reject_file"] = run.reject_file->string();
+  imp["max_rejects"] = ceiling;
   boost::json::array files;
   for (const auto& f : run.files) files.push_back(boost::json::value(f.string()));
   imp["files"] = std::move(files);

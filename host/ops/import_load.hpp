@@ -19,6 +19,9 @@ struct ImportRun {
   // The hash for users without one, asked for only when the first such user appears.
   std::function<std::optional<std::string>()> default_password_hash;
   std::optional<std::filesystem::path> reject_file;
+  // The most records that may be rejected before the run fails and changes nothing; unset:
+  // 1% of the records read with a reject file, none without.
+  std::optional<int64_t> max_rejects;
   size_t batch_rows = 8192;
 };
 

@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdio>
 #include <iostream>
+#include <map>
 
 namespace dbtool {
 namespace json = boost::json;
@@ -33,6 +34,47 @@ int64_t carry_history(BackendSession& session, BackendStage& stage, const json::
   ArrowArrayStream stream{};
   session.read_table(std::string(kHistoryTable), &stream);
   return stage.load(std::string(kHistoryTable), &stream);
+}
+
+// migrate's guard against a swap that loses rows: every table of the target (the schema's
+// and any other, which the new database will not hold) compared with what the stage holds.
+// Throws kRefused with the per-table before -> after list unless allow_shrink, which instead
+// records the list in the report.
+void guard_against_shrink(const json::object& before, const json::array& staged, int64_t staged_total,
+                          const RebuildOptions& options, json::object& report) {
+  std::map<std::string, int64_t> after;
+  for (const auto& row : staged) after[std::string(row.at("name").as_string())] = row.at("rows").to_number<int64_t>();
+  json::array shrunk;
+  std::string listing;
+  if (auto* t = before.if_contains("tables"); t && t->is_array())
+    for (const auto& row : t->get_array()) {
+      const auto& o = row.as_object();
+      std::string name(o.at("name").as_string());
+      if (name == kHistoryTable) continue;  // carried over and grown by one, never shrunk
+      int64_t was = o.if_contains("rows") ? o.at("rows").to_number<int64_t>() : 0;
+      if (!after.count(name) && options.drop_unknown) continue;  // let go of, by name, above
+      int64_t now = after.count(name) ? after.at(name) : 0;
+      if (now >= was) continue;
+      shrunk.push_back(json::object{{"name", name}, {"before", was}, {"after", now}});
+      listing += "\n  " + name + ": " + std::to_string(was) + " -> " + std::to_string(now) + " rows" +
+                 (after.count(name) ? "" : " (not in the schema)");
+    }
+  if (staged_total == 0) {
+    if (!options.allow_shrink)
+      throw Error(options.operation + " refused: the source delivered no rows at all, so the new database would be "
+                      "empty" + (shrunk.empty() ? "" : " (before -> after:" + listing + ")") +
+                      "; nothing was changed (pass --allow-shrink if an empty database is what you want)",
+                  ExitCode::kRefused);
+    log_warn("the new database is empty (--allow-shrink)");
+  }
+  if (shrunk.empty()) return;
+  if (!options.allow_shrink)
+    throw Error(options.operation + " refused: it would leave tables with fewer rows than " +
+                    "the target holds now (before -> after):" + listing +
+                    "\nnothing was changed (pass --allow-shrink if these rows are meant to go)",
+                ExitCode::kRefused);
+  log_warn("tables shrink (--allow-shrink):" + listing);
+  report["shrunk"] = std::move(shrunk);
 }
 
 void record_run(BackendStage& stage, const Schema& schema, const RebuildOptions& options,
@@ -82,9 +124,27 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
   // 1. Ask before replacing anything.
   json::object before = session.describe();
   const bool occupied = holds_tables(before);
+  // Tables the schema does not know (an application's audit table, say) would not be in the
+  // new database: named before anything happens, and never dropped without being asked.
+  std::string unknown;
+  if (auto* t = before.if_contains("tables"); t && t->is_array())
+    for (const auto& row : t->get_array()) {
+      std::string name(row.at("name").as_string());
+      if (name != kHistoryTable && schema.find_table(name) == nullptr)
+        unknown += "  " + name + " (" + std::to_string(row.as_object().if_contains("rows") ? row.at("rows").to_number<int64_t>() : 0) + " rows)\n";
+    }
+  const std::string unknown_note =
+      unknown.empty() ? "" : "These tables are not in the schema and will not be in the new database (the backup keeps them):\n" + unknown;
+  if (!unknown.empty()) log_warn(unknown_note.substr(0, unknown_note.size() - 1));
+  if (!unknown.empty() && options.yes && !options.drop_unknown)
+    throw Error("nothing changed: " + options.operation + " refused, " + target.display +
+                    " holds tables the schema does not know:\n" + unknown +
+                    "pass --drop-unknown to replace the database without them (the backup keeps them)",
+                ExitCode::kRefused);
   if (occupied && !options.yes) {
     std::string question = "The database " + target.display + " holds these tables, which " + options.operation +
-                           " will replace (a backup is made first):\n" + table_listing(before) + "Continue?";
+                           " will replace (a backup is made first):\n" + table_listing(before) + unknown_note +
+                           "Continue?";
     if (!confirm(question)) throw Error("nothing changed: " + options.operation + " was declined", ExitCode::kRefused);
   }
 
@@ -123,6 +183,7 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
       tables.push_back(json::object{{"name", t.name}, {"rows", actual}});
       total += actual;
     }
+    if (options.guard_shrink) guard_against_shrink(before, tables, total, options, report);
     report["tables"] = std::move(tables);
     report["rows"] = total;
     report["load_seconds"] = load_seconds;
@@ -166,6 +227,11 @@ void print_report(const json::object& report) {
                                       ? str("backup").c_str()
                                       : "none (the database was empty)");
   if (report.if_contains("retired")) std::printf("  retired:  %s\n", str("retired").c_str());
+  if (auto* s = report.if_contains("shrunk"); s && s->is_array())
+    for (const auto& row : s->get_array())
+      std::printf("  shrunk:   %s %lld -> %lld rows (--allow-shrink)\n", std::string(row.at("name").as_string()).c_str(),
+                  static_cast<long long>(row.at("before").to_number<int64_t>()),
+                  static_cast<long long>(row.at("after").to_number<int64_t>()));
   double secs = report.if_contains("seconds") ? report.at("seconds").to_number<double>() : 0;
   double rps = report.if_contains("rows_per_second") ? report.at("rows_per_second").to_number<double>() : 0;
   double load = report.if_contains("load_seconds") ? report.at("load_seconds").to_number<double>() : 0;

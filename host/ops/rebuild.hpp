@@ -21,6 +21,14 @@ struct RebuildOptions {
   std::string source;     // "defaults", "json-file", "http-legacy", ...
   bool yes = false;
   std::optional<std::filesystem::path> backup_dir;
+  // migrate's guard (init replaces data by design): a swap that would leave any table of the
+  // target with fewer rows than it holds now, or a new database with no rows at all, is
+  // refused unless allow_shrink.
+  bool guard_shrink = false;
+  bool allow_shrink = false;
+  // Tables of the target the schema does not know are listed before anything happens; with
+  // `yes` (nobody to ask) the run is refused unless drop_unknown.
+  bool drop_unknown = false;
 };
 
 // What the loader put into the stage: rows per table as the source held them (the counts to

@@ -76,11 +76,26 @@ json::array ChainResult::to_json() const {
   return out;
 }
 
-int64_t validate_export(const fs::path& file) {
+int64_t validate_export(const fs::path& file, const std::string& record_key) {
   // The same reader the import uses, so a download is judged by exactly the rules it will
-  // be loaded by; the records themselves are dropped as they come.
+  // be loaded by; the records themselves are dropped as they come. Only the shape is checked
+  // here (a record the mapping cannot map is the import's to reject): what matters is that
+  // something which is not an export never replaces one that is.
   int64_t records = 0;
-  read_records(file, [&](json::value&, int64_t, const std::string&) { ++records; });
+  read_records(file, [&](json::value& v, int64_t index, const std::string&) {
+    if (!v.is_object())
+      throw Error("not an export: record " + std::to_string(index) + " is " + std::string(json::to_string(v.kind())) +
+                      ", not an object",
+                  ExitCode::kDataError);
+    if (!record_key.empty()) {
+      auto* key = v.get_object().if_contains(record_key);
+      if (key == nullptr || key->is_null())
+        throw Error("not an export: record " + std::to_string(index) + " has no \"" + record_key + "\"",
+                    ExitCode::kDataError);
+    }
+    ++records;
+  });
+  if (records == 0) throw Error("not an export: it holds no records", ExitCode::kDataError);
   return records;
 }
 
@@ -181,12 +196,12 @@ ChainResult run_source_chain(const PluginRegistry& plugins, const std::vector<st
       auto* p = attempt.report.if_contains("path");
       if (p == nullptr || !p->is_string()) throw Error(name + " reported no \"path\"");
       fs::path delivered(std::string(p->get_string()));
-      // A download counts only once it is complete and valid JSON: checked here, whatever the
-      // plugin says, before it may replace the cache. A local file is checked by the import
+      // A download counts only once it is complete and parses as an export: checked here,
+      // whatever the plugin says, before it may replace the cache. A local file is checked by the import
       // itself, which stops before the cut-over at the first bad byte.
       auto* c = attempt.report.if_contains("cacheable");
       if (c && c->is_bool() && c->get_bool()) {
-        attempt.report["records"] = validate_export(delivered);
+        attempt.report["records"] = validate_export(delivered, s.record_key);
         if (auto bak = install_cache(delivered, cache)) attempt.report["cache_backup"] = bak->string();
         attempt.report["cache"] = cache.string();
         delivered = cache;

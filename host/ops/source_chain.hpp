@@ -29,6 +29,9 @@ struct SourceSettings {
   int64_t max_body_bytes = int64_t{2} << 30;
   bool insecure = false;
   std::string ca_file;
+  // The field every record of an export must have (the import mapping's key, "uid"): a
+  // download counts only once it parses as records carrying it.
+  std::string record_key;
 };
 
 struct SourceAttempt {
@@ -50,10 +53,11 @@ struct ChainResult {
 ChainResult run_source_chain(const PluginRegistry& plugins, const std::vector<std::string>& chain,
                              const SourceSettings& settings);
 
-// Checks that `file` is one complete JSON document whose top level is an array, reading it in
-// chunks (bounded memory). Returns the number of elements; throws dbtool::Error
-// "bad JSON at byte N: ..." otherwise.
-int64_t validate_export(const std::filesystem::path& file);
+// Checks that `file` is an export: one complete JSON document whose top level is a non-empty
+// array of objects, each with a non-null `record_key` (when not empty), read in chunks
+// (bounded memory). Returns the number of records; throws dbtool::Error ("bad JSON at byte N",
+// "record 3 is not an object", "record 7 has no \"uid\"", "no records") otherwise.
+int64_t validate_export(const std::filesystem::path& file, const std::string& record_key);
 
 // Moves `fresh` over `cache` atomically; an existing cache stays as <cache>.<UTC stamp>.bak.
 // Returns the .bak path, if one was kept.

@@ -68,6 +68,15 @@ json::object BackendSession::restore(const std::filesystem::path& file) {
   return parse_report(plugin_.name, text.t);
 }
 
+json::object BackendSession::verify_backup(const std::filesystem::path& file) {
+  if (!DBTOOL_HAS_SLOT(plugin_.backend, verify_backup)) return {};
+  PluginErrorHolder err;
+  TextHolder text;
+  dbtool_status st = plugin_.backend->verify_backup(session_, file.c_str(), &text.t, &err.e);
+  if (st != DBTOOL_OK) fail("checking the backup", st, err);
+  return parse_report(plugin_.name, text.t);
+}
+
 bool BackendSession::can_read_tables() const { return DBTOOL_HAS_SLOT(plugin_.backend, read_table); }
 
 void BackendSession::read_table(const std::string& table, ArrowArrayStream* out) {

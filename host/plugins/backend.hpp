@@ -29,6 +29,9 @@ class BackendSession {
   // Both throw dbtool::Error when the plugin does not support them.
   boost::json::object backup(const std::filesystem::path& file);
   boost::json::object restore(const std::filesystem::path& file);
+  // Checks a backup file without touching anything; {} when the backend has no such check
+  // (its restore still checks). Throws dbtool::Error naming what is wrong with the file.
+  boost::json::object verify_backup(const std::filesystem::path& file);
   bool can_read_tables() const;
   void read_table(const std::string& table, ArrowArrayStream* out);
   void cancel();

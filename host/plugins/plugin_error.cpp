@@ -23,6 +23,7 @@ const char* status_name(dbtool_status status) {
     case DBTOOL_ERR_CANCELLED: return "cancelled";
     case DBTOOL_ERR_BACKEND: return "database error";
     case DBTOOL_ERR_INTERNAL: return "internal error";
+    case DBTOOL_ERR_CONFLICT: return "the target changed during the run";
     default: return "error";
   }
 }
@@ -35,8 +36,9 @@ void throw_plugin_error(const std::string& plugin, const std::string& what, dbto
   if (err.e.vendor_code != 0) facts += (facts.empty() ? "" : ", ") + std::string("code ") + std::to_string(err.e.vendor_code);
   if (err.e.http_status != 0) facts += (facts.empty() ? "" : ", ") + std::string("HTTP ") + std::to_string(err.e.http_status);
   if (!facts.empty()) msg += " [" + facts + "]";
-  throw Error(msg, status == DBTOOL_ERR_CANCELLED ? ExitCode::kCancelled
+  throw Error(msg, status == DBTOOL_ERR_CANCELLED          ? ExitCode::kCancelled
                    : status == DBTOOL_ERR_INVALID_ARGUMENT ? ExitCode::kUsage
+                   : status == DBTOOL_ERR_CONFLICT         ? ExitCode::kRefused
                                                            : ExitCode::kFailure);
 }
 

@@ -21,6 +21,7 @@ using sdk::Failure;
 
 namespace {
 
+constexpr const char* kHeader = "-- dbtool backup of database ";
 constexpr const char* kTrailer = "-- dbtool-backup-end ";
 constexpr size_t kRowsPerInsert = 500;
 
@@ -91,9 +92,17 @@ std::string counts_text(const std::map<std::string, int64_t>& counts) {
 }
 
 // Reads the trailer; throws when the file is not a complete dbtool backup.
+// Checks that `path` is a complete backup made by `backup` (its header line, then its trailer)
+// and returns the row counts the trailer lists.
 std::map<std::string, int64_t> read_trailer(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   if (!in) throw Failure(DBTOOL_ERR_NOT_FOUND, "cannot read the backup " + path);
+  std::string first;
+  std::getline(in, first);
+  if (first.rfind(kHeader, 0) != 0)
+    throw Failure(DBTOOL_ERR_DATA, path + (first.empty() && in.eof() ? " is empty" : " was not made by dbtool backup") +
+                                       " (no \"" + kHeader + "\" header line): not a dbtool MySQL backup");
+  in.clear();
   in.seekg(0, std::ios::end);
   std::streamoff size = in.tellg();
   std::streamoff from = size > 65536 ? size - 65536 : 0;
@@ -132,12 +141,15 @@ dbtool_status backup(dbtool_session* s, const char* path_c, dbtool_text* out, db
     refuse_if_read_only(s, "backup");
     if (!s->exists) throw Failure(DBTOOL_ERR_NOT_FOUND, "nothing to back up: " + s->target.display + " does not exist");
     const std::string& db = s->target.database;
+    // Taken before the snapshot: a write between the two is in the backup, and still makes
+    // the cut-over refuse (safe); none after the snapshot can slip through.
+    s->baseline = target_state(s);
     Connection c(s->target, s->password, db);
     c.query("SET SESSION TRANSACTION ISOLATION LEVEL REPEATABLE READ", "backup");
     c.query("START TRANSACTION WITH CONSISTENT SNAPSHOT", "backup");
     Output file(path);
     created = true;
-    file.write("-- dbtool backup of database " + db + " (format 1: one statement per line)\n"
+    file.write(kHeader + db + " (format 1: one statement per line)\n"
                "SET NAMES utf8mb4;\nSET foreign_key_checks = 0;\nSET unique_checks = 0;\n"
                "SET sql_mode = 'NO_AUTO_VALUE_ON_ZERO';\n");
     std::map<std::string, int64_t> counts;
@@ -221,12 +233,22 @@ dbtool_status backup(dbtool_session* s, const char* path_c, dbtool_text* out, db
   return status;
 }
 
+dbtool_status verify_backup(dbtool_session*, const char* path_c, dbtool_text* out, dbtool_error* error) {
+  return sdk::guard(error, [&] {
+    const std::string path = path_c ? path_c : "";
+    std::map<std::string, int64_t> counts = read_trailer(path);
+    std::ifstream in(path, std::ios::binary | std::ios::ate);
+    sdk::set_text(out, report(static_cast<int64_t>(in.tellg()), counts));
+  });
+}
+
 dbtool_status restore(dbtool_session* s, const char* path_c, dbtool_text* out, dbtool_error* error) {
   std::string stage;
   dbtool_status status = sdk::guard(error, [&] {
     refuse_if_read_only(s, "restore");
     const std::string path = path_c ? path_c : "";
     std::map<std::string, int64_t> counts = read_trailer(path);
+    if (!s->baseline) s->baseline = target_state(s);
     if (!s->exists) {
       s->conn.query("CREATE DATABASE IF NOT EXISTS " + quote_identifier(s->target.database) +
                         " CHARACTER SET utf8mb4 COLLATE " + s->collation,
@@ -257,8 +279,10 @@ dbtool_status restore(dbtool_session* s, const char* path_c, dbtool_text* out, d
       if (tables_of(c, stage).size() != counts.size())
         throw Failure(DBTOOL_ERR_DATA, "restore verification failed: the backup holds other tables than its trailer lists");
     }
+    refuse_if_changed(s);
     swap_databases(s->conn, s->target.database, stage);
     stage.clear();
+    s->baseline.reset();
     std::ifstream in(path, std::ios::binary | std::ios::ate);
     sdk::set_text(out, report(static_cast<int64_t>(in.tellg()), counts));
   });

@@ -21,6 +21,7 @@ const dbtool_backend_api kApi = {
     .snapshot_begin = dbtool::mysql::snapshot_begin,
     .snapshot_end = dbtool::mysql::snapshot_end,
     .describe_schema = dbtool::mysql::describe_schema,
+    .verify_backup = dbtool::mysql::verify_backup,
 };
 
 }  // namespace

@@ -11,6 +11,7 @@
 #include <mysql.h>
 
 #include <atomic>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,11 @@ struct dbtool_session {
   bool read_only = false;    // a migration source: no lock, nothing created or dropped, READ ONLY transactions
   bool in_snapshot = false;  // `conn` holds the transaction snapshot_begin started
   int open_streams = 0;      // read_table streams not yet released (inside a snapshot they use `conn`)
+  // The target's tables and their CHECKSUM TABLE values when the last backup began (else when
+  // the stage or restore began): a swap after another connection wrote to the target would
+  // lose those writes (ABI 1.1, DBTOOL_ERR_CONFLICT).
+  std::optional<std::string> baseline;
+  bool allow_concurrent_writes = false;
 };
 
 struct dbtool_stage {
@@ -107,6 +113,7 @@ dbtool_status describe(dbtool_session* s, dbtool_text* out, dbtool_error* error)
 dbtool_status read_table(dbtool_session* s, const char* table, ArrowArrayStream* out, dbtool_error* error);
 dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error);
 dbtool_status restore(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error);
+dbtool_status verify_backup(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error);
 dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_stage** out, dbtool_error* error);
 dbtool_status stage_load(dbtool_stage* st, const char* table, ArrowArrayStream* stream, int64_t* rows,
                          dbtool_error* error);
@@ -114,6 +121,11 @@ dbtool_status stage_count(dbtool_stage* st, const char* table, int64_t* rows, db
 dbtool_status stage_commit(dbtool_stage* st, dbtool_text* report, dbtool_error* error);
 void stage_abort(dbtool_stage* st);
 std::string new_stage_database(const std::string& live);
+// Every table of the target and its checksum ("" for no database or no tables).
+std::string target_state(dbtool_session* s);
+// Throws DBTOOL_ERR_CONFLICT when the target changed since s->baseline (unless allowed); the
+// caller runs it right before swap_databases.
+void refuse_if_changed(dbtool_session* s);
 // Loads `reader` into `table` of the stage with LOAD DATA LOCAL INFILE fed from memory.
 // Returns false, having read nothing from the stream, when the server refuses LOCAL INFILE.
 bool load_infile(dbtool_stage* st, sdk::StreamReader& reader, const std::string& table, int64_t& loaded);

@@ -25,6 +25,8 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
     auto s = std::make_unique<dbtool_session>();
     s->target = parse_uri(std::string(uri->get_string()));
     if (auto* p = o.if_contains("password"); p && p->is_string()) s->password = std::string(p->get_string());
+    if (auto* a = o.if_contains("allow_concurrent_writes"); a && a->is_bool())
+      s->allow_concurrent_writes = a->get_bool();
     bool create = false;
     if (auto* c = o.if_contains("create"); c && c->is_bool()) create = c->get_bool();
     if (const json::value* ro = o.if_contains("read_only"); ro != nullptr && !ro->is_null()) {
@@ -60,6 +62,16 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
       if (name.rfind(prefix, 0) == 0) {
         log(DBTOOL_LOG_INFO, "dropping " + name + ", left by an interrupted run");
         s->conn.query("DROP DATABASE " + quote_identifier(name), "dropping a stale stage");
+      }
+    // A run killed between creating its retired database and the RENAME leaves it empty; one
+    // that holds anything (tables, views) is the data of an earlier cut-over and stays.
+    const std::string retired = retired_prefix(db);
+    for (const auto& name : s->conn.column_of("SELECT schema_name FROM information_schema.schemata"))
+      if (name.rfind(retired, 0) == 0 &&
+          s->conn.scalar_int("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = " +
+                             quote_string(s->conn.get(), name)) == 0) {
+        log(DBTOOL_LOG_INFO, "dropping " + name + ", an empty retired database left by an interrupted run");
+        s->conn.query("DROP DATABASE " + quote_identifier(name), "dropping an empty retired database");
       }
     *out = s.release();
   });
@@ -222,6 +234,35 @@ dbtool_status read_table(dbtool_session* s, const char* table_c, ArrowArrayStrea
                        },
                        out);
   });
+}
+
+std::string target_state(dbtool_session* s) {
+  if (!s->exists) return "";
+  const std::string& db = s->target.database;
+  std::vector<std::string> tables = tables_of(s->conn, db);
+  if (tables.empty()) return "";
+  // One statement for all tables. InnoDB computes each checksum by reading the table (about
+  // as long as a count, see the README), and sees every committed change, updates included.
+  std::string sql = "CHECKSUM TABLE ";
+  for (size_t i = 0; i < tables.size(); ++i)
+    sql += (i ? ", " : "") + quote_identifier(db) + "." + quote_identifier(tables[i]);
+  if (mysql_real_query(s->conn.get(), sql.data(), sql.size()) != 0) fail(s->conn.get(), "checksumming the target");
+  MYSQL_RES* r = mysql_store_result(s->conn.get());
+  if (r == nullptr) fail(s->conn.get(), "checksumming the target");
+  std::string state;
+  while (MYSQL_ROW row = mysql_fetch_row(r))
+    state += std::string(row[0] ? row[0] : "") + "=" + (row[1] ? row[1] : "NULL") + "\n";
+  mysql_free_result(r);
+  return state;
+}
+
+void refuse_if_changed(dbtool_session* s) {
+  if (!s->baseline || s->allow_concurrent_writes) return;
+  if (target_state(s) != *s->baseline)
+    throw Failure(DBTOOL_ERR_CONFLICT,
+                  "the cut-over was refused: another program wrote to " + s->target.database +
+                      " after its backup was taken, and those writes would be lost; stop the application and "
+                      "run again (or pass --allow-concurrent-writes to replace them anyway)");
 }
 
 }  // namespace dbtool::mysql

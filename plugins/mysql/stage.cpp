@@ -167,6 +167,7 @@ dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_sta
     if (s->has_stage) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "this session already has a stage");
     if (!s->exists) throw Failure(DBTOOL_ERR_NOT_FOUND, "database " + s->target.database + " does not exist");
     st->session = s;
+    if (!s->baseline) s->baseline = target_state(s);
     st->schema = sdk::parse_portable_schema(schema_json ? schema_json : "");
     const std::vector<std::string> ddl = schema_to_ddl(s->conn.get(), st->schema, s->collation);
     st->database = new_stage_database(s->target.database);
@@ -275,8 +276,10 @@ dbtool_status stage_commit(dbtool_stage* st_raw, dbtool_text* report, dbtool_err
                                                    " refer to missing rows of " + fk.ref_table, "23000", 1452);
       }
     st->conn.close();
+    refuse_if_changed(st->session);
     std::string retired = swap_databases(st->session->conn, st->session->target.database, st->database);
     st->session->has_stage = false;
+    st->session->baseline.reset();
     boost::json::object o{{"database", st->session->target.database}};
     if (!retired.empty()) o["retired"] = retired;
     sdk::set_text(report, boost::json::serialize(o));

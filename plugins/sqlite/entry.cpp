@@ -21,6 +21,7 @@ const dbtool_backend_api kApi = {
     .snapshot_begin = dbtool::sqlite::snapshot_begin,
     .snapshot_end = dbtool::sqlite::snapshot_end,
     .describe_schema = dbtool::sqlite::describe_schema,
+    .verify_backup = dbtool::sqlite::verify_backup,
 };
 
 }  // namespace

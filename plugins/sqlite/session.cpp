@@ -11,6 +11,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <fstream>
 #include <random>
 
 namespace dbtool::sqlite {
@@ -48,8 +49,37 @@ bool table_exists(Connection& c, const std::string& table) {
   return sqlite3_step(st.get()) == SQLITE_ROW;
 }
 
-// Copies every page of `from` into `to` with the online backup API, reporting progress.
+// A read transaction on `db` for the life of the object (none when one is already open there,
+// which then covers this use too): every read in it sees one snapshot.
+class ReadTransaction {
+ public:
+  ReadTransaction(sqlite3* db, const std::string& what) : db_(db) {
+    if (sqlite3_get_autocommit(db) == 0) return;
+    int rc = sqlite3_exec(db, "BEGIN; SELECT count(*) FROM sqlite_master", nullptr, nullptr, nullptr);
+    if (rc != SQLITE_OK) {
+      sqlite3_exec(db, "ROLLBACK", nullptr, nullptr, nullptr);
+      fail(db, rc, what + ": cannot start a read transaction");
+    }
+    owned_ = true;
+  }
+  ~ReadTransaction() {
+    if (owned_) sqlite3_exec(db_, "COMMIT", nullptr, nullptr, nullptr);
+  }
+  ReadTransaction(const ReadTransaction&) = delete;
+  ReadTransaction& operator=(const ReadTransaction&) = delete;
+
+ private:
+  sqlite3* db_;
+  bool owned_ = false;
+};
+
+// Copies every page of `from` into `to` with the online backup API, reporting progress. The
+// copy runs inside one read transaction on `from`: the backup then sees one snapshot and never
+// restarts because another connection wrote (which it otherwise does at every step, so under a
+// busy writer it would never finish). In WAL mode writers go on meanwhile; with a rollback
+// journal they wait for the copy (their busy timeout), as for any reader.
 void copy_pages(sqlite3* from, sqlite3* to, std::atomic<sqlite3*>& busy, const std::string& what) {
+  ReadTransaction read(from, what);
   sqlite3_backup* b = sqlite3_backup_init(to, "main", from, "main");
   if (b == nullptr) fail(to, sqlite3_errcode(to), what);
   busy = from;
@@ -67,6 +97,43 @@ void copy_pages(sqlite3* from, sqlite3* to, std::atomic<sqlite3*>& busy, const s
   busy = nullptr;
   sqlite3_backup_finish(b);
   if (rc != SQLITE_DONE) fail(to, rc, what);
+}
+
+// Marks a file as a backup made by dbtool (SQLite's header field for the application that owns
+// a file format): restore refuses any database without it.
+constexpr int64_t kBackupApplicationId = 0x64627462;  // "dbtb"
+
+// Checks, before anything is done with it, that `file` is a complete backup made by `backup`:
+// not empty, a SQLite database, as long as its header says, carrying dbtool's marker, and
+// sound (integrity and foreign keys). Returns it opened read-only.
+Connection check_backup_file(const fs::path& file) {
+  std::error_code ec;
+  if (!fs::is_regular_file(file, ec)) throw Failure(DBTOOL_ERR_NOT_FOUND, "no backup file at " + file.string());
+  const auto size = fs::file_size(file, ec);
+  const std::string what = "the backup " + file.string();
+  if (size == 0) throw Failure(DBTOOL_ERR_DATA, what + " is empty (0 bytes): not a backup");
+  unsigned char h[100] = {};
+  {
+    std::ifstream in(file, std::ios::binary);
+    in.read(reinterpret_cast<char*>(h), sizeof h);
+    if (in.gcount() < static_cast<std::streamsize>(sizeof h) || std::memcmp(h, "SQLite format 3", 16) != 0)
+      throw Failure(DBTOOL_ERR_DATA, what + " is not a SQLite database, so not a dbtool SQLite backup");
+  }
+  // The header's page size and page count (valid when the two version fields agree) say how
+  // long a complete file is.
+  const uint32_t page_size = h[16] << 8 | h[17];
+  const uint32_t pages = static_cast<uint32_t>(h[28]) << 24 | h[29] << 16 | h[30] << 8 | h[31];
+  const bool count_valid = std::memcmp(h + 24, h + 92, 4) == 0;
+  const uint64_t expected = static_cast<uint64_t>(page_size == 1 ? 65536 : page_size) * pages;
+  if (count_valid && pages > 0 && size < expected)
+    throw Failure(DBTOOL_ERR_DATA, what + " is truncated: " + std::to_string(size) + " bytes of " +
+                                       std::to_string(expected));
+  Connection c(file, SQLITE_OPEN_READONLY);
+  if (c.scalar_int("PRAGMA application_id") != kBackupApplicationId)
+    throw Failure(DBTOOL_ERR_DATA, what + " was not made by dbtool backup (it lacks dbtool's marker, "
+                                          "PRAGMA application_id); refusing to restore an unknown database");
+  verify_database(c, what);
+  return c;
 }
 
 std::string report_json(const fs::path& file, Connection& c) {
@@ -96,7 +163,24 @@ fs::path new_stage_file(const fs::path& target) {
   throw Failure(DBTOOL_ERR_IO, "cannot find a free name for a new database beside " + target.string());
 }
 
+int64_t target_version(dbtool_session* s) {
+  if (!s->db) return -1;
+  return s->db.scalar_int("PRAGMA data_version");
+}
+
 void swap_in(dbtool_session* s, const fs::path& stage) {
+  // Writes another connection committed after the backup are in neither the backup nor the
+  // new file: refuse before touching anything. data_version changes with every commit of any
+  // other connection; a target that appeared since counts as changed too.
+  if (s->baseline_version && !s->allow_concurrent_writes) {
+    std::error_code ec;
+    const bool changed = *s->baseline_version < 0 ? fs::exists(s->path, ec) : target_version(s) != *s->baseline_version;
+    if (changed)
+      throw Failure(DBTOOL_ERR_CONFLICT,
+                    "the cut-over was refused: another program wrote to " + s->path.string() +
+                        " after its backup was taken, and those writes would be lost; stop the application "
+                        "and run again (or pass --allow-concurrent-writes to replace them anyway)");
+  }
   // The new file takes the old one's permissions; a brand-new database stays owner-only.
   struct stat old {};
   if (::stat(s->path.c_str(), &old) == 0) ::chmod(stage.c_str(), old.st_mode & 07777);
@@ -116,6 +200,7 @@ void swap_in(dbtool_session* s, const fs::path& stage) {
     std::error_code ec;
     fs::remove(s->path.string() + suffix, ec);  // belonged to the old file, now replaced
   }
+  s->baseline_version.reset();  // a new file: the next backup sets the next baseline
   open_target(s);
 }
 
@@ -133,6 +218,8 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
       if (!ro->is_bool()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "\"read_only\" must be true or false");
       s->read_only = ro->get_bool();
     }
+    if (auto* a = opts.get_object().if_contains("allow_concurrent_writes"); a && a->is_bool())
+      s->allow_concurrent_writes = a->get_bool();
     std::error_code fec;
     // A source is only read: it takes no lock (the lock file would be a write) and cleans nothing.
     if (s->read_only && !fs::is_regular_file(s->path, fec))
@@ -195,11 +282,20 @@ dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report, d
     ::close(fd);
     created = true;
     Connection dest(file, SQLITE_OPEN_READWRITE);
-    copy_pages(s->db.get(), dest.get(), s->busy, "backup");
-    dest.exec("PRAGMA journal_mode=DELETE", "backup");
+    std::string want;
+    {
+      // The copy and the counts it is checked against come from one snapshot of the target;
+      // the cut-over compares against that snapshot's version, as anything committed after
+      // it is missing from the copy.
+      ReadTransaction snapshot(s->db.get(), "backup");
+      s->baseline_version = target_version(s);
+      copy_pages(s->db.get(), dest.get(), s->busy, "backup");
+      want = tables_json(s->db);
+    }
+    dest.exec("PRAGMA journal_mode=DELETE; PRAGMA application_id = " + std::to_string(kBackupApplicationId), "backup");
     // Verify: a sound database holding the same tables and row counts as the source.
     verify_database(dest, "backup " + file.string());
-    std::string want = tables_json(s->db), got = tables_json(dest);
+    std::string got = tables_json(dest);
     if (want != got)
       throw Failure(DBTOOL_ERR_DATA, "backup verification failed: the copy holds " + got + ", the database " + want);
     dest.close();
@@ -214,20 +310,28 @@ dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report, d
   return st;
 }
 
+dbtool_status verify_backup(dbtool_session*, const char* path, dbtool_text* report, dbtool_error* error) {
+  return sdk::guard(error, [&] {
+    fs::path file(path ? path : "");
+    Connection c = check_backup_file(file);
+    sdk::set_text(report, report_json(file, c));
+  });
+}
+
 dbtool_status restore(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error) {
   fs::path stage;
   dbtool_status st = sdk::guard(error, [&] {
     refuse_if_read_only(s, "restore");
     fs::path file(path ? path : "");
-    if (!fs::is_regular_file(file)) throw Failure(DBTOOL_ERR_NOT_FOUND, "no backup file at " + file.string());
-    Connection src(file, SQLITE_OPEN_READONLY);
-    verify_database(src, "backup " + file.string());
+    Connection src = check_backup_file(file);
+    if (!s->baseline_version) s->baseline_version = target_version(s);
     fs::create_directories(s->path.parent_path());
     stage = new_stage_file(s->path);
     {
       Connection dest(stage, SQLITE_OPEN_READWRITE);
       copy_pages(src.get(), dest.get(), s->busy, "restore");
-      dest.exec("PRAGMA journal_mode=DELETE", "restore");
+      // The marker belongs to the backup file, not to the database brought back.
+      dest.exec("PRAGMA journal_mode=DELETE; PRAGMA application_id = 0", "restore");
       verify_database(dest, "restored copy");
       if (tables_json(dest) != tables_json(src))
         throw Failure(DBTOOL_ERR_DATA, "the restored copy differs from the backup");

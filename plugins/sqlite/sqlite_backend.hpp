@@ -13,6 +13,7 @@
 #include <atomic>
 #include <filesystem>
 #include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -88,6 +89,11 @@ struct dbtool_session {
   bool read_only = false;    // a migration source: opened SQLITE_OPEN_READONLY, no lock, never written
   bool in_snapshot = false;  // `db` holds the read transaction snapshot_begin started
   int open_streams = 0;      // read_table streams not yet released (they may use `db`)
+  // The target's state when the last backup began (else when the stage began): a swap after
+  // another connection wrote to it would lose those writes (ABI 1.1, DBTOOL_ERR_CONFLICT).
+  // PRAGMA data_version on `db`, which stays open from backup to cut-over; -1: no file then.
+  std::optional<int64_t> baseline_version;
+  bool allow_concurrent_writes = false;
 };
 
 struct dbtool_stage {
@@ -107,6 +113,7 @@ dbtool_status describe(dbtool_session* s, dbtool_text* out, dbtool_error* error)
 dbtool_status read_table(dbtool_session* s, const char* table, ArrowArrayStream* out, dbtool_error* error);
 dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error);
 dbtool_status restore(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error);
+dbtool_status verify_backup(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error);
 dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_stage** out, dbtool_error* error);
 dbtool_status stage_load(dbtool_stage* st, const char* table, ArrowArrayStream* stream, int64_t* rows,
                          dbtool_error* error);
@@ -126,6 +133,10 @@ sdk::PortableColumn portable_column_of(const std::string& name, const std::strin
 
 // A new, empty file beside the target for a stage or a restore: ".<name>.dbtool-stage-<pid>-<n>".
 std::filesystem::path new_stage_file(const std::filesystem::path& target);
+// The target's data_version on the session's connection (-1 when there is no target file).
+int64_t target_version(dbtool_session* s);
 // Moves `stage` over the session's target in one rename, then reopens the session on it.
+// Refuses with DBTOOL_ERR_CONFLICT, touching nothing, when the target changed since the
+// session's baseline (unless allow_concurrent_writes).
 void swap_in(dbtool_session* s, const std::filesystem::path& stage);
 }  // namespace dbtool::sqlite

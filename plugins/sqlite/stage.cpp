@@ -29,6 +29,7 @@ dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_sta
     st->schema = sdk::parse_portable_schema(schema_json ? schema_json : "");
     schema_to_ddl(st->schema, ddl, st->index_ddl);
     st->session = s;
+    if (!s->baseline_version) s->baseline_version = target_version(s);
     if (!fs::is_directory(s->path.parent_path()))
       throw Failure(DBTOOL_ERR_NOT_FOUND, "the folder " + s->path.parent_path().string() + " does not exist");
     st->file = new_stage_file(s->path);

@@ -185,7 +185,7 @@ ABI_SAME_TABLE(dbtool_source_api, frozen_v1_0_source_api);
 ABI_SAME_FIELD(dbtool_source_api, frozen_v1_0_source_api, struct_size);
 ABI_SAME_FIELD(dbtool_source_api, frozen_v1_0_source_api, fetch);
 
-/* ---- ABI 1.1: three backend slots appended after stage_abort, one capability bit ----
+/* ---- ABI 1.1: four backend slots appended after stage_abort, a capability bit, a status ----
  * Frozen too: a plugin built against 1.1 must keep loading in every later 1.x host. */
 struct frozen_v1_1_backend_api {
   struct frozen_v1_0_backend_api v1_0;
@@ -193,11 +193,15 @@ struct frozen_v1_1_backend_api {
   frozen_v1_0_status (*snapshot_end)(frozen_v1_0_session* session, frozen_v1_0_dbtool_error* error);
   frozen_v1_0_status (*describe_schema)(frozen_v1_0_session* session, frozen_v1_0_text* out,
                                         frozen_v1_0_dbtool_error* error);
+  frozen_v1_0_status (*verify_backup)(frozen_v1_0_session* session, const char* path, frozen_v1_0_text* report,
+                                      frozen_v1_0_dbtool_error* error);
 };
 _Static_assert(DBTOOL_ABI_VERSION_MINOR >= 1, "ABI 1.1 slots are present, so the minor is at least 1");
 ABI_SAME_FIELD(dbtool_backend_api, struct frozen_v1_1_backend_api, snapshot_begin);
 ABI_SAME_FIELD(dbtool_backend_api, struct frozen_v1_1_backend_api, snapshot_end);
 ABI_SAME_FIELD(dbtool_backend_api, struct frozen_v1_1_backend_api, describe_schema);
+ABI_SAME_FIELD(dbtool_backend_api, struct frozen_v1_1_backend_api, verify_backup);
+ABI_SAME_CONST(DBTOOL_ERR_CONFLICT, 16);
 _Static_assert(sizeof(dbtool_backend_api) >= sizeof(struct frozen_v1_1_backend_api), "backend table shrank since 1.1");
 ABI_SAME_CONST(DBTOOL_CAP_READ, (1ull << 5));
 

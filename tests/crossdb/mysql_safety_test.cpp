@@ -15,12 +15,14 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <chrono>
 #include <cctype>
 #include <filesystem>
 #include <map>
 #include <optional>
 #include <stdexcept>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include <dbtool/sdk/arrow.hpp>
@@ -336,6 +338,30 @@ TEST_F(MysqlSafety, StaleStagingDatabaseOfAKilledRunIsDropped) {
   EXPECT_GT(admin.count(db, "users"), 0);
 }
 
+// A kill between creating the retired database and the RENAME leaves it empty: the next run
+// drops it, so status does not list it as data; a retired database holding tables stays.
+TEST_F(MysqlSafety, AnEmptyRetiredDatabaseIsDroppedOneWithTablesKept) {
+  REQUIRE_MYSQL(server);
+  Admin admin(*server);
+  std::string uri = fresh_database_uri(server->uri, "retired");
+  const std::string db = database_of(uri);
+  const std::string empty = db + "__dbtool_retired_20260101000000";
+  const std::string full = db + "__dbtool_retired_20260101000001";
+  admin.exec("CREATE DATABASE `" + empty + "`");
+  admin.exec("CREATE DATABASE `" + full + "`");
+  admin.exec("CREATE TABLE `" + full + "`.`users` (id BIGINT PRIMARY KEY)");
+  auto r = dbtool({"init", "--db", uri, "--yes"}, server->password);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_FALSE(admin.database_exists(empty));
+  EXPECT_TRUE(admin.database_exists(full));
+  r = dbtool({"status", "--db", uri, "--json"}, server->password);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::value status = json::parse(r.out);
+  const json::array& listed = status.at("retired").as_array();
+  EXPECT_EQ(listed.size(), 1u) << r.out;
+  admin.exec("DROP DATABASE `" + full + "`");
+}
+
 TEST_F(MysqlSafety, StagingDatabasesOfAnotherDatabaseAreLeftAlone) {
   REQUIRE_MYSQL(server);
   Admin admin(*server);
@@ -497,6 +523,107 @@ TEST_F(MysqlSafety, TablesFollowTheAppsSchemaOnMariaDb) {
   EXPECT_EQ(v.get_bytes(2, 0), "2024-01-02 03:04:05.000000");
   EXPECT_EQ(v.get_bytes(3, 0), "2024-01-02 03:04:05.120000");
   EXPECT_TRUE(v.is_null(2, 1));
+}
+
+// migrate's guard on MySQL too: an empty export, or one that shrinks a table, leaves the live
+// tables as they were and no stage behind, unless --allow-shrink.
+TEST_F(MysqlSafety, AShrinkingMigrationIsRefused) {
+  REQUIRE_MYSQL(server);
+  Admin admin(*server);
+  std::string uri = fresh_database_uri(server->uri, "shrink");
+  const std::string db = database_of(uri);
+  auto migrate = [&](const fs::path& file, std::vector<std::string> extra = {}) {
+    std::vector<std::string> args{"migrate", "--source", "json-file", "--json-file", file.string(), "--db", uri, "--yes"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return dbtool(args, server->password);
+  };
+  auto r = migrate(export_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto before = admin.snapshot(db);
+  const auto databases = family_of(admin, db);
+  const fs::path empty = dir_ / "empty.json";
+  testing::write_bytes(empty, "[]");
+  r = migrate(empty);
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("users: 200 -> 0 rows"), std::string::npos) << r.err;
+  EXPECT_EQ(admin.snapshot(db), before);
+  EXPECT_EQ(family_of(admin, db), databases) << "no stage or retired database left";
+  r = migrate(empty, {"--allow-shrink"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(admin.count(db, "users"), 0);
+}
+
+// A write by another program between the backup and the cut-over: the swap would lose it, so it
+// is refused (the write stays live, no stage left) unless --allow-concurrent-writes, and then
+// the written row is in the retired database.
+TEST_F(MysqlSafety, AWriteAfterTheBackupRefusesTheCutOver) {
+  REQUIRE_MYSQL(server);
+  Admin admin(*server);
+  std::string uri = fresh_database_uri(server->uri, "concurrent");
+  const std::string db = database_of(uri);
+  auto r = dbtool({"init", "--db", uri, "--yes"}, server->password);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const fs::path pause = dir_ / "pause";
+  auto run_with_a_write = [&](std::vector<std::string> extra, const std::string& name) {
+    std::vector<std::string> args{"migrate", "--source", "json-file", "--json-file", export_.string(), "--db", uri,
+                                  "--yes", "--json"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    testing::RunResult result;
+    std::thread run([&] {
+      result = dbtool(args, server->password,
+                      {{"DBTOOL_TEST_FAULT", "before-commit:pause"}, {"DBTOOL_TEST_PAUSE_FILE", pause.string()}});
+    });
+    for (int i = 0; i < 3000 && !fs::exists(pause); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_TRUE(fs::exists(pause)) << "the run never reached before-commit";
+    admin.exec("UPDATE `" + db + "`.`users` SET `_name` = " + admin.quote(name) + " ORDER BY id LIMIT 1");
+    fs::remove(pause);
+    run.join();
+    return result;
+  };
+  const auto databases = family_of(admin, db);
+  r = run_with_a_write({}, "written during the run");
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("after its backup was taken"), std::string::npos) << r.err;
+  EXPECT_EQ(admin.scalar("SELECT COUNT(*) FROM `" + db + "`.`users` WHERE `_name` = 'written during the run'"), "1");
+  EXPECT_EQ(family_of(admin, db), databases) << "no stage or retired database left";
+
+  r = run_with_a_write({"--allow-concurrent-writes"}, "kept in the retired database");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string retired(json::parse(r.out).at("retired").as_string());
+  EXPECT_EQ(admin.scalar("SELECT COUNT(*) FROM `" + retired + "`.`users` WHERE `_name` = 'kept in the retired database'"),
+            "1");
+  EXPECT_EQ(admin.count(db, "users"), 200);
+}
+
+// restore checks the file (header line and trailer) before it asks, backs up or touches anything.
+TEST_F(MysqlSafety, RestoreRefusesFilesThatAreNotCompleteDbtoolBackups) {
+  REQUIRE_MYSQL(server);
+  Admin admin(*server);
+  std::string uri = fresh_database_uri(server->uri, "badbackup");
+  const std::string db = database_of(uri);
+  auto r = dbtool({"init", "--db", uri, "--yes"}, server->password);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto b = dbtool({"backup", "--db", uri, "--json"}, server->password);
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const std::string good = testing::read_bytes(std::string(json::parse(b.out).at("path").as_string()));
+  const auto before = admin.snapshot(db);
+  const auto databases = family_of(admin, db);
+  const size_t backups = files_in(backups_);
+  const std::map<std::string, std::pair<std::string, std::string>> cases = {
+      {"empty.sql", {"", "is empty"}},
+      {"truncated.sql", {good.substr(0, good.size() - 10), "truncated"}},
+      {"other.sql", {"CREATE TABLE users (id INT);\n", "was not made by dbtool backup"}},
+  };
+  for (const auto& [name, c] : cases) {
+    SCOPED_TRACE(name);
+    testing::write_bytes(dir_ / name, c.first);
+    r = dbtool({"restore", "--db", uri, "--yes", (dir_ / name).string()}, server->password);
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find(c.second), std::string::npos) << r.err;
+    EXPECT_EQ(admin.snapshot(db), before);
+    EXPECT_EQ(family_of(admin, db), databases);
+    EXPECT_EQ(files_in(backups_), backups) << "no backup of the current state for a bad file";
+  }
 }
 
 TEST_F(MysqlSafety, KilledBeforeCutOverLeavesTheLiveTablesAsTheyWere) {

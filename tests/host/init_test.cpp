@@ -6,6 +6,11 @@
 
 #include <boost/json.hpp>
 
+#include <atomic>
+#include <chrono>
+#include <map>
+#include <thread>
+
 #include "run_dbtool.hpp"
 #include "util/password_hash.hpp"
 
@@ -245,12 +250,102 @@ TEST_F(InitTest, BackupThenRestoreReturnsTheExactData) {
 TEST_F(InitTest, RestoreRefusesWithoutYesAndAGarbageBackupChangesNothing) {
   populate();
   const std::string bytes = read_bytes(db_);
-  testing::write_bytes(dir_ / "garbage.db", "this is not a database");
-  auto r = run_dbtool({"restore", "--db", db_.string(), (dir_ / "garbage.db").string()});
+  auto b = run_dbtool({"backup", "--db", db_.string(), "--json"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  fs::path file = std::string(boost::json::parse(b.out).at("path").as_string());
+  auto r = run_dbtool({"restore", "--db", db_.string(), file.string()});
   EXPECT_EQ(r.exit_code, 3) << r.err;
-  r = run_dbtool({"restore", "--db", db_.string(), "--yes", (dir_ / "garbage.db").string()});
-  EXPECT_NE(r.exit_code, 0);
+  // A file that is not a backup is refused before the question and before any backup.
+  testing::write_bytes(dir_ / "garbage.db", "this is not a database");
+  r = run_dbtool({"restore", "--db", db_.string(), (dir_ / "garbage.db").string()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("not a SQLite database"), std::string::npos) << r.err;
   EXPECT_EQ(read_bytes(db_), bytes);
+  EXPECT_EQ(files_in(dir_ / "backups").size(), 1u);
+}
+
+// restore checks the file before it touches anything or backs up the current state: empty,
+// truncated, another format, or a database dbtool did not make are refused, clearly.
+TEST_F(InitTest, RestoreRefusesFilesThatAreNotCompleteDbtoolBackups) {
+  populate();
+  exec(db_, "CREATE TABLE padding (b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) "
+            "INSERT INTO padding SELECT randomblob(2000) FROM n");
+  auto b = run_dbtool({"backup", "--db", db_.string(), "--json"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const fs::path good = std::string(boost::json::parse(b.out).at("path").as_string());
+  const std::string good_bytes = read_bytes(good);
+  exec(db_, "UPDATE users SET _name = 'after the backup'");
+  const std::string bytes = read_bytes(db_);
+  const std::map<std::string, std::pair<std::string, std::string>> cases = {
+      {"empty.db", {"", "is empty (0 bytes)"}},
+      {"truncated.db", {good_bytes.substr(0, good_bytes.size() / 2), "is truncated"}},
+      {"text.db", {"-- not a database at all\n", "not a SQLite database"}},
+      {"foreign.db", {bytes, "was not made by dbtool backup"}},
+  };
+  for (const auto& [name, c] : cases) {
+    SCOPED_TRACE(name);
+    testing::write_bytes(dir_ / name, c.first);
+    auto r = run_dbtool({"restore", "--db", db_.string(), "--yes", (dir_ / name).string()});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find(c.second), std::string::npos) << r.err;
+    EXPECT_EQ(read_bytes(db_), bytes);
+    EXPECT_EQ(files_in(dir_ / "backups").size(), 1u) << "no backup of the current state for a bad file";
+  }
+  auto r = run_dbtool({"restore", "--db", db_.string(), "--yes", good.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(query(db_, "SELECT count(*) FROM users WHERE _name = 'after the backup'"), "0\n");
+  EXPECT_EQ(query(db_, "PRAGMA application_id"), "0\n") << "the backup's marker stays in the backup";
+}
+
+// A backup killed before it is complete leaves no file that looks like a backup; the next one
+// removes the leftover.
+TEST_F(InitTest, AKilledBackupLeavesNoFileThatLooksReal) {
+  populate();
+  auto r = run_dbtool({"backup", "--db", db_.string()}, {{"DBTOOL_TEST_FAULT", "backup-written:kill"}});
+  ASSERT_EQ(r.exit_code, 128 + 9) << r.err;
+  auto left = files_in(dir_ / "backups");
+  ASSERT_EQ(left.size(), 1u);
+  EXPECT_EQ(left[0].filename().string()[0], '.') << "a partial backup must not look real: " << left[0];
+  EXPECT_NE(left[0].filename().string().find(".partial-"), std::string::npos) << left[0];
+  r = run_dbtool({"backup", "--db", db_.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto now = files_in(dir_ / "backups");
+  ASSERT_EQ(now.size(), 1u) << "the leftover is removed";
+  EXPECT_NE(now[0].filename().string()[0], '.');
+}
+
+// The online backup restarts whenever another connection writes; under an application
+// committing 20 times a second it must still finish, in seconds.
+TEST_F(InitTest, BackupFinishesUnderABusyWriter) {
+  populate();
+  exec(db_, "CREATE TABLE padding (b BLOB); CREATE TABLE app_log (at TEXT); "
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000) "
+            "INSERT INTO padding SELECT randomblob(2000) FROM n");
+  std::atomic<bool> stop{false};
+  std::atomic<int> commits{0};
+  std::thread writer([&] {
+    sqlite3* h = nullptr;
+    sqlite3_open(db_.c_str(), &h);
+    sqlite3_busy_timeout(h, 10000);
+    while (!stop) {
+      if (sqlite3_exec(h, "INSERT INTO app_log VALUES (datetime('now'))", nullptr, nullptr, nullptr) == SQLITE_OK)
+        ++commits;
+      std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    }
+    sqlite3_close(h);
+  });
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = testing::run_program("timeout", {"30", testing::dbtool_binary().string(), "backup", "--db", db_.string()});
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  stop = true;
+  writer.join();
+  EXPECT_EQ(r.exit_code, 0) << "after " << seconds << " s: " << r.err;
+  EXPECT_LT(seconds, 15.0);
+  EXPECT_GT(commits.load(), 0) << "the writer made progress too";
+  auto backups = files_in(dir_ / "backups");
+  ASSERT_EQ(backups.size(), 1u);
+  EXPECT_EQ(query(backups[0], "PRAGMA integrity_check"), "ok\n");
+  EXPECT_EQ(query(backups[0], "SELECT count(*) FROM padding"), "40000\n");
 }
 
 TEST_F(InitTest, BackupOfMissingDatabaseIsAClearError) {

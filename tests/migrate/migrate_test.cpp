@@ -332,7 +332,10 @@ TEST_F(MigrateTest, EveryServerFailureFallsBackToTheUnchangedCache) {
   const std::string cache_bytes = read_bytes(cache_);
   const std::map<std::string, std::string> reasons = {
       {"wrong-password", "401"}, {"server-error", "500"}, {"drop", "truncated"},
-      {"slow", "timed out"},     {"malformed", "bad JSON at byte"}, {"oversized", "larger than"}};
+      {"slow", "timed out"},     {"malformed", "bad JSON at byte"}, {"oversized", "larger than"},
+      // Valid JSON that is not an export: a download counts only once it parses as records.
+      {"empty", "holds no records"}, {"not-records", "record 0 is int64, not an object"},
+      {"no-key", "record 100 has no \"uid\""}};
   for (const auto& [mode, reason] : reasons) {
     SCOPED_TRACE(mode);
     server.set_mode(mode);
@@ -422,7 +425,7 @@ TEST_F(MigrateTest, RejectFileReconciles) {
   users[9].as_object().erase("name");
   write_bytes(cache_, json::serialize(users));
   fs::path rejects = dir_ / "rejects.jsonl";
-  auto r = migrate({"--reject-file", rejects.string(), "--json"});
+  auto r = migrate({"--reject-file", rejects.string(), "--max-rejects", "3", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   json::object imp = json::parse(r.out).at("import").as_object();
   EXPECT_EQ(imp.at("records_read").to_number<int64_t>(), static_cast<int64_t>(total));
@@ -435,6 +438,95 @@ TEST_F(MigrateTest, RejectFileReconciles) {
   json::object first = json::parse(lines.substr(0, first_end)).as_object();
   EXPECT_EQ(first.at("index").to_number<int64_t>(), 3);
   EXPECT_FALSE(first.at("reason").as_string().empty());
+}
+
+// The guards before the swap: an empty export, or one that would leave a table with fewer rows
+// than the target holds, is refused (target byte-identical, each table before -> after) unless
+// --allow-shrink.
+TEST_F(MigrateTest, AnEmptyExportIsRefusedUnlessAllowShrink) {
+  write_bytes(cache_, "[]");
+  auto r = migrate({});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("no rows at all"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(db_)) << "an empty target stays as it was, too";
+
+  populate();
+  const std::string before = read_bytes(db_);
+  r = migrate({});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("users: 5 -> 0 rows"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--allow-shrink"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+
+  r = migrate({"--allow-shrink"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(count(db_, "users"), 0);
+  EXPECT_NE(r.out.find("shrunk:   users 5 -> 0 rows"), std::string::npos) << r.out;
+}
+
+TEST_F(MigrateTest, AShrinkingMigrationIsRefusedWithEachTableBeforeAndAfter) {
+  fs::copy_file(export_, cache_);
+  ASSERT_EQ(migrate({}).exit_code, 0);
+  const std::string before = read_bytes(db_);
+  json::array users = json::parse(read_bytes(export_)).as_array();
+  users.resize(150);
+  int64_t links = 0;
+  for (const auto& u : users)
+    if (auto* s = u.as_object().if_contains("sections"); s && s->is_array()) links += s->as_array().size();
+  write_bytes(cache_, json::serialize(users));
+  auto r = migrate({});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("users: 200 -> 150 rows"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("user_sections: 306 -> " + std::to_string(links) + " rows"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+
+  r = migrate({"--allow-shrink", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(count(db_, "users"), 150);
+  std::map<std::string, std::pair<int64_t, int64_t>> shrunk;
+  json::value report = json::parse(r.out);
+  for (const auto& t : report.at("shrunk").as_array())
+    shrunk[std::string(t.at("name").as_string())] = {t.at("before").to_number<int64_t>(),
+                                                     t.at("after").to_number<int64_t>()};
+  EXPECT_EQ(shrunk["users"], std::make_pair(int64_t{200}, int64_t{150}));
+  EXPECT_EQ(shrunk["user_sections"], std::make_pair(int64_t{306}, links));
+}
+
+// Rejected records have a ceiling: 0 without --reject-file, 1% of the records with it, or
+// --max-rejects; past it the run fails and the target is byte-identical.
+TEST_F(MigrateTest, RejectsAboveTheCeilingFailTheRun) {
+  populate();
+  const std::string before = read_bytes(db_);
+  fs::path rejects = dir_ / "rejects.jsonl";
+  // A v1 export without DBTOOL_DEFAULT_PASSWORD: every record is rejected.
+  fs::copy_file(testing::fixtures_dir() / "sample-export-v1.json", cache_);
+  auto r = migrate({"--reject-file", rejects.string()}, {{"DBTOOL_DEFAULT_PASSWORD", ""}});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("100 of 100 records could not be mapped"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+
+  // 3 bad records of 200: above the default 1% (2), within --max-rejects 3.
+  json::array users = json::parse(read_bytes(export_)).as_array();
+  for (int i : {3, 7, 9}) users[i].as_object()["uid"] = 12345;
+  write_bytes(cache_, json::serialize(users));
+  r = migrate({"--reject-file", rejects.string()});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("3 of 200 records"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("more than the 2"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+  r = migrate({"--reject-file", rejects.string(), "--max-rejects", "2"});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+
+  r = migrate({"--max-rejects", "3"});
+  EXPECT_EQ(r.exit_code, 2) << "rejects need somewhere to go: " << r.err;
+  EXPECT_NE(r.err.find("--reject-file"), std::string::npos) << r.err;
+
+  r = migrate({"--reject-file", rejects.string(), "--max-rejects", "3"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("rejected: 3 records (at most 3 allowed)"), std::string::npos) << r.out;
+  EXPECT_EQ(count(db_, "users"), 197);
 }
 
 TEST_F(MigrateTest, DuplicateUidFailsClearlyAndChangesNothing) {
@@ -571,6 +663,69 @@ TEST_F(MigrateTest, InterruptedRunsChangeNothing) {
     for (const auto& e : fs::directory_iterator(dir_))
       EXPECT_EQ(e.path().filename().string().find("stage"), std::string::npos) << "left behind: " << e.path();
   }
+}
+
+// Another program writes to the target while the run is paused between backup and cut-over:
+// the swap would lose that write, so it is refused (the write kept) unless
+// --allow-concurrent-writes.
+TEST_F(MigrateTest, AWriteAfterTheBackupRefusesTheCutOver) {
+  populate();
+  fs::copy_file(export_, cache_);
+  const fs::path pause = dir_ / "pause";
+  auto run_with_a_write = [&](std::vector<std::string> extra, const std::string& name) {
+    testing::RunResult r;
+    std::thread run([&] {
+      r = migrate(extra, {{"DBTOOL_TEST_FAULT", "before-commit:pause"}, {"DBTOOL_TEST_PAUSE_FILE", pause.string()}});
+    });
+    for (int i = 0; i < 3000 && !fs::exists(pause); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    EXPECT_TRUE(fs::exists(pause)) << "the run never reached before-commit";
+    sqlite3* h = nullptr;
+    EXPECT_EQ(sqlite3_open(db_.c_str(), &h), SQLITE_OK);
+    std::string sql = "UPDATE users SET _name = '" + name + "' WHERE id = (SELECT min(id) FROM users)";
+    EXPECT_EQ(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(h);
+    sqlite3_close(h);
+    fs::remove(pause);
+    run.join();
+    return r;
+  };
+  auto r = run_with_a_write({}, "written during the run");
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("after its backup was taken"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--allow-concurrent-writes"), std::string::npos) << r.err;
+  EXPECT_EQ(rows(db_, "SELECT count(*) FROM users WHERE _name = 'written during the run'")[0][0].as_int64(), 1)
+      << "the write is kept";
+  EXPECT_EQ(count(db_, "users"), 5);
+
+  r = run_with_a_write({"--allow-concurrent-writes"}, "replaced by the run");
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  expect_equals_export(db_, export_);
+}
+
+// A table the schema does not know (an application's audit table) is named before anything
+// happens and never dropped silently: with --yes the run is refused unless --drop-unknown.
+TEST_F(MigrateTest, ATableTheSchemaDoesNotKnowIsNamedAndNotDroppedSilently) {
+  populate();
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &h), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(h, "CREATE TABLE audit_log (at TEXT); INSERT INTO audit_log VALUES ('a'), ('b'), ('c')",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(h);
+  const std::string before = read_bytes(db_);
+  fs::copy_file(export_, cache_);
+  auto r = migrate({});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("audit_log (3 rows)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--drop-unknown"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+  EXPECT_FALSE(fs::exists(dir_ / "backups") && fs::directory_iterator(dir_ / "backups") != fs::directory_iterator())
+      << "refused before the backup";
+
+  r = migrate({"--drop-unknown"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("audit_log (3 rows)"), std::string::npos) << "still named: " << r.err;
+  expect_equals_export(db_, export_);
+  EXPECT_TRUE(rows(db_, "SELECT name FROM sqlite_master WHERE name = 'audit_log'").empty());
 }
 
 TEST_F(MigrateTest, WithDefaultsAddsTestUsersButTheExportWins) {

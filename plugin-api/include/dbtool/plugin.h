@@ -79,6 +79,9 @@ typedef int32_t dbtool_status;
 #define DBTOOL_ERR_CANCELLED 13
 #define DBTOOL_ERR_BACKEND 14 /* any other error reported by the database */
 #define DBTOOL_ERR_INTERNAL 15
+/* Since 1.1: the target changed under the run (another connection wrote to it after the
+ * session's backup), so the cut-over was refused; nothing was changed. */
+#define DBTOOL_ERR_CONFLICT 16
 
 /* An error a plugin reports. The caller passes a zero-initialised struct; on failure the
  * plugin fills it and sets `release`. The caller must call `release` when it is non-NULL,
@@ -250,7 +253,8 @@ struct dbtool_backend_api {
   uint32_t struct_size; /* sizeof as the plugin built it */
 
   /* Opens a session. options_json: {"uri": "...", "password": "..." (optional),
-   * "create": bool (create the database when missing)}. Borrowed. */
+   * "create": bool (create the database when missing), "read_only": bool (1.1),
+   * "allow_concurrent_writes": bool (1.1, see stage_commit)}. Borrowed. */
   dbtool_status (*open)(const char* options_json, dbtool_session** out, dbtool_error* error);
   /* Closes the session; NULL is a no-op. Any open stage must have been committed or aborted. */
   void (*close)(dbtool_session* session);
@@ -294,7 +298,11 @@ struct dbtool_backend_api {
                                dbtool_error* error);
   /* Verifies the stage (integrity, foreign keys) and swaps it in place of the target in one
    * atomic step. report: {"retired": "where the old data went, if kept", ...}. After this
-   * call, success or not, the stage handle is gone. On failure the target is as it was. */
+   * call, success or not, the stage handle is gone. On failure the target is as it was.
+   * Since 1.1: when the target changed after the session's last `backup` began (or, without a
+   * backup, after stage_begin), the swap would lose those writes: it is refused with
+   * DBTOOL_ERR_CONFLICT unless the session was opened with "allow_concurrent_writes". The
+   * same holds for `restore`. */
   dbtool_status (*stage_commit)(dbtool_stage* stage, dbtool_text* report, dbtool_error* error);
   /* Drops the stage and everything in it. The handle is gone afterwards. NULL is a no-op. */
   void (*stage_abort)(dbtool_stage* stage);
@@ -318,6 +326,16 @@ struct dbtool_backend_api {
    * columns, types, nullability, defaults, keys, foreign keys and indexes as the database
    * declares them. `out` owns the JSON text. */
   dbtool_status (*describe_schema)(dbtool_session* session, dbtool_text* out, dbtool_error* error);
+
+  /* ---- Since ABI 1.1: checking a backup before anything is done with it ----
+   *
+   * Verifies that `path` is a complete backup made by this backend's `backup` (not empty, not
+   * truncated, of its format, carrying its marker, sound) without touching the target or
+   * anything else. report: as `backup`'s. The host calls it before `restore` and before it
+   * backs up the state a restore would replace; `restore` must verify the same way itself.
+   * Optional (NULL: the host relies on `restore`'s own check). */
+  dbtool_status (*verify_backup)(dbtool_session* session, const char* path, dbtool_text* report,
+                                 dbtool_error* error);
 };
 
 /* ---------------------------------------------------------------------------------------
