@@ -129,6 +129,7 @@ dbtool_status backup(dbtool_session* s, const char* path_c, dbtool_text* out, db
   const std::string path = path_c ? path_c : "";
   bool created = false;
   dbtool_status status = sdk::guard(error, [&] {
+    refuse_if_read_only(s, "backup");
     if (!s->exists) throw Failure(DBTOOL_ERR_NOT_FOUND, "nothing to back up: " + s->target.display + " does not exist");
     const std::string& db = s->target.database;
     Connection c(s->target, s->password, db);
@@ -223,6 +224,7 @@ dbtool_status backup(dbtool_session* s, const char* path_c, dbtool_text* out, db
 dbtool_status restore(dbtool_session* s, const char* path_c, dbtool_text* out, dbtool_error* error) {
   std::string stage;
   dbtool_status status = sdk::guard(error, [&] {
+    refuse_if_read_only(s, "restore");
     const std::string path = path_c ? path_c : "";
     std::map<std::string, int64_t> counts = read_trailer(path);
     if (!s->exists) {

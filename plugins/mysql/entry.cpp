@@ -18,9 +18,9 @@ const dbtool_backend_api kApi = {
     .stage_count = dbtool::mysql::stage_count,
     .stage_commit = dbtool::mysql::stage_commit,
     .stage_abort = dbtool::mysql::stage_abort,
-    .snapshot_begin = nullptr,
-    .snapshot_end = nullptr,
-    .describe_schema = nullptr,
+    .snapshot_begin = dbtool::mysql::snapshot_begin,
+    .snapshot_end = dbtool::mysql::snapshot_end,
+    .describe_schema = dbtool::mysql::describe_schema,
 };
 
 }  // namespace
@@ -33,6 +33,6 @@ extern "C" __attribute__((visibility("default"))) dbtool_status dbtool_plugin_in
       host_abi, host, out, error,
       {DBTOOL_KIND_BACKEND, "mysql", "0.1.0", "MySQL/MariaDB: staging database, RENAME TABLE cut-over, SQL backups",
        DBTOOL_CAP_BACKUP | DBTOOL_CAP_RESTORE | DBTOOL_CAP_ATOMIC_CUTOVER | DBTOOL_CAP_CREATE_DATABASE |
-           DBTOOL_CAP_CANCEL,
+           DBTOOL_CAP_CANCEL | DBTOOL_CAP_READ,
        &kApi, nullptr});
 }

@@ -85,6 +85,9 @@ struct dbtool_session {
   std::atomic<unsigned long> busy_thread{0};  // server thread id of a long call, for cancel
   bool exists = false;
   bool has_stage = false;
+  bool read_only = false;    // a migration source: no lock, nothing created or dropped, READ ONLY transactions
+  bool in_snapshot = false;  // `conn` holds the transaction snapshot_begin started
+  int open_streams = 0;      // read_table streams not yet released (inside a snapshot they use `conn`)
 };
 
 struct dbtool_stage {
@@ -114,4 +117,10 @@ std::string new_stage_database(const std::string& live);
 // Loads `reader` into `table` of the stage with LOAD DATA LOCAL INFILE fed from memory.
 // Returns false, having read nothing from the stream, when the server refuses LOCAL INFILE.
 bool load_infile(dbtool_stage* st, sdk::StreamReader& reader, const std::string& table, int64_t& loaded);
+// ABI 1.1 reading slots, defined in source.cpp.
+dbtool_status snapshot_begin(dbtool_session* s, dbtool_error* error);
+dbtool_status snapshot_end(dbtool_session* s, dbtool_error* error);
+dbtool_status describe_schema(dbtool_session* s, dbtool_text* out, dbtool_error* error);
+// Throws Failure(NOT_SUPPORTED) when `s` was opened read-only; `what` names the refused call.
+void refuse_if_read_only(const dbtool_session* s, const std::string& what);
 }  // namespace dbtool::mysql

@@ -285,13 +285,6 @@ std::string sql_type(const sdk::PortableColumn& c, const std::string& collation)
   return (c.max_length ? "VARCHAR(" + std::to_string(*c.max_length) + ")" : "LONGTEXT") + collate;
 }
 
-std::string on_delete_clause(const std::string& action) {
-  if (action == "cascade") return " ON DELETE CASCADE";
-  if (action == "set null") return " ON DELETE SET NULL";
-  if (action == "restrict") return " ON DELETE RESTRICT";
-  return "";
-}
-
 std::string literal(MYSQL* m, const json::value& v) {
   if (v.is_bool()) return v.get_bool() ? "1" : "0";
   if (v.is_int64()) return std::to_string(v.get_int64());
@@ -303,6 +296,12 @@ std::string literal(MYSQL* m, const json::value& v) {
   }
   if (v.is_string()) return quote_string(m, v.get_string());
   return "NULL";
+}
+
+// Always spelled out: InnoDB reports a foreign key without ON DELETE as RESTRICT, not NO ACTION.
+std::string upper(std::string s) {
+  for (auto& c : s) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  return s;
 }
 
 std::string joined(const std::vector<std::string>& v) {
@@ -332,6 +331,9 @@ std::vector<std::string> schema_to_ddl(MYSQL* m, const sdk::PortableSchema& sche
       if (!c.nullable) line += " NOT NULL";
       if (!c.default_value.is_null()) line += " DEFAULT " + literal(m, c.default_value);
       if (c.auto_increment) line += " AUTO_INCREMENT";
+      // json and timestamp share their SQL type with text; the comment keeps them apart when
+      // describe_schema reads the table back.
+      if (c.type == "json" || c.type == "timestamp") line += " COMMENT " + quote_string(m, "dbtool:" + c.type);
       body += (body.empty() ? "" : ",\n") + line;
     }
     if (!t.primary_key.empty()) body += ",\n  PRIMARY KEY (" + joined(t.primary_key) + ")";
@@ -339,7 +341,7 @@ std::vector<std::string> schema_to_ddl(MYSQL* m, const sdk::PortableSchema& sche
     for (const auto& ix : t.indexes) body += ",\n  KEY " + quote_identifier(ix.name) + " (" + joined(ix.columns) + ")";
     for (const auto& fk : t.foreign_keys)
       body += ",\n  CONSTRAINT " + quote_identifier(fk.name) + " FOREIGN KEY (" + joined(fk.columns) + ") REFERENCES " +
-              quote_identifier(fk.ref_table) + " (" + joined(fk.ref_columns) + ")" + on_delete_clause(fk.on_delete);
+              quote_identifier(fk.ref_table) + " (" + joined(fk.ref_columns) + ")" + " ON DELETE " + upper(fk.on_delete);
     out.push_back("CREATE TABLE " + quote_identifier(t.name) + " (\n" + body +
                   "\n) ENGINE=InnoDB DEFAULT CHARSET=utf8mb4 COLLATE=" + collation);
   }

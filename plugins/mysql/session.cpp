@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
+#include <optional>
 
 namespace dbtool::mysql {
 namespace json = boost::json;
@@ -26,11 +27,23 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
     if (auto* p = o.if_contains("password"); p && p->is_string()) s->password = std::string(p->get_string());
     bool create = false;
     if (auto* c = o.if_contains("create"); c && c->is_bool()) create = c->get_bool();
+    if (const json::value* ro = o.if_contains("read_only"); ro != nullptr && !ro->is_null()) {
+      if (!ro->is_bool()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "\"read_only\" must be true or false");
+      s->read_only = ro->get_bool();
+    }
     s->conn = Connection(s->target, s->password, "");
     s->collation = text_collation(s->conn.get());
     const std::string& db = s->target.database;
     s->exists = s->conn.scalar_int("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = " +
                                    quote_string(s->conn.get(), db)) > 0;
+    if (s->read_only) {
+      // A source is only read: no lock (a run migrating into it is not held off), nothing
+      // created or dropped, and the server itself refuses any write on this connection.
+      if (!s->exists) throw Failure(DBTOOL_ERR_NOT_FOUND, "no database " + db + " at " + s->target.display);
+      s->conn.query("SET SESSION TRANSACTION READ ONLY", "opening " + db + " read-only");
+      *out = s.release();
+      return;
+    }
     if (!s->exists && create) {
       s->conn.query("CREATE DATABASE IF NOT EXISTS " + quote_identifier(db) +
                         " CHARACTER SET utf8mb4 COLLATE " + s->collation,
@@ -55,7 +68,7 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
 void close_session(dbtool_session* s) {
   // Released explicitly so that the next run finds it free at once; closing would free it too,
   // but only once the server has noticed the connection is gone.
-  if (s != nullptr && s->conn) {
+  if (s != nullptr && s->conn && !s->read_only) {
     const std::string sql = "SELECT RELEASE_LOCK(" + quote_string(s->conn.get(), "dbtool:" + s->target.database) + ")";
     if (mysql_query(s->conn.get(), sql.c_str()) == 0) mysql_free_result(mysql_store_result(s->conn.get()));
   }
@@ -99,8 +112,13 @@ sdk::ColumnType type_of_field(const MYSQL_FIELD& f) {
     case MYSQL_TYPE_LONG:
     case MYSQL_TYPE_INT24:
     case MYSQL_TYPE_LONGLONG: return sdk::ColumnType::Int64;
+    case MYSQL_TYPE_YEAR:
+      return sdk::ColumnType::Int64;
     case MYSQL_TYPE_FLOAT:
-    case MYSQL_TYPE_DOUBLE: return sdk::ColumnType::Float64;
+    case MYSQL_TYPE_DOUBLE:
+    case MYSQL_TYPE_DECIMAL:
+    case MYSQL_TYPE_NEWDECIMAL:
+      return sdk::ColumnType::Float64;
     case MYSQL_TYPE_TINY_BLOB:
     case MYSQL_TYPE_MEDIUM_BLOB:
     case MYSQL_TYPE_LONG_BLOB:
@@ -111,22 +129,16 @@ sdk::ColumnType type_of_field(const MYSQL_FIELD& f) {
   }
 }
 
-// "YYYY-MM-DD HH:MM:SS[.f...]" as the portable datetime: always six fraction digits.
-std::string canonical_datetime(std::string_view v) {
-  std::string out(v);
-  if (out.size() < 19) return out;
-  if (out.size() == 19) out += '.';
-  if (out.size() < 26) out.append(26 - out.size(), '0');
-  return out;
-}
-
 struct TableReader {
-  Connection conn;
+  dbtool_session* session = nullptr;
+  Connection own;         // outside a snapshot: the stream's own connection
+  MYSQL* conn = nullptr;  // `own`, or the session's connection inside a snapshot
   MYSQL_RES* result = nullptr;
   std::vector<sdk::ColumnSpec> columns;
-  std::vector<bool> datetime;  // DATETIME/TIMESTAMP columns, given back with six fraction digits
+  std::vector<enum_field_types> field_types;
   ~TableReader() {
-    if (result != nullptr) mysql_free_result(result);
+    if (result != nullptr) mysql_free_result(result);  // reads what is left: the connection stays usable
+    --session->open_streams;
   }
 };
 
@@ -139,23 +151,35 @@ dbtool_status read_table(dbtool_session* s, const char* table_c, ArrowArrayStrea
     auto names = tables_of(s->conn, db);
     if (std::find(names.begin(), names.end(), table) == names.end())
       throw Failure(DBTOOL_ERR_NOT_FOUND, "no table \"" + table + "\" in " + db);
+    // One result streams per connection at a time; the session's is busy until the stream goes.
+    if (s->in_snapshot && s->open_streams > 0)
+      throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "release the open read_table stream before reading " + table);
     auto r = std::make_shared<TableReader>();
-    // Its own connection: the stream may outlive other calls on the session.
-    r->conn = Connection(s->target, s->password, db);
+    r->session = s;
+    ++s->open_streams;
+    if (s->in_snapshot) {
+      r->conn = s->conn.get();  // the snapshot's transaction lives on this connection
+    } else {
+      // Its own connection: the stream may outlive other calls on the session.
+      r->own = Connection(s->target, s->password, db);
+      if (s->read_only) r->own.query("SET SESSION TRANSACTION READ ONLY", "reading " + table);
+      r->conn = r->own.get();
+    }
     auto pk = s->conn.column_of(
         "SELECT column_name FROM information_schema.key_column_usage WHERE table_schema = " + quote_string(s->conn.get(), db) +
         " AND table_name = " + quote_string(s->conn.get(), table) + " AND constraint_name = 'PRIMARY' ORDER BY ordinal_position");
     std::string order;
     for (const auto& c : pk) order += (order.empty() ? "" : ", ") + quote_identifier(c);
-    std::string sql = "SELECT * FROM " + quote_identifier(table) + (order.empty() ? "" : " ORDER BY " + order);
-    if (mysql_real_query(r->conn.get(), sql.data(), sql.size()) != 0) fail(r->conn.get(), "reading " + table);
-    r->result = mysql_use_result(r->conn.get());
-    if (r->result == nullptr) fail(r->conn.get(), "reading " + table);
+    std::string sql = "SELECT * FROM " + quote_identifier(db) + "." + quote_identifier(table) +
+                      (order.empty() ? "" : " ORDER BY " + order);
+    if (mysql_real_query(r->conn, sql.data(), sql.size()) != 0) fail(r->conn, "reading " + table);
+    r->result = mysql_use_result(r->conn);  // streamed: memory stays flat at any table size
+    if (r->result == nullptr) fail(r->conn, "reading " + table);
     unsigned n = mysql_num_fields(r->result);
     MYSQL_FIELD* fields = mysql_fetch_fields(r->result);
     for (unsigned i = 0; i < n; ++i) {
       r->columns.push_back({fields[i].name, type_of_field(fields[i])});
-      r->datetime.push_back(fields[i].type == MYSQL_TYPE_DATETIME || fields[i].type == MYSQL_TYPE_TIMESTAMP);
+      r->field_types.push_back(fields[i].type);
     }
     sdk::export_stream(r->columns,
                        [r, table](ArrowArray* batch) {
@@ -163,7 +187,7 @@ dbtool_status read_table(dbtool_session* s, const char* table_c, ArrowArrayStrea
                          while (b.rows() < 4096) {
                            MYSQL_ROW row = mysql_fetch_row(r->result);
                            if (row == nullptr) {
-                             if (mysql_errno(r->conn.get()) != 0) fail(r->conn.get(), "reading " + table);
+                             if (mysql_errno(r->conn) != 0) fail(r->conn, "reading " + table);
                              break;
                            }
                            unsigned long* len = mysql_fetch_lengths(r->result);
@@ -173,15 +197,21 @@ dbtool_status read_table(dbtool_session* s, const char* table_c, ArrowArrayStrea
                                continue;
                              }
                              std::string_view v(row[i], len[i]);
+                             // DATETIME(n<6) and TIMESTAMP come without all six fraction digits.
+                             if (r->field_types[i] == MYSQL_TYPE_DATETIME ||
+                                 r->field_types[i] == MYSQL_TYPE_TIMESTAMP) {
+                               std::optional<std::string> canonical = sdk::canonical_datetime(v);
+                               if (!canonical)
+                                 throw Failure(DBTOOL_ERR_DATA, table + "." + r->columns[i].name + " holds \"" +
+                                                                    std::string(v) + "\", which is not a datetime");
+                               b.append_bytes(i, *canonical);
+                               continue;
+                             }
                              switch (r->columns[i].type) {
                                case sdk::ColumnType::Int64: b.append_int64(i, std::strtoll(std::string(v).c_str(), nullptr, 10)); break;
                                case sdk::ColumnType::Bool: b.append_bool(i, v != "0"); break;
                                case sdk::ColumnType::Float64: b.append_double(i, std::strtod(std::string(v).c_str(), nullptr)); break;
                                default:
-                                 if (r->datetime[i]) {
-                                   b.append_bytes(i, canonical_datetime(v));
-                                   break;
-                                 }
                                  b.append_bytes(i, v);
                              }
                            }

@@ -163,6 +163,7 @@ dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_sta
   bool created = false;
   dbtool_status status = sdk::guard(error, [&] {
     *out = nullptr;
+    refuse_if_read_only(s, "stage_begin");
     if (s->has_stage) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "this session already has a stage");
     if (!s->exists) throw Failure(DBTOOL_ERR_NOT_FOUND, "database " + s->target.database + " does not exist");
     st->session = s;

@@ -153,54 +153,10 @@ std::optional<std::string> take_name(Declared& d, const std::string& kind, const
 // ---- defaults ----------------------------------------------------------------------------
 
 // The column's DEFAULT (as pragma_table_info gives its SQL text) as a JSON scalar of the
-// column's type; null when there is none or it is an expression no portable default can say
-// (CURRENT_TIMESTAMP, a function), which is logged so it is not lost unseen.
-json::value default_of(const std::string& table, const sdk::PortableColumn& c, std::string sql) {
-  sql = trim(sql);
-  while (sql.size() >= 2 && sql.front() == '(' && sql.back() == ')') sql = trim(sql.substr(1, sql.size() - 2));
-  if (sql.empty() || upper(sql) == "NULL") return nullptr;
-  std::optional<std::string> text;
-  std::optional<double> number;
-  std::optional<int64_t> integer;
-  if (sql.size() >= 2 && sql.front() == '\'' && sql.back() == '\'') {
-    std::string s;
-    for (size_t i = 1; i + 1 < sql.size(); ++i) {
-      s += sql[i];
-      if (sql[i] == '\'') ++i;  // '' inside a literal is one quote
-    }
-    text = s;
-  } else if (upper(sql) == "TRUE" || upper(sql) == "FALSE") {
-    integer = upper(sql) == "TRUE" ? 1 : 0;
-  } else {
-    char* end = nullptr;
-    errno = 0;
-    long long i = std::strtoll(sql.c_str(), &end, 10);
-    if (end != nullptr && *end == '\0' && errno == 0) {
-      integer = i;
-    } else {
-      double v = std::strtod(sql.c_str(), &end);
-      if (end != nullptr && *end == '\0' && sql.find_first_not_of("0123456789+-.eE") == std::string::npos) number = v;
-    }
-  }
-  // A quoted number is a number to an INTEGER column (SQLAlchemy writes server_default="0" so).
-  if (text && (c.type == "int64" || c.type == "bool" || c.type == "float64")) {
-    const std::string& s = *text;
-    char* end = nullptr;
-    long long i = std::strtoll(s.c_str(), &end, 10);
-    if (!s.empty() && *end == '\0')
-      integer = i;
-    else if (double v = std::strtod(s.c_str(), &end); !s.empty() && *end == '\0')
-      number = v;
-    else if (c.type == "bool" && (lower(s) == "true" || lower(s) == "false"))
-      integer = lower(s) == "true";
-  }
-  if (c.type == "int64" && integer) return *integer;
-  if (c.type == "float64" && (integer || number)) return integer ? static_cast<double>(*integer) : *number;
-  if (c.type == "bool" && integer && (*integer == 0 || *integer == 1)) return *integer == 1;
-  if (c.type != "int64" && c.type != "float64" && c.type != "bool") {
-    if (text) return json::string(*text);
-    if (integer || number) return json::string(sql);
-  }
+// column's type; null when there is none, or when no portable default can say it (an expression
+// such as CURRENT_TIMESTAMP), which is logged so that it is not lost unseen.
+json::value default_of(const std::string& table, const sdk::PortableColumn& c, const std::string& sql) {
+  if (std::optional<json::value> v = sdk::portable_default(c.type, sql)) return *v;
   log(DBTOOL_LOG_WARN, table + "." + c.name + " has the default " + sql +
                            ", which no portable default can express; it is left out of the schema");
   return nullptr;

@@ -19,6 +19,7 @@
 #include <cfloat>
 #include <cstdlib>
 #include <fstream>
+#include <future>
 #include <limits>
 #include <map>
 #include <memory>
@@ -314,8 +315,9 @@ class Conformance : public ::testing::TestWithParam<std::string> {
     return v && v->is_int64() ? v->get_int64() : fallback;
   }
 
-  std::string open_options(bool create = true) const {
+  std::string open_options(bool create = true, bool read_only = false) const {
     json::object o{{"uri", uri_}, {"create", create}};
+    if (read_only) o["read_only"] = true;
     if (!target_.password.empty()) o["password"] = target_.password;
     return json::serialize(o);
   }
@@ -331,10 +333,10 @@ class Conformance : public ::testing::TestWithParam<std::string> {
   };
   using Stage = std::unique_ptr<dbtool_stage, StageAborter>;
 
-  Session open() {
+  Session open(bool read_only = false) {
     Err err;
     dbtool_session* s = nullptr;
-    std::string opts = open_options();
+    std::string opts = open_options(!read_only, read_only);
     dbtool_status st = api_->open(opts.c_str(), &s, &err.e);
     if (st != DBTOOL_OK) fail_call("open " + uri_, st, err);
     if (s == nullptr) throw std::runtime_error("open succeeded without a session");
@@ -485,6 +487,11 @@ TEST_P(Conformance, DescriptorAndNegotiationFollowTheContract) {
   EXPECT_TRUE(!(caps & DBTOOL_CAP_BACKUP) || DBTOOL_HAS_SLOT(api_, backup));
   EXPECT_TRUE(!(caps & DBTOOL_CAP_RESTORE) || DBTOOL_HAS_SLOT(api_, restore));
   EXPECT_TRUE(!(caps & DBTOOL_CAP_CANCEL) || DBTOOL_HAS_SLOT(api_, cancel));
+  if (caps & DBTOOL_CAP_READ) {
+    EXPECT_TRUE(DBTOOL_HAS_SLOT(api_, snapshot_begin)) << "DBTOOL_CAP_READ without snapshot_begin";
+    EXPECT_TRUE(DBTOOL_HAS_SLOT(api_, snapshot_end)) << "DBTOOL_CAP_READ without snapshot_end";
+    EXPECT_TRUE(DBTOOL_HAS_SLOT(api_, describe_schema)) << "DBTOOL_CAP_READ without describe_schema";
+  }
 
   // A host of another major is refused, and the plugin still says who it is.
   void* handle = ::dlopen(target_.plugin.c_str(), RTLD_NOW | RTLD_LOCAL);
@@ -781,6 +788,316 @@ TEST_P(Conformance, BadInputGetsAClearErrorNotACrash) {
     EXPECT_NE(err.message().find(value), std::string::npos) << err.message();
   }
 }
+
+// ---- reading a database as a source (ABI 1.1, DBTOOL_CAP_READ) -----------------------------
+
+// Every portable type, defaults of each kind, a composite primary key, single and composite
+// uniques, plain and composite indexes, and a foreign key with each on_delete (one composite).
+// A lone int64 key is auto_increment: SQLite numbers such a key itself whatever the schema says.
+const char* kReadSchema = R"({
+  "name": "conformance_read", "version": 1, "checksum": "0",
+  "tables": [
+    {"name": "parent",
+     "columns": [{"name": "id", "type": "int64", "nullable": false, "auto_increment": true},
+                 {"name": "code", "type": "text", "max_length": 16, "nullable": false}],
+     "primary_key": ["id"],
+     "unique": [{"name": "uq_parent_code", "columns": ["code"]}]},
+    {"name": "kind",
+     "columns": [{"name": "a", "type": "int64", "nullable": false},
+                 {"name": "b", "type": "text", "max_length": 20, "nullable": false},
+                 {"name": "note", "type": "text"}],
+     "primary_key": ["a", "b"]},
+    {"name": "every",
+     "columns": [{"name": "id", "type": "int64", "nullable": false, "auto_increment": true},
+                 {"name": "p1", "type": "int64"}, {"name": "p2", "type": "int64"},
+                 {"name": "p3", "type": "int64"}, {"name": "p4", "type": "int64"},
+                 {"name": "kind_a", "type": "int64"}, {"name": "kind_b", "type": "text", "max_length": 20},
+                 {"name": "f", "type": "float64", "default": 2.5},
+                 {"name": "flag", "type": "bool", "nullable": false, "default": false},
+                 {"name": "t", "type": "text"},
+                 {"name": "k", "type": "text", "max_length": 255, "default": "It's"},
+                 {"name": "j", "type": "json"},
+                 {"name": "bl", "type": "blob"},
+                 {"name": "ts", "type": "timestamp"},
+                 {"name": "d", "type": "date"},
+                 {"name": "dt", "type": "datetime", "nullable": false},
+                 {"name": "n", "type": "int64", "default": 7}],
+     "primary_key": ["id"],
+     "unique": [{"name": "uq_every_k_n", "columns": ["k", "n"]}, {"name": "uq_every_t", "columns": ["kind_b"]}],
+     "indexes": [{"name": "ix_every_d", "columns": ["d"]}, {"name": "ix_every_f_dt", "columns": ["f", "dt"]}],
+     "foreign_keys": [
+       {"name": "fk_every_p1", "columns": ["p1"], "references": {"table": "parent", "columns": ["id"]}},
+       {"name": "fk_every_p2", "columns": ["p2"], "references": {"table": "parent", "columns": ["id"]},
+        "on_delete": "cascade"},
+       {"name": "fk_every_p3", "columns": ["p3"], "references": {"table": "parent", "columns": ["id"]},
+        "on_delete": "set null"},
+       {"name": "fk_every_p4", "columns": ["p4"], "references": {"table": "parent", "columns": ["id"]},
+        "on_delete": "restrict"},
+       {"name": "fk_every_kind", "columns": ["kind_a", "kind_b"],
+        "references": {"table": "kind", "columns": ["a", "b"]}, "on_delete": "cascade"}]}
+  ]
+})";
+
+// A schema as describe_schema must give it back: stage_begin's keys with every default the
+// contract names filled in (nullable true, on_delete "no action", empty key lists), keys sorted
+// by name and tables keyed by name, since only "parents first" is promised about their order.
+json::object normalised(const json::value& schema) {
+  auto sorted = [](const json::value* v) {
+    json::array a = v ? v->as_array() : json::array{};
+    std::sort(a.begin(), a.end(), [](const json::value& x, const json::value& y) {
+      return x.at("name").as_string() < y.at("name").as_string();
+    });
+    return a;
+  };
+  json::object out;
+  for (const auto& tv : schema.at("tables").as_array()) {
+    const json::object& t = tv.as_object();
+    json::array cols;
+    for (const auto& cv : t.at("columns").as_array()) {
+      // Rebuilt in one key order, so that two equal columns serialise alike.
+      const json::object& in = cv.as_object();
+      json::object c{{"name", in.at("name")}, {"type", in.at("type")}};
+      if (const json::value* m = in.if_contains("max_length")) c["max_length"] = *m;
+      const json::value* n = in.if_contains("nullable");
+      c["nullable"] = n ? n->as_bool() : true;
+      if (const json::value* ai = in.if_contains("auto_increment"); ai && ai->as_bool()) c["auto_increment"] = true;
+      if (const json::value* d = in.if_contains("default"); d && !d->is_null()) c["default"] = *d;
+      cols.push_back(std::move(c));
+    }
+    json::array fks = sorted(t.if_contains("foreign_keys"));
+    for (auto& fk : fks)
+      if (!fk.as_object().contains("on_delete")) fk.as_object()["on_delete"] = "no action";
+    const json::value* pk = t.if_contains("primary_key");
+    out[t.at("name").as_string()] = json::object{{"columns", std::move(cols)},
+                                                 {"primary_key", pk ? *pk : json::array{}},
+                                                 {"unique", sorted(t.if_contains("unique"))},
+                                                 {"indexes", sorted(t.if_contains("indexes"))},
+                                                 {"foreign_keys", std::move(fks)}};
+  }
+  return out;
+}
+
+class ConformanceRead : public Conformance {
+ protected:
+  void SetUp() override {
+    Conformance::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    if (!(plugin_->capabilities & DBTOOL_CAP_READ))
+      GTEST_SKIP() << plugin_->name << " does not announce DBTOOL_CAP_READ";
+  }
+
+  void snapshot(dbtool_session* s, bool begin) {
+    Err err;
+    dbtool_status st = begin ? api_->snapshot_begin(s, &err.e) : api_->snapshot_end(s, &err.e);
+    if (st != DBTOOL_OK) fail_call(begin ? "snapshot_begin" : "snapshot_end", st, err);
+  }
+
+  json::value describe_schema(dbtool_session* s) {
+    Err err;
+    dbtool_text text{};
+    dbtool_status st = api_->describe_schema(s, &text, &err.e);
+    std::string t = take_text(text);
+    if (st != DBTOOL_OK) fail_call("describe_schema", st, err);
+    return json::parse(t);
+  }
+
+  // For a file-based target (a file URI), every file in its folder that belongs to it.
+  std::map<std::string, std::string> target_files() const {
+    std::map<std::string, std::string> out;
+    const std::string scheme = "sqlite:///";
+    if (uri_.rfind(scheme, 0) != 0) return out;
+    fs::path file = uri_.substr(scheme.size());
+    for (const auto& e : fs::directory_iterator(file.parent_path()))
+      if (e.path().filename().string().rfind(file.filename().string(), 0) == 0 ||
+          e.path().filename().string().rfind("." + file.filename().string(), 0) == 0)
+        out[e.path().filename().string()] = testing::read_bytes(e.path());
+    return out;
+  }
+};
+
+TEST_P(ConformanceRead, DescribeSchemaGivesBackTheSchemaAStageWasBuiltFrom) {
+  Session s = open();
+  Stage stage = begin(s.get(), kReadSchema);
+  const std::vector<ColumnSpec> cols = {
+      {"id", ColumnType::Int64}, {"d", ColumnType::Utf8}, {"dt", ColumnType::Utf8}, {"f", ColumnType::Float64}};
+  std::vector<ColumnSpec> with_k = cols;
+  with_k.push_back({"k", ColumnType::Utf8});
+  load(stage.get(), "every", with_k, {Rows{{1, "2024-02-29", "2024-02-29 23:59:59.123456", 0.1, "first"}}});
+  load(stage.get(), "every", cols, {Rows{{2, null_value(), "1999-12-31 00:00:00.000000", 2.5}}});
+  commit(stage);
+
+  json::value got = describe_schema(s.get());
+  ASSERT_TRUE(got.is_object());
+  for (const char* absent : {"name", "version", "checksum"})
+    EXPECT_FALSE(got.as_object().contains(absent)) << absent << " must be absent: " << got;
+  // Parents first.
+  std::vector<std::string> order;
+  for (const auto& t : got.at("tables").as_array()) order.emplace_back(t.at("name").as_string());
+  auto pos = [&](const char* n) { return std::find(order.begin(), order.end(), n) - order.begin(); };
+  ASSERT_EQ(order.size(), 3u) << got;
+  EXPECT_LT(pos("parent"), pos("every"));
+  EXPECT_LT(pos("kind"), pos("every"));
+
+  json::object want = normalised(json::parse(kReadSchema)), have = normalised(got);
+  for (const auto& [table, spec] : want) {
+    ASSERT_TRUE(have.contains(table)) << table << " is missing from " << got;
+    for (const char* part : {"columns", "primary_key", "unique", "indexes", "foreign_keys"})
+      EXPECT_EQ(json::serialize(have.at(table).at(part)), json::serialize(spec.at(part))) << table << "." << part;
+  }
+  // The description is a schema stage_begin takes as it is.
+  Stage again = begin(s.get(), json::serialize(got).c_str());
+  again.reset();
+
+  // date and datetime come back in their canonical text forms.
+  std::vector<ColumnSpec> read_cols;
+  Rows rows = read_rows(s.get(), "every", &read_cols);
+  ASSERT_EQ(rows.size(), 2u);
+  std::map<std::string, size_t> at;
+  for (size_t i = 0; i < read_cols.size(); ++i) at[read_cols[i].name] = i;
+  EXPECT_EQ(read_cols[at["d"]].type, ColumnType::Utf8);
+  EXPECT_EQ(read_cols[at["dt"]].type, ColumnType::Utf8);
+  EXPECT_EQ(rows[0][at["d"]], "2024-02-29");
+  EXPECT_EQ(rows[0][at["dt"]], "2024-02-29 23:59:59.123456");
+  EXPECT_TRUE(rows[1][at["d"]].is_null());
+  EXPECT_EQ(rows[1][at["dt"]], "1999-12-31 00:00:00.000000");
+  EXPECT_EQ(rows[1][at["k"]], "It's") << "a column left out takes its default";
+  EXPECT_EQ(rows[1][at["n"]], 7);
+}
+
+TEST_P(ConformanceRead, ASnapshotSeesNoneOfTheRowsAnotherSessionCommitsAfterItBegan) {
+  const char* schema = R"({"tables": [
+    {"name": "a", "columns": [{"name": "id", "type": "int64", "nullable": false, "auto_increment": true},
+                              {"name": "v", "type": "text"}], "primary_key": ["id"]},
+    {"name": "b", "columns": [{"name": "id", "type": "int64", "nullable": false, "auto_increment": true},
+                              {"name": "v", "type": "text"}], "primary_key": ["id"]}]})";
+  const std::vector<ColumnSpec> cols = {{"id", ColumnType::Int64}, {"v", ColumnType::Utf8}};
+  auto rows_of = [](int n, const char* v) {
+    Rows r;
+    for (int i = 1; i <= n; ++i) r.push_back({i, v});
+    return r;
+  };
+  {
+    Session w = open();
+    Stage stage = begin(w.get(), schema);
+    load(stage.get(), "a", cols, {rows_of(10000, "old")});  // more than one batch
+    load(stage.get(), "b", cols, {rows_of(3, "old")});
+    commit(stage);
+  }
+  Session s = open(true);
+  snapshot(s.get(), true);
+  // Another, normal session replaces both tables while the source is read: after part of `a`
+  // has been streamed, before `b` is read. A backend may make the writer wait for the snapshot
+  // (MySQL holds the tables' metadata locks), so it runs on its own thread.
+  std::future<void> writer;
+  auto write = [&, schema] {
+    Session w = open();
+    Stage stage = begin(w.get(), schema);
+    load(stage.get(), "a", cols, {rows_of(10001, "new")});
+    load(stage.get(), "b", cols, {rows_of(4, "new")});
+    commit(stage);
+  };
+  ArrowArrayStream raw{};
+  {
+    Err err;
+    dbtool_status st = api_->read_table(s.get(), "a", &raw, &err.e);
+    ASSERT_EQ(st, DBTOOL_OK) << err.message();
+  }
+  Rows a;
+  {
+    sdk::StreamReader reader(&raw);
+    sdk::ArrayHolder batch;
+    while (reader.next(batch)) {
+      sdk::BatchView v(reader.columns(), batch.a);
+      for (int64_t r = 0; r < v.rows(); ++r) a.push_back({v.get_int64(0, r), json::string(v.get_bytes(1, r))});
+      if (!writer.valid()) {
+        writer = std::async(std::launch::async, write);
+        writer.wait_for(std::chrono::seconds(5));  // done by now unless the backend makes it wait
+      }
+    }
+  }
+  ASSERT_TRUE(writer.valid()) << "table a came in no batch at all";
+  Rows b = read_rows(s.get(), "b");
+  snapshot(s.get(), false);
+  writer.get();  // the writer's commit went through (after the snapshot at the latest)
+
+  expect_rows(rows_of(10000, "old"), a, "a read in the snapshot");
+  expect_rows(rows_of(3, "old"), b, "b read in the snapshot");
+  // Outside the snapshot, a new read sees what the writer committed.
+  Session fresh = open(true);
+  EXPECT_EQ(read_rows(fresh.get(), "b"), rows_of(4, "new"));
+}
+
+TEST_P(ConformanceRead, AReadOnlySessionCreatesNothingWritesNothingAndRefusesChanges) {
+  {
+    Err err;
+    dbtool_session* s = nullptr;
+    std::string opts = open_options(true, true);  // even with "create": true
+    EXPECT_EQ(api_->open(opts.c_str(), &s, &err.e), DBTOOL_ERR_NOT_FOUND) << err.message();
+    EXPECT_EQ(s, nullptr);
+    EXPECT_FALSE(err.message().empty());
+    EXPECT_TRUE(target_files().empty()) << "a read-only open of a missing database created a file";
+    dbtool_session* probe = nullptr;
+    Err perr;
+    std::string popts = open_options(false);
+    ASSERT_EQ(api_->open(popts.c_str(), &probe, &perr.e), DBTOOL_OK) << perr.message();
+    Session closer(probe, SessionCloser{api_});
+    EXPECT_FALSE(describe(probe).at("exists").as_bool()) << "a read-only open of a missing database created it";
+  }
+  {
+    Session w = open();
+    commit_data(w.get(), tricky_rows(1000));
+  }
+  const auto files = target_files();
+  Rows every_before, parent_before;
+  std::map<std::string, int64_t> tables_before;
+  {
+    Session w = open();
+    every_before = read_rows(w.get(), "every_type");
+    parent_before = read_rows(w.get(), "parent");
+    tables_before = table_rows(w.get());
+  }
+  {
+    Session s = open(true);
+    fs::path dir = testing::make_temp_dir("dbtool-conformance-read-only");
+    {
+      Err err;
+      dbtool_stage* stage = nullptr;
+      EXPECT_EQ(api_->stage_begin(s.get(), kSchema, &stage, &err.e), DBTOOL_ERR_NOT_SUPPORTED) << err.message();
+      EXPECT_EQ(stage, nullptr);
+    }
+    if (DBTOOL_HAS_SLOT(api_, backup)) {
+      Err err;
+      dbtool_text report{};
+      EXPECT_EQ(api_->backup(s.get(), (dir / "backup").c_str(), &report, &err.e), DBTOOL_ERR_NOT_SUPPORTED);
+      take_text(report);
+      EXPECT_FALSE(fs::exists(dir / "backup"));
+    }
+    if (DBTOOL_HAS_SLOT(api_, restore)) {
+      testing::write_bytes(dir / "not-a-backup", "x");
+      Err err;
+      dbtool_text report{};
+      EXPECT_EQ(api_->restore(s.get(), (dir / "not-a-backup").c_str(), &report, &err.e), DBTOOL_ERR_NOT_SUPPORTED);
+      take_text(report);
+    }
+    snapshot(s.get(), true);
+    describe_schema(s.get());
+    expect_rows(every_before, read_rows(s.get(), "every_type"), "every_type read-only");
+    snapshot(s.get(), false);
+    fs::remove_all(dir);
+  }
+  EXPECT_EQ(target_files(), files) << "a read-only session changed the database's files";
+  Session w = open();
+  EXPECT_EQ(table_rows(w.get()), tables_before);
+  expect_rows(every_before, read_rows(w.get(), "every_type"), "every_type after a read-only session");
+  expect_rows(parent_before, read_rows(w.get(), "parent"), "parent after a read-only session");
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ConformanceRead, ::testing::ValuesIn(labels()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Backends, Conformance, ::testing::ValuesIn(labels()),
                          [](const ::testing::TestParamInfo<std::string>& info) {

@@ -6,7 +6,9 @@
 #include <dbtool/plugin.h>
 
 #include <boost/json.hpp>
+#include <cerrno>
 #include <cstdint>
+#include <cstdlib>
 #include <dbtool/sdk/arrow.hpp>
 #include <dbtool/sdk/error.hpp>
 #include <optional>
@@ -419,6 +421,57 @@ inline std::string portable_schema_json(const PortableSchema& schema) {
                                   {"indexes", key_list(t.indexes)}});
   }
   return json::serialize(json::object{{"tables", std::move(tables)}});
+}
+
+// A column default as a database reports it, SQL literal text (`'It''s'`, `0`, `-2.5`, `TRUE`,
+// `NULL`, optionally in parentheses), as a JSON scalar of the portable `type`: null for NULL;
+// nullopt for an expression (`CURRENT_TIMESTAMP`, a function call) or a value the type cannot
+// hold, which no portable default can say. A quoted number is a number to a numeric column
+// (SQLAlchemy writes server_default="0" as '0'). `backslash_escapes`: inside quotes, a backslash
+// escapes the next character (MySQL, MariaDB), rather than being itself (SQL, SQLite).
+inline std::optional<boost::json::value> portable_default(std::string_view type, std::string sql,
+                                                          bool backslash_escapes = false) {
+  auto trim = [](std::string s) {
+    size_t b = s.find_first_not_of(" \t\r\n"), e = s.find_last_not_of(" \t\r\n");
+    return b == std::string::npos ? std::string() : s.substr(b, e - b + 1);
+  };
+  auto lower = [](std::string s) {
+    for (auto& c : s) c = static_cast<char>(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+    return s;
+  };
+  sql = trim(sql);
+  while (sql.size() >= 2 && sql.front() == '(' && sql.back() == ')') sql = trim(sql.substr(1, sql.size() - 2));
+  if (sql.empty() || lower(sql) == "null") return boost::json::value(nullptr);
+  std::string text = sql;
+  const bool quoted = sql.size() >= 2 && sql.front() == '\'' && sql.back() == '\'';
+  if (quoted) {
+    text.clear();
+    for (size_t i = 1; i + 1 < sql.size(); ++i) {
+      if ((sql[i] == '\'' || (backslash_escapes && sql[i] == '\\')) && i + 2 < sql.size()) ++i;  // '' or \x: one
+      text += sql[i];
+    }
+  } else if (lower(sql) == "true" || lower(sql) == "false") {
+    text = lower(sql) == "true" ? "1" : "0";
+  } else if (sql.find_first_not_of("0123456789+-.eE") != std::string::npos) {
+    return std::nullopt;  // an expression
+  }
+  const bool numeric_type = type == "int64" || type == "float64" || type == "bool";
+  if (!numeric_type) {
+    if (type == "blob") return std::nullopt;
+    return boost::json::value(boost::json::string(text));
+  }
+  char* end = nullptr;
+  errno = 0;
+  const long long i = std::strtoll(text.c_str(), &end, 10);
+  const bool is_int = !text.empty() && *end == '\0' && errno == 0;
+  const double d = std::strtod(text.c_str(), &end);
+  const bool is_number = !text.empty() && *end == '\0';
+  if (type == "int64" && is_int) return boost::json::value(static_cast<int64_t>(i));
+  if (type == "float64" && is_number) return boost::json::value(d);
+  if (type == "bool" && is_int && (i == 0 || i == 1)) return boost::json::value(i == 1);
+  if (type == "bool" && (lower(text) == "true" || lower(text) == "false"))
+    return boost::json::value(lower(text) == "true");
+  return std::nullopt;
 }
 
 // Puts `tables` parents first, as the portable schema lists them: a table comes after every
