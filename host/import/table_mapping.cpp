@@ -57,19 +57,11 @@ std::optional<Conversion> conversion(PortableType from, PortableType to) {
   return std::nullopt;
 }
 
-bool value_fits(PortableType t, const json::value& v) {
-  switch (t) {
-    case PortableType::kInt64: return v.is_int64() || v.is_uint64();
-    case PortableType::kFloat64: return v.is_number();
-    case PortableType::kBool: return v.is_bool();
-    case PortableType::kJson: return true;
-    case PortableType::kDate: return v.is_string() && is_canonical_date(v.get_string());
-    case PortableType::kDateTime: return v.is_string() && is_canonical_datetime(v.get_string());
-    case PortableType::kText:
-    case PortableType::kTimestamp: return v.is_string();
-    case PortableType::kBlob: return false;
-  }
-  return false;
+// A mapping's value must be a value of the column's type, dates and datetimes in canonical form.
+bool constant_fits(PortableType t, const json::value& v) {
+  if (t == PortableType::kDate) return v.is_string() && is_canonical_date(v.get_string());
+  if (t == PortableType::kDateTime) return v.is_string() && is_canonical_datetime(v.get_string());
+  return t == PortableType::kJson || value_fits(t, v);
 }
 
 }  // namespace
@@ -236,7 +228,7 @@ MappingPlan plan_mapping(const Schema& source, const Schema& target, const Datab
       if (c == nullptr)
         problems.push_back(mapping.origin + ": tables." + st.name + ".values." + col + ": no column \"" + col +
                            "\" in target table " + tt->name);
-      else if (!value_fits(c->type, value))
+      else if (!constant_fits(c->type, value))
         problems.push_back(mapping.origin + ": tables." + st.name + ".values." + col + ": " + json::serialize(value) +
                            " does not fit the column's type " + std::string(type_name(c->type)));
     }
@@ -255,7 +247,7 @@ MappingPlan plan_mapping(const Schema& source, const Schema& target, const Datab
         continue;
       }
       if (auto v = rule.values.find(tc.name); v != rule.values.end()) {
-        if (value_fits(tc.type, v->second)) tp.constants.push_back({tc.name, tc.type, v->second});
+        if (constant_fits(tc.type, v->second)) tp.constants.push_back({tc.name, tc.type, v->second});
         continue;
       }
       tp.defaulted_columns.push_back(tc.name);
