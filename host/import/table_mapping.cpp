@@ -46,7 +46,9 @@ int number(std::string_view s, size_t from, size_t n) {
 std::optional<Conversion> conversion(PortableType from, PortableType to) {
   using P = PortableType;
   if (from == to) return Conversion::kNone;
-  auto textual = [](P t) { return t == P::kText || t == P::kJson || t == P::kDate || t == P::kDateTime || t == P::kTimestamp; };
+  auto textual = [](P t) {
+    return t == P::kText || t == P::kJson || t == P::kDate || t == P::kDateTime || t == P::kTimestamp;
+  };
   if (to == P::kText && textual(from)) return Conversion::kNone;
   if (from == P::kText && to == P::kDate) return Conversion::kCheckDate;
   if (from == P::kText && to == P::kDateTime) return Conversion::kCheckDateTime;
@@ -151,8 +153,7 @@ json::object MappingPlan::to_json() const {
   return o;
 }
 
-MappingPlan plan_mapping(const Schema& source, const Schema& target, const DatabaseMapping& mapping,
-                         bool allow_drop) {
+MappingPlan plan_mapping(const Schema& source, const Schema& target, const DatabaseMapping& mapping, bool allow_drop) {
   MappingPlan plan;
   std::vector<std::string> nowhere;   // source tables/columns with nowhere to go
   std::vector<std::string> problems;  // everything else that stops the run
@@ -209,8 +210,7 @@ MappingPlan plan_mapping(const Schema& source, const Schema& target, const Datab
         if (allow_drop)
           tp.dropped_columns.push_back({sc.name, "no column " + tt->name + "." + to + " (" + allowed + ")"});
         else
-          nowhere.push_back("column " + st.name + "." + sc.name + ": no column " + to + " in target table " +
-                            tt->name);
+          nowhere.push_back("column " + st.name + "." + sc.name + ": no column " + to + " in target table " + tt->name);
         continue;
       }
       if (incoming.count(to)) {
@@ -260,7 +260,8 @@ MappingPlan plan_mapping(const Schema& source, const Schema& target, const Datab
   }
 
   if (!nowhere.empty()) {
-    std::string msg = "these parts of the source database have nowhere to go in the target schema, so they would be lost:";
+    std::string msg =
+        "these parts of the source database have nowhere to go in the target schema, so they would be lost:";
     for (const auto& n : nowhere) msg += "\n  " + n;
     msg += "\ndrop them on purpose in " + mapping.origin +
            " (\"drop\" for a table, \"drop_columns\" for a column, with the reason), map them there "

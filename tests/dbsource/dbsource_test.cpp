@@ -80,7 +80,8 @@ TEST(DatabaseSource, OldShapeSqliteToSqliteKeepsEveryTableRowIdAndPassword) {
   EXPECT_EQ(users.at("dropped_columns").as_array()[0].at("column").as_string(), "_dob");
   // New columns take their default.
   bool kasm_defaulted = false;
-  for (const auto& c : users.at("defaulted_columns").as_array()) kasm_defaulted |= c.as_string() == "kasm_server_needed";
+  for (const auto& c : users.at("defaulted_columns").as_array())
+    kasm_defaulted |= c.as_string() == "kasm_server_needed";
   EXPECT_TRUE(kasm_defaulted);
 }
 
@@ -119,8 +120,9 @@ TEST(DatabaseSource, DroppedColumnIsRefusedWithoutTheMappingsDropAndAllowedWithA
 
 TEST(DatabaseSource, ExtraTableIsRefusedOrDroppedOnPurposeAndHistoryIsSkipped) {
   OldDb o = make_old_db("current", 20);
-  auto r = run_program("sqlite3", {o.db.string(), "CREATE TABLE audit_log (id INTEGER PRIMARY KEY, what TEXT); "
-                                                  "INSERT INTO audit_log (what) VALUES ('a'), ('b');"});
+  auto r = run_program("sqlite3", {o.db.string(),
+                                   "CREATE TABLE audit_log (id INTEGER PRIMARY KEY, what TEXT); "
+                                   "INSERT INTO audit_log (what) VALUES ('a'), ('b');"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   fs::path target = o.dir / "new.db";
   auto refused = run_dbtool({"migrate", "--yes", "--source", sqlite_uri(o.db), "--db", target.string()});
@@ -198,16 +200,16 @@ TEST(DatabaseSource, OneSnapshotWhileAWriterCommitsDuringTheRead) {
                           {{"DBTOOL_TEST_FAULT", "mid-load:pause"}});
   });
   std::this_thread::sleep_for(std::chrono::milliseconds(1500));
-  auto w = run_program("sqlite3", {o.db.string(),
-                                   ".timeout 5000",
+  auto w = run_program("sqlite3", {o.db.string(), ".timeout 5000",
                                    "INSERT INTO users (id, _name, _uid, _email, _password, _role) VALUES "
                                    "(900001, 'Late', 'late', 'l@x', 'h', 'User'); "
                                    "INSERT INTO user_sections (user_id, section_id, year) VALUES (900001, 1, 2026);"});
   run.join();
   ASSERT_EQ(w.exit_code, 0) << w.err;
   ASSERT_EQ(migrated.exit_code, 0) << migrated.err;
-  auto late = run_program("sqlite3", {target.string(), "SELECT COUNT(*) FROM user_sections WHERE user_id = 900001; "
-                                                       "PRAGMA foreign_key_check;"});
+  auto late = run_program("sqlite3", {target.string(),
+                                      "SELECT COUNT(*) FROM user_sections WHERE user_id = 900001; "
+                                      "PRAGMA foreign_key_check;"});
   EXPECT_EQ(late.out, "0\n") << "rows committed during the read leaked into the migration";
   auto still = run_program("sqlite3", {o.db.string(), "SELECT COUNT(*) FROM users WHERE id = 900001"});
   EXPECT_EQ(still.out, "1\n") << "the writer's commit did not happen during the run";
@@ -246,14 +248,14 @@ TEST(SchemaCommands, ImportRoundTripsOnSqliteAndDiffFindsEachChange) {
   // The imported file, used as schemas/, matches the database, and so does the shipped one.
   auto same = run_dbtool({"schema", "diff", "--db", db.string(), "--schema-dir", schemas.string()});
   EXPECT_EQ(same.exit_code, 0) << same.out << same.err;
-  auto shipped = run_dbtool({"schema", "diff", "--db", db.string(), "--schema-dir",
-                             (testing::source_dir() / "schemas").string()});
+  auto shipped =
+      run_dbtool({"schema", "diff", "--db", db.string(), "--schema-dir", (testing::source_dir() / "schemas").string()});
   EXPECT_EQ(shipped.exit_code, 0) << shipped.out << shipped.err;
 
-  auto change = run_program(
-      "sqlite3", {db.string(),
-                  "CREATE TABLE extra_t (id INTEGER PRIMARY KEY); DROP INDEX IF EXISTS ix_users_role; "
-                  "PRAGMA writable_schema=OFF;"});
+  auto change =
+      run_program("sqlite3", {db.string(),
+                              "CREATE TABLE extra_t (id INTEGER PRIMARY KEY); DROP INDEX IF EXISTS ix_users_role; "
+                              "PRAGMA writable_schema=OFF;"});
   ASSERT_EQ(change.exit_code, 0) << change.err;
   json::value schema = json::parse(testing::read_bytes(schemas / "schema.json"));
   for (auto& t : schema.at("tables").as_array())
@@ -263,7 +265,8 @@ TEST(SchemaCommands, ImportRoundTripsOnSqliteAndDiffFindsEachChange) {
     }
   for (auto& t : schema.at("tables").as_array())
     if (t.at("name") == "users")
-      t.as_object()["indexes"] = json::array{json::object{{"name", "ix_users_role"}, {"columns", json::array{"_role"}}}};
+      t.as_object()["indexes"] =
+          json::array{json::object{{"name", "ix_users_role"}, {"columns", json::array{"_role"}}}};
   testing::write_bytes(schemas / "schema.json", json::serialize(schema));
   auto diff = run_dbtool({"schema", "diff", "--db", db.string(), "--schema-dir", schemas.string(), "--json"});
   EXPECT_EQ(diff.exit_code, 1) << diff.err;
