@@ -22,8 +22,8 @@ namespace {
 
 // --db as a URI: a bare path is a SQLite file, as everywhere else.
 std::string database_uri(const std::string& db) {
-  if (db.empty()) throw Error("--db is required: sqlite:///PATH, a SQLite path, or mysql://USER@HOST:PORT/DB",
-                              ExitCode::kUsage);
+  if (db.empty())
+    throw Error("--db is required: sqlite:///PATH, a SQLite path, or mysql://USER@HOST:PORT/DB", ExitCode::kUsage);
   if (is_database_uri(db)) return db;
   return "sqlite:///" + fs::absolute(db).lexically_normal().string();
 }
@@ -61,14 +61,16 @@ void add_schema_command(CLI::App& app, GlobalOptions& g) {
       "The database: a SQLite path or sqlite:///PATH, or mysql://USER@HOST:PORT/DB. Opened read-only. "
       "The password never goes here: DBTOOL_DB_PASSWORD, MYSQL_PWD, .env or a prompt";
 
-  auto* imp = cmd->add_subcommand("import", "Write the portable schema (schemas/schema.json format) of a live database");
+  auto* imp =
+      cmd->add_subcommand("import", "Write the portable schema (schemas/schema.json format) of a live database");
   static std::string import_db, out_file, name, description;
   static int64_t version = 1;
   imp->add_option("--db", import_db, db_help)->required()->envname("DBTOOL_DB");
   imp->add_option("--out", out_file, "Write it to this file (replaced atomically) instead of stdout");
   imp->add_option("--name", name, "The schema's name (default: the database's name)");
   imp->add_option("--version", version, "The schema's version; raise it with every change of the app's models")
-      ->capture_default_str()->check(CLI::PositiveNumber);
+      ->capture_default_str()
+      ->check(CLI::PositiveNumber);
   imp->add_option("--description", description, "The schema's description");
   imp->footer(
       "Typical use: let the new release of the app create an empty database with its own models\n"
@@ -83,9 +85,9 @@ void add_schema_command(CLI::App& app, GlobalOptions& g) {
     DatabaseSource db(reg, uri, password_env);
     Schema s = schema_of_database(db.session().describe_schema(), db.display(), name.empty() ? default_name(uri) : name,
                                   version);
-    s.description = description.empty() ? "Imported by dbtool schema import from " + db.display() + " on " +
-                                              utc_stamp_iso() + "."
-                                        : description;
+    s.description = description.empty()
+                        ? "Imported by dbtool schema import from " + db.display() + " on " + utc_stamp_iso() + "."
+                        : description;
     std::string text = schema_file_text(s);
     // The file must load as a schema exactly as written, or it is no use to anyone.
     parse_schema(text, out_file.empty() ? "(the imported schema)" : out_file);

@@ -46,7 +46,9 @@ int number(std::string_view s, size_t from, size_t n) {
 std::optional<Conversion> conversion(PortableType from, PortableType to) {
   using P = PortableType;
   if (from == to) return Conversion::kNone;
-  auto textual = [](P t) { return t == P::kText || t == P::kJson || t == P::kDate || t == P::kDateTime || t == P::kTimestamp; };
+  auto textual = [](P t) {
+    return t == P::kText || t == P::kJson || t == P::kDate || t == P::kDateTime || t == P::kTimestamp;
+  };
   if (to == P::kText && textual(from)) return Conversion::kNone;
   if (from == P::kText && to == P::kDate) return Conversion::kCheckDate;
   if (from == P::kText && to == P::kDateTime) return Conversion::kCheckDateTime;
@@ -57,6 +59,12 @@ std::optional<Conversion> conversion(PortableType from, PortableType to) {
   return std::nullopt;
 }
 
+// A mapping's value must be a value of the column's type, dates and datetimes in canonical form.
+bool constant_fits(PortableType t, const json::value& v) {
+  if (t == PortableType::kDate) return v.is_string() && is_canonical_date(v.get_string());
+  if (t == PortableType::kDateTime) return v.is_string() && is_canonical_datetime(v.get_string());
+  return t == PortableType::kJson || value_fits(t, v);
+}
 
 }  // namespace
 
@@ -145,8 +153,7 @@ json::object MappingPlan::to_json() const {
   return o;
 }
 
-MappingPlan plan_mapping(const Schema& source, const Schema& target, const DatabaseMapping& mapping,
-                         bool allow_drop) {
+MappingPlan plan_mapping(const Schema& source, const Schema& target, const DatabaseMapping& mapping, bool allow_drop) {
   MappingPlan plan;
   std::vector<std::string> nowhere;   // source tables/columns with nowhere to go
   std::vector<std::string> problems;  // everything else that stops the run
@@ -203,8 +210,7 @@ MappingPlan plan_mapping(const Schema& source, const Schema& target, const Datab
         if (allow_drop)
           tp.dropped_columns.push_back({sc.name, "no column " + tt->name + "." + to + " (" + allowed + ")"});
         else
-          nowhere.push_back("column " + st.name + "." + sc.name + ": no column " + to + " in target table " +
-                            tt->name);
+          nowhere.push_back("column " + st.name + "." + sc.name + ": no column " + to + " in target table " + tt->name);
         continue;
       }
       if (incoming.count(to)) {
@@ -222,7 +228,7 @@ MappingPlan plan_mapping(const Schema& source, const Schema& target, const Datab
       if (c == nullptr)
         problems.push_back(mapping.origin + ": tables." + st.name + ".values." + col + ": no column \"" + col +
                            "\" in target table " + tt->name);
-      else if (!value_fits(c->type, value))
+      else if (!constant_fits(c->type, value))
         problems.push_back(mapping.origin + ": tables." + st.name + ".values." + col + ": " + json::serialize(value) +
                            " does not fit the column's type " + std::string(type_name(c->type)));
     }
@@ -241,7 +247,7 @@ MappingPlan plan_mapping(const Schema& source, const Schema& target, const Datab
         continue;
       }
       if (auto v = rule.values.find(tc.name); v != rule.values.end()) {
-        if (value_fits(tc.type, v->second)) tp.constants.push_back({tc.name, tc.type, v->second});
+        if (constant_fits(tc.type, v->second)) tp.constants.push_back({tc.name, tc.type, v->second});
         continue;
       }
       tp.defaulted_columns.push_back(tc.name);
@@ -254,7 +260,8 @@ MappingPlan plan_mapping(const Schema& source, const Schema& target, const Datab
   }
 
   if (!nowhere.empty()) {
-    std::string msg = "these parts of the source database have nowhere to go in the target schema, so they would be lost:";
+    std::string msg =
+        "these parts of the source database have nowhere to go in the target schema, so they would be lost:";
     for (const auto& n : nowhere) msg += "\n  " + n;
     msg += "\ndrop them on purpose in " + mapping.origin +
            " (\"drop\" for a table, \"drop_columns\" for a column, with the reason), map them there "

@@ -39,7 +39,7 @@ struct TableRule {
   std::string drop;  // non-empty: the whole source table is dropped on purpose, for this reason
   std::string rename_to;
   std::map<std::string, std::string> rename_columns;
-  std::map<std::string, std::string> drop_columns;  // column -> reason
+  std::map<std::string, std::string> drop_columns;   // column -> reason
   std::map<std::string, boost::json::value> values;  // target column -> value
 };
 
@@ -78,7 +78,7 @@ struct DroppedColumn {
 struct TablePlan {
   std::string source;
   std::string target;
-  std::vector<ColumnPlan> columns;      // in target column order
+  std::vector<ColumnPlan> columns;        // in target column order
   std::vector<ConstantColumn> constants;  // the mapping's values for columns the source lacks
   std::vector<DroppedColumn> dropped_columns;
   std::vector<std::string> defaulted_columns;  // target columns the source lacks: default or NULL
@@ -100,8 +100,7 @@ struct MappingPlan {
 // Plans how `source` goes into `target`. Throws dbtool::Error(kDataError) listing every
 // problem at once (nowhere to go, NOT NULL without value, type without lossless conversion),
 // and saying how to allow drops; nothing has been read or written then.
-MappingPlan plan_mapping(const Schema& source, const Schema& target, const DatabaseMapping& mapping,
-                         bool allow_drop);
+MappingPlan plan_mapping(const Schema& source, const Schema& target, const DatabaseMapping& mapping, bool allow_drop);
 
 // Checks the canonical text forms of date ("YYYY-MM-DD") and datetime
 // ("YYYY-MM-DD HH:MM:SS.ffffff").

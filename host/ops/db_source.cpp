@@ -60,8 +60,8 @@ ArrowArray share_child(const ArrowArray& parent, int64_t index, const std::share
   ArrowArray c{};
   c.length = parent.length;
   c.offset = from.offset + parent.offset;
-  c.null_count = (parent.offset == 0 && from.length == parent.length) ? from.null_count
-                                                                        : count_nulls(from, c.offset, c.length);
+  c.null_count =
+      (parent.offset == 0 && from.length == parent.length) ? from.null_count : count_nulls(from, c.offset, c.length);
   c.n_buffers = from.n_buffers;
   c.buffers = from.buffers;
   c.private_data = new std::shared_ptr<BatchOwner>(owner);
@@ -71,10 +71,14 @@ ArrowArray share_child(const ArrowArray& parent, int64_t index, const std::share
 
 std::string describe_value(const sdk::BatchView& v, size_t col, int64_t row) {
   switch (v.spec(col).type) {
-    case sdk::ColumnType::Int64: return std::to_string(v.get_int64(col, row));
-    case sdk::ColumnType::Bool: return v.get_bool(col, row) ? "true" : "false";
-    case sdk::ColumnType::Float64: return std::to_string(v.get_double(col, row));
-    default: return json::serialize(json::value(std::string(v.get_bytes(col, row))));
+    case sdk::ColumnType::Int64:
+      return std::to_string(v.get_int64(col, row));
+    case sdk::ColumnType::Bool:
+      return v.get_bool(col, row) ? "true" : "false";
+    case sdk::ColumnType::Float64:
+      return std::to_string(v.get_double(col, row));
+    default:
+      return json::serialize(json::value(std::string(v.get_bytes(col, row))));
   }
 }
 
@@ -179,9 +183,9 @@ class TableAdapter {
  private:
   [[noreturn]] void unfit(const OutColumn& oc, const sdk::BatchView& v, int64_t row, const std::string& why) const {
     throw Error(plan_.source + "." + oc.plan->source + " (" + std::string(type_name(oc.plan->from)) + ") value " +
-                    describe_value(v, oc.source_index, row) + " in row " + std::to_string(state_->rows_read - v.rows() + row + 1) +
-                    " cannot go into " + plan_.target + "." + oc.plan->target + " (" +
-                    std::string(type_name(oc.plan->to)) + ") without loss: " + why,
+                    describe_value(v, oc.source_index, row) + " in row " +
+                    std::to_string(state_->rows_read - v.rows() + row + 1) + " cannot go into " + plan_.target + "." +
+                    oc.plan->target + " (" + std::string(type_name(oc.plan->to)) + ") without loss: " + why,
                 ExitCode::kDataError);
   }
 
@@ -224,8 +228,11 @@ class TableAdapter {
           b.append_bool(0, x == 1);
           break;
         }
-        case OutColumn::How::kBoolToInt64: b.append_int64(0, v.get_bool(col, r) ? 1 : 0); break;
-        default: break;
+        case OutColumn::How::kBoolToInt64:
+          b.append_int64(0, v.get_bool(col, r) ? 1 : 0);
+          break;
+        default:
+          break;
       }
     }
     sdk::ArrayHolder built;
@@ -241,11 +248,21 @@ class TableAdapter {
       for (size_t i = 0; i < plan_.constants.size(); ++i) {
         const json::value& v = plan_.constants[i].value;
         switch (plan_.constants[i].type) {
-          case PortableType::kInt64: b.append_int64(i, v.to_number<int64_t>()); break;
-          case PortableType::kFloat64: b.append_double(i, v.to_number<double>()); break;
-          case PortableType::kBool: b.append_bool(i, v.get_bool()); break;
-          case PortableType::kJson: b.append_bytes(i, json::serialize(v)); break;
-          default: b.append_bytes(i, v.get_string()); break;
+          case PortableType::kInt64:
+            b.append_int64(i, v.to_number<int64_t>());
+            break;
+          case PortableType::kFloat64:
+            b.append_double(i, v.to_number<double>());
+            break;
+          case PortableType::kBool:
+            b.append_bool(i, v.get_bool());
+            break;
+          case PortableType::kJson:
+            b.append_bytes(i, json::serialize(v));
+            break;
+          default:
+            b.append_bytes(i, v.get_string());
+            break;
         }
       }
     sdk::ArrayHolder h;
@@ -364,7 +381,8 @@ LoadOutcome load_from_database(BackendStage& stage, DatabaseSource& source, cons
     {
       auto adapter = std::make_shared<TableAdapter>(&raw, tp, state);
       std::vector<sdk::ColumnSpec> columns = adapter->columns();
-      sdk::export_stream(std::move(columns), [adapter](ArrowArray* o) { return adapter->next(o); }, &adapted);
+      sdk::export_stream(
+          std::move(columns), [adapter](ArrowArray* o) { return adapter->next(o); }, &adapted);
     }
     int64_t loaded = 0;
     try {

@@ -53,7 +53,8 @@ std::string SchemaDifference::to_text() const {
     return kind + " " + where + ": in the database, not in schema.json";
   }
   if (kind == "unique" || kind == "index" || kind == "foreign_key") {
-    if (actual.is_null()) return where + ": " + kind + " " + show(expected) + " in schema.json, missing from the database";
+    if (actual.is_null())
+      return where + ": " + kind + " " + show(expected) + " in schema.json, missing from the database";
     return where + ": " + kind + " " + show(actual) + " in the database, not in schema.json";
   }
   return where + ": " + kind + ": schema.json " + show(expected) + ", database " + show(actual);
@@ -89,7 +90,8 @@ std::vector<SchemaDifference> diff_schemas(const Schema& expected, const Schema&
       differ("auto_increment", json::value(ec.auto_increment), json::value(ac->auto_increment));
     }
     for (const auto& ac : at->columns)
-      if (et.find_column(ac.name) == nullptr) out.push_back({"column", et.name, ac.name, nullptr, json::value(ac.name)});
+      if (et.find_column(ac.name) == nullptr)
+        out.push_back({"column", et.name, ac.name, nullptr, json::value(ac.name)});
     if (et.primary_key != at->primary_key)
       out.push_back({"primary_key", et.name, "", names(et.primary_key), names(at->primary_key)});
     auto cols = [](const KeyColumns& k) { return json::serialize(names(k.columns)); };

@@ -14,8 +14,8 @@ namespace dbtool {
 // One difference. `expected` is what schema.json says, `actual` what the database has; either
 // may be null (missing / extra).
 struct SchemaDifference {
-  std::string kind;    // "table", "column", "type", "nullable", "max_length", "default",
-                       // "auto_increment", "primary_key", "unique", "foreign_key", "index"
+  std::string kind;  // "table", "column", "type", "nullable", "max_length", "default",
+                     // "auto_increment", "primary_key", "unique", "foreign_key", "index"
   std::string table;
   std::string column;  // empty for table-level differences
   boost::json::value expected;
