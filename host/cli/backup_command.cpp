@@ -54,6 +54,10 @@ void add_restore_command(CLI::App& app, GlobalOptions& g) {
   cmd->callback([&g, t, file] {
     PluginRegistry reg = load_plugins(g);
     Target target = resolve_target(reg, t->backend, t->db);
+    // Asked before anything is written: a backup of the current state made for a restore that
+    // cannot happen would only mislead.
+    if (!(target.plugin->capabilities & DBTOOL_CAP_RESTORE) || !DBTOOL_HAS_SLOT(target.plugin->backend, restore))
+      throw Error("nothing changed: the " + target.plugin->name + " backend cannot restore backups", ExitCode::kRefused);
     BackendSession session(*target.plugin, target.open_options(true));
     json::object before = session.describe();
     json::object out{{"database", target.display}, {"restored_from", fs::absolute(*file).string()}};
