@@ -25,6 +25,7 @@ Target resolve_target(const PluginRegistry& plugins, const std::string& backend,
     rest = db.substr(p + 3);
   }
   if (scheme == "mariadb") scheme = "mysql";
+  if (scheme == "postgres") scheme = "postgresql";
   std::string name = backend.empty() ? (scheme.empty() ? "sqlite" : scheme) : backend;
   if (!scheme.empty() && scheme != name)
     throw Error("--backend " + name + " does not match the database URI scheme \"" + scheme + "://\"",

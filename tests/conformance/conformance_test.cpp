@@ -87,6 +87,13 @@ Target resolve(const std::string& label) {
   if (label == "sqlite") {
     static const fs::path dir = testing::make_temp_dir("dbtool-conformance");
     t.uri_template = "sqlite:///" + (dir / "{db}.db").string();  // SQLAlchemy style: 4 slashes = absolute
+  } else if (backend == "postgresql") {
+    const std::string uri = env("DBTOOL_TEST_PG_URI");
+    t.password = env("DBTOOL_TEST_PG_PASSWORD");
+    if (uri.empty())
+      t.unavailable = "DBTOOL_TEST_PG_URI is not set (scripts/test starts a PostgreSQL server)";
+    else
+      t.uri_template = uri.substr(0, uri.rfind('/') + 1) + "{db}";
   } else if (backend == "mysql") {
     std::string uri = env("DBTOOL_TEST_MYSQL_URI");
     t.password = env("DBTOOL_TEST_MYSQL_PASSWORD");
@@ -104,7 +111,7 @@ Target resolve(const std::string& label) {
 
 std::vector<std::string> labels() {
   if (!env("DBTOOL_CONFORMANCE_PLUGIN").empty()) return {"third_party"};
-  return {"sqlite", "mysql", "mysql-insert", "mysql-infile"};
+  return {"sqlite", "mysql", "mysql-insert", "mysql-infile", "postgresql"};
 }
 
 const LoadedPlugin& loaded(const fs::path& file) {
