@@ -6,6 +6,8 @@
 
 #include <dbtool/sdk/plugin.hpp>
 
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <atomic>
@@ -13,6 +15,9 @@
 #include <cstdio>
 #include <cstring>
 #include <ctime>
+#include <filesystem>
+#include <fstream>
+#include <map>
 #include <memory>
 
 namespace dbtool::postgres {
@@ -172,7 +177,8 @@ std::string literal(const json::value& v) {
 }
 
 std::string create_table(const std::string& schema, const sdk::PortableTable& t) {
-  std::string sql = "CREATE TABLE " + quote(schema) + "." + quote(t.name) + " (";
+  const std::string prefix = schema.empty() ? "" : quote(schema) + ".";
+  std::string sql = "CREATE TABLE " + prefix + quote(t.name) + " (";
   bool first = true;
   for (const auto& c : t.columns) {
     sql += (first ? "" : ", ") + quote(c.name) + " " + pg_type(c);
@@ -187,7 +193,7 @@ std::string create_table(const std::string& schema, const sdk::PortableTable& t)
     std::string action = f.on_delete;
     for (char& ch : action) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
     sql += ", CONSTRAINT " + quote(f.name) + " FOREIGN KEY (" + quote_list(f.columns) + ") REFERENCES " +
-           quote(schema) + "." + quote(f.ref_table) + " (" + quote_list(f.ref_columns) + ") ON DELETE " + action;
+           prefix + quote(f.ref_table) + " (" + quote_list(f.ref_columns) + ") ON DELETE " + action;
   }
   return sql + ")";
 }
@@ -209,6 +215,75 @@ std::string decode_bytea(const char* text) {
   for (const char* p = text + 2; p[0] != '\0' && p[1] != '\0'; p += 2)
     out += static_cast<char>(nibble(p[0]) << 4 | nibble(p[1]));
   return out;
+}
+
+// A SQL literal for a value as the server prints it in text form, by its Arrow type.
+std::string value_literal(sdk::ColumnType type, const char* text, int length) {
+  if (type == sdk::ColumnType::Int64 || type == sdk::ColumnType::Bool) return "'" + std::string(text, length) + "'";
+  if (type == sdk::ColumnType::Float64) return "'" + std::string(text, length) + "'::float8";
+  if (type == sdk::ColumnType::Binary) return "'" + std::string(text, length) + "'::bytea";  // \x hex form
+  // An escape string, so that a value with a line break stays on its one line of the dump.
+  std::string out = "E'";
+  for (int i = 0; i < length; ++i) {
+    switch (text[i]) {
+      case '\\': out += "\\\\"; break;
+      case '\'': out += "\\'"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      default: out += text[i];
+    }
+  }
+  return out + "'";
+}
+
+// The schema's tables in the stored portable schema's order (parents first), with the DDL
+// that rebuilds them in whatever schema search_path names.
+std::string stored_schema(PGconn* conn) {
+  Result r = run(conn, "SELECT obj_description('public'::regnamespace, 'pg_namespace')");
+  if (PQntuples(r.get()) == 0 || PQgetisnull(r.get(), 0, 0))
+    throw Failure(DBTOOL_ERR_NOT_SUPPORTED, "this database was not made by dbtool: no portable schema to back up");
+  return PQgetvalue(r.get(), 0, 0);
+}
+
+// Identity sequences follow the highest id, as after a load.
+void advance_identities(PGconn* conn, const std::string& schema, const sdk::PortableSchema& ps) {
+  for (const auto& t : ps.tables)
+    for (const auto& c : t.columns)
+      if (c.auto_increment) {
+        const std::string q = quote(schema) + "." + quote(t.name);
+        run(conn, "SELECT setval(pg_get_serial_sequence($1, $2), GREATEST((SELECT max(" + quote(c.name) + ") FROM " + q +
+                      "), 1), (SELECT max(" + quote(c.name) + ") FROM " + q + ") IS NOT NULL)",
+            {q.c_str(), c.name.c_str()});
+      }
+}
+
+// Swaps `stage` in as `public` in one transaction; the old public schema is kept as a retired
+// one when it held tables. Returns the report.
+json::object cut_over(dbtool_session* s, const std::string& stage) {
+  PGconn* conn = s->conn;
+  static std::atomic<int> cut_overs{0};  // two cut-overs in one second get two names
+  const std::string retired =
+      "dbtool_retired_" + utc_stamp() + "_" + std::to_string(::getpid()) + "_" + std::to_string(cut_overs++);
+  json::object r;
+  run(conn, "BEGIN");
+  try {
+    const bool had_tables = !tables_of(conn, "public").empty();
+    Result pub = run(conn, "SELECT 1 FROM pg_namespace WHERE nspname = 'public'");
+    if (PQntuples(pub.get()) > 0) {
+      if (had_tables) {
+        run(conn, "ALTER SCHEMA public RENAME TO " + quote(retired));
+        r["retired"] = "schema " + retired + " of " + s->location;
+      } else {
+        run(conn, "DROP SCHEMA public CASCADE");
+      }
+    }
+    run(conn, "ALTER SCHEMA " + quote(stage) + " RENAME TO public");
+    run(conn, "COMMIT");
+  } catch (...) {
+    PQclear(PQexec(conn, "ROLLBACK"));
+    throw;
+  }
+  return r;
 }
 
 }  // namespace
@@ -369,6 +444,7 @@ dbtool_status Backend::stage_begin(dbtool_session* s, const char* schema_json, d
     auto st = std::make_unique<dbtool_stage>();
     st->schema = sdk::parse_portable_schema(schema_json != nullptr ? schema_json : "");
     st->session = s;
+    st->schema_json = schema_json != nullptr ? schema_json : "";
     st->schema_name = "dbtool_stage_" + std::to_string(::getpid()) + "_" + std::to_string(counter++);
     run(s->conn, "CREATE SCHEMA " + quote(st->schema_name));
     try {
@@ -475,30 +551,134 @@ dbtool_status Backend::stage_commit(dbtool_stage* raw, dbtool_text* report, dbto
   std::unique_ptr<dbtool_stage> st(raw);  // gone after this call, success or not
   PGconn* conn = st->session->conn;
   dbtool_status status = sdk::guard(error, [&] {
-    // Foreign keys were checked row by row at load; the swap is one transaction.
-    const std::string retired = "dbtool_retired_" + utc_stamp() + "_" + std::to_string(::getpid());
-    json::object r;
-    run(conn, "BEGIN");
-    try {
-      const bool had_tables = !tables_of(conn, "public").empty();
-      Result pub = run(conn, "SELECT 1 FROM pg_namespace WHERE nspname = 'public'");
-      if (PQntuples(pub.get()) > 0) {
-        if (had_tables) {
-          run(conn, "ALTER SCHEMA public RENAME TO " + quote(retired));
-          r["retired"] = "schema " + retired + " of " + st->session->location;
-        } else {
-          run(conn, "DROP SCHEMA public CASCADE");
-        }
-      }
-      run(conn, "ALTER SCHEMA " + quote(st->schema_name) + " RENAME TO public");
-      run(conn, "COMMIT");
-    } catch (...) {
-      PQclear(PQexec(conn, "ROLLBACK"));
-      throw;
-    }
-    sdk::set_text(report, json::serialize(r));
+    // Foreign keys were checked row by row at load. The portable schema goes with the data, as
+    // the schema's comment, so that a backup can rebuild the same tables.
+    run(conn, "COMMENT ON SCHEMA " + quote(st->schema_name) + " IS " + literal(json::string(st->schema_json)));
+    sdk::set_text(report, json::serialize(cut_over(st->session, st->schema_name)));
   });
   if (status != DBTOOL_OK) PQclear(PQexec(conn, ("DROP SCHEMA IF EXISTS " + quote(st->schema_name) + " CASCADE").c_str()));
+  return status;
+}
+
+dbtool_status Backend::backup(dbtool_session* s, const char* path_c, dbtool_text* report, dbtool_error* error) {
+  const std::string path = path_c != nullptr ? path_c : "";
+  bool created = false;
+  dbtool_status status = sdk::guard(error, [&] {
+    // O_EXCL: a backup never replaces a file; 0600: it holds the users' data.
+    int fd = ::open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0600);
+    if (fd < 0)
+      throw Failure(errno == EEXIST ? DBTOOL_ERR_ALREADY_EXISTS : DBTOOL_ERR_IO,
+                    "cannot create the backup " + path + ": " + std::strerror(errno));
+    created = true;
+    ::close(fd);
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    // One snapshot for the whole dump.
+    run(s->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    struct EndTransaction {
+      PGconn* c;
+      ~EndTransaction() { PQclear(PQexec(c, "ROLLBACK")); }
+    } end{s->conn};
+    const std::string schema_json = stored_schema(s->conn);
+    const sdk::PortableSchema ps = sdk::parse_portable_schema(schema_json);
+    out << "-- dbtool PostgreSQL backup: run with search_path set to an empty schema\n";
+    out << "-- dbtool-schema " << json::serialize(json::string(schema_json)) << "\n";
+    for (const auto& t : ps.tables) out << create_table("", t) << ";\n";
+    for (const auto& t : ps.tables)
+      for (const auto& ix : t.indexes)
+        out << "CREATE INDEX " << quote(ix.name) << " ON " << quote(t.name) << " (" << quote_list(ix.columns) << ");\n";
+    json::array tables;
+    std::string trailer;
+    for (const auto& t : ps.tables) {
+      std::vector<std::string> names;
+      std::vector<sdk::ColumnType> types;
+      for (const auto& c : t.columns) {
+        names.push_back(c.name);
+        types.push_back(c.type == "int64" ? sdk::ColumnType::Int64
+                        : c.type == "float64" ? sdk::ColumnType::Float64
+                        : c.type == "bool" ? sdk::ColumnType::Bool
+                        : c.type == "blob" ? sdk::ColumnType::Binary
+                                           : sdk::ColumnType::Utf8);
+      }
+      Result r = run(s->conn, "SELECT " + quote_list(names) + " FROM public." + quote(t.name));
+      const int rows = PQntuples(r.get());
+      for (int row = 0; row < rows; ++row) {
+        std::string line = "INSERT INTO " + quote(t.name) + " (" + quote_list(names) + ") OVERRIDING SYSTEM VALUE VALUES (";
+        for (size_t c = 0; c < names.size(); ++c) {
+          const int col = static_cast<int>(c);
+          line += c == 0 ? "" : ", ";
+          line += PQgetisnull(r.get(), row, col) ? "NULL"
+                                                 : value_literal(types[c], PQgetvalue(r.get(), row, col),
+                                                                 PQgetlength(r.get(), row, col));
+        }
+        out << line << ");\n";
+      }
+      tables.push_back(json::object{{"name", t.name}, {"rows", rows}});
+      trailer += (trailer.empty() ? "" : ",") + t.name + "=" + std::to_string(rows);
+    }
+    out << "-- dbtool-backup-end rows " << trailer << "\n";
+    out.flush();
+    if (!out) throw Failure(DBTOOL_ERR_IO, "writing the backup " + path + " failed");
+    out.close();
+    json::object r{{"bytes", static_cast<int64_t>(std::filesystem::file_size(path))}, {"format", "postgresql-sql"},
+                   {"tables", tables}};
+    sdk::set_text(report, json::serialize(r));
+  });
+  if (status != DBTOOL_OK && created) ::unlink(path.c_str());
+  return status;
+}
+
+dbtool_status Backend::restore(dbtool_session* s, const char* path_c, dbtool_text* report, dbtool_error* error) {
+  std::string stage;
+  dbtool_status status = sdk::guard(error, [&] {
+    const std::string path = path_c != nullptr ? path_c : "";
+    std::ifstream in(path, std::ios::binary);
+    if (!in) throw Failure(DBTOOL_ERR_IO, "cannot read " + path);
+    std::vector<std::string> lines;
+    for (std::string line; std::getline(in, line);) lines.push_back(line);
+    // The trailer is written last: a file without it is cut short and never restored.
+    const std::string end = "-- dbtool-backup-end rows ";
+    if (lines.empty() || lines.back().rfind(end, 0) != 0)
+      throw Failure(DBTOOL_ERR_DATA, path + " is not a complete dbtool PostgreSQL backup (no end trailer)");
+    std::map<std::string, int64_t> expected;
+    for (std::string rest = lines.back().substr(end.size()); !rest.empty();) {
+      const std::string item = rest.substr(0, rest.find(','));
+      rest = rest.find(',') == std::string::npos ? "" : rest.substr(rest.find(',') + 1);
+      expected[item.substr(0, item.find('='))] = std::strtoll(item.c_str() + item.find('=') + 1, nullptr, 10);
+    }
+    const std::string tag = "-- dbtool-schema ";
+    if (lines.size() < 2 || lines[1].rfind(tag, 0) != 0) throw Failure(DBTOOL_ERR_DATA, path + " has no dbtool schema line");
+    const std::string schema_json(json::parse(lines[1].substr(tag.size())).as_string());
+    const sdk::PortableSchema ps = sdk::parse_portable_schema(schema_json);
+    // Rebuilt beside the target in a stage schema, counted against the trailer, then swapped in.
+    static std::atomic<int> counter{0};
+    stage = "dbtool_stage_" + std::to_string(::getpid()) + "_r" + std::to_string(counter++);
+    run(s->conn, "CREATE SCHEMA " + quote(stage));
+    run(s->conn, "SET search_path TO " + quote(stage));
+    struct ResetPath {
+      PGconn* c;
+      ~ResetPath() { PQclear(PQexec(c, "SET search_path TO DEFAULT")); }
+    } reset{s->conn};
+    for (size_t i = 2; i + 1 < lines.size(); ++i)
+      if (!lines[i].empty() && lines[i].rfind("--", 0) != 0) run(s->conn, lines[i]);
+    json::array tables;
+    for (const auto& t : ps.tables) {
+      const int64_t rows = count_rows(s->conn, quote(stage) + "." + quote(t.name));
+      if (!expected.count(t.name) || expected[t.name] != rows)
+        throw Failure(DBTOOL_ERR_DATA, path + ": table " + t.name + " holds " + std::to_string(rows) +
+                                           " rows, the trailer says otherwise");
+      tables.push_back(json::object{{"name", t.name}, {"rows", rows}});
+    }
+    advance_identities(s->conn, stage, ps);
+    run(s->conn, "COMMENT ON SCHEMA " + quote(stage) + " IS " + literal(json::string(schema_json)));
+    run(s->conn, "SET search_path TO DEFAULT");
+    json::object r = cut_over(s, stage);
+    stage.clear();
+    r["tables"] = tables;
+    r["bytes"] = static_cast<int64_t>(std::filesystem::file_size(path));
+    r["format"] = "postgresql-sql";
+    sdk::set_text(report, json::serialize(r));
+  });
+  if (!stage.empty()) PQclear(PQexec(s->conn, ("DROP SCHEMA IF EXISTS " + quote(stage) + " CASCADE").c_str()));
   return status;
 }
 

@@ -20,6 +20,7 @@ struct dbtool_session {
 struct dbtool_stage {
   dbtool_session* session = nullptr;
   std::string schema_name;  // dbtool_stage_<pid>_<n>
+  std::string schema_json;  // kept as the comment of the schema, so that backup can rebuild the DDL
   dbtool::sdk::PortableSchema schema;
 };
 
@@ -33,6 +34,8 @@ struct Backend {
   static dbtool_status describe(dbtool_session* session, dbtool_text* out, dbtool_error* error);
   static dbtool_status read_table(dbtool_session* session, const char* table, ArrowArrayStream* out,
                                   dbtool_error* error);
+  static dbtool_status backup(dbtool_session* session, const char* path, dbtool_text* report, dbtool_error* error);
+  static dbtool_status restore(dbtool_session* session, const char* path, dbtool_text* report, dbtool_error* error);
   static dbtool_status stage_begin(dbtool_session* session, const char* schema_json, dbtool_stage** out,
                                    dbtool_error* error);
   static dbtool_status stage_load(dbtool_stage* stage, const char* table, ArrowArrayStream* stream,
