@@ -305,6 +305,8 @@ dbtool_status Backend::open(const char* options_json, dbtool_session** out, dbto
     const bool create = o.if_contains("create") && o.at("create").is_bool() && o.at("create").get_bool();
     auto s = std::make_unique<dbtool_session>();
     s->database = u.database;
+    s->uri = std::string(uri->get_string());
+    s->password = password;
     s->location = std::string(kName) + "://" + (u.user.empty() ? "" : u.user + "@") + u.host +
                   (u.port.empty() ? "" : ":" + u.port) + "/" + u.database;
     PGconn* conn = connect(u, u.database, password);
@@ -385,22 +387,27 @@ dbtool_status Backend::read_table(dbtool_session* s, const char* table_c, ArrowA
                      {table.c_str()});
       for (int i = 0; i < PQntuples(r.get()); ++i) order += (order.empty() ? "" : ", ") + quote(PQgetvalue(r.get(), i, 0));
     }
-    // A cursor in a read-only transaction streams the rows in batches; the stream ends it.
-    run(s->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
-    run(s->conn, "DECLARE dbtool_read NO SCROLL CURSOR FOR SELECT * FROM public." + quote(table) +
-                     (order.empty() ? "" : " ORDER BY " + order));
+    // A cursor in a read-only transaction on a connection of the stream's own streams the rows in
+    // batches, so the session stays free for a stage the rows are loaded into meanwhile (as
+    // migrate does with dbtool_history). Releasing the stream closes that connection.
     struct Reader {
       PGconn* conn = nullptr;
       std::vector<sdk::ColumnSpec> columns;
       bool done = false;
-      ~Reader() {
-        PGresult* r = PQexec(conn, "ROLLBACK");
-        PQclear(r);
-      }
+      ~Reader() { PQfinish(conn); }
     };
-    auto reader = std::make_shared<Reader>();  // made in place: a copied Reader would end the transaction
-    reader->conn = s->conn;
+    auto reader = std::make_shared<Reader>();  // made in place: a copied Reader would close the connection
+    const Uri u = parse_uri(s->uri);
+    reader->conn = connect(u, u.database, s->password);
+    if (PQstatus(reader->conn) != CONNECTION_OK) {
+      PGconn* failed = reader->conn;
+      reader->conn = nullptr;
+      fail_connect(failed, s->location);
+    }
     reader->columns = columns;
+    run(reader->conn, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY");
+    run(reader->conn, "DECLARE dbtool_read NO SCROLL CURSOR FOR SELECT * FROM public." + quote(table) +
+                          (order.empty() ? "" : " ORDER BY " + order));
     sdk::export_stream(
         columns,
         [reader](ArrowArray* batch) {

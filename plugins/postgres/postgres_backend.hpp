@@ -15,6 +15,8 @@ struct dbtool_session {
   PGconn* conn = nullptr;
   std::string database;
   std::string location;  // postgresql://user@host:port/db, never with a password
+  std::string uri;       // as given, for read_table's own connections
+  std::string password;
 };
 
 struct dbtool_stage {
