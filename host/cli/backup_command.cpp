@@ -54,6 +54,10 @@ void add_restore_command(CLI::App& app, GlobalOptions& g) {
   cmd->callback([&g, t, file] {
     PluginRegistry reg = load_plugins(g);
     Target target = resolve_target(reg, t->backend, t->db);
+    // Asked before anything is written: a backup of the current state made for a restore that
+    // cannot happen would only mislead.
+    if (!(target.plugin->capabilities & DBTOOL_CAP_RESTORE) || !DBTOOL_HAS_SLOT(target.plugin->backend, restore))
+      throw Error("nothing changed: the " + target.plugin->name + " backend cannot restore backups", ExitCode::kRefused);
     BackendSession session(*target.plugin, replacing_open_options(target, *t));
     // A file that is not a complete backup made by dbtool is refused before anything is done:
     // no question, no backup of the current state, the target untouched.

@@ -26,6 +26,7 @@ Target resolve_target(const PluginRegistry& plugins, const std::string& backend,
     rest = db.substr(p + 3);
   }
   if (scheme == "mariadb") scheme = "mysql";
+  if (scheme == "postgres") scheme = "postgresql";
   std::string name = backend.empty() ? (scheme.empty() ? "sqlite" : scheme) : backend;
   if (!scheme.empty() && scheme != name)
     throw Error("--backend " + name + " does not match the database URI scheme \"" + scheme + "://\"",
@@ -60,8 +61,12 @@ Target resolve_target(const PluginRegistry& plugins, const std::string& backend,
   t.uri = db;
   t.display = db;
   std::string path = rest.substr(rest.find('/') == std::string::npos ? rest.size() : rest.find('/') + 1);
-  t.name = path.substr(0, path.find('?'));
-  if (t.name.empty()) throw Error("the URI names no database: " + db, ExitCode::kUsage);
+  path = path.substr(0, path.find('?'));
+  if (path.empty()) throw Error("the URI names no database: " + db, ExitCode::kUsage);
+  // A backend of files (a third party's "NAME:///folder/app.db") names its backups after the
+  // file, never with the folders in it.
+  t.name = fs::path(path).stem().string();
+  if (t.name.empty()) t.name = path;
   bool has_user = rest.find('@') != std::string::npos;
   t.password = find_secret(password_env, "Password for " + db, has_user);
   return t;

@@ -17,6 +17,7 @@ std::atomic<int> g_verbosity{static_cast<int>(Verbosity::kNormal)};
 std::atomic<bool> g_cancelled{false};
 std::mutex g_out_mutex;
 bool g_progress_drawn = false;  // guarded by g_out_mutex
+std::atomic<LogSink> g_sink{nullptr};
 
 void clear_progress_locked() {
   if (g_progress_drawn) {
@@ -29,6 +30,10 @@ void write_line(int32_t level, std::string_view message) {
   auto v = static_cast<Verbosity>(g_verbosity.load());
   if (level == DBTOOL_LOG_DEBUG && v != Verbosity::kVerbose) return;
   if (level == DBTOOL_LOG_INFO && v == Verbosity::kQuiet) return;
+  if (LogSink sink = g_sink.load()) {
+    sink(level, message);
+    return;
+  }
   const char* prefix = level == DBTOOL_LOG_WARN    ? "warning: "
                        : level == DBTOOL_LOG_ERROR ? "error: "
                        : level == DBTOOL_LOG_DEBUG ? "debug: "
@@ -67,6 +72,7 @@ void on_signal(int) {
 
 }  // namespace
 
+void set_log_sink(LogSink sink) { g_sink.store(sink); }
 void set_verbosity(Verbosity v) { g_verbosity.store(static_cast<int>(v)); }
 Verbosity verbosity() { return static_cast<Verbosity>(g_verbosity.load()); }
 

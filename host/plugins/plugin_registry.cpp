@@ -37,6 +37,7 @@ void check_backend_slots(const fs::path& file, const dbtool_backend_api* api) {
   DBTOOL_REQUIRE(open);
   DBTOOL_REQUIRE(close);
   DBTOOL_REQUIRE(describe);
+  DBTOOL_REQUIRE(read_table);
   DBTOOL_REQUIRE(stage_begin);
   DBTOOL_REQUIRE(stage_load);
   DBTOOL_REQUIRE(stage_count);

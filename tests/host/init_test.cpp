@@ -348,6 +348,24 @@ TEST_F(InitTest, BackupFinishesUnderABusyWriter) {
   EXPECT_EQ(query(backups[0], "SELECT count(*) FROM padding"), "40000\n");
 }
 
+// A backend that can back up but not restore: restore refuses before it writes anything, not
+// after a backup of the current state that could only mislead.
+TEST_F(InitTest, RestoreRefusesABackendWithoutRestoreBeforeAnyBackup) {
+  populate();
+  auto b = run_dbtool({"backup", "--db", db_.string(), "--json"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  fs::path file = std::string(boost::json::parse(b.out).at("path").as_string());
+  const std::string bytes = read_bytes(db_);
+  const size_t backups = files_in(dir_ / "backups").size();
+  auto r = run_dbtool({"--plugin-dir", DBTOOL_TEST_NORESTORE_PLUGIN_DIR, "restore", "--db",
+                       "sqlite-norestore:///" + db_.string(), "--yes", file.string()},
+                      {}, dir_);
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("sqlite-norestore backend cannot restore"), std::string::npos) << r.err;
+  EXPECT_EQ(files_in(dir_ / "backups").size(), backups) << "no backup was written for a restore that cannot happen";
+  EXPECT_EQ(read_bytes(db_), bytes);
+}
+
 TEST_F(InitTest, BackupOfMissingDatabaseIsAClearError) {
   auto r = run_dbtool({"backup", "--db", (dir_ / "nope.db").string()});
   EXPECT_NE(r.exit_code, 0);

@@ -28,27 +28,33 @@ int64_t count_users(const fs::path& db) {
 
 class ThirdParty : public ::testing::Test {
  protected:
-  // Installing and building once serves every test of the suite.
+  // Installing and building once serves every test of the suite. A failure here is kept and
+  // reported by each test as a failure (an assertion in SetUpTestSuite only marks them skipped,
+  // which ctest counts as passed).
   static void SetUpTestSuite() {
     dir_ = new fs::path(testing::make_temp_dir("dbtool-third-party"));
+    setup_error_ = new std::string(prepare());
+  }
+  static std::string prepare() {
     const fs::path prefix = *dir_ / "prefix", build = *dir_ / "build";
     auto r = run_program(DBTOOL_TEST_CMAKE, {"--install", DBTOOL_TEST_BUILD_DIR, "--prefix", prefix.string()});
-    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-    ASSERT_TRUE(fs::exists(prefix / "include" / "dbtool" / "plugin.h"));
+    if (r.exit_code != 0) return "cmake --install failed: " + r.out + r.err;
+    if (!fs::exists(prefix / "include" / "dbtool" / "plugin.h")) return "plugin.h is not installed";
     r = run_program(DBTOOL_TEST_CMAKE, {"-S", (testing::source_dir() / "tests" / "third_party" / "example-source").string(),
                                         "-B", build.string(), "-G", DBTOOL_TEST_CMAKE_GENERATOR,
                                         "-DCMAKE_PREFIX_PATH=" + prefix.string()});
-    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+    if (r.exit_code != 0) return "configuring the example failed: " + r.out + r.err;
     r = run_program(DBTOOL_TEST_CMAKE, {"--build", build.string()});
-    ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
-    ASSERT_TRUE(fs::exists(build / "libexample-env-source.so"));
-    ready_ = true;
+    if (r.exit_code != 0) return "building the example failed: " + r.out + r.err;
+    if (!fs::exists(build / "libexample-env-source.so")) return "the build made no libexample-env-source.so";
+    return "";
   }
   static void TearDownTestSuite() {
     fs::remove_all(*dir_);
     delete dir_;
+    delete setup_error_;
   }
-  void SetUp() override { ASSERT_TRUE(ready_) << "installing dbtool or building the example plugin failed (see above)"; }
+  void SetUp() override { ASSERT_EQ(*setup_error_, "") << "installing dbtool or building the example plugin failed"; }
 
   testing::RunResult dbtool(std::vector<std::string> args, std::map<std::string, std::string> env = {}) {
     args.insert(args.begin(), {"--plugin-dir", (*dir_ / "build").string()});
@@ -57,11 +63,11 @@ class ThirdParty : public ::testing::Test {
   }
 
   static fs::path* dir_;
-  static bool ready_;
+  static std::string* setup_error_;
   const fs::path export_ = testing::fixtures_dir() / "sample-export.json";
 };
 fs::path* ThirdParty::dir_ = nullptr;
-bool ThirdParty::ready_ = false;
+std::string* ThirdParty::setup_error_ = nullptr;
 
 TEST_F(ThirdParty, InstalledDbtoolListsThePluginWithItsFacts) {
   auto r = dbtool({"plugins", "--json"});

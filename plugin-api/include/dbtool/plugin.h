@@ -196,7 +196,10 @@ typedef struct dbtool_host_services {
 #define DBTOOL_KIND_BACKEND 1
 #define DBTOOL_KIND_SOURCE 2
 
-/* Capability flags of a backend. */
+/* Capability flags of a backend. BACKUP, RESTORE and CANCEL announce the optional slot of that
+ * name; the host uses a slot only when its bit is set too. ATOMIC_CUTOVER and CREATE_DATABASE
+ * are informational (shown by `dbtool plugins`): every backend's stage_commit must be atomic
+ * and every `open` with "create": true must create a missing database. */
 #define DBTOOL_CAP_BACKUP (1ull << 0)
 #define DBTOOL_CAP_RESTORE (1ull << 1)
 #define DBTOOL_CAP_ATOMIC_CUTOVER (1ull << 2)
@@ -217,7 +220,8 @@ typedef struct dbtool_plugin {
   uint32_t abi_version;   /* the plugin's ABI; filled even when init refuses */
   uint32_t kind;          /* DBTOOL_KIND_* */
   uint32_t reserved;
-  const char* name;       /* short, [a-z0-9-]: "sqlite", "http-legacy"; static storage */
+  const char* name;       /* short, [a-z0-9-]: "sqlite", "http-legacy"; static storage. A
+                           * backend's name is also its URI scheme ("sqlite:///PATH"). */
   const char* version;    /* the plugin's own version; static storage */
   const char* description;/* one line; static storage */
   uint64_t capabilities;  /* DBTOOL_CAP_* */
@@ -262,10 +266,11 @@ struct dbtool_backend_api {
   dbtool_status (*cancel)(dbtool_session* session, dbtool_error* error);
 
   /* Describes the target: {"exists": bool, "location": "redacted display form",
-   * "tables": [{"name": "users", "rows": 12}, ...]}. Tables are user tables only. */
+   * "tables": [{"name": "users", "rows": 12}, ...]}, optionally "backup_extension": ".db" and
+   * "retired": [...] (CONTRACT.md, "Reports"). Tables are user tables only. */
   dbtool_status (*describe)(dbtool_session* session, dbtool_text* out, dbtool_error* error);
 
-  /* Streams the rows of a table of the target in primary-key order (or rowid/insertion
+  /* Required. Streams the rows of a table of the target in primary-key order (or rowid/insertion
    * order without one), columns in table order, in the profile above. The stream is owned by
    * the caller, who must release it before the session closes. */
   dbtool_status (*read_table)(dbtool_session* session, const char* table,
@@ -288,8 +293,10 @@ struct dbtool_backend_api {
                                dbtool_stage** out, dbtool_error* error);
   /* Loads every batch of `stream` into `table` of the stage; takes ownership of the stream
    * and releases it, on success and on failure. The stream's columns must match the table's
-   * columns by name, in any order, a subset allowed (missing columns take their default).
-   * rows_loaded receives the number of rows written. May be called many times per table. */
+   * columns by name, in any order, a subset allowed (missing columns take their default, an
+   * auto_increment column a generated value higher than every id already in the table, explicit
+   * ones included). rows_loaded receives the number of rows written. May be called many times
+   * per table. */
   dbtool_status (*stage_load)(dbtool_stage* stage, const char* table,
                               struct ArrowArrayStream* stream, int64_t* rows_loaded,
                               dbtool_error* error);
