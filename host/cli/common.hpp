@@ -1,6 +1,7 @@
 // What every subcommand shares: global options, the target options, schema location, output.
 #pragma once
 
+#include "cli/output.hpp"
 #include "ops/target.hpp"
 #include "plugins/plugin_registry.hpp"
 
@@ -38,8 +39,6 @@ PluginRegistry load_plugins(const GlobalOptions& g);
 // --schema-dir, else $DBTOOL_SCHEMA_DIR, else ./schemas, else <prefix>/share/dbtool/schemas,
 // else the source tree's schemas/.
 std::filesystem::path find_schema_dir(const std::string& option);
-
-void print_json(const boost::json::value& v);
 
 // Registration of each subcommand (cli/*_command.cpp).
 void add_plugins_command(CLI::App& app, GlobalOptions& g);

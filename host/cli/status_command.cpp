@@ -35,6 +35,12 @@ json::array read_history(BackendSession& session) {
           case sdk::ColumnType::Bool: row[spec.name] = view.get_bool(c, r); break;
           default: row[spec.name] = std::string(view.get_bytes(c, r)); break;
         }
+        // The run's report is stored as JSON text; scripts get it as the object it is.
+        if (spec.name == "report" && row[spec.name].is_string()) {
+          boost::system::error_code ec;
+          json::value parsed = json::parse(row[spec.name].get_string(), ec);
+          if (!ec) row[spec.name] = std::move(parsed);
+        }
       }
       rows.push_back(std::move(row));
     }
