@@ -54,6 +54,7 @@ int main(int argc, char** argv) {
                  "([init], [migrate], [plan], [backup], [restore], [status], [verify], [plugins]), e.g. db = app.db. "
                  "The command line wins over the environment, which wins over the file");
   app.config_formatter(std::make_shared<EnvFirstConfig>(app));
+  app.allow_config_extras(CLI::config_extras_mode::error);  // a typo in dbtool.ini is an error, not ignored
   app.add_option("--plugin-dir", g.plugin_dir, "Look for plugins here first");
   app.add_option("--env-file", g.env_file, "Read KEY=VALUE settings and secrets from this file (default .env)");
   app.add_flag("-v,--verbose", g.verbose, "Say more");
