@@ -32,7 +32,7 @@ bool json_in_argv(int argc, char** argv) {
 // Every way a run fails ends here: a message on stderr and, with --json, the one document on stdout.
 int fail(dbtool::ExitCode code, const std::string& message) {
   dbtool::log_error(message);
-  if (dbtool::json_output()) dbtool::print_json_error(code, message);
+  if (dbtool::json_output() && !dbtool::json_document_printed()) dbtool::print_json_error(code, message);
   return static_cast<int>(code);
 }
 
@@ -73,6 +73,7 @@ int main(int argc, char** argv) {
   add_backup_command(app, g);
   add_restore_command(app, g);
   add_status_command(app, g);
+  add_verify_command(app, g);
   add_plugins_command(app, g);
 
   try {

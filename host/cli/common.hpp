@@ -47,5 +47,6 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g);
 void add_backup_command(CLI::App& app, GlobalOptions& g);
 void add_restore_command(CLI::App& app, GlobalOptions& g);
 void add_status_command(CLI::App& app, GlobalOptions& g);
+void add_verify_command(CLI::App& app, GlobalOptions& g);
 
 }  // namespace dbtool

@@ -12,6 +12,7 @@ namespace json = boost::json;
 namespace {
 
 bool g_json_output = false;
+bool g_printed = false;
 
 void write_value(std::string& out, const json::value& v) {
   switch (v.kind()) {
@@ -60,10 +61,10 @@ void write_value(std::string& out, const json::value& v) {
 const char* const kExitCodeTable =
     "Exit codes:\n"
     "  0    done\n"
-    "  1    failed; nothing was changed unless the message says so\n"
+    "  1    failed; nothing was changed unless the message says so; `verify` found a difference\n"
     "  2    usage: bad command line, option value, config, schema or mapping file\n"
     "  3    refused: declined at the prompt, or no terminal to ask on and no --yes\n"
-    "  4    data: source records could not be mapped, or `verify` found a difference\n"
+    "  4    data: source records could not be mapped\n"
     "  130  cancelled (Ctrl-C); nothing was changed\n"
     "With --json, stdout holds exactly one JSON document, also on failure:\n"
     "  {\"format\": 1, \"ok\": false, \"error\": {\"code\": \"usage\", \"message\": \"...\", \"exit\": 2}}";
@@ -94,15 +95,21 @@ void print_json(const json::object& report) {
   for (const auto& kv : report)
     if (kv.key() != "format" && kv.key() != "ok") doc[kv.key()] = kv.value();
   std::cout << to_json_text(doc) << std::endl;
+  g_printed = true;
 }
 
-void print_json_error(ExitCode code, const std::string& message) {
+bool json_document_printed() { return g_printed; }
+
+void print_json_error(ExitCode code, const std::string& message, const json::object& details) {
   json::object doc{{"format", kJsonFormat},
                    {"ok", false},
                    {"error", json::object{{"code", exit_code_name(code)},
                                           {"message", message},
                                           {"exit", static_cast<int>(code)}}}};
+  for (const auto& kv : details)
+    if (!doc.contains(kv.key())) doc[kv.key()] = kv.value();
   std::cout << to_json_text(doc) << std::endl;
+  g_printed = true;
 }
 
 }  // namespace dbtool

@@ -31,7 +31,11 @@ std::string to_json_text(const boost::json::value& v);
 // The success document: {"format": 1, "ok": true} followed by the fields of `report`.
 void print_json(const boost::json::object& report);
 
-// The failure document: {"format": 1, "ok": false, "error": {"code", "message", "exit"}}.
-void print_json_error(ExitCode code, const std::string& message);
+// The failure document: {"format": 1, "ok": false, "error": {"code", "message", "exit"}},
+// followed by the fields of `details` (what a command found before it failed).
+void print_json_error(ExitCode code, const std::string& message, const boost::json::object& details = {});
+
+// Whether this run has printed its one document already (then main prints no second one).
+bool json_document_printed();
 
 }  // namespace dbtool

@@ -2,6 +2,7 @@
 #include "ops/import_load.hpp"
 
 #include "import/export_import.hpp"
+#include "ops/table_digest.hpp"
 #include "plugins/host_services.hpp"
 #include "util/error.hpp"
 #include "util/fault.hpp"
@@ -12,7 +13,10 @@
 
 namespace dbtool {
 
-LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const ImportRun& run) {
+namespace {
+
+// The whole import with each batch (digested first) handed to `consume`.
+LoadOutcome import_batches(const Schema& schema, const ImportRun& run, const std::function<void(ImportBatch&)>& consume) {
   ImportMapping mapping = load_mapping(run.mapping_file, schema);
   ImportOptions options;
   options.batch_rows = run.batch_rows;
@@ -23,9 +27,33 @@ LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const I
     if (!rejects) throw Error("cannot write the reject file " + run.reject_file->string(), ExitCode::kUsage);
     options.reject_sink = &rejects;
   }
-  bool first = true;
+  std::map<std::string, TableDigest> digests;
   ImportReport report = import_files(run.files, schema, mapping, options, [&](ImportBatch&& b) {
     if (cancel_requested()) throw Error("cancelled while loading; nothing was changed", ExitCode::kCancelled);
+    if (const Table* t = schema.find_table(b.table)) digests[b.table].add(*t, b.columns, b.array.a);
+    consume(b);
+  });
+  if (rejects.is_open()) {
+    rejects.close();
+    if (!rejects) throw Error("cannot write the reject file " + run.reject_file->string());
+  }
+  LoadOutcome out;
+  for (const auto& [table, rows] : report.rows) out.expected_rows[table] = rows;
+  for (const auto& [table, digest] : digests) out.checksums[table] = digest.checksum();
+  boost::json::object imp = report.to_json();
+  if (run.reject_file) imp["reject_file"] = run.reject_file->string();
+  boost::json::array files;
+  for (const auto& f : run.files) files.push_back(boost::json::value(f.string()));
+  imp["files"] = std::move(files);
+  out.details["import"] = std::move(imp);
+  return out;
+}
+
+}  // namespace
+
+LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const ImportRun& run) {
+  bool first = true;
+  return import_batches(schema, run, [&](ImportBatch& b) {
     try {
       load_batch(stage, b.table, b.columns, std::move(b.array));
     } catch (const Error& e) {
@@ -37,19 +65,10 @@ LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const I
     if (first) fault_point("mid-load");
     first = false;
   });
-  if (rejects.is_open()) {
-    rejects.close();
-    if (!rejects) throw Error("cannot write the reject file " + run.reject_file->string());
-  }
-  LoadOutcome out;
-  for (const auto& [table, rows] : report.rows) out.expected_rows[table] = rows;
-  boost::json::object imp = report.to_json();
-  if (run.reject_file) imp["reject_file"] = run.reject_file->string();
-  boost::json::array files;
-  for (const auto& f : run.files) files.push_back(boost::json::value(f.string()));
-  imp["files"] = std::move(files);
-  out.details["import"] = std::move(imp);
-  return out;
+}
+
+LoadOutcome import_without_loading(const Schema& schema, const ImportRun& run) {
+  return import_batches(schema, run, [](ImportBatch&) {});
 }
 
 }  // namespace dbtool

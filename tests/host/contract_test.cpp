@@ -103,7 +103,8 @@ TEST_F(Contract, JsonSuccessHasFormatPlainNumbersAndNestedReports) {
   EXPECT_EQ(report["operation"].as_string(), "init");
   // The load of a few default rows takes milliseconds: exactly the figure that came out as 1.2E-3.
   EXPECT_TRUE(report["load_seconds"].is_number()) << r.out;
-  const std::regex exponent("[0-9][eE][-+]?[0-9]");
+  // A number value (after ':', ',' or '[', not inside a string such as a hex checksum) with an exponent.
+  const std::regex exponent("[:,\\[]-?[0-9.]+[eE][-+]?[0-9]");
   EXPECT_FALSE(std::regex_search(r.out, exponent)) << r.out;
 
   auto s = run_dbtool({"status", "--json", "--db", db.string()}, env_, dir_);
