@@ -31,6 +31,7 @@ bool json_in_argv(int argc, char** argv) {
 
 // Every way a run fails ends here: a message on stderr and, with --json, the one document on stdout.
 int fail(dbtool::ExitCode code, const std::string& message) {
+  dbtool::end_progress();
   dbtool::log_error(message);
   if (dbtool::json_output() && !dbtool::json_document_printed()) dbtool::print_json_error(code, message);
   return static_cast<int>(code);

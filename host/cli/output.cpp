@@ -1,6 +1,8 @@
 // JSON output for scripts: one document per run, plain decimal numbers, a format version.
 #include "cli/output.hpp"
 
+#include "plugins/host_services.hpp"
+
 #include <charconv>
 #include <cmath>
 #include <cstdio>
@@ -91,6 +93,7 @@ std::string to_json_text(const json::value& v) {
 }
 
 void print_json(const json::object& report) {
+  end_progress();
   json::object doc{{"format", kJsonFormat}, {"ok", true}};
   for (const auto& kv : report)
     if (kv.key() != "format" && kv.key() != "ok") doc[kv.key()] = kv.value();
@@ -101,6 +104,7 @@ void print_json(const json::object& report) {
 bool json_document_printed() { return g_printed; }
 
 void print_json_error(ExitCode code, const std::string& message, const json::object& details) {
+  end_progress();
   json::object doc{{"format", kJsonFormat},
                    {"ok", false},
                    {"error", json::object{{"code", exit_code_name(code)},

@@ -6,6 +6,7 @@
 #include "ops/import_load.hpp"
 #include "ops/table_digest.hpp"
 #include "plugins/backend.hpp"
+#include "plugins/host_services.hpp"
 #include "schema/schema.hpp"
 #include "util/error.hpp"
 
@@ -72,6 +73,7 @@ void add_verify_command(CLI::App& app, GlobalOptions& g) {
       if (live_rows.count(t.name)) present.push_back(t.name);
     std::map<std::string, LiveTable> live = digest_live_tables(session, schema, present);
 
+    end_progress();
     json::array tables;
     std::vector<std::string> differences;
     for (const auto& t : schema.tables) {

@@ -16,7 +16,8 @@ namespace dbtool {
 namespace {
 
 // The whole import with each batch (digested first) handed to `consume`.
-LoadOutcome import_batches(const Schema& schema, const ImportRun& run, const std::function<void(ImportBatch&)>& consume) {
+LoadOutcome import_batches(const Schema& schema, const ImportRun& run, const char* phase,
+                           const std::function<void(ImportBatch&)>& consume) {
   ImportMapping mapping = load_mapping(run.mapping_file, schema);
   ImportOptions options;
   options.batch_rows = run.batch_rows;
@@ -28,11 +29,15 @@ LoadOutcome import_batches(const Schema& schema, const ImportRun& run, const std
     options.reject_sink = &rejects;
   }
   std::map<std::string, TableDigest> digests;
+  int64_t done = 0;
   ImportReport report = import_files(run.files, schema, mapping, options, [&](ImportBatch&& b) {
     if (cancel_requested()) throw Error("cancelled while loading; nothing was changed", ExitCode::kCancelled);
     if (const Table* t = schema.find_table(b.table)) digests[b.table].add(*t, b.columns, b.array.a);
+    const int64_t rows = b.array.a.length;
     consume(b);
+    report_progress(phase, done += rows, -1);
   });
+  end_progress();
   if (rejects.is_open()) {
     rejects.close();
     if (!rejects) throw Error("cannot write the reject file " + run.reject_file->string());
@@ -53,7 +58,7 @@ LoadOutcome import_batches(const Schema& schema, const ImportRun& run, const std
 
 LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const ImportRun& run) {
   bool first = true;
-  return import_batches(schema, run, [&](ImportBatch& b) {
+  return import_batches(schema, run, "load", [&](ImportBatch& b) {
     try {
       load_batch(stage, b.table, b.columns, std::move(b.array));
     } catch (const Error& e) {
@@ -68,7 +73,7 @@ LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const I
 }
 
 LoadOutcome import_without_loading(const Schema& schema, const ImportRun& run) {
-  return import_batches(schema, run, [](ImportBatch&) {});
+  return import_batches(schema, run, "map", [](ImportBatch&) {});
 }
 
 }  // namespace dbtool

@@ -155,6 +155,7 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
 }
 
 void print_report(const json::object& report) {
+  end_progress();
   auto str = [&](const char* key) -> std::string {
     auto* v = report.if_contains(key);
     if (v == nullptr || v->is_null()) return "";
