@@ -71,6 +71,7 @@ int main(int argc, char** argv) {
 
   add_init_command(app, g);
   add_migrate_command(app, g);
+  add_plan_command(app, g);
   add_backup_command(app, g);
   add_restore_command(app, g);
   add_status_command(app, g);

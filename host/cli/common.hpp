@@ -48,5 +48,6 @@ void add_backup_command(CLI::App& app, GlobalOptions& g);
 void add_restore_command(CLI::App& app, GlobalOptions& g);
 void add_status_command(CLI::App& app, GlobalOptions& g);
 void add_verify_command(CLI::App& app, GlobalOptions& g);
+void add_plan_command(CLI::App& app, GlobalOptions& g);
 
 }  // namespace dbtool

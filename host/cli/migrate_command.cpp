@@ -1,6 +1,7 @@
 // `dbtool migrate`: production data from the old deployment (or its JSON export) into a
 // database on the current schema, verified and cut over atomically.
 #include "cli/common.hpp"
+#include "cli/plan.hpp"
 
 #include "ops/import_load.hpp"
 #include "ops/rebuild.hpp"
@@ -12,8 +13,6 @@
 
 namespace dbtool {
 namespace json = boost::json;
-
-namespace {
 
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;
@@ -28,24 +27,14 @@ std::vector<std::string> split_list(const std::string& s) {
   return out;
 }
 
-}  // namespace
-
-void add_migrate_command(CLI::App& app, GlobalOptions& g) {
-  auto* cmd = app.add_subcommand("migrate", "Move production data from the old deployment into the current schema");
-  static TargetOptions opts;
-  static std::string schema_dir;
-  static std::string sources = "json-file";
-  static std::string cache = "instance/data.json";
-  static SourceSettings s;
-  static bool with_defaults = false;
-  static std::string reject_file;
-  static size_t batch_rows = 8192;
-  add_target_options(cmd, opts, true);
-  cmd->add_option("--source", sources,
+void add_migrate_options(CLI::App* cmd, MigrateOptions& o) {
+  SourceSettings& s = o.source;
+  add_target_options(cmd, o.target, true);
+  cmd->add_option("--source", o.sources,
                   "Sources to try in order, comma-separated (http-legacy, json-file); the first that "
                   "delivers a complete, valid export serves")
       ->capture_default_str()->envname("DBTOOL_SOURCE");
-  cmd->add_option("--json-file", cache, "The export json-file reads; a fresh download replaces it (old one kept as .bak)")
+  cmd->add_option("--json-file", o.cache, "The export json-file reads; a fresh download replaces it (old one kept as .bak)")
       ->capture_default_str()->envname("DBTOOL_JSON_FILE");
   cmd->add_option("--legacy-url", s.legacy_url, "Base URL of the old deployment, e.g. https://old.example.org")
       ->envname("DBTOOL_LEGACY_URL");
@@ -57,14 +46,21 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
   cmd->add_option("--max-body-bytes", s.max_body_bytes, "Refuse a larger download")->capture_default_str();
   cmd->add_flag("--insecure", s.insecure, "Do not verify the server's TLS certificate (dangerous)");
   cmd->add_option("--ca-file", s.ca_file, "CA bundle to verify the server with");
-  cmd->add_flag("--with-defaults", with_defaults, "Also load init's default data (the export wins on the same uid)");
-  cmd->add_option("--reject-file", reject_file,
+  cmd->add_flag("--with-defaults", o.with_defaults, "Also load init's default data (the export wins on the same uid)");
+  cmd->add_option("--reject-file", o.reject_file,
                   "Write records that cannot be mapped here (JSON lines with the reason) and go on; "
                   "without it the first bad record stops the run and nothing changes");
-  cmd->add_option("--batch-rows", batch_rows, "Rows per batch handed to the backend")->capture_default_str()
+  cmd->add_option("--batch-rows", o.batch_rows, "Rows per batch handed to the backend")->capture_default_str()
       ->check(CLI::Range(1, 1000000));
-  cmd->add_option("--schema-dir", schema_dir, "Folder with schema.json, defaults.json, import-mapping.json")
+  cmd->add_option("--schema-dir", o.schema_dir, "Folder with schema.json, defaults.json, import-mapping.json")
       ->envname("DBTOOL_SCHEMA_DIR");
+}
+
+void add_migrate_command(CLI::App& app, GlobalOptions& g) {
+  auto* cmd = app.add_subcommand("migrate", "Move production data from the old deployment into the current schema");
+  static MigrateOptions o;  // the app lives until exit
+  add_migrate_options(cmd, o);
+  cmd->add_flag("--dry-run", o.dry_run, "Plan the migration (as `dbtool plan`) and change nothing");
   cmd->footer(
       "Credentials for http-legacy come from DBTOOL_LEGACY_UID / DBTOOL_LEGACY_PASSWORD (environment\n"
       "or .env) or a no-echo prompt, never from the command line. Users without a password hash in\n"
@@ -74,26 +70,33 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
       "  dbtool migrate --source http-legacy,json-file --legacy-url https://old.example.org\n"
       "  dbtool migrate --db mysql://app@db:3306/app --json-file export.json --reject-file rejects.jsonl");
   cmd->callback([&g] {
+    if (o.dry_run) return run_plan(g, o, "migrate");
+    const TargetOptions& opts = o.target;
+    SourceSettings& s = o.source;
+    const std::string& sources = o.sources;
+    const std::string& reject_file = o.reject_file;
     PluginRegistry reg = load_plugins(g);
     Target target = resolve_target(reg, opts.backend, opts.db);
-    std::filesystem::path dir = find_schema_dir(schema_dir);
+    std::filesystem::path dir = find_schema_dir(o.schema_dir);
     Schema schema = load_schema(dir / "schema.json");
     std::vector<std::string> chain = split_list(sources);
     if (chain.empty()) throw Error("--source names no source", ExitCode::kUsage);
     for (const auto& name : chain) reg.get(name, DBTOOL_KIND_SOURCE);  // fail early on a typo
-    s.cache_file = cache;
+    s.cache_file = o.cache;
+
+    // The target first: a wrong address or password fails before anything is downloaded.
+    if (target.file) std::filesystem::create_directories(target.file->parent_path());
+    BackendSession session(*target.plugin, target.open_options(true));
 
     ChainResult extracted = run_source_chain(reg, chain, s);
 
     ImportRun run;
     run.mapping_file = dir / "import-mapping.json";
     run.files = {extracted.export_file};
-    if (with_defaults) run.files.push_back(dir / "defaults.json");
+    if (o.with_defaults) run.files.push_back(dir / "defaults.json");
     if (!reject_file.empty()) run.reject_file = std::filesystem::absolute(reject_file);
-    run.batch_rows = batch_rows;
-    run.default_password_hash = [] { return default_password_hash(with_defaults ? "123Qwerty!" : nullptr); };
-    if (target.file) std::filesystem::create_directories(target.file->parent_path());
-    BackendSession session(*target.plugin, target.open_options(true));
+    run.batch_rows = o.batch_rows;
+    run.default_password_hash = [] { return default_password_hash(o.with_defaults ? "123Qwerty!" : nullptr); };
     RebuildOptions ro{"migrate", extracted.source, opts.yes, opts.backup_dir};
     json::object report = rebuild(session, target, schema, ro, [&](BackendStage& stage) {
       LoadOutcome out = import_into_stage(stage, schema, run);

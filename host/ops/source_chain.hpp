@@ -24,6 +24,8 @@ struct SourceSettings {
   int64_t max_body_bytes = int64_t{2} << 30;
   bool insecure = false;
   std::string ca_file;
+  // Set for a plan: downloads go here and never replace the cache (nothing else is written).
+  std::optional<std::filesystem::path> scratch_dir;
 };
 
 struct SourceAttempt {
