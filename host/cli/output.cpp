@@ -54,7 +54,9 @@ void write_value(std::string& out, const json::value& v) {
       out.append(buf, res.ptr);
       break;
     }
-    default: out += json::serialize(v); break;
+    default:
+      out += json::serialize(v);
+      break;
   }
 }
 
@@ -73,12 +75,18 @@ const char* const kExitCodeTable =
 
 const char* exit_code_name(ExitCode code) {
   switch (code) {
-    case ExitCode::kOk: return "ok";
-    case ExitCode::kFailure: return "failed";
-    case ExitCode::kUsage: return "usage";
-    case ExitCode::kRefused: return "refused";
-    case ExitCode::kDataError: return "data";
-    case ExitCode::kCancelled: return "cancelled";
+    case ExitCode::kOk:
+      return "ok";
+    case ExitCode::kFailure:
+      return "failed";
+    case ExitCode::kUsage:
+      return "usage";
+    case ExitCode::kRefused:
+      return "refused";
+    case ExitCode::kDataError:
+      return "data";
+    case ExitCode::kCancelled:
+      return "cancelled";
   }
   return "failed";
 }
@@ -105,11 +113,10 @@ bool json_document_printed() { return g_printed; }
 
 void print_json_error(ExitCode code, const std::string& message, const json::object& details) {
   end_progress();
-  json::object doc{{"format", kJsonFormat},
-                   {"ok", false},
-                   {"error", json::object{{"code", exit_code_name(code)},
-                                          {"message", message},
-                                          {"exit", static_cast<int>(code)}}}};
+  json::object doc{
+      {"format", kJsonFormat},
+      {"ok", false},
+      {"error", json::object{{"code", exit_code_name(code)}, {"message", message}, {"exit", static_cast<int>(code)}}}};
   for (const auto& kv : details)
     if (!doc.contains(kv.key())) doc[kv.key()] = kv.value();
   std::cout << to_json_text(doc) << std::endl;

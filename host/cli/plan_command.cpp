@@ -120,14 +120,16 @@ void run_plan(const GlobalOptions& g, const MigrateOptions& o, const std::string
     auto b = rows_before.find(t.name);
     row["rows_before"] = b == rows_before.end() ? json::value(nullptr) : json::value(b->second);
     if (b != rows_before.end() && after < b->second)
-      guards.push_back(json::object{{"guard", "shrink"}, {"table", t.name},
+      guards.push_back(json::object{{"guard", "shrink"},
+                                    {"table", t.name},
                                     {"message", t.name + " would go from " + std::to_string(b->second) + " to " +
                                                     std::to_string(after) + " rows"}});
     tables.push_back(std::move(row));
   }
   for (const auto& [name, rows] : rows_before)
     if (name != kHistoryTable && schema.find_table(name) == nullptr)
-      guards.push_back(json::object{{"guard", "dropped_table"}, {"table", name},
+      guards.push_back(json::object{{"guard", "dropped_table"},
+                                    {"table", name},
                                     {"message", "table " + name + " (" + std::to_string(rows) +
                                                     " rows) is not in the new schema and would be replaced"}});
   if (occupied && !o.target.yes)
@@ -145,32 +147,32 @@ void run_plan(const GlobalOptions& g, const MigrateOptions& o, const std::string
       reasons.push_back(!ec && v.is_object() && v.as_object().contains("reason") ? v.at("reason") : json::value(line));
     }
     if (o.reject_file.empty())
-      guards.push_back(json::object{{"guard", "rejects"},
-                                    {"message", std::to_string(rejected) +
-                                                    " records cannot be mapped: without --reject-file the run "
-                                                    "stops at the first and changes nothing"}});
+      guards.push_back(json::object{
+          {"guard", "rejects"},
+          {"message", std::to_string(rejected) + " records cannot be mapped: without --reject-file the run "
+                                                 "stops at the first and changes nothing"}});
   }
 
-  json::object plan{{"operation", "plan"},
-                    {"command", operation},
-                    {"database", target.display},
-                    {"backend", target.plugin->name},
-                    {"exists", !before.if_contains("exists") || before.at("exists").as_bool()},
-                    {"source", served},
-                    {"schema",
-                     json::object{{"before", schema_before},
-                                  {"after", json::object{{"name", schema.name},
-                                                         {"version", schema.version},
-                                                         {"checksum", schema.checksum}}}}},
-                    {"backup", occupied ? "a verified backup would be made first" : json::value(nullptr)},
-                    {"tables", tables},
-                    {"rejected", rejected},
-                    {"reject_reasons", reasons},
-                    {"unknown_fields", imp.at("unknown_fields")},
-                    {"import", imp},
-                    {"guards", guards},
-                    {"would_refuse", !guards.empty() && (guards.back().at("guard") == "confirm" ||
-                                                         (rejected > 0 && o.reject_file.empty()))}};
+  json::object plan{
+      {"operation", "plan"},
+      {"command", operation},
+      {"database", target.display},
+      {"backend", target.plugin->name},
+      {"exists", !before.if_contains("exists") || before.at("exists").as_bool()},
+      {"source", served},
+      {"schema",
+       json::object{
+           {"before", schema_before},
+           {"after", json::object{{"name", schema.name}, {"version", schema.version}, {"checksum", schema.checksum}}}}},
+      {"backup", occupied ? "a verified backup would be made first" : json::value(nullptr)},
+      {"tables", tables},
+      {"rejected", rejected},
+      {"reject_reasons", reasons},
+      {"unknown_fields", imp.at("unknown_fields")},
+      {"import", imp},
+      {"guards", guards},
+      {"would_refuse",
+       !guards.empty() && (guards.back().at("guard") == "confirm" || (rejected > 0 && o.reject_file.empty()))}};
   if (operation == "migrate") plan["sources"] = sources;
   if (o.target.json) {
     print_json(plan);

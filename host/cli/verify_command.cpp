@@ -26,7 +26,9 @@ void add_verify_command(CLI::App& app, GlobalOptions& g) {
   cmd->add_option("--source", source,
                   "What to compare with: json-file (the file --json-file names) or the path of an export")
       ->capture_default_str();
-  cmd->add_option("--json-file", cache, "The export json-file reads")->capture_default_str()->envname("DBTOOL_JSON_FILE");
+  cmd->add_option("--json-file", cache, "The export json-file reads")
+      ->capture_default_str()
+      ->envname("DBTOOL_JSON_FILE");
   cmd->add_flag("--with-defaults", with_defaults, "The run also loaded init's default data (migrate --with-defaults)");
   cmd->add_option("--schema-dir", schema_dir, "Folder with schema.json and import-mapping.json")
       ->envname("DBTOOL_SCHEMA_DIR");
@@ -43,7 +45,8 @@ void add_verify_command(CLI::App& app, GlobalOptions& g) {
       throw Error("verify compares with a JSON export; reading a source database (" + source +
                       ") needs a backend that reads databases, which this build lacks",
                   ExitCode::kUsage);
-    const std::filesystem::path file = source == "json-file" ? std::filesystem::path(cache) : std::filesystem::path(source);
+    const std::filesystem::path file =
+        source == "json-file" ? std::filesystem::path(cache) : std::filesystem::path(source);
     if (!std::filesystem::is_regular_file(file)) throw Error("no export at " + file.string(), ExitCode::kUsage);
     PluginRegistry reg = load_plugins(g);
     Target target = resolve_target(reg, opts.backend, opts.db);
@@ -78,7 +81,8 @@ void add_verify_command(CLI::App& app, GlobalOptions& g) {
     std::vector<std::string> differences;
     for (const auto& t : schema.tables) {
       const int64_t want = expected.expected_rows.count(t.name) ? expected.expected_rows.at(t.name) : 0;
-      const std::string want_sum = expected.checksums.count(t.name) ? expected.checksums.at(t.name) : TableDigest().checksum();
+      const std::string want_sum =
+          expected.checksums.count(t.name) ? expected.checksums.at(t.name) : TableDigest().checksum();
       json::object row{{"name", t.name}, {"source_rows", want}, {"source_checksum", want_sum}};
       auto l = live.find(t.name);
       bool same = false;
@@ -117,8 +121,8 @@ void add_verify_command(CLI::App& app, GlobalOptions& g) {
       std::printf("%-16s %12s %12s  %s\n", "TABLE", "SOURCE", "DATABASE", "CONTENT");
       for (const auto& tv : tables) {
         const auto& o = tv.as_object();
-        std::string content = o.at("live_rows").is_null()          ? "missing"
-                              : !o.at("match").as_bool()           ? "DIFFERS"
+        std::string content = o.at("live_rows").is_null()           ? "missing"
+                              : !o.at("match").as_bool()            ? "DIFFERS"
                               : o.at("checksum_compared").as_bool() ? "same"
                                                                     : "rows only (generated password hashes)";
         std::printf("%-16s %12lld %12s  %s\n", std::string(o.at("name").as_string()).c_str(),

@@ -34,12 +34,13 @@ json::object find_drift(BackendSession& session, const json::object& description
     if (live_rows.count(t.name))
       present.push_back(t.name);
     else
-      diffs.push_back(difference("table_missing", t.name, "table " + t.name + " is in schemas/ but not in the database"));
+      diffs.push_back(
+          difference("table_missing", t.name, "table " + t.name + " is in schemas/ but not in the database"));
   }
   for (const auto& [name, rows] : live_rows)
     if (name != kHistoryTable && schema.find_table(name) == nullptr)
-      diffs.push_back(difference("table_added", name,
-                                 "table " + name + " (" + std::to_string(rows) + " rows) is not in schemas/"));
+      diffs.push_back(
+          difference("table_added", name, "table " + name + " (" + std::to_string(rows) + " rows) is not in schemas/"));
 
   // Columns and content, read once.
   std::map<std::string, LiveTable> live;
@@ -49,7 +50,8 @@ json::object find_drift(BackendSession& session, const json::object& description
     std::set<std::string> have(table.columns.begin(), table.columns.end());
     for (const auto& c : t->columns)
       if (!have.count(c.name)) {
-        json::object d = difference("column_missing", name, "column " + name + "." + c.name + " is in schemas/ but not in the database");
+        json::object d = difference("column_missing", name,
+                                    "column " + name + "." + c.name + " is in schemas/ but not in the database");
         d["column"] = c.name;
         diffs.push_back(std::move(d));
       }
@@ -75,7 +77,8 @@ json::object find_drift(BackendSession& session, const json::object& description
     if (!recorded_checksum.empty() && recorded_checksum != schema.checksum)
       diffs.push_back(difference("schema_changed", "",
                                  "schemas/schema.json changed since the last run (recorded checksum " +
-                                     recorded_checksum.substr(0, 12) + "…, now " + schema.checksum.substr(0, 12) + "…)"));
+                                     recorded_checksum.substr(0, 12) + "…, now " + schema.checksum.substr(0, 12) +
+                                     "…)"));
     // Row counts and checksums as the run left them.
     if (report && report->is_object())
       if (auto* tables = report->get_object().if_contains("tables"); tables && tables->is_array())
@@ -86,8 +89,9 @@ json::object find_drift(BackendSession& session, const json::object& description
           auto lr = live_rows.find(name);
           if (lr == live_rows.end()) {
             if (schema.find_table(name) == nullptr)
-              diffs.push_back(difference("table_missing", name, "table " + name + " (" + std::to_string(recorded) +
-                                                                    " rows recorded) is gone"));
+              diffs.push_back(
+                  difference("table_missing", name,
+                             "table " + name + " (" + std::to_string(recorded) + " rows recorded) is gone"));
             continue;
           }
           if (lr->second != recorded) {
@@ -104,10 +108,12 @@ json::object find_drift(BackendSession& session, const json::object& description
           // A checksum only means something on the same schema file the run used.
           if (l != live.end() && sum && sum->is_string() && recorded_checksum == schema.checksum &&
               l->second.digest.checksum() != sum->get_string()) {
-            json::object d = difference("content_changed", name,
-                                        name + ": same row count, but the content differs from what the last run "
-                                               "loaded (checksum " + l->second.digest.checksum() + ", recorded " +
-                                            std::string(sum->get_string()) + ")");
+            json::object d =
+                difference("content_changed", name,
+                           name +
+                               ": same row count, but the content differs from what the last run "
+                               "loaded (checksum " +
+                               l->second.digest.checksum() + ", recorded " + std::string(sum->get_string()) + ")");
             d["checksum"] = l->second.digest.checksum();
             d["recorded_checksum"] = *sum;
             diffs.push_back(std::move(d));

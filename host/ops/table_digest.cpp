@@ -30,7 +30,7 @@ void hash_value(uint64_t& h, PortableType type, const sdk::BatchView& view, size
   switch (type) {
     case PortableType::kInt64:
     case PortableType::kBool: {
-      int64_t v = arrow == sdk::ColumnType::Bool ? (view.get_bool(col, row) ? 1 : 0)
+      int64_t v = arrow == sdk::ColumnType::Bool      ? (view.get_bool(col, row) ? 1 : 0)
                   : arrow == sdk::ColumnType::Float64 ? static_cast<int64_t>(view.get_double(col, row))
                                                       : view.get_int64(col, row);
       if (type == PortableType::kBool) v = v != 0;
@@ -38,12 +38,14 @@ void hash_value(uint64_t& h, PortableType type, const sdk::BatchView& view, size
       break;
     }
     case PortableType::kFloat64: {
-      double v = arrow == sdk::ColumnType::Int64 ? static_cast<double>(view.get_int64(col, row))
-                                                 : view.get_double(col, row);
+      double v =
+          arrow == sdk::ColumnType::Int64 ? static_cast<double>(view.get_int64(col, row)) : view.get_double(col, row);
       text = std::string_view(buf, std::to_chars(buf, buf + sizeof(buf), v).ptr - buf);
       break;
     }
-    default: text = view.get_bytes(col, row); break;
+    default:
+      text = view.get_bytes(col, row);
+      break;
   }
   char len[24];
   int n = std::snprintf(len, sizeof(len), "V%zu:", text.size());
@@ -79,7 +81,7 @@ std::string TableDigest::checksum() const {
 }
 
 std::map<std::string, LiveTable> digest_live_tables(BackendSession& session, const Schema& schema,
-                                                   const std::vector<std::string>& tables) {
+                                                    const std::vector<std::string>& tables) {
   std::map<std::string, LiveTable> out;
   for (const auto& name : tables) {
     const Table* table = schema.find_table(name);

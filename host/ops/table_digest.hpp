@@ -41,6 +41,6 @@ struct LiveTable {
   std::vector<std::string> columns;
 };
 std::map<std::string, LiveTable> digest_live_tables(BackendSession& session, const Schema& schema,
-                                                   const std::vector<std::string>& tables);
+                                                    const std::vector<std::string>& tables);
 
 }  // namespace dbtool

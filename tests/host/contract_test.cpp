@@ -77,7 +77,8 @@ TEST_F(Contract, JsonFailureIsOneDocumentWithCodeMessageAndExit) {
       {{"init", "--json", "--db", db.string()}, 3, "refused"},  // no terminal, no --yes
       {{"migrate", "--json", "--yes", "--db", (dir_ / "new.db").string(), "--json-file",
         (dir_ / "no-export.json").string()},
-       1, "failed"},
+       1,
+       "failed"},
   };
   for (const auto& c : cases) {
     auto r = run_dbtool(c.args, env_, dir_);

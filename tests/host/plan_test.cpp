@@ -50,10 +50,10 @@ TEST_F(Plan, ChangesNoByteAndPlansTheCountsTheRunLoads) {
   const auto before = snapshot(dir_);
   auto p = dbtool({"plan", "--db", "app.db", "--json-file", "data.json", "--json"});
   ASSERT_EQ(p.exit_code, 0) << p.err;
-  for (const auto& args : std::vector<std::vector<std::string>>{
-           {"plan", "--db", "app.db", "--json-file", "data.json"},
-           {"migrate", "--dry-run", "--db", "app.db", "--json-file", "data.json"},
-           {"init", "--dry-run", "--db", "app.db"}}) {
+  for (const auto& args :
+       std::vector<std::vector<std::string>>{{"plan", "--db", "app.db", "--json-file", "data.json"},
+                                             {"migrate", "--dry-run", "--db", "app.db", "--json-file", "data.json"},
+                                             {"init", "--dry-run", "--db", "app.db"}}) {
     auto r = dbtool(args);
     EXPECT_EQ(r.exit_code, 0) << args[0] << r.err;
   }

@@ -19,8 +19,10 @@ class Progress : public ::testing::Test {
   }
   // Small batches so even the sample export takes many steps.
   std::vector<std::string> migrate(const std::string& db) {
-    return {"migrate", "--yes", "--db", (dir_ / db).string(), "--json-file",
-            (testing::fixtures_dir() / "sample-export.json").string(), "--batch-rows", "10"};
+    return {"migrate",      "--yes",
+            "--db",         (dir_ / db).string(),
+            "--json-file",  (testing::fixtures_dir() / "sample-export.json").string(),
+            "--batch-rows", "10"};
   }
   fs::path dir_;
 };
