@@ -28,7 +28,13 @@ void add_target_options(CLI::App* cmd, TargetOptions& t, bool destructive) {
   cmd->add_option("--backup-dir", t.backup_dir,
                   "Folder for backups (default: backups/ beside a SQLite file, else ./backups)")
       ->envname("DBTOOL_BACKUP_DIR");
-  cmd->add_flag("--json", t.json, "Print the result as one JSON document on stdout");
+  cmd->add_flag_function(
+      "--json",
+      [&t](int64_t n) {
+        t.json = n > 0;
+        set_json_output(t.json);
+      },
+      "Print one JSON document on stdout, also on failure (see the README for its fields)");
 }
 
 boost::json::object replacing_open_options(const Target& target, const TargetOptions& t) {
@@ -59,7 +65,5 @@ fs::path find_schema_dir(const std::string& option) {
               "pass --schema-dir",
               ExitCode::kUsage);
 }
-
-void print_json(const boost::json::value& v) { std::cout << boost::json::serialize(v) << std::endl; }
 
 }  // namespace dbtool

@@ -1,6 +1,7 @@
 // What every subcommand shares: global options, the target options, schema location, output.
 #pragma once
 
+#include "cli/output.hpp"
 #include "ops/target.hpp"
 #include "plugins/plugin_registry.hpp"
 
@@ -44,8 +45,6 @@ PluginRegistry load_plugins(const GlobalOptions& g);
 // else the source tree's schemas/.
 std::filesystem::path find_schema_dir(const std::string& option);
 
-void print_json(const boost::json::value& v);
-
 // Registration of each subcommand (cli/*_command.cpp).
 void add_plugins_command(CLI::App& app, GlobalOptions& g);
 void add_init_command(CLI::App& app, GlobalOptions& g);
@@ -54,5 +53,7 @@ void add_backup_command(CLI::App& app, GlobalOptions& g);
 void add_restore_command(CLI::App& app, GlobalOptions& g);
 void add_status_command(CLI::App& app, GlobalOptions& g);
 void add_schema_command(CLI::App& app, GlobalOptions& g);
+void add_verify_command(CLI::App& app, GlobalOptions& g);
+void add_plan_command(CLI::App& app, GlobalOptions& g);
 
 }  // namespace dbtool

@@ -1,5 +1,6 @@
 // `dbtool init`: a fresh database on the current schema with the default test data.
 #include "cli/common.hpp"
+#include "cli/plan.hpp"
 
 #include "ops/import_load.hpp"
 #include "ops/rebuild.hpp"
@@ -15,13 +16,15 @@ inline constexpr const char* kBuiltinTestPassword = "123Qwerty!";
 
 void add_init_command(CLI::App& app, GlobalOptions& g) {
   auto* cmd = app.add_subcommand("init", "Create a fresh database on the current schema with default test data");
-  static TargetOptions opts;
-  static std::string schema_dir;
+  static MigrateOptions plan;  // --dry-run plans with the target options and schema folder
+  static TargetOptions& opts = plan.target;
+  static std::string& schema_dir = plan.schema_dir;
   add_target_options(cmd, opts, true);
   static bool drop_unknown = false;
   cmd->add_flag("--drop-unknown", drop_unknown,
                 "Replace the database even though it holds tables the schema does not know (they stay in "
                 "the backup; refused with --yes by default, and listed in the question)");
+  cmd->add_flag("--dry-run", plan.dry_run, "Plan the init (as `dbtool plan` does for migrate) and change nothing");
   cmd->add_option("--schema-dir", schema_dir, "Folder with schema.json, defaults.json, import-mapping.json")
       ->envname("DBTOOL_SCHEMA_DIR");
   cmd->footer(
@@ -34,6 +37,7 @@ void add_init_command(CLI::App& app, GlobalOptions& g) {
       "  dbtool init --db instance/volumes/dev.db --yes\n"
       "  DBTOOL_DB_PASSWORD=... dbtool init --db mysql://app@127.0.0.1:3306/app");
   cmd->callback([&g] {
+    if (plan.dry_run) return run_plan(g, plan, "init");
     PluginRegistry reg = load_plugins(g);
     Target target = resolve_target(reg, opts.backend, opts.db);
     std::filesystem::path dir = find_schema_dir(schema_dir);

@@ -1,6 +1,7 @@
 // `dbtool migrate`: production data from the old deployment (or its JSON export) into a
 // database on the current schema, verified and cut over atomically.
 #include "cli/common.hpp"
+#include "cli/plan.hpp"
 
 #include "import/table_mapping.hpp"
 #include "ops/db_source.hpp"
@@ -13,10 +14,10 @@
 #include "schema/schema.hpp"
 #include "util/error.hpp"
 
+#include <algorithm>
+
 namespace dbtool {
 namespace json = boost::json;
-
-namespace {
 
 std::vector<std::string> split_list(const std::string& s) {
   std::vector<std::string> out;
@@ -30,6 +31,8 @@ std::vector<std::string> split_list(const std::string& s) {
   }
   return out;
 }
+
+namespace {
 
 void print_attempts(const ChainResult& extracted) {
   for (const auto& a : extracted.attempts)
@@ -63,33 +66,21 @@ void print_database_source(const json::object& report) {
 
 }  // namespace
 
-void add_migrate_command(CLI::App& app, GlobalOptions& g) {
-  auto* cmd = app.add_subcommand("migrate", "Move production data from the old deployment into the current schema");
-  static TargetOptions opts;
-  static std::string schema_dir;
-  static std::string sources = "json-file";
-  static std::string cache = "instance/data.json";
-  static SourceSettings s;
-  static bool with_defaults = false;
-  static std::string reject_file;
-  static size_t batch_rows = 8192;
-  static bool allow_drop = false;
-  static bool allow_shrink = false;
-  static std::optional<int64_t> max_rejects;
-  add_target_options(cmd, opts, true);
-  static bool drop_unknown = false;
-  cmd->add_flag("--drop-unknown", drop_unknown,
+void add_migrate_options(CLI::App* cmd, MigrateOptions& o) {
+  SourceSettings& s = o.source;
+  add_target_options(cmd, o.target, true);
+  cmd->add_flag("--drop-unknown", o.drop_unknown,
                 "Replace the database even though it holds tables the schema does not know (they stay in "
                 "the backup; refused with --yes by default, and listed in the question)");
-  cmd->add_option("--source", sources,
+  cmd->add_option("--source", o.sources,
                   "Sources to try in order, comma-separated: the old database's URI (sqlite:///PATH, "
                   "mysql://USER@HOST:PORT/DB; read-only, every table, password hashes included), "
                   "http-legacy, json-file. The first that serves is used")
       ->capture_default_str()->envname("DBTOOL_SOURCE");
-  cmd->add_flag("--allow-drop", allow_drop,
+  cmd->add_flag("--allow-drop", o.allow_drop,
                 "From a database: let source tables and columns that have no place in the new schema "
                 "(and no drop in database-mapping.json) go; the report lists them");
-  cmd->add_option("--json-file", cache, "The export json-file reads; a fresh download replaces it (old one kept as .bak)")
+  cmd->add_option("--json-file", o.cache, "The export json-file reads; a fresh download replaces it (old one kept as .bak)")
       ->capture_default_str()->envname("DBTOOL_JSON_FILE");
   cmd->add_option("--legacy-url", s.legacy_url, "Base URL of the old deployment, e.g. https://old.example.org")
       ->envname("DBTOOL_LEGACY_URL");
@@ -101,22 +92,29 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
   cmd->add_option("--max-body-bytes", s.max_body_bytes, "Refuse a larger download")->capture_default_str();
   cmd->add_flag("--insecure", s.insecure, "Do not verify the server's TLS certificate (dangerous)");
   cmd->add_option("--ca-file", s.ca_file, "CA bundle to verify the server with");
-  cmd->add_flag("--with-defaults", with_defaults, "Also load init's default data (the export wins on the same uid)");
-  cmd->add_option("--reject-file", reject_file,
+  cmd->add_flag("--with-defaults", o.with_defaults, "Also load init's default data (the export wins on the same uid)");
+  cmd->add_option("--reject-file", o.reject_file,
                   "Write records that cannot be mapped here (JSON lines with the reason) and go on; "
                   "without it the first bad record stops the run and nothing changes");
-  cmd->add_option("--max-rejects", max_rejects,
+  cmd->add_option("--max-rejects", o.max_rejects,
                   "Most records --reject-file may set aside before the run fails and changes nothing "
                   "(default: 1% of the records with --reject-file)")
       ->check(CLI::NonNegativeNumber);
-  cmd->add_flag("--allow-shrink", allow_shrink,
+  cmd->add_flag("--allow-shrink", o.allow_shrink,
                 "Allow a migration that leaves a table with fewer rows than the target holds now, or "
                 "an empty database (refused by default, listing each table before -> after)");
-  cmd->add_option("--batch-rows", batch_rows, "Rows per batch handed to the backend")->capture_default_str()
+  cmd->add_option("--batch-rows", o.batch_rows, "Rows per batch handed to the backend")->capture_default_str()
       ->check(CLI::Range(1, 1000000));
-  cmd->add_option("--schema-dir", schema_dir,
+  cmd->add_option("--schema-dir", o.schema_dir,
                   "Folder with schema.json, defaults.json, import-mapping.json, database-mapping.json")
       ->envname("DBTOOL_SCHEMA_DIR");
+}
+
+void add_migrate_command(CLI::App& app, GlobalOptions& g) {
+  auto* cmd = app.add_subcommand("migrate", "Move production data from the old deployment into the current schema");
+  static MigrateOptions o;  // the app lives until exit
+  add_migrate_options(cmd, o);
+  cmd->add_flag("--dry-run", o.dry_run, "Plan the migration (as `dbtool plan`) and change nothing");
   cmd->footer(
       "From the old database (keeps every table, every id and every password hash): tables and\n"
       "columns go to those of the same name; schemas/database-mapping.json renames, drops on purpose\n"
@@ -137,11 +135,15 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
       "  dbtool migrate --source http-legacy,json-file --legacy-url https://old.example.org\n"
       "  dbtool migrate --db mysql://app@db:3306/app --json-file export.json --reject-file rejects.jsonl");
   cmd->callback([&g] {
+    if (o.dry_run) return run_plan(g, o, "migrate");
+    const TargetOptions& opts = o.target;
+    SourceSettings& s = o.source;
+    const std::string& reject_file = o.reject_file;
     PluginRegistry reg = load_plugins(g);
     Target target = resolve_target(reg, opts.backend, opts.db);
-    std::filesystem::path dir = find_schema_dir(schema_dir);
+    std::filesystem::path dir = find_schema_dir(o.schema_dir);
     Schema schema = load_schema(dir / "schema.json");
-    std::vector<std::string> chain = split_list(sources);
+    std::vector<std::string> chain = split_list(o.sources);
     if (chain.empty()) throw Error("--source names no source", ExitCode::kUsage);
     for (const auto& name : chain) {  // fail early on a typo
       if (is_database_uri(name))
@@ -149,23 +151,28 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
       else
         reg.get(name, DBTOOL_KIND_SOURCE);
     }
-    if (max_rejects && *max_rejects > 0 && reject_file.empty())
+    if (o.max_rejects && *o.max_rejects > 0 && reject_file.empty())
       throw Error("--max-rejects needs --reject-file: rejected records must be kept somewhere", ExitCode::kUsage);
-    s.cache_file = cache;
-    s.record_key = load_mapping(dir / "import-mapping.json", schema).key_field;
+    s.cache_file = o.cache;
+    // Downloads are judged by the export mapping's key; a chain of databases only needs none.
+    if (std::any_of(chain.begin(), chain.end(), [](const std::string& n) { return !is_database_uri(n); }))
+      s.record_key = load_mapping(dir / "import-mapping.json", schema).key_field;
+
+    // The target first: a wrong address or password fails before anything is downloaded.
+    if (target.file) std::filesystem::create_directories(target.file->parent_path());
+    BackendSession session(*target.plugin, replacing_open_options(target, opts));
+    RebuildOptions ro{"migrate", "", opts.yes, opts.backup_dir};
+    ro.drop_unknown = o.drop_unknown;
+    ro.guard_shrink = true;
+    ro.allow_shrink = o.allow_shrink;
 
     ChainResult extracted = run_source_chain(reg, chain, s);
     if (extracted.database) {
       // Planned in full before anything is backed up or built: a refusal changes nothing.
       DatabaseSource& db = *extracted.database;
       MappingPlan plan = plan_mapping(db.schema(), schema, load_database_mapping(dir / "database-mapping.json"),
-                                      allow_drop);
-      if (target.file) std::filesystem::create_directories(target.file->parent_path());
-      BackendSession session(*target.plugin, replacing_open_options(target, opts));
-      RebuildOptions ro{"migrate", extracted.source, opts.yes, opts.backup_dir};
-      ro.drop_unknown = drop_unknown;
-      ro.guard_shrink = true;
-      ro.allow_shrink = allow_shrink;
+                                      o.allow_drop);
+      ro.source = extracted.source;
       json::object report = rebuild(session, target, schema, ro, [&](BackendStage& stage) {
         LoadOutcome out = load_from_database(stage, db, plan);
         out.details["sources"] = extracted.to_json();
@@ -185,17 +192,12 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
     ImportRun run;
     run.mapping_file = dir / "import-mapping.json";
     run.files = {extracted.export_file};
-    if (with_defaults) run.files.push_back(dir / "defaults.json");
+    if (o.with_defaults) run.files.push_back(dir / "defaults.json");
     if (!reject_file.empty()) run.reject_file = std::filesystem::absolute(reject_file);
-    run.max_rejects = max_rejects;
-    run.batch_rows = batch_rows;
-    run.default_password_hash = [] { return default_password_hash(with_defaults ? "123Qwerty!" : nullptr); };
-    if (target.file) std::filesystem::create_directories(target.file->parent_path());
-    BackendSession session(*target.plugin, replacing_open_options(target, opts));
-    RebuildOptions ro{"migrate", extracted.source, opts.yes, opts.backup_dir};
-    ro.drop_unknown = drop_unknown;
-    ro.guard_shrink = true;
-    ro.allow_shrink = allow_shrink;
+    run.max_rejects = o.max_rejects;
+    run.batch_rows = o.batch_rows;
+    run.default_password_hash = [] { return default_password_hash(o.with_defaults ? "123Qwerty!" : nullptr); };
+    ro.source = extracted.source;
     json::object report = rebuild(session, target, schema, ro, [&](BackendStage& stage) {
       LoadOutcome out = import_into_stage(stage, schema, run);
       out.details["sources"] = extracted.to_json();
@@ -209,19 +211,19 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
     print_attempts(extracted);
     print_report(report);
     if (auto* imp = report.if_contains("import"); imp && imp->is_object()) {
-      const auto& o = imp->get_object();
-      if (auto* r = o.if_contains("records_rejected"); r && r->to_number<int64_t>() > 0)
+      const auto& i = imp->get_object();
+      if (auto* r = i.if_contains("records_rejected"); r && r->to_number<int64_t>() > 0)
         std::printf("  rejected: %lld records (at most %lld allowed), written to %s\n",
                     static_cast<long long>(r->to_number<int64_t>()),
-                    static_cast<long long>(o.at("max_rejects").to_number<int64_t>()), reject_file.c_str());
-      if (auto* d = o.if_contains("default_password_users"); d && d->to_number<int64_t>() > 0)
+                    static_cast<long long>(i.at("max_rejects").to_number<int64_t>()), reject_file.c_str());
+      if (auto* d = i.if_contains("default_password_users"); d && d->to_number<int64_t>() > 0)
         std::printf("  %lld users had no password hash and got DBTOOL_DEFAULT_PASSWORD's\n",
                     static_cast<long long>(d->to_number<int64_t>()));
-      if (auto* w = o.if_contains("when_missing"); w && w->is_object())
+      if (auto* w = i.if_contains("when_missing"); w && w->is_object())
         for (const auto& kv : w->get_object())
           std::printf("  %lld records had no \"%s\" and got the mapping's value for it (when_missing)\n",
                       static_cast<long long>(kv.value().to_number<int64_t>()), std::string(kv.key()).c_str());
-      if (auto* u = o.if_contains("unknown_fields"); u && u->is_object() && !u->get_object().empty()) {
+      if (auto* u = i.if_contains("unknown_fields"); u && u->is_object() && !u->get_object().empty()) {
         std::string list;
         for (const auto& kv : u->get_object())
           list += (list.empty() ? "" : ", ") + std::string(kv.key()) + " (" + json::serialize(kv.value()) + ")";

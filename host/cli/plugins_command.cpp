@@ -12,7 +12,14 @@ namespace json = boost::json;
 void add_plugins_command(CLI::App& app, GlobalOptions& g) {
   auto* cmd = app.add_subcommand("plugins", "List the backend and source plugins that load and work");
   static bool as_json = false;
-  cmd->add_flag("--json", as_json, "Print a JSON array of {name, kind, version, abi, capabilities, path}");
+  cmd->add_flag_function(
+      "--json",
+      [](int64_t n) {
+        as_json = n > 0;
+        set_json_output(as_json);
+      },
+      "Print {\"format\": 1, \"ok\": true, \"plugins\": [{name, kind, version, abi, capabilities, path}], "
+      "\"problems\": [...]}");
   cmd->footer("Plugins are searched in --plugin-dir, then DBTOOL_PLUGIN_PATH (':'-separated), then\n"
               "lib/dbtool/plugins beside the binary. Files that fail to load are listed on stderr.");
   cmd->callback([&g] {
@@ -32,7 +39,9 @@ void add_plugins_command(CLI::App& app, GlobalOptions& g) {
             {"description", p.description},
             {"path", p.path.string()}});
       }
-      print_json(out);
+      json::array problems;
+      for (const auto& pr : reg.problems()) problems.push_back(json::value(pr.message));
+      print_json(json::object{{"plugins", std::move(out)}, {"problems", std::move(problems)}});
     } else {
       // Columns as wide as their widest cell, so a long name or capability list stays aligned.
       std::vector<std::array<std::string, 6>> rows = {{"NAME", "KIND", "VERSION", "ABI", "CAPABILITIES", "PATH"}};

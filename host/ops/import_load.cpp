@@ -2,6 +2,7 @@
 #include "ops/import_load.hpp"
 
 #include "import/export_import.hpp"
+#include "ops/table_digest.hpp"
 #include "plugins/host_services.hpp"
 #include "util/error.hpp"
 #include "util/fault.hpp"
@@ -12,7 +13,11 @@
 
 namespace dbtool {
 
-LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const ImportRun& run) {
+namespace {
+
+// The whole import with each batch (digested first) handed to `consume`.
+LoadOutcome import_batches(const Schema& schema, const ImportRun& run, const char* phase,
+                           const std::function<void(ImportBatch&)>& consume) {
   ImportMapping mapping = load_mapping(run.mapping_file, schema);
   ImportOptions options;
   options.batch_rows = run.batch_rows;
@@ -23,20 +28,16 @@ LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const I
     if (!rejects) throw Error("cannot write the reject file " + run.reject_file->string(), ExitCode::kUsage);
     options.reject_sink = &rejects;
   }
-  bool first = true;
+  std::map<std::string, TableDigest> digests;
+  int64_t done = 0;
   ImportReport report = import_files(run.files, schema, mapping, options, [&](ImportBatch&& b) {
     if (cancel_requested()) throw Error("cancelled while loading; nothing was changed", ExitCode::kCancelled);
-    try {
-      load_batch(stage, b.table, b.columns, std::move(b.array));
-    } catch (const Error& e) {
-      throw Error(std::string(e.what()) + " (in the batch of " + b.table + " rows from records " +
-                      std::to_string(b.first_record) + "–" + std::to_string(b.last_record) + " of " + b.file +
-                      "); nothing was changed",
-                  e.code());
-    }
-    if (first) fault_point("mid-load");
-    first = false;
+    if (const Table* t = schema.find_table(b.table)) digests[b.table].add(*t, b.columns, b.array.a);
+    const int64_t rows = b.array.a.length;
+    consume(b);
+    report_progress(phase, done += rows, -1);
   });
+  end_progress();
   if (rejects.is_open()) {
     rejects.close();
     if (!rejects) throw Error("cannot write the reject file " + run.reject_file->string());
@@ -51,6 +52,7 @@ LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const I
                 ExitCode::kDataError);
   LoadOutcome out;
   for (const auto& [table, rows] : report.rows) out.expected_rows[table] = rows;
+  for (const auto& [table, digest] : digests) out.checksums[table] = digest.checksum();
   boost::json::object imp = report.to_json();
   if (run.reject_file) imp["reject_file"] = run.reject_file->string();
   imp["max_rejects"] = ceiling;
@@ -59,6 +61,28 @@ LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const I
   imp["files"] = std::move(files);
   out.details["import"] = std::move(imp);
   return out;
+}
+
+}  // namespace
+
+LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const ImportRun& run) {
+  bool first = true;
+  return import_batches(schema, run, "load", [&](ImportBatch& b) {
+    try {
+      load_batch(stage, b.table, b.columns, std::move(b.array));
+    } catch (const Error& e) {
+      throw Error(std::string(e.what()) + " (in the batch of " + b.table + " rows from records " +
+                      std::to_string(b.first_record) + "–" + std::to_string(b.last_record) + " of " + b.file +
+                      "); nothing was changed",
+                  e.code());
+    }
+    if (first) fault_point("mid-load");
+    first = false;
+  });
+}
+
+LoadOutcome import_without_loading(const Schema& schema, const ImportRun& run) {
+  return import_batches(schema, run, "map", [](ImportBatch&) {});
 }
 
 }  // namespace dbtool

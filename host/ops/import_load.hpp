@@ -29,6 +29,11 @@ struct ImportRun {
 // hold and the import report. Throws dbtool::Error (kDataError for unmappable records).
 LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const ImportRun& run);
 
+// The same import with every record mapped, counted and digested but loaded nowhere (for plan
+// and verify): the rows and checksums a run would load. A reject file is still written when
+// `run` names one.
+LoadOutcome import_without_loading(const Schema& schema, const ImportRun& run);
+
 // The hash of the password given to users that have none: DBTOOL_DEFAULT_PASSWORD, else (when
 // `builtin` is set) that built-in test password, else a no-echo prompt, else nullopt.
 std::optional<std::string> default_password_hash(const char* builtin);

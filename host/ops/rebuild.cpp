@@ -2,6 +2,7 @@
 #include "ops/rebuild.hpp"
 
 #include "ops/backup.hpp"
+#include "ops/table_digest.hpp"
 #include "plugins/host_services.hpp"
 #include "util/environment.hpp"
 #include "util/error.hpp"
@@ -180,7 +181,10 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
       if (actual != expected)
         throw Error("verification failed: " + t.name + " holds " + std::to_string(actual) + " rows, the source held " +
                     std::to_string(expected) + "; nothing was changed");
-      tables.push_back(json::object{{"name", t.name}, {"rows", actual}});
+      json::object row{{"name", t.name}, {"rows", actual}};
+      if (auto c = outcome.checksums.find(t.name); c != outcome.checksums.end()) row["checksum"] = c->second;
+      else if (actual == 0) row["checksum"] = TableDigest().checksum();
+      tables.push_back(std::move(row));
       total += actual;
     }
     if (options.guard_shrink) guard_against_shrink(before, tables, total, options, report);
@@ -212,6 +216,7 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
 }
 
 void print_report(const json::object& report) {
+  end_progress();
   auto str = [&](const char* key) -> std::string {
     auto* v = report.if_contains(key);
     if (v == nullptr || v->is_null()) return "";

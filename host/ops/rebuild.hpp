@@ -35,6 +35,7 @@ struct RebuildOptions {
 // verify against) and facts for the report.
 struct LoadOutcome {
   std::map<std::string, int64_t> expected_rows;
+  std::map<std::string, std::string> checksums;  // TableDigest of what was loaded, per table
   boost::json::object details;
 };
 

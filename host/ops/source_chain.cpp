@@ -149,8 +149,9 @@ ChainResult run_source_chain(const PluginRegistry& plugins, const std::vector<st
         result.attempts.push_back(std::move(attempt));
         continue;
       }
-      fs::create_directories(cache.parent_path());
-      download = cache.parent_path() / ("." + cache.filename().string() + ".download-" + std::to_string(::getpid()));
+      const fs::path folder = s.scratch_dir ? *s.scratch_dir : cache.parent_path();
+      fs::create_directories(folder);
+      download = folder / ("." + cache.filename().string() + ".download-" + std::to_string(::getpid()));
       fs::remove(download);
       options["url"] = s.legacy_url;
       options["login_path"] = s.login_path;
@@ -202,6 +203,8 @@ ChainResult run_source_chain(const PluginRegistry& plugins, const std::vector<st
       auto* c = attempt.report.if_contains("cacheable");
       if (c && c->is_bool() && c->get_bool()) {
         attempt.report["records"] = validate_export(delivered, s.record_key);
+      }
+      if (c && c->is_bool() && c->get_bool() && !s.scratch_dir) {
         if (auto bak = install_cache(delivered, cache)) attempt.report["cache_backup"] = bak->string();
         attempt.report["cache"] = cache.string();
         delivered = cache;

@@ -32,6 +32,8 @@ struct SourceSettings {
   // The field every record of an export must have (the import mapping's key, "uid"): a
   // download counts only once it parses as records carrying it.
   std::string record_key;
+  // Set for a plan: downloads go here and never replace the cache (nothing else is written).
+  std::optional<std::filesystem::path> scratch_dir;
 };
 
 struct SourceAttempt {

@@ -1,11 +1,15 @@
-// Host services: logs go to stderr (stdout is for results and --json), progress is drawn only
-// on a terminal, cancellation is a flag set by SIGINT/SIGTERM.
+// Host services: logs go to stderr (stdout is for results and --json); progress is a live line
+// on a terminal and a plain line every few seconds in a log; cancellation is a flag set by
+// SIGINT/SIGTERM.
 #include "plugins/host_services.hpp"
 
 #include <unistd.h>
 
 #include <atomic>
+#include <chrono>
+#include <cmath>
 #include <csignal>
+#include <cstdlib>
 #include <cstdio>
 #include <mutex>
 #include <string>
@@ -47,18 +51,90 @@ void service_log(void*, int32_t level, const char* message) {
   write_line(level, message == nullptr ? "" : message);
 }
 
-void service_progress(void*, const char* phase, int64_t done, int64_t total) {
+// The phase being reported, so rate and ETA are measured from its start. Guarded by g_out_mutex.
+struct ProgressState {
+  std::string phase;
+  std::chrono::steady_clock::time_point started, last_drawn;
+  bool drawn_once = false;
+};
+ProgressState g_progress;
+
+// Bytes for transfers, plain counts (rows, pages) for the rest.
+std::string amount(std::string_view phase, double n) {
+  char buf[32];
+  if (phase == "download" || phase == "read") {
+    const char* units[] = {"B", "KiB", "MiB", "GiB", "TiB"};
+    int u = 0;
+    while (n >= 1024 && u < 4) n /= 1024, ++u;
+    std::snprintf(buf, sizeof(buf), u == 0 ? "%.0f %s" : "%.1f %s", n, units[u]);
+  } else {
+    std::snprintf(buf, sizeof(buf), "%.0f", n);
+  }
+  return buf;
+}
+
+std::string duration(double seconds) {
+  char buf[32];
+  long s = std::lround(seconds);
+  if (s >= 3600)
+    std::snprintf(buf, sizeof(buf), "%ldh%02ldm", s / 3600, s / 60 % 60);
+  else
+    std::snprintf(buf, sizeof(buf), "%ldm%02lds", s / 60, s % 60);
+  return buf;
+}
+
+// How often a line goes to a log (not a terminal): DBTOOL_PROGRESS_INTERVAL seconds, default 5.
+double log_interval() {
+  static const double v = [] {
+    const char* e = std::getenv("DBTOOL_PROGRESS_INTERVAL");
+    char* end = nullptr;
+    double d = e ? std::strtod(e, &end) : 5.0;
+    return e && end != e && d >= 0 ? d : 5.0;
+  }();
+  return v;
+}
+
+void draw_progress(std::string_view phase, int64_t done, int64_t total) {
   if (static_cast<Verbosity>(g_verbosity.load()) == Verbosity::kQuiet) return;
   static const bool tty = isatty(STDERR_FILENO) == 1;
-  if (!tty) return;
+  const auto now = std::chrono::steady_clock::now();
   std::lock_guard<std::mutex> lock(g_out_mutex);
+  const bool new_phase = g_progress.phase != phase;
+  if (new_phase) {
+    g_progress.phase = std::string(phase);
+    g_progress.started = now;
+    g_progress.drawn_once = false;
+  }
+  // A terminal is redrawn ten times a second at most; a log gets a line every few seconds, so
+  // the cost stays a clock read per call.
+  const double since = std::chrono::duration<double>(now - g_progress.last_drawn).count();
+  const bool finished = total > 0 && done >= total;
+  const double elapsed = std::chrono::duration<double>(now - g_progress.started).count();
+  if (tty ? (!new_phase && !finished && since < 0.1)
+          : (elapsed < log_interval() || (g_progress.drawn_once && since < log_interval())))
+    return;
+  g_progress.last_drawn = now;
+  g_progress.drawn_once = true;
+  std::string line = std::string(phase) + ": " + amount(phase, static_cast<double>(done));
   if (total > 0)
-    std::fprintf(stderr, "\r\033[K%s: %lld / %lld (%d%%)", phase ? phase : "",
-                 static_cast<long long>(done), static_cast<long long>(total),
-                 static_cast<int>(done * 100 / total));
-  else
-    std::fprintf(stderr, "\r\033[K%s: %lld", phase ? phase : "", static_cast<long long>(done));
-  g_progress_drawn = true;
+    line += " / " + amount(phase, static_cast<double>(total)) + " (" + std::to_string(done * 100 / total) + "%)";
+  else if (phase == "load")
+    line += " rows";
+  if (elapsed >= 0.5 && done > 0) {
+    const double rate = static_cast<double>(done) / elapsed;
+    line += ", " + amount(phase, rate) + "/s";
+    if (total > done) line += ", ETA " + duration(static_cast<double>(total - done) / rate);
+  }
+  if (tty) {
+    std::fprintf(stderr, "\r\033[K%s", line.c_str());
+    g_progress_drawn = true;
+  } else {
+    std::fprintf(stderr, "%s\n", line.c_str());
+  }
+}
+
+void service_progress(void*, const char* phase, int64_t done, int64_t total) {
+  draw_progress(phase ? phase : "", done, total);
 }
 
 int32_t service_is_cancelled(void*) { return g_cancelled.load() ? 1 : 0; }
@@ -75,6 +151,14 @@ void on_signal(int) {
 void set_log_sink(LogSink sink) { g_sink.store(sink); }
 void set_verbosity(Verbosity v) { g_verbosity.store(static_cast<int>(v)); }
 Verbosity verbosity() { return static_cast<Verbosity>(g_verbosity.load()); }
+
+void report_progress(std::string_view phase, int64_t done, int64_t total) { draw_progress(phase, done, total); }
+
+void end_progress() {
+  std::lock_guard<std::mutex> lock(g_out_mutex);
+  clear_progress_locked();
+  g_progress = ProgressState{};
+}
 
 void log_debug(std::string_view m) { write_line(DBTOOL_LOG_DEBUG, m); }
 void log_info(std::string_view m) { write_line(DBTOOL_LOG_INFO, m); }

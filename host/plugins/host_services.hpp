@@ -4,6 +4,7 @@
 
 #include <dbtool/plugin.h>
 
+#include <cstdint>
 #include <string_view>
 
 namespace dbtool {
@@ -13,6 +14,14 @@ enum class Verbosity { kQuiet, kNormal, kVerbose };
 // Process-wide settings of the log path; set once from the command line.
 void set_verbosity(Verbosity v);
 Verbosity verbosity();
+
+// Progress of long work (the host's own, and the plugins' through the progress service): a live
+// line on a terminal (phase, amount, rate, ETA when the total is known), one plain line every
+// DBTOOL_PROGRESS_INTERVAL seconds (default 5) otherwise, nothing with --quiet. `total` < 0
+// when unknown. Thread-safe and cheap enough to call per batch.
+void report_progress(std::string_view phase, int64_t done, int64_t total);
+// Clears the live line (before command output) and forgets the phase.
+void end_progress();
 
 void log_debug(std::string_view message);
 void log_info(std::string_view message);

@@ -486,6 +486,8 @@ dbtool_status Backend::stage_load(dbtool_stage* st, const char* table_c, ArrowAr
     sdk::ArrayHolder batch;
     while (reader.next(batch)) {
       if (sdk::cancelled()) throw Failure(DBTOOL_ERR_CANCELLED, "loading " + table + ": cancelled");
+      // Stored as text, so a date in any other form would be kept as it came: refuse it here.
+      sdk::check_temporal_values(def, reader.columns(), batch.a);
       sdk::BatchView v(reader.columns(), batch.a);
       for (int64_t first = 0; first < v.rows(); first += static_cast<int64_t>(per_insert)) {
         const int64_t last = std::min<int64_t>(v.rows(), first + static_cast<int64_t>(per_insert));

@@ -226,13 +226,26 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
       throw Failure(DBTOOL_ERR_NOT_FOUND, "no SQLite database at " + s->path.string());
     if (!s->read_only && fs::is_directory(s->path.parent_path(), fec)) {
       std::string lock = s->path.string() + ".dbtool.lock";
-      s->lock_fd = ::open(lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
-      if (s->lock_fd < 0)
-        throw Failure(DBTOOL_ERR_IO, "cannot create the lock file " + lock + ": " + std::strerror(errno));
-      if (::flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+      s->lock_path = lock;
+      // The holder removes the lock file when it closes, so none is left behind. A run that
+      // opened the file just before it was removed would lock a file no one else can see:
+      // after locking, the name must still lead to the locked file, else try again.
+      for (;;) {
+        s->lock_fd = ::open(lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+        if (s->lock_fd < 0)
+          throw Failure(DBTOOL_ERR_IO, "cannot create the lock file " + lock + ": " + std::strerror(errno));
+        if (::flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {
+          ::close(s->lock_fd);
+          s->lock_fd = -1;
+          throw Failure(DBTOOL_ERR_BACKEND,
+                        "another dbtool run is working on " + s->path.string() + " (lock " + lock + ")");
+        }
+        struct stat held {}, named {};
+        if (::fstat(s->lock_fd, &held) == 0 && ::stat(lock.c_str(), &named) == 0 && held.st_ino == named.st_ino &&
+            held.st_dev == named.st_dev)
+          break;
         ::close(s->lock_fd);
-        throw Failure(DBTOOL_ERR_BACKEND,
-                      "another dbtool run is working on " + s->path.string() + " (lock " + lock + ")");
+        s->lock_fd = -1;
       }
       // With the lock held, any stage file beside the target is a leftover of a killed run.
       const std::string prefix = "." + s->path.filename().string() + ".dbtool-stage-";
@@ -250,7 +263,10 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
 void close_session(dbtool_session* s) {
   if (s == nullptr) return;
   s->db.close();
-  if (s->lock_fd >= 0) ::close(s->lock_fd);
+  if (s->lock_fd >= 0) {
+    ::unlink(s->lock_path.c_str());  // still holding the lock, so no other run is using this file
+    ::close(s->lock_fd);
+  }
   delete s;
 }
 

@@ -83,6 +83,7 @@ void schema_to_ddl(const sdk::PortableSchema& schema, std::vector<std::string>& 
 struct dbtool_session {
   std::filesystem::path path;
   int lock_fd = -1;
+  std::string lock_path;
   dbtool::sqlite::Connection db;  // open while the target exists
   std::atomic<sqlite3*> busy{nullptr};  // the connection a long call runs on, for cancel
   bool has_stage = false;

@@ -14,7 +14,10 @@ using testing::run_dbtool;
 TEST(Plugins, JsonListsOurPluginsWithTheirFacts) {
   auto r = run_dbtool({"plugins", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  boost::json::array list = boost::json::parse(r.out).as_array();
+  boost::json::value doc = boost::json::parse(r.out);
+  EXPECT_EQ(doc.at("format").as_int64(), 1);
+  EXPECT_TRUE(doc.at("ok").as_bool());
+  boost::json::array list = doc.at("plugins").as_array();
   std::map<std::string, std::string> kinds;
   for (const auto& v : list) {
     const auto& o = v.as_object();
@@ -36,7 +39,8 @@ TEST(Plugins, IncompatibleMajorIsRefusedNamingFileAndVersions) {
   EXPECT_NE(r.err.find("ABI 2.0"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("ABI 1.1"), std::string::npos) << r.err;
   boost::json::value listed = boost::json::parse(r.out);
-  for (const auto& v : listed.as_array())
+  EXPECT_EQ(listed.at("problems").as_array().size(), 1u) << r.out;
+  for (const auto& v : listed.at("plugins").as_array())
     EXPECT_NE(fs::path(std::string(v.at("path").as_string())).parent_path().string(), dir.string())
         << "refused plugin listed";
   fs::remove_all(dir);

@@ -76,6 +76,8 @@ std::string* BackendKit::setup_error_ = nullptr;
 TEST_F(BackendKit, TheCopiedTemplatePassesTheInstalledConformanceSuite) {
   // The template's own `ctest` runs the installed dbtool-conformance on the plugin it built.
   auto r = run_program(DBTOOL_TEST_CTEST, {"--test-dir", (*dir_ / "build").string(), "--output-on-failure"});
+  // The inner suite's "[  SKIPPED ]" lines, echoed here, would make ctest call this test skipped.
+  for (size_t p; (p = r.out.find("[  SKIPPED ]")) != std::string::npos;) r.out.replace(p, 12, "[ (skipped) ]");
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
   EXPECT_NE(r.out.find("100% tests passed"), std::string::npos) << r.out;
 }

@@ -74,7 +74,7 @@ TEST_F(ThirdParty, InstalledDbtoolListsThePluginWithItsFacts) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   bool found = false;
   const json::value listed = json::parse(r.out);
-  for (const auto& p : listed.as_array()) {
+  for (const auto& p : listed.at("plugins").as_array()) {
     const json::object& o = p.as_object();
     if (o.at("name").as_string() != "example-env-source") continue;
     found = true;

@@ -410,6 +410,8 @@ dbtool_status Backend::stage_load(dbtool_stage* st, const char* table_c, ArrowAr
     sdk::ArrayHolder batch;
     while (reader.next(batch)) {
       if (sdk::cancelled()) throw Failure(DBTOOL_ERR_CANCELLED, "loading " + table + ": cancelled");
+      // Dates and datetimes arrive as text: only their canonical forms are data (CONTRACT.md).
+      sdk::check_temporal_values(st->schema.table(table), reader.columns(), batch.a);
       sdk::BatchView v(reader.columns(), batch.a);
       for (int64_t r = 0; r < v.rows(); ++r) {
         for (size_t c = 0; c < v.columns(); ++c) {

@@ -1,0 +1,41 @@
+// `dbtool plan` and `--dry-run`: what init or migrate would do, found by doing everything but
+// writing: connect to the target and the sources first, fetch and validate the export into a
+// scratch folder, map every record, and report before -> after, rejects and refusals.
+#pragma once
+
+#include "cli/common.hpp"
+#include "ops/source_chain.hpp"
+
+#include <optional>
+#include <string>
+
+namespace dbtool {
+
+// The options of migrate, shared by `migrate` and `plan`.
+struct MigrateOptions {
+  TargetOptions target;
+  std::string schema_dir;
+  std::string sources = "json-file";
+  std::string cache = "instance/data.json";
+  SourceSettings source;
+  bool with_defaults = false;
+  std::string reject_file;
+  size_t batch_rows = 8192;
+  std::optional<int64_t> max_rejects;
+  bool allow_shrink = false;
+  bool allow_drop = false;
+  bool drop_unknown = false;
+  bool dry_run = false;
+};
+void add_migrate_options(CLI::App* cmd, MigrateOptions& o);
+
+// "a,b,,c" -> {"a", "b", "c"}.
+std::vector<std::string> split_list(const std::string& s);
+
+// Plans `operation` ("init": the default data; "migrate": the source chain) and prints the plan
+// (text, or --json). Writes nothing anywhere; the scratch folder is removed whatever happens.
+void run_plan(const GlobalOptions& g, const MigrateOptions& o, const std::string& operation);
+
+void add_plan_command(CLI::App& app, GlobalOptions& g);
+
+}  // namespace dbtool

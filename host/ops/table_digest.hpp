@@ -1,0 +1,46 @@
+// A cheap, portable fingerprint of a table's content: rows and a checksum that do not depend on
+// row order or on the backend, so the batches the importer loads, a SQLite file and a MySQL
+// database holding the same rows all give the same digest. Used to record a run, to say what
+// drifted since (`status`) and to compare a source with the live database (`verify`).
+#pragma once
+
+#include "plugins/backend.hpp"
+#include "schema/schema.hpp"
+
+#include <dbtool/sdk/arrow.hpp>
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <vector>
+
+namespace dbtool {
+
+// Each row is written in a canonical form (the schema's columns in schema order, each value by
+// its portable type: integers and booleans as decimals, doubles in their shortest exact form,
+// text and bytes as they are, NULL apart from every value) and hashed with 64-bit FNV-1a; the
+// checksum is the sum of the row hashes modulo 2^64, so order does not matter. Not
+// cryptographic: it catches changed, added and lost rows, not a deliberate forgery.
+class TableDigest {
+ public:
+  // Adds every row of `batch`, whose columns are `columns` (matched to `table` by name; a
+  // schema column the batch lacks counts as NULL, a batch column the schema lacks is ignored).
+  void add(const Table& table, const std::vector<sdk::ColumnSpec>& columns, const ArrowArray& batch);
+  int64_t rows() const { return rows_; }
+  std::string checksum() const;  // 16 hex digits
+
+ private:
+  int64_t rows_ = 0;
+  uint64_t sum_ = 0;
+};
+
+// The digests of the live tables `schema` names that `session` holds (read through read_table),
+// and the column names each holds, for drift reports.
+struct LiveTable {
+  TableDigest digest;
+  std::vector<std::string> columns;
+};
+std::map<std::string, LiveTable> digest_live_tables(BackendSession& session, const Schema& schema,
+                                                    const std::vector<std::string>& tables);
+
+}  // namespace dbtool

@@ -1,0 +1,154 @@
+// A record that stays true, through the real binary on real SQLite files: every run records row
+// counts and checksums, `status` says what drifted since, `verify` compares a source with the
+// live database, and read-only commands (and finished runs) leave no file behind.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+
+#include <boost/json.hpp>
+
+#include "run_dbtool.hpp"
+
+namespace dbtool {
+namespace {
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using testing::run_dbtool;
+
+void exec(const fs::path& db, const std::string& sql) {
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
+  char* err = nullptr;
+  int rc = sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err);
+  std::string msg = err ? err : "";
+  sqlite3_free(err);
+  sqlite3_close(h);
+  ASSERT_EQ(rc, SQLITE_OK) << msg;
+}
+
+// Every file below `dir` with its bytes and modification time.
+std::map<std::string, std::string> snapshot(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir)) {
+    std::string key = fs::relative(e.path(), dir).string();
+    if (e.is_regular_file())
+      out[key] = testing::read_bytes(e.path()) + "@" +
+                 std::to_string(fs::last_write_time(e.path()).time_since_epoch().count());
+    else
+      out[key] = "dir";
+  }
+  return out;
+}
+
+class Record : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    dir_ = testing::make_temp_dir("dbtool-record");
+    db_ = dir_ / "app.db";
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+  testing::RunResult dbtool(std::vector<std::string> args) {
+    args.insert(args.begin() + 1, {"--db", db_.string()});
+    return run_dbtool(args, {{"DBTOOL_DEFAULT_PASSWORD", "test-only-pw"}}, dir_);
+  }
+  json::object status() {
+    auto r = dbtool({"status", "--json"});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out).as_object();
+  }
+  std::set<std::string> drift_kinds() {
+    std::set<std::string> kinds;
+    const json::object s = status();
+    for (const auto& d : s.at("drift").at("differences").as_array())
+      kinds.insert(std::string(d.at("kind").as_string()) + ":" +
+                   (d.as_object().contains("table") ? std::string(d.at("table").as_string()) : ""));
+    return kinds;
+  }
+  fs::path dir_, db_;
+  const fs::path export_ = testing::fixtures_dir() / "sample-export.json";
+};
+
+TEST_F(Record, ReadOnlyCommandsOnAMissingDatabaseCreateNothing) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"status"}, {"status", "--json"}}) {
+    auto r = dbtool(args);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+  }
+  EXPECT_NE(dbtool({"verify", "--source", export_.string()}).exit_code, 0);
+  EXPECT_TRUE(snapshot(dir_).empty()) << "files appeared in " << dir_;
+}
+
+TEST_F(Record, RunsLeaveNoLockFileAndReadOnlyCommandsChangeNoByte) {
+  ASSERT_EQ(dbtool({"migrate", "--json-file", export_.string()}).exit_code, 0);
+  ASSERT_EQ(dbtool({"init", "--yes"}).exit_code, 0);
+  for (const auto& [name, what] : snapshot(dir_))
+    EXPECT_EQ(name.find(".lock"), std::string::npos) << name << " left behind";
+  const auto before = snapshot(dir_);
+  ASSERT_EQ(dbtool({"status"}).exit_code, 0);
+  ASSERT_EQ(dbtool({"status", "--json"}).exit_code, 0);
+  dbtool({"verify", "--source", export_.string()});
+  EXPECT_EQ(snapshot(dir_), before);
+}
+
+TEST_F(Record, EveryRunRecordsRowCountsAndChecksums) {
+  ASSERT_EQ(dbtool({"migrate", "--json-file", export_.string()}).exit_code, 0);
+  json::array history = status().at("history").as_array();
+  ASSERT_EQ(history.size(), 1u);
+  const json::object& run = history[0].as_object();
+  EXPECT_EQ(run.at("schema_checksum").as_string().size(), 64u);
+  std::map<std::string, int64_t> rows;
+  for (const auto& t : run.at("report").at("tables").as_array()) {
+    rows[std::string(t.at("name").as_string())] = t.at("rows").as_int64();
+    EXPECT_EQ(t.at("checksum").as_string().size(), 16u) << t;
+  }
+  EXPECT_EQ(rows["users"], 200);
+  EXPECT_EQ(rows["sections"], 6);
+  EXPECT_EQ(rows["user_sections"], 306);
+}
+
+TEST_F(Record, StatusSaysWhatDriftedSinceTheLastRun) {
+  ASSERT_EQ(dbtool({"migrate", "--json-file", export_.string()}).exit_code, 0);
+  EXPECT_EQ(drift_kinds(), std::set<std::string>{}) << "a fresh run must show no drift";
+
+  exec(db_, "ALTER TABLE users ADD COLUMN nickname TEXT");
+  EXPECT_EQ(drift_kinds(), std::set<std::string>{"column_added:users"});
+
+  exec(db_, "INSERT INTO sections (_name, _abbreviation) VALUES ('Added by hand', 'HAND')");
+  EXPECT_EQ(drift_kinds(), (std::set<std::string>{"column_added:users", "rows_changed:sections"}));
+  auto r = dbtool({"status"});
+  EXPECT_NE(r.out.find("sections: 7 rows, 6 recorded by the last run"), std::string::npos) << r.out;
+
+  exec(db_, "UPDATE user_sections SET section_id = section_id WHERE 0");  // a no-op changes nothing
+  exec(db_, "UPDATE users SET _name = 'Changed by hand' WHERE id = 7");
+  EXPECT_EQ(drift_kinds(),
+            (std::set<std::string>{"column_added:users", "rows_changed:sections", "content_changed:users"}));
+
+  exec(db_, "CREATE TABLE notes (id INTEGER PRIMARY KEY)");
+  EXPECT_TRUE(drift_kinds().count("table_added:notes"));
+}
+
+TEST_F(Record, VerifyComparesTheSourceWithTheLiveDatabase) {
+  ASSERT_EQ(dbtool({"migrate", "--json-file", export_.string()}).exit_code, 0);
+  auto r = dbtool({"verify", "--source", export_.string(), "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.out << r.err;
+  json::object ok = json::parse(r.out).as_object();
+  EXPECT_TRUE(ok.at("ok").as_bool());
+  EXPECT_TRUE(ok.at("match").as_bool());
+
+  exec(db_, "UPDATE users SET _email = 'someone@else.example' WHERE id = 3");
+  r = dbtool({"verify", "--source", export_.string(), "--json"});
+  EXPECT_EQ(r.exit_code, 1);
+  json::object changed = json::parse(r.out).as_object();
+  EXPECT_FALSE(changed.at("ok").as_bool());
+  EXPECT_NE(changed.at("error").at("message").as_string().find("users: same row count, different content"),
+            std::string::npos)
+      << r.out;
+
+  exec(db_, "DELETE FROM user_sections WHERE rowid IN (SELECT rowid FROM user_sections LIMIT 1)");
+  r = dbtool({"verify", "--source", export_.string()});
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("user_sections: 305 rows in the database, 306 in the source"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace dbtool
