@@ -5,10 +5,9 @@
 #include "plugins/host_services.hpp"
 #include "util/error.hpp"
 #include "util/fault.hpp"
+#include "util/private_file.hpp"
 
-#include <fcntl.h>
-
-#include <fstream>
+#include <optional>
 
 namespace dbtool {
 
@@ -17,11 +16,11 @@ LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const I
   ImportOptions options;
   options.batch_rows = run.batch_rows;
   options.default_password_hash = run.default_password_hash;
-  std::ofstream rejects;
+  // Rejected records carry password hashes: the file is owner-only and never a planted link.
+  std::optional<PrivateFileStream> rejects;
   if (run.reject_file) {
-    rejects.open(*run.reject_file, std::ios::binary | std::ios::trunc);
-    if (!rejects) throw Error("cannot write the reject file " + run.reject_file->string(), ExitCode::kUsage);
-    options.reject_sink = &rejects;
+    rejects.emplace(*run.reject_file, "reject file");
+    options.reject_sink = &*rejects;
   }
   bool first = true;
   ImportReport report = import_files(run.files, schema, mapping, options, [&](ImportBatch&& b) {
@@ -37,9 +36,8 @@ LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const I
     if (first) fault_point("mid-load");
     first = false;
   });
-  if (rejects.is_open()) {
-    rejects.close();
-    if (!rejects) throw Error("cannot write the reject file " + run.reject_file->string());
+  if (rejects) {
+    if (!rejects->close()) throw Error("cannot write the reject file " + run.reject_file->string());
   }
   LoadOutcome out;
   for (const auto& [table, rows] : report.rows) out.expected_rows[table] = rows;

@@ -3,6 +3,7 @@
 
 #include "util/environment.hpp"
 #include "util/error.hpp"
+#include "util/private_file.hpp"
 
 #include <sys/stat.h>
 
@@ -46,6 +47,18 @@ Target resolve_target(const PluginRegistry& plugins, const std::string& backend,
     }
     if (path.empty()) throw Error("empty SQLite database path", ExitCode::kUsage);
     fs::path abs = fs::absolute(path).lexically_normal();
+    // A link is resolved, so the lock, the stage and the swap all act on the real database
+    // (a rename over the link would replace the link and leave the data behind it as it was).
+    std::error_code ec;
+    if (fs::is_symlink(abs, ec)) {
+      fs::path real = fs::canonical(abs, ec);
+      if (ec) throw Error("--db " + abs.string() + " is a symbolic link to nothing; give the database's real path",
+                          ExitCode::kUsage);
+      abs = real;
+    } else {
+      abs = fs::weakly_canonical(abs, ec);
+      if (ec) throw Error("cannot resolve --db " + path + ": " + ec.message(), ExitCode::kUsage);
+    }
     t.file = abs;
     t.uri = "sqlite:///" + abs.string();
     t.display = abs.string();
@@ -70,11 +83,8 @@ fs::path backup_folder(const Target& target, const std::optional<fs::path>& dir)
   fs::path folder = dir ? fs::absolute(*dir)
                         : target.file ? target.file->parent_path() / "backups"
                                       : fs::absolute("backups");
-  std::error_code ec;
-  bool created = fs::create_directories(folder, ec);
-  if (ec) throw Error("cannot create the backup folder " + folder.string() + ": " + ec.message());
-  if (created || !dir) chmod(folder.c_str(), 0700);
-  return folder;
+  // A folder the operator named keeps its permissions; the default one is made owner-only.
+  return private_folder(folder, "backup folder", !dir);
 }
 
 }  // namespace dbtool

@@ -284,7 +284,8 @@ dbtool_status fetch(const char* options_json, dbtool_text* report, dbtool_error*
     int fd = -1;
     t = with_retries(o, "download", attempts, [&] {
       if (fd >= 0) ::close(fd);
-      fd = ::open(o.output_path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | (created ? 0 : O_EXCL), 0600);
+      fd = ::open(o.output_path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW | (created ? 0 : O_EXCL),
+                  0600);
       if (fd < 0) throw Failure(DBTOOL_ERR_IO, "cannot create " + o.output_path + ": " + std::strerror(errno));
       created = true;
       return client.perform(o.data_path, nullptr, fd, o.max_body_bytes);

@@ -132,7 +132,7 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
     std::error_code fec;
     if (fs::is_directory(s->path.parent_path(), fec)) {
       std::string lock = s->path.string() + ".dbtool.lock";
-      s->lock_fd = ::open(lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+      s->lock_fd = ::open(lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);  // never a planted link
       if (s->lock_fd < 0)
         throw Failure(DBTOOL_ERR_IO, "cannot create the lock file " + lock + ": " + std::strerror(errno));
       if (::flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {

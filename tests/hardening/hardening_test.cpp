@@ -1,0 +1,174 @@
+// The holes a hostile tester found (issue 8), each kept as a test through the real binary:
+// files and links dbtool writes, secrets on the command line and in .env, and bounded work on
+// hostile input.
+#include <gtest/gtest.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <boost/json.hpp>
+
+#include "run_dbtool.hpp"
+
+namespace dbtool {
+namespace {
+namespace fs = std::filesystem;
+namespace json = boost::json;
+using testing::read_bytes;
+using testing::run_dbtool;
+using testing::write_bytes;
+
+int64_t count(const fs::path& db, const std::string& table) {
+  sqlite3* h = nullptr;
+  EXPECT_EQ(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  int64_t n = -1;
+  if (sqlite3_prepare_v2(h, ("SELECT count(*) FROM " + table).c_str(), -1, &st, nullptr) == SQLITE_OK &&
+      sqlite3_step(st) == SQLITE_ROW)
+    n = sqlite3_column_int64(st, 0);
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+  return n;
+}
+
+unsigned mode_of(const fs::path& p) {
+  struct stat st {};
+  EXPECT_EQ(::stat(p.c_str(), &st), 0) << p;
+  return st.st_mode & 07777;
+}
+
+class HardeningTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    ::umask(022);  // the usual umask, which made every file dbtool wrote world-readable
+    dir_ = testing::make_temp_dir("dbtool-hardening");
+    db_ = dir_ / "app.db";
+    export_ = testing::fixtures_dir() / "sample-export.json";
+    users_ = json::parse(read_bytes(export_)).as_array();
+  }
+  void TearDown() override {
+    if (!HasFailure()) fs::remove_all(dir_);
+  }
+  testing::RunResult migrate(const fs::path& export_file, std::vector<std::string> extra,
+                             std::map<std::string, std::string> env = {}) {
+    std::vector<std::string> args = {"migrate", "--db", db_.string(), "--json-file", export_file.string(), "--yes"};
+    args.insert(args.end(), extra.begin(), extra.end());
+    return run_dbtool(args, env);
+  }
+  void populate() {
+    auto r = run_dbtool({"init", "--db", db_.string()}, {{"DBTOOL_DEFAULT_PASSWORD", "x"}});
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+  }
+  // The sample export with one record that cannot be mapped (its uid is a number).
+  fs::path export_with_a_bad_record() {
+    json::array users = users_;
+    users[5].as_object()["uid"] = 12345;
+    fs::path f = dir_ / "bad-export.json";
+    write_bytes(f, json::serialize(users));
+    return f;
+  }
+
+  fs::path dir_, db_, export_;
+  json::array users_;
+};
+
+// ---- files and links ----------------------------------------------------------------------
+
+TEST_F(HardeningTest, RejectFileHoldsPasswordHashesSoItIsOwnerOnly) {
+  fs::path rejects = dir_ / "rejects.jsonl";
+  auto r = migrate(export_with_a_bad_record(), {"--reject-file", rejects.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(read_bytes(rejects).find("pbkdf2:sha256"), std::string::npos);
+  EXPECT_EQ(mode_of(rejects), 0600u);
+}
+
+TEST_F(HardeningTest, ARejectFileThatIsALinkIsRefusedAndItsTargetUntouched) {
+  populate();
+  const std::string before = read_bytes(db_);
+  fs::path victim = dir_ / "victim.txt";
+  write_bytes(victim, "precious\n");
+  fs::path rejects = dir_ / "rejects.jsonl";
+  fs::create_symlink(victim, rejects);
+  auto r = migrate(export_with_a_bad_record(), {"--reject-file", rejects.string()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("symbolic link"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(victim), "precious\n");
+  EXPECT_TRUE(fs::is_symlink(rejects));
+  EXPECT_EQ(read_bytes(db_), before);
+}
+
+TEST_F(HardeningTest, AnExistingRejectFileIsReusedOwnerOnly) {
+  fs::path rejects = dir_ / "rejects.jsonl";
+  write_bytes(rejects,
+              "an older run's rejects, longer than this run's one line ...............................\n"
+              "second line\n");
+  fs::permissions(rejects, fs::perms(0644));
+  auto r = migrate(export_with_a_bad_record(), {"--reject-file", rejects.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::string lines = read_bytes(rejects);
+  EXPECT_EQ(std::count(lines.begin(), lines.end(), '\n'), 1) << lines;
+  EXPECT_EQ(lines.find("older run"), std::string::npos);
+  EXPECT_EQ(mode_of(rejects), 0600u);
+}
+
+// A backups folder that is a link is used where it points (when that folder is the user's own),
+// and its target's permissions are never changed through the link.
+TEST_F(HardeningTest, ABackupsLinkIsFollowedButNeverChmodedThrough) {
+  populate();
+  fs::path shared = dir_ / "shared-folder";
+  fs::create_directory(shared);
+  fs::permissions(shared, fs::perms(0755));
+  fs::create_symlink(shared, dir_ / "backups");
+  auto r = run_dbtool({"backup", "--db", db_.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::is_symlink(dir_ / "backups"));
+  EXPECT_EQ(mode_of(shared), 0755u);
+  int files = 0;
+  for (const auto& e : fs::directory_iterator(shared)) {
+    ++files;
+    EXPECT_EQ(mode_of(e.path()), 0600u) << e.path();
+  }
+  EXPECT_EQ(files, 1);
+}
+
+TEST_F(HardeningTest, ABackupsFolderOfAnotherUserIsRefused) {
+  if (::geteuid() != 0) GTEST_SKIP() << "needs root to give a folder to another user";
+  populate();
+  const std::string before = read_bytes(db_);
+  fs::path theirs = dir_ / "theirs";
+  fs::create_directory(theirs);
+  fs::permissions(theirs, fs::perms(0777));
+  ASSERT_EQ(::chown(theirs.c_str(), 65534, 65534), 0);
+  fs::create_symlink(theirs, dir_ / "backups");
+  auto r = migrate(export_, {});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("another user"), std::string::npos) << r.err;
+  EXPECT_EQ(mode_of(theirs), 0777u);
+  EXPECT_TRUE(fs::is_empty(theirs));
+  EXPECT_EQ(read_bytes(db_), before);
+}
+
+// --db given as a link: the link stays a link and the real database gets the new data.
+TEST_F(HardeningTest, ADatabaseLinkIsResolvedForTheLockTheStageAndTheSwap) {
+  fs::create_directory(dir_ / "real");
+  fs::path real = dir_ / "real" / "app.db";
+  auto r = run_dbtool({"init", "--db", real.string()}, {{"DBTOOL_DEFAULT_PASSWORD", "x"}});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  fs::path link = dir_ / "link.db";
+  fs::create_symlink(real, link);
+  r = run_dbtool({"migrate", "--db", link.string(), "--json-file", export_.string(), "--yes"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_TRUE(fs::is_symlink(link));
+  EXPECT_EQ(fs::read_symlink(link), real);
+  EXPECT_EQ(count(real, "users"), static_cast<int64_t>(users_.size()));
+  EXPECT_TRUE(fs::exists(dir_ / "real" / "backups")) << "the backup goes beside the real database";
+
+  fs::path dangling = dir_ / "dangling.db";
+  fs::create_symlink(dir_ / "nowhere" / "x.db", dangling);
+  r = run_dbtool({"init", "--db", dangling.string(), "--yes"}, {{"DBTOOL_DEFAULT_PASSWORD", "x"}});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("symbolic link to nothing"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace dbtool
