@@ -8,6 +8,7 @@
 #include "plugins/backend.hpp"
 #include "plugins/host_services.hpp"
 #include "schema/schema.hpp"
+#include "util/environment.hpp"
 #include "util/error.hpp"
 
 namespace dbtool {
@@ -47,7 +48,9 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
       ->capture_default_str()->envname("DBTOOL_SOURCE");
   cmd->add_option("--json-file", cache, "The export json-file reads; a fresh download replaces it (old one kept as .bak)")
       ->capture_default_str()->envname("DBTOOL_JSON_FILE");
-  cmd->add_option("--legacy-url", s.legacy_url, "Base URL of the old deployment, e.g. https://old.example.org")
+  cmd->add_option("--legacy-url", s.legacy_url,
+                  "Base URL of the old deployment, e.g. https://old.example.org (no user or password in it: "
+                  "those come from DBTOOL_LEGACY_UID / DBTOOL_LEGACY_PASSWORD)")
       ->envname("DBTOOL_LEGACY_URL");
   cmd->add_option("--login-path", s.login_path, "Login endpoint")->capture_default_str();
   cmd->add_option("--data-path", s.data_path, "Data endpoint (some deployments serve /api/users)")->capture_default_str();
@@ -74,6 +77,14 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
       "  dbtool migrate --source http-legacy,json-file --legacy-url https://old.example.org\n"
       "  dbtool migrate --db mysql://app@db:3306/app --json-file export.json --reject-file rejects.jsonl");
   cmd->callback([&g] {
+    // Before anything is opened or asked: credentials never travel in a URL.
+    for (const auto& name : split_list(sources))
+      refuse_credentials_in_uri(name, "--source", "set the password in the environment or .env, or type it when asked",
+                                false);
+    refuse_credentials_in_uri(s.legacy_url, "--legacy-url",
+                              "set DBTOOL_LEGACY_UID and DBTOOL_LEGACY_PASSWORD in the environment or .env, or type "
+                              "them when asked",
+                              true);
     PluginRegistry reg = load_plugins(g);
     Target target = resolve_target(reg, opts.backend, opts.db);
     std::filesystem::path dir = find_schema_dir(schema_dir);

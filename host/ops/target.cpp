@@ -19,6 +19,7 @@ boost::json::object Target::open_options(bool create) const {
 }
 
 Target resolve_target(const PluginRegistry& plugins, const std::string& backend, const std::string& db) {
+  refuse_credentials_in_uri(db, "--db", "set DBTOOL_DB_PASSWORD, or put it in .env, or type it when asked", false);
   std::string scheme;
   std::string rest;
   if (size_t p = db.find("://"); p != std::string::npos) {
@@ -52,8 +53,9 @@ Target resolve_target(const PluginRegistry& plugins, const std::string& backend,
     std::error_code ec;
     if (fs::is_symlink(abs, ec)) {
       fs::path real = fs::canonical(abs, ec);
-      if (ec) throw Error("--db " + abs.string() + " is a symbolic link to nothing; give the database's real path",
-                          ExitCode::kUsage);
+      if (ec)
+        throw Error("--db " + abs.string() + " is a symbolic link to nothing; give the database's real path",
+                    ExitCode::kUsage);
       abs = real;
     } else {
       abs = fs::weakly_canonical(abs, ec);
@@ -65,10 +67,6 @@ Target resolve_target(const PluginRegistry& plugins, const std::string& backend,
     t.name = abs.stem().string();
     return t;
   }
-  if (redact_uri(db) != db)
-    throw Error("do not put the password in the URI (it would show in the process list); set "
-                "DBTOOL_DB_PASSWORD, or put it in .env, or type it when asked",
-                ExitCode::kUsage);
   t.uri = db;
   t.display = db;
   std::string path = rest.substr(rest.find('/') == std::string::npos ? rest.size() : rest.find('/') + 1);

@@ -170,5 +170,58 @@ TEST_F(HardeningTest, ADatabaseLinkIsResolvedForTheLockTheStageAndTheSwap) {
   EXPECT_NE(r.err.find("symbolic link to nothing"), std::string::npos) << r.err;
 }
 
+// ---- secrets and trust --------------------------------------------------------------------
+
+constexpr const char* kSecret = "Pw-4e8b1-in-the-url";
+
+TEST_F(HardeningTest, CredentialsInAnyUrlAreRefusedSayingWhereTheyGo) {
+  const std::string with_password = std::string("https://admin:") + kSecret + "@127.0.0.1:1";
+  const std::vector<std::vector<std::string>> cases = {
+      {"--source", "http-legacy", "--legacy-url", with_password},
+      {"--source", "http-legacy", "--legacy-url", "https://admin@127.0.0.1:1"},
+      {"--source", std::string("mysql://app:") + kSecret + "@127.0.0.1/old"},
+  };
+  for (const auto& extra : cases) {
+    SCOPED_TRACE(extra.back());
+    auto r = migrate(export_, extra);
+    EXPECT_EQ(r.exit_code, 2) << r.err;
+    EXPECT_NE(r.err.find("do not put"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find(extra[1] == "http-legacy" ? "DBTOOL_LEGACY_PASSWORD" : "environment"), std::string::npos)
+        << r.err;
+    EXPECT_EQ(r.err.find(kSecret), std::string::npos) << "the password is printed: " << r.err;
+    EXPECT_FALSE(fs::exists(db_));
+  }
+  // From the environment, as from the command line.
+  auto r = migrate(export_, {"--source", "http-legacy"}, {{"DBTOOL_LEGACY_URL", with_password}});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err.find(kSecret), std::string::npos) << r.err;
+  r = run_dbtool({"init", "--db", std::string("sqlite://u:") + kSecret + "@/" + db_.string()});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_EQ(r.err.find(kSecret), std::string::npos) << r.err;
+}
+
+// A .env in the current folder (perhaps a checkout someone else controls) must not choose the
+// code dbtool loads; it may still carry dbtool's settings and secrets.
+TEST_F(HardeningTest, ADotEnvCannotChooseThePluginsToLoad) {
+  fs::path planted = dir_ / "planted";
+  fs::create_directory(planted);
+  fs::path real = testing::dbtool_binary().parent_path().parent_path() / "lib" / "dbtool" / "plugins";
+  fs::copy_file(real / "libdbtool-json-file.so", planted / "libdbtool-json-file.so");
+  write_bytes(dir_ / ".env", "DBTOOL_PLUGIN_PATH=" + planted.string() + "\nDBTOOL_DB=" + db_.string() + "\n");
+  auto r = run_dbtool({"plugins", "--json"}, {}, dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.out.find(planted.string()), std::string::npos) << "loaded a plugin .env chose: " << r.out;
+  EXPECT_NE(r.out.find((real / "libdbtool-json-file.so").string()), std::string::npos) << r.out;
+  EXPECT_NE(r.err.find("DBTOOL_PLUGIN_PATH ignored"), std::string::npos) << r.err;
+  // The documented settings still come from it: DBTOOL_DB names the database init creates.
+  r = run_dbtool({"init"}, {{"DBTOOL_DEFAULT_PASSWORD", "x"}}, dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_GT(count(db_, "users"), 0);
+  // The real environment is trusted.
+  r = run_dbtool({"plugins", "--json"}, {{"DBTOOL_PLUGIN_PATH", planted.string()}}, dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find(planted.string()), std::string::npos) << r.out;
+}
+
 }  // namespace
 }  // namespace dbtool
