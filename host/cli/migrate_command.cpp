@@ -54,8 +54,10 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
       ->envname("DBTOOL_LEGACY_URL");
   cmd->add_option("--login-path", s.login_path, "Login endpoint")->capture_default_str();
   cmd->add_option("--data-path", s.data_path, "Data endpoint (some deployments serve /api/users)")->capture_default_str();
-  cmd->add_option("--connect-timeout", s.connect_timeout_s, "Seconds to connect")->capture_default_str();
-  cmd->add_option("--timeout", s.timeout_s, "Seconds for the whole download")->capture_default_str();
+  cmd->add_option("--connect-timeout", s.connect_timeout_s, "Seconds to connect (fractions count: 0.2 is 200 ms)")
+      ->capture_default_str()->check(CLI::Range(0.001, 86400.0));
+  cmd->add_option("--timeout", s.timeout_s, "Seconds for the whole download (fractions count; there is no \"no limit\")")
+      ->capture_default_str()->check(CLI::Range(0.001, 86400.0));
   cmd->add_option("--retries", s.retries, "Retries on transient failures (reset, 502/503/504)")->capture_default_str();
   cmd->add_option("--max-body-bytes", s.max_body_bytes, "Refuse a larger download")->capture_default_str();
   cmd->add_flag("--insecure", s.insecure, "Do not verify the server's TLS certificate (dangerous)");
