@@ -18,13 +18,15 @@ void add_target_options(CLI::App* cmd, TargetOptions& t, bool destructive) {
                   "Target database: a SQLite path or sqlite:///PATH, or mysql://USER@HOST:PORT/DB "
                   "(?socket=PATH, ?ssl-mode=...). Default: " + std::string(kDefaultSqlitePath) +
                   ". The password never goes here: DBTOOL_DB_PASSWORD, MYSQL_PWD, .env or a prompt")
-      ->envname("DBTOOL_DB");
+      ->envname("DBTOOL_DB")
+      ->check(kNotEmpty);
   if (destructive) {
     cmd->add_flag("-y,--yes", t.yes, "Replace existing tables without asking (needed without a terminal)");
   }
   cmd->add_option("--backup-dir", t.backup_dir,
                   "Folder for backups (default: backups/ beside a SQLite file, else ./backups)")
-      ->envname("DBTOOL_BACKUP_DIR");
+      ->envname("DBTOOL_BACKUP_DIR")
+      ->check(kNotEmpty);
   cmd->add_flag("--json", t.json, "Print the result as one JSON document on stdout");
 }
 

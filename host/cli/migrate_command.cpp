@@ -47,7 +47,7 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
                   "delivers a complete, valid export serves")
       ->capture_default_str()->envname("DBTOOL_SOURCE");
   cmd->add_option("--json-file", cache, "The export json-file reads; a fresh download replaces it (old one kept as .bak)")
-      ->capture_default_str()->envname("DBTOOL_JSON_FILE");
+      ->capture_default_str()->envname("DBTOOL_JSON_FILE")->check(kNotEmpty);
   cmd->add_option("--legacy-url", s.legacy_url,
                   "Base URL of the old deployment, e.g. https://old.example.org (no user or password in it: "
                   "those come from DBTOOL_LEGACY_UID / DBTOOL_LEGACY_PASSWORD)")
@@ -65,7 +65,8 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
   cmd->add_flag("--with-defaults", with_defaults, "Also load init's default data (the export wins on the same uid)");
   cmd->add_option("--reject-file", reject_file,
                   "Write records that cannot be mapped here (JSON lines with the reason) and go on; "
-                  "without it the first bad record stops the run and nothing changes");
+                  "without it the first bad record stops the run and nothing changes")
+      ->check(kNotEmpty);
   cmd->add_option("--batch-rows", batch_rows, "Rows per batch handed to the backend")->capture_default_str()
       ->check(CLI::Range(1, 1000000));
   cmd->add_option("--schema-dir", schema_dir, "Folder with schema.json, defaults.json, import-mapping.json")
@@ -119,7 +120,8 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
       return;
     }
     for (const auto& a : extracted.attempts)
-      if (!a.served) std::printf("source %s did not serve: %s\n", a.source.c_str(), a.reason.c_str());
+      if (!a.served)
+        std::printf("source %s did not serve: %s\n", a.source.c_str(), escape_controls(a.reason).c_str());
     print_report(report);
     if (auto* imp = report.if_contains("import"); imp && imp->is_object()) {
       const auto& o = imp->get_object();

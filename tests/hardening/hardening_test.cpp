@@ -8,6 +8,9 @@
 
 #include <boost/json.hpp>
 
+#include <chrono>
+#include <limits>
+
 #include "run_dbtool.hpp"
 
 namespace dbtool {
@@ -221,6 +224,125 @@ TEST_F(HardeningTest, ADotEnvCannotChooseThePluginsToLoad) {
   r = run_dbtool({"plugins", "--json"}, {{"DBTOOL_PLUGIN_PATH", planted.string()}}, dir_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find(planted.string()), std::string::npos) << r.out;
+}
+
+// ---- bounded work on hostile input ----------------------------------------------------------
+
+// A record with 200k distinct keys: the duplicate-key check is linear (it took minutes when it
+// was quadratic), and the report lists only the first 100 unknown names while every count stays
+// exact, so neither the report nor the history row grows with the input.
+TEST_F(HardeningTest, ARecordWithManyKeysIsFastAndTheUnknownFieldListIsCapped) {
+  constexpr int kKeys = 200000;
+  std::string rec = json::serialize(users_[0]);
+  rec.pop_back();
+  for (int i = 0; i < kKeys; ++i) rec += ",\"extra" + std::to_string(i) + "\":1";
+  rec += "}";
+  std::string text = "[" + rec;
+  for (size_t i = 1; i < users_.size(); ++i) text += "," + json::serialize(users_[i]);
+  fs::path f = dir_ / "wide.json";
+  write_bytes(f, text + "]");
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = migrate(f, {"--json"});
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_LT(seconds, 10.0);
+  json::object imp = json::parse(r.out).at("import").as_object();
+  const auto& listed = imp.at("unknown_fields").as_object();
+  EXPECT_EQ(listed.size(), 100u);
+  int64_t occurrences = imp.at("unknown_fields_not_listed").to_number<int64_t>();
+  for (const auto& kv : listed) occurrences += kv.value().to_number<int64_t>();
+  EXPECT_EQ(occurrences, kKeys);
+  EXPECT_EQ(count(db_, "users"), static_cast<int64_t>(users_.size()));
+  EXPECT_LT(r.out.size(), 20000u) << "the report grew with the input";
+}
+
+// SIGTERM while a large export is read, mapped and loaded: stopped within a second, exit 130,
+// nothing changed.
+TEST_F(HardeningTest, ATermSignalStopsTheRunWithinASecond) {
+  populate();
+  const std::string before = read_bytes(db_);
+  // About 60 MB: 20k users, each dragging a long array of nested junk the parser must walk.
+  std::string junk = ",\"junk\":[";
+  for (int i = 0; i < 60; ++i) junk += (i ? ",{\"a" : "{\"a") + std::to_string(i) + "\":[1,2,3,{\"b\":\"cccccccc\"}]}";
+  junk += "]}";
+  std::string text = "[";
+  for (int i = 0; i < 20000; ++i) {
+    json::object u = users_[0].as_object();
+    u["id"] = i + 1;
+    u["uid"] = "k" + std::to_string(i);
+    std::string rec = json::serialize(u);
+    rec.pop_back();
+    text += (i ? "," : "") + rec + junk;
+  }
+  fs::path f = dir_ / "slow.json";
+  write_bytes(f, text + "]");
+  std::vector<std::string> args = {"-c",
+                                   "\"$0\" \"$@\" & pid=$!; sleep 0.4; kill -TERM $pid; t0=$(date +%s%N); wait $pid; "
+                                   "rc=$?; echo \"rc=$rc ms=$((($(date +%s%N)-t0)/1000000))\"",
+                                   testing::dbtool_binary().string(),
+                                   "migrate",
+                                   "--db",
+                                   db_.string(),
+                                   "--json-file",
+                                   f.string(),
+                                   "--yes"};
+  auto r = testing::run_program("/bin/bash", args);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  ASSERT_NE(r.out.find("rc=130 "), std::string::npos) << r.out << r.err;
+  int ms = std::stoi(r.out.substr(r.out.find("ms=") + 3));
+  EXPECT_LT(ms, 1000) << r.out;
+  EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+}
+
+TEST_F(HardeningTest, AnIdBeyondTheLargestIsAnErrorNamingTheRecord) {
+  json::array users = users_;
+  users[0].as_object()["id"] = std::numeric_limits<int64_t>::max();
+  users[1].as_object().erase("id");
+  fs::path f = dir_ / "ids.json";
+  write_bytes(f, json::serialize(users));
+  auto r = migrate(f, {});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("record 1 "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("none is left"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(db_));
+
+  std::string text = json::serialize(users_);
+  const std::string third = "{\"id\":3,\"uid\"";
+  ASSERT_NE(text.find(third), std::string::npos);
+  text.replace(text.find(third), third.size(), "{\"id\":9223372036854775808,\"uid\"");
+  write_bytes(f, text);
+  r = migrate(f, {});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("record 2 "), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("beyond the 64-bit integer range"), std::string::npos) << r.err;
+}
+
+TEST_F(HardeningTest, ControlCharactersInInputAreEscapedInMessages) {
+  json::array users = users_;
+  users[3].as_object()["uid"] = "\x1b]0;owned\x07\x1b[2J";
+  users[3].as_object()["name"] = 12;
+  fs::path f = dir_ / "escapes.json";
+  write_bytes(f, json::serialize(users));
+  auto r = migrate(f, {});
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_NE(r.err.find("record 3"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find('\x1b'), std::string::npos) << "raw ESC on the terminal";
+  EXPECT_EQ(r.err.find('\x07'), std::string::npos);
+  EXPECT_NE(r.err.find("\\x1b]0;owned\\x07"), std::string::npos) << r.err;
+}
+
+TEST_F(HardeningTest, AnEmptyPathIsAnErrorNotTheDefault) {
+  for (std::vector<std::string> args : {std::vector<std::string>{"init", "--yes", "--db", ""},
+                                        {"backup", "--db", db_.string(), "--backup-dir", ""},
+                                        {"migrate", "--yes", "--db", db_.string(), "--json-file", ""},
+                                        {"migrate", "--yes", "--db", db_.string(), "--reject-file", ""}}) {
+    SCOPED_TRACE(args[0] + " " + args[args.size() - 2]);
+    auto r = run_dbtool(args, {{"DBTOOL_DEFAULT_PASSWORD", "x"}}, dir_);
+    EXPECT_NE(r.exit_code, 0);
+    EXPECT_NE(r.err.find("must not be empty"), std::string::npos) << r.err;
+  }
+  EXPECT_FALSE(fs::exists(dir_ / "instance")) << "an empty --db created the default database";
 }
 
 }  // namespace
