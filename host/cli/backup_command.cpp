@@ -6,6 +6,7 @@
 #include "plugins/host_services.hpp"
 #include "util/environment.hpp"
 #include "util/error.hpp"
+#include "util/fault.hpp"
 
 #include <cstdio>
 
@@ -73,6 +74,7 @@ void add_restore_command(CLI::App& app, GlobalOptions& g) {
       log_info("backup of the current state: " + b.path.string() + " (verified)");
       out["backup"] = b.path.string();
     }
+    fault_point("after-backup");
     json::object r = session.restore(fs::absolute(*file));
     for (auto& kv : r) out[kv.key()] = kv.value();
     if (t->json) {

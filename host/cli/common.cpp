@@ -18,7 +18,8 @@ void add_target_options(CLI::App* cmd, TargetOptions& t, bool destructive) {
                   "Target database: a SQLite path or sqlite:///PATH, or mysql://USER@HOST:PORT/DB "
                   "(?socket=PATH, ?ssl-mode=...). Default: " + std::string(kDefaultSqlitePath) +
                   ". The password never goes here: DBTOOL_DB_PASSWORD, MYSQL_PWD, .env or a prompt")
-      ->envname("DBTOOL_DB");
+      ->envname("DBTOOL_DB")
+      ->check(kNotEmpty);
   if (destructive) {
     cmd->add_flag("-y,--yes", t.yes, "Replace existing tables without asking (needed without a terminal)");
     cmd->add_flag("--allow-concurrent-writes", t.allow_concurrent_writes,
@@ -27,7 +28,8 @@ void add_target_options(CLI::App* cmd, TargetOptions& t, bool destructive) {
   }
   cmd->add_option("--backup-dir", t.backup_dir,
                   "Folder for backups (default: backups/ beside a SQLite file, else ./backups)")
-      ->envname("DBTOOL_BACKUP_DIR");
+      ->envname("DBTOOL_BACKUP_DIR")
+      ->check(kNotEmpty);
   cmd->add_flag_function(
       "--json",
       [&t](int64_t n) {

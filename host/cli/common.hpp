@@ -30,6 +30,13 @@ struct TargetOptions {
   bool json = false;
 };
 
+// For options that name a path or a database: an empty value is an error, never "the default".
+inline const CLI::Validator kNotEmpty(
+    [](std::string& value) {
+      return value.empty() ? std::string("must not be empty (leave the option out for the default)") : std::string();
+    },
+    "NOT EMPTY", "NotEmpty");
+
 // --backend, --db (with DBTOOL_BACKEND / DBTOOL_DB), and for destructive commands --yes and
 // --backup-dir; --json everywhere.
 void add_target_options(CLI::App* cmd, TargetOptions& t, bool destructive);

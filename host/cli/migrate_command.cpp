@@ -12,6 +12,7 @@
 #include "plugins/backend.hpp"
 #include "plugins/host_services.hpp"
 #include "schema/schema.hpp"
+#include "util/environment.hpp"
 #include "util/error.hpp"
 
 #include <algorithm>
@@ -36,7 +37,8 @@ namespace {
 
 void print_attempts(const ChainResult& extracted) {
   for (const auto& a : extracted.attempts)
-    if (!a.served) std::printf("source %s did not serve: %s\n", a.source.c_str(), a.reason.c_str());
+    if (!a.served)
+      std::printf("source %s did not serve: %s\n", a.source.c_str(), escape_controls(a.reason).c_str());
 }
 
 // The per-table reconciliation of a database source, as people read it.
@@ -81,13 +83,17 @@ void add_migrate_options(CLI::App* cmd, MigrateOptions& o) {
                 "From a database: let source tables and columns that have no place in the new schema "
                 "(and no drop in database-mapping.json) go; the report lists them");
   cmd->add_option("--json-file", o.cache, "The export json-file reads; a fresh download replaces it (old one kept as .bak)")
-      ->capture_default_str()->envname("DBTOOL_JSON_FILE");
-  cmd->add_option("--legacy-url", s.legacy_url, "Base URL of the old deployment, e.g. https://old.example.org")
+      ->capture_default_str()->envname("DBTOOL_JSON_FILE")->check(kNotEmpty);
+  cmd->add_option("--legacy-url", s.legacy_url,
+                  "Base URL of the old deployment, e.g. https://old.example.org (no user or password in it: "
+                  "those come from DBTOOL_LEGACY_UID / DBTOOL_LEGACY_PASSWORD)")
       ->envname("DBTOOL_LEGACY_URL");
   cmd->add_option("--login-path", s.login_path, "Login endpoint")->capture_default_str();
   cmd->add_option("--data-path", s.data_path, "Data endpoint (some deployments serve /api/users)")->capture_default_str();
-  cmd->add_option("--connect-timeout", s.connect_timeout_s, "Seconds to connect")->capture_default_str();
-  cmd->add_option("--timeout", s.timeout_s, "Seconds for the whole download")->capture_default_str();
+  cmd->add_option("--connect-timeout", s.connect_timeout_s, "Seconds to connect (fractions count: 0.2 is 200 ms)")
+      ->capture_default_str()->check(CLI::Range(0.001, 86400.0));
+  cmd->add_option("--timeout", s.timeout_s, "Seconds for the whole download (fractions count; there is no \"no limit\")")
+      ->capture_default_str()->check(CLI::Range(0.001, 86400.0));
   cmd->add_option("--retries", s.retries, "Retries on transient failures (reset, 502/503/504)")->capture_default_str();
   cmd->add_option("--max-body-bytes", s.max_body_bytes, "Refuse a larger download")->capture_default_str();
   cmd->add_flag("--insecure", s.insecure, "Do not verify the server's TLS certificate (dangerous)");
@@ -95,7 +101,8 @@ void add_migrate_options(CLI::App* cmd, MigrateOptions& o) {
   cmd->add_flag("--with-defaults", o.with_defaults, "Also load init's default data (the export wins on the same uid)");
   cmd->add_option("--reject-file", o.reject_file,
                   "Write records that cannot be mapped here (JSON lines with the reason) and go on; "
-                  "without it the first bad record stops the run and nothing changes");
+                  "without it the first bad record stops the run and nothing changes")
+      ->check(kNotEmpty);
   cmd->add_option("--max-rejects", o.max_rejects,
                   "Most records --reject-file may set aside before the run fails and changes nothing "
                   "(default: 1% of the records with --reject-file)")
@@ -139,6 +146,15 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
     const TargetOptions& opts = o.target;
     SourceSettings& s = o.source;
     const std::string& reject_file = o.reject_file;
+    // Before anything is opened or asked: credentials never travel in a URL.
+    for (const auto& name : split_list(o.sources))
+      refuse_credentials_in_uri(name, "--source",
+                                "set DBTOOL_SOURCE_DB_PASSWORD in the environment or .env, or type it when asked",
+                                false);
+    refuse_credentials_in_uri(s.legacy_url, "--legacy-url",
+                              "set DBTOOL_LEGACY_UID and DBTOOL_LEGACY_PASSWORD in the environment or .env, or type "
+                              "them when asked",
+                              true);
     PluginRegistry reg = load_plugins(g);
     Target target = resolve_target(reg, opts.backend, opts.db);
     std::filesystem::path dir = find_schema_dir(o.schema_dir);

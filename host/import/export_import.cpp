@@ -6,6 +6,7 @@
 #include "util/error.hpp"
 
 #include <algorithm>
+#include <cmath>
 #include <condition_variable>
 #include <deque>
 #include <exception>
@@ -38,6 +39,7 @@ json::object ImportReport::to_json() const {
   json::object u;
   for (const auto& [f, n] : unknown_fields) u[f] = n;
   o["unknown_fields"] = std::move(u);
+  if (unknown_fields_not_listed > 0) o["unknown_fields_not_listed"] = unknown_fields_not_listed;
   return o;
 }
 
@@ -86,6 +88,8 @@ Cell convert(const json::value& v, const Column& c, const std::string& field) {
       if (v.is_int64()) return v.get_int64();
       if (v.is_uint64() && v.get_uint64() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
         return static_cast<int64_t>(v.get_uint64());
+      if (v.is_uint64() || (v.is_double() && std::abs(v.get_double()) >= 9.2e18))
+        throw RecordError{"field '" + field + "': " + json::serialize(v) + " is beyond the 64-bit integer range"};
       return fail("an integer");
     case PortableType::kFloat64:
       if (v.is_number()) return v.to_number<double>();
@@ -273,6 +277,16 @@ class Importer {
     }
   }
 
+  void count_unknown(const std::string& name) {
+    auto found = report_.unknown_fields.find(name);
+    if (found != report_.unknown_fields.end())
+      ++found->second;
+    else if (report_.unknown_fields.size() < kUnknownFieldsListed)
+      report_.unknown_fields.emplace(name, 1);
+    else
+      ++report_.unknown_fields_not_listed;
+  }
+
   // "record 3 (uid u0000002) of FILE", as errors name records.
   std::string describe(int64_t index, const std::string& key, const std::string& file) const {
     return "record " + std::to_string(index) + (key.empty() ? "" : " (" + m_.key_field + " " + key + ")") + " of " +
@@ -295,7 +309,7 @@ class Importer {
       if (handled || m_.ignore.count(std::string(field))) continue;
       bool nested = false;
       for (const auto& n : m_.nested) nested = nested || n.field == field;
-      if (!nested) ++report_.unknown_fields[std::string(field)];
+      if (!nested) count_unknown(std::string(field));
     }
     // An older export's missing field: the mapping's value, counted once the record maps.
     std::vector<std::string> filled;
@@ -326,6 +340,10 @@ class Importer {
     for (size_t i = 0; i < row.size(); ++i) {
       if (set[i]) continue;
       if (static_cast<int>(i) == m_.id_column) {
+        // Never wraps: an export that used the last id leaves none for a record without one.
+        if (max_id_ == std::numeric_limits<int64_t>::max())
+          throw RecordError{"has no id, and none is left after " + std::to_string(max_id_) +
+                            " (an earlier record used the largest one)"};
         assigned_id = max_id_ + 1;  // committed below, only if the record maps
         row[i] = assigned_id;
         continue;
@@ -447,7 +465,7 @@ class Importer {
             cset[static_cast<size_t>(f.column_index)] = true;
           }
         for (const auto& kv2 : eo)
-          if (!n.known.count(std::string(kv2.key()))) ++report_.unknown_fields[n.field + "." + std::string(kv2.key())];
+          if (!n.known.count(std::string(kv2.key()))) count_unknown(n.field + "." + std::string(kv2.key()));
         for (size_t i = 0; i < crow.size(); ++i)
           if (!cset[i]) crow[i] = default_cell(n.table->columns[i], where + "." + n.table->columns[i].name);
         children.push_back({&batch_of(n.table), std::move(crow)});

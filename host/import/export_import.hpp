@@ -40,6 +40,8 @@ struct ImportOptions {
   size_t queue_batches = 4;
 };
 
+inline constexpr size_t kUnknownFieldsListed = 100;
+
 struct ImportReport {
   int64_t records_read = 0;
   int64_t records_loaded = 0;
@@ -48,7 +50,11 @@ struct ImportReport {
   int64_t default_password_users = 0;
   int64_t duplicate_nested = 0;  // the same look-up key twice in one record: kept once
   std::map<std::string, int64_t> rows;            // per table
-  std::map<std::string, int64_t> unknown_fields;  // "field" or "sections.field"
+  // "field" or "sections.field": the first kUnknownFieldsListed names, each counted exactly;
+  // occurrences of any further name are only counted, so hostile input cannot grow the report
+  // (and the history row that keeps it).
+  std::map<std::string, int64_t> unknown_fields;
+  int64_t unknown_fields_not_listed = 0;
   std::map<std::string, int64_t> when_missing;    // records that lacked the field and got the mapping's value
   boost::json::object to_json() const;
 };

@@ -6,10 +6,9 @@
 #include "plugins/host_services.hpp"
 #include "util/error.hpp"
 #include "util/fault.hpp"
+#include "util/private_file.hpp"
 
-#include <fcntl.h>
-
-#include <fstream>
+#include <optional>
 
 namespace dbtool {
 
@@ -22,11 +21,11 @@ LoadOutcome import_batches(const Schema& schema, const ImportRun& run, const cha
   ImportOptions options;
   options.batch_rows = run.batch_rows;
   options.default_password_hash = run.default_password_hash;
-  std::ofstream rejects;
+  // Rejected records carry password hashes: the file is owner-only and never a planted link.
+  std::optional<PrivateFileStream> rejects;
   if (run.reject_file) {
-    rejects.open(*run.reject_file, std::ios::binary | std::ios::trunc);
-    if (!rejects) throw Error("cannot write the reject file " + run.reject_file->string(), ExitCode::kUsage);
-    options.reject_sink = &rejects;
+    rejects.emplace(*run.reject_file, "reject file");
+    options.reject_sink = &*rejects;
   }
   std::map<std::string, TableDigest> digests;
   int64_t done = 0;
@@ -38,9 +37,8 @@ LoadOutcome import_batches(const Schema& schema, const ImportRun& run, const cha
     report_progress(phase, done += rows, -1);
   });
   end_progress();
-  if (rejects.is_open()) {
-    rejects.close();
-    if (!rejects) throw Error("cannot write the reject file " + run.reject_file->string());
+  if (rejects) {
+    if (!rejects->close()) throw Error("cannot write the reject file " + run.reject_file->string());
   }
   // Rejects are data not migrated: past the ceiling the run is a failure, not a summary line.
   const int64_t ceiling = run.max_rejects ? *run.max_rejects : (run.reject_file ? report.records_read / 100 : 0);

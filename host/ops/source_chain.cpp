@@ -109,6 +109,11 @@ std::optional<fs::path> install_cache(const fs::path& fresh, const fs::path& cac
     // the cache in one step, so there is never a moment without a cache.
     if (::link(cache.c_str(), b.c_str()) != 0)
       throw Error("cannot keep the previous cache as " + b.string() + ": " + std::strerror(errno));
+    // The export holds password hashes: the kept copy is owner-only, whatever the cache was.
+    if (int fd = ::open(b.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC); fd >= 0) {
+      ::fchmod(fd, 0600);
+      ::close(fd);
+    }
     bak = b;
   }
   if (::rename(fresh.c_str(), cache.c_str()) != 0)

@@ -3,6 +3,7 @@
 
 #include "util/environment.hpp"
 #include "util/error.hpp"
+#include "util/private_file.hpp"
 
 #include <sys/stat.h>
 
@@ -19,6 +20,7 @@ boost::json::object Target::open_options(bool create) const {
 
 Target resolve_target(const PluginRegistry& plugins, const std::string& backend, const std::string& db,
                       const std::vector<std::string>& password_env) {
+  refuse_credentials_in_uri(db, "--db", "set " + password_env.front() + ", or put it in .env, or type it when asked", false);
   std::string scheme;
   std::string rest;
   if (size_t p = db.find("://"); p != std::string::npos) {
@@ -48,16 +50,25 @@ Target resolve_target(const PluginRegistry& plugins, const std::string& backend,
     }
     if (path.empty()) throw Error("empty SQLite database path", ExitCode::kUsage);
     fs::path abs = fs::absolute(path).lexically_normal();
+    // A link is resolved, so the lock, the stage and the swap all act on the real database
+    // (a rename over the link would replace the link and leave the data behind it as it was).
+    std::error_code ec;
+    if (fs::is_symlink(abs, ec)) {
+      fs::path real = fs::canonical(abs, ec);
+      if (ec)
+        throw Error("--db " + abs.string() + " is a symbolic link to nothing; give the database's real path",
+                    ExitCode::kUsage);
+      abs = real;
+    } else {
+      abs = fs::weakly_canonical(abs, ec);
+      if (ec) throw Error("cannot resolve --db " + path + ": " + ec.message(), ExitCode::kUsage);
+    }
     t.file = abs;
     t.uri = "sqlite:///" + abs.string();
     t.display = abs.string();
     t.name = abs.stem().string();
     return t;
   }
-  if (redact_uri(db) != db)
-    throw Error("do not put the password in the URI " + redact_uri(db) + " (it would show in the process list); set " +
-                    password_env.front() + ", or put it in .env, or type it when asked",
-                ExitCode::kUsage);
   t.uri = db;
   t.display = db;
   std::string path = rest.substr(rest.find('/') == std::string::npos ? rest.size() : rest.find('/') + 1);
@@ -76,11 +87,8 @@ fs::path backup_folder(const Target& target, const std::optional<fs::path>& dir)
   fs::path folder = dir ? fs::absolute(*dir)
                         : target.file ? target.file->parent_path() / "backups"
                                       : fs::absolute("backups");
-  std::error_code ec;
-  bool created = fs::create_directories(folder, ec);
-  if (ec) throw Error("cannot create the backup folder " + folder.string() + ": " + ec.message());
-  if (created || !dir) chmod(folder.c_str(), 0700);
-  return folder;
+  // A folder the operator named keeps its permissions; the default one is made owner-only.
+  return private_folder(folder, "backup folder", !dir);
 }
 
 }  // namespace dbtool

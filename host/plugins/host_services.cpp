@@ -3,6 +3,8 @@
 // SIGINT/SIGTERM.
 #include "plugins/host_services.hpp"
 
+#include "util/error.hpp"
+
 #include <unistd.h>
 
 #include <atomic>
@@ -42,9 +44,10 @@ void write_line(int32_t level, std::string_view message) {
                        : level == DBTOOL_LOG_ERROR ? "error: "
                        : level == DBTOOL_LOG_DEBUG ? "debug: "
                                                    : "";
+  const std::string text = escape_controls(message);  // plugins quote input too
   std::lock_guard<std::mutex> lock(g_out_mutex);
   clear_progress_locked();
-  std::fprintf(stderr, "%s%.*s\n", prefix, static_cast<int>(message.size()), message.data());
+  std::fprintf(stderr, "%s%s\n", prefix, text.c_str());
 }
 
 void service_log(void*, int32_t level, const char* message) {

@@ -53,8 +53,19 @@ void load_env_file(const std::filesystem::path& file) {
       value = value.substr(1, value.size() - 2);
     else if (size_t hash = value.find(" #"); hash != std::string::npos)
       value = trim(value.substr(0, hash));
+    if (key == "DBTOOL_PLUGIN_PATH")
+      std::cerr << "warning: " << file.string() << ":" << number
+                << ": DBTOOL_PLUGIN_PATH ignored: plugin folders come only from --plugin-dir, the real "
+                   "environment or the config file, never from a .env file\n";
+    if (!env_file_may_set(key)) continue;
     setenv(key.c_str(), value.c_str(), /*overwrite=*/0);
   }
+}
+
+bool env_file_may_set(const std::string& key) {
+  if (key == "MYSQL_PWD") return true;
+  if (key.rfind("DBTOOL_", 0) != 0) return false;
+  return key != "DBTOOL_PLUGIN_PATH" && key.rfind("DBTOOL_TEST_", 0) != 0;
 }
 
 bool stdin_is_terminal() { return isatty(STDIN_FILENO) == 1; }
@@ -104,6 +115,23 @@ std::string redact_uri(const std::string& uri) {
   size_t colon = uri.find(':', start);
   if (colon == std::string::npos || colon > at) return uri;
   return uri.substr(0, colon + 1) + "***" + uri.substr(at);
+}
+
+void refuse_credentials_in_uri(const std::string& uri, const std::string& option, const std::string& instead,
+                               bool no_user) {
+  size_t scheme = uri.find("://");
+  if (scheme == std::string::npos) return;
+  size_t start = scheme + 3;
+  size_t end = uri.find_first_of("/?#", start);
+  std::string authority = uri.substr(start, end == std::string::npos ? std::string::npos : end - start);
+  size_t at = authority.rfind('@');
+  if (at == std::string::npos) return;
+  bool password = authority.find(':') < at;
+  if (!password && !no_user) return;
+  throw Error(std::string("do not put ") + (password ? "a password" : "credentials") + " in " + option +
+                  " (it would show in the process list, the report and the run history): " + redact_uri(uri) + "; " +
+                  instead,
+              ExitCode::kUsage);
 }
 
 }  // namespace dbtool

@@ -11,8 +11,15 @@ namespace dbtool {
 
 // Reads KEY=VALUE lines (comments, blank lines, `export`, single or double quotes allowed)
 // and sets each KEY that the environment does not already have, so the real environment wins.
-// A missing file is not an error; an unreadable one is.
+// Only dbtool's own settings and secrets are taken (env_file_may_set); the app's other keys are
+// left alone, and a key that would choose code to load (DBTOOL_PLUGIN_PATH) is ignored with a
+// warning. A missing file is not an error; an unreadable one is.
 void load_env_file(const std::filesystem::path& file);
+
+// True for the keys a .env file may set: DBTOOL_* settings and secrets and MYSQL_PWD, but not
+// DBTOOL_PLUGIN_PATH (a .env in the current folder is not trusted to choose code to load) nor
+// the DBTOOL_TEST_* hooks.
+bool env_file_may_set(const std::string& key);
 
 // The first non-empty of the environment variables `names`; else, on a terminal, a no-echo
 // prompt `prompt`; else nullopt.
@@ -31,5 +38,11 @@ std::string utc_stamp_iso();
 
 // Replaces the password part of any user:password@ in a URI with "***".
 std::string redact_uri(const std::string& uri);
+
+// Refuses (dbtool::Error(kUsage)) a URI given as `option` that carries a password, or with
+// `no_user` any user at all, saying where the credentials go instead (`instead`): a URI shows in
+// the process list, the report and the run history.
+void refuse_credentials_in_uri(const std::string& uri, const std::string& option, const std::string& instead,
+                               bool no_user);
 
 }  // namespace dbtool

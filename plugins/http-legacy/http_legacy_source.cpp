@@ -14,6 +14,7 @@
 
 #include <cerrno>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <mutex>
@@ -28,7 +29,8 @@ using dbtool::sdk::log;
 struct Options {
   std::string url, login_path = "/api/authenticate", data_path = "/api/user";
   std::string uid, password, output_path, ca_file;
-  long connect_timeout_s = 10, timeout_s = 300, low_speed_limit = 1024, low_speed_time_s = 30;
+  double connect_timeout_s = 10, timeout_s = 300;  // fractions count: curl gets milliseconds
+  long low_speed_limit = 1024, low_speed_time_s = 30;
   int retries = 3;
   int64_t max_body_bytes = int64_t{2} << 30;
   bool insecure = false;
@@ -67,6 +69,9 @@ Options parse_options(const char* text) {
   num("retries", opt.retries);
   num("max_body_bytes", opt.max_body_bytes);
   if (const json::value* x = o.if_contains("insecure"); x && x->is_bool()) opt.insecure = x->get_bool();
+  // curl reads 0 as "no limit": a timeout that rounds to nothing would hang on a stalled server.
+  if (!(opt.connect_timeout_s >= 0.001) || !(opt.timeout_s >= 0.001))
+    throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "timeouts must be at least 0.001 seconds");
   while (!opt.url.empty() && opt.url.back() == '/') opt.url.pop_back();
   if (opt.url.rfind("http://", 0) != 0 && opt.url.rfind("https://", 0) != 0)
     throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "the legacy URL must start with http:// or https://: " + opt.url);
@@ -133,8 +138,8 @@ class Client {
     if (curl_ == nullptr) throw Failure(DBTOOL_ERR_INTERNAL, "cannot start libcurl");
     curl_easy_setopt(curl_, CURLOPT_COOKIEFILE, "");  // in-memory cookie engine, never a file
     curl_easy_setopt(curl_, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT, o.connect_timeout_s);
-    curl_easy_setopt(curl_, CURLOPT_TIMEOUT, o.timeout_s);
+    curl_easy_setopt(curl_, CURLOPT_CONNECTTIMEOUT_MS, std::lround(o.connect_timeout_s * 1000));
+    curl_easy_setopt(curl_, CURLOPT_TIMEOUT_MS, std::lround(o.timeout_s * 1000));
     curl_easy_setopt(curl_, CURLOPT_LOW_SPEED_LIMIT, o.low_speed_limit);
     curl_easy_setopt(curl_, CURLOPT_LOW_SPEED_TIME, o.low_speed_time_s);
     curl_easy_setopt(curl_, CURLOPT_SSL_VERIFYPEER, o.insecure ? 0L : 1L);
@@ -284,7 +289,8 @@ dbtool_status fetch(const char* options_json, dbtool_text* report, dbtool_error*
     int fd = -1;
     t = with_retries(o, "download", attempts, [&] {
       if (fd >= 0) ::close(fd);
-      fd = ::open(o.output_path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | (created ? 0 : O_EXCL), 0600);
+      fd = ::open(o.output_path.c_str(), O_CREAT | O_TRUNC | O_WRONLY | O_CLOEXEC | O_NOFOLLOW | (created ? 0 : O_EXCL),
+                  0600);
       if (fd < 0) throw Failure(DBTOOL_ERR_IO, "cannot create " + o.output_path + ": " + std::strerror(errno));
       created = true;
       return client.perform(o.data_path, nullptr, fd, o.max_body_bytes);

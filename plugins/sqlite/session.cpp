@@ -231,7 +231,7 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
       // opened the file just before it was removed would lock a file no one else can see:
       // after locking, the name must still lead to the locked file, else try again.
       for (;;) {
-        s->lock_fd = ::open(lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC, 0600);
+        s->lock_fd = ::open(lock.c_str(), O_CREAT | O_RDWR | O_CLOEXEC | O_NOFOLLOW, 0600);  // never a planted link
         if (s->lock_fd < 0)
           throw Failure(DBTOOL_ERR_IO, "cannot create the lock file " + lock + ": " + std::strerror(errno));
         if (::flock(s->lock_fd, LOCK_EX | LOCK_NB) != 0) {

@@ -741,5 +741,26 @@ TEST_F(MigrateTest, WithDefaultsAddsTestUsersButTheExportWins) {
   EXPECT_EQ(admin[0][1], users[0].at("name"));
 }
 
+// A fraction of a second is a timeout, not "no timeout" (curl reads 0 as no limit): a stalled
+// server is given up on in time and the chain moves on. Zero is refused.
+TEST_F(MigrateTest, FractionalTimeoutsAreHonouredInMilliseconds) {
+  FakeServer server(dir_, export_);
+  ASSERT_TRUE(server.ok());
+  server.set_mode("slow");
+  fs::copy_file(export_, cache_);
+  const auto t0 = std::chrono::steady_clock::now();
+  auto r = migrate({"--source", "http-legacy,json-file", "--legacy-url", server.url(), "--retries", "0",
+                    "--timeout", "0.5", "--json"});
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out).at("source").as_string(), "json-file");
+  EXPECT_LT(seconds, 10.0) << "the 0.5 s timeout was not applied";
+  for (const char* zero : {"--timeout", "--connect-timeout"}) {
+    r = migrate({"--source", "http-legacy", "--legacy-url", server.url(), zero, "0"});
+    EXPECT_NE(r.exit_code, 0) << zero;
+    EXPECT_NE(r.err.find("not in range"), std::string::npos) << zero << ": " << r.err;
+  }
+}
+
 }  // namespace
 }  // namespace dbtool
