@@ -62,8 +62,10 @@ void guard_against_shrink(const json::object& before, const json::array& staged,
     }
   if (staged_total == 0) {
     if (!options.allow_shrink)
-      throw Error(options.operation + " refused: the source delivered no rows at all, so the new database would be "
-                      "empty" + (shrunk.empty() ? "" : " (before -> after:" + listing + ")") +
+      throw Error(options.operation +
+                      " refused: the source delivered no rows at all, so the new database would be "
+                      "empty" +
+                      (shrunk.empty() ? "" : " (before -> after:" + listing + ")") +
                       "; nothing was changed (pass --allow-shrink if an empty database is what you want)",
                   ExitCode::kRefused);
     log_warn("the new database is empty (--allow-shrink)");
@@ -132,10 +134,15 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
     for (const auto& row : t->get_array()) {
       std::string name(row.at("name").as_string());
       if (name != kHistoryTable && schema.find_table(name) == nullptr)
-        unknown += "  " + name + " (" + std::to_string(row.as_object().if_contains("rows") ? row.at("rows").to_number<int64_t>() : 0) + " rows)\n";
+        unknown += "  " + name + " (" +
+                   std::to_string(row.as_object().if_contains("rows") ? row.at("rows").to_number<int64_t>() : 0) +
+                   " rows)\n";
     }
   const std::string unknown_note =
-      unknown.empty() ? "" : "These tables are not in the schema and will not be in the new database (the backup keeps them):\n" + unknown;
+      unknown.empty()
+          ? ""
+          : "These tables are not in the schema and will not be in the new database (the backup keeps them):\n" +
+                unknown;
   if (!unknown.empty()) log_warn(unknown_note.substr(0, unknown_note.size() - 1));
   if (!unknown.empty() && options.yes && !options.drop_unknown)
     throw Error("nothing changed: " + options.operation + " refused, " + target.display +
@@ -234,7 +241,8 @@ void print_report(const json::object& report) {
   if (report.if_contains("retired")) std::printf("  retired:  %s\n", str("retired").c_str());
   if (auto* s = report.if_contains("shrunk"); s && s->is_array())
     for (const auto& row : s->get_array())
-      std::printf("  shrunk:   %s %lld -> %lld rows (--allow-shrink)\n", std::string(row.at("name").as_string()).c_str(),
+      std::printf("  shrunk:   %s %lld -> %lld rows (--allow-shrink)\n",
+                  std::string(row.at("name").as_string()).c_str(),
                   static_cast<long long>(row.at("before").to_number<int64_t>()),
                   static_cast<long long>(row.at("after").to_number<int64_t>()));
   double secs = report.if_contains("seconds") ? report.at("seconds").to_number<double>() : 0;

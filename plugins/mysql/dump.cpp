@@ -149,7 +149,8 @@ dbtool_status backup(dbtool_session* s, const char* path_c, dbtool_text* out, db
     c.query("START TRANSACTION WITH CONSISTENT SNAPSHOT", "backup");
     Output file(path);
     created = true;
-    file.write(kHeader + db + " (format 1: one statement per line)\n"
+    file.write(kHeader + db +
+               " (format 1: one statement per line)\n"
                "SET NAMES utf8mb4;\nSET foreign_key_checks = 0;\nSET unique_checks = 0;\n"
                "SET sql_mode = 'NO_AUTO_VALUE_ON_ZERO';\n");
     std::map<std::string, int64_t> counts;

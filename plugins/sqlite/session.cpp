@@ -126,12 +126,13 @@ Connection check_backup_file(const fs::path& file) {
   const bool count_valid = std::memcmp(h + 24, h + 92, 4) == 0;
   const uint64_t expected = static_cast<uint64_t>(page_size == 1 ? 65536 : page_size) * pages;
   if (count_valid && pages > 0 && size < expected)
-    throw Failure(DBTOOL_ERR_DATA, what + " is truncated: " + std::to_string(size) + " bytes of " +
-                                       std::to_string(expected));
+    throw Failure(DBTOOL_ERR_DATA,
+                  what + " is truncated: " + std::to_string(size) + " bytes of " + std::to_string(expected));
   Connection c(file, SQLITE_OPEN_READONLY);
   if (c.scalar_int("PRAGMA application_id") != kBackupApplicationId)
-    throw Failure(DBTOOL_ERR_DATA, what + " was not made by dbtool backup (it lacks dbtool's marker, "
-                                          "PRAGMA application_id); refusing to restore an unknown database");
+    throw Failure(DBTOOL_ERR_DATA, what +
+                                       " was not made by dbtool backup (it lacks dbtool's marker, "
+                                       "PRAGMA application_id); refusing to restore an unknown database");
   verify_database(c, what);
   return c;
 }

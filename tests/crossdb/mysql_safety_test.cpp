@@ -15,8 +15,8 @@
 #include <unistd.h>
 
 #include <algorithm>
-#include <chrono>
 #include <cctype>
+#include <chrono>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -533,7 +533,8 @@ TEST_F(MysqlSafety, AShrinkingMigrationIsRefused) {
   std::string uri = fresh_database_uri(server->uri, "shrink");
   const std::string db = database_of(uri);
   auto migrate = [&](const fs::path& file, std::vector<std::string> extra = {}) {
-    std::vector<std::string> args{"migrate", "--source", "json-file", "--json-file", file.string(), "--db", uri, "--yes"};
+    std::vector<std::string> args{"migrate",     "--source", "json-file", "--json-file",
+                                  file.string(), "--db",     uri,         "--yes"};
     args.insert(args.end(), extra.begin(), extra.end());
     return dbtool(args, server->password);
   };
@@ -565,8 +566,8 @@ TEST_F(MysqlSafety, AWriteAfterTheBackupRefusesTheCutOver) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const fs::path pause = dir_ / "pause";
   auto run_with_a_write = [&](std::vector<std::string> extra, const std::string& name) {
-    std::vector<std::string> args{"migrate", "--source", "json-file", "--json-file", export_.string(), "--db", uri,
-                                  "--yes", "--json"};
+    std::vector<std::string> args{"migrate", "--source", "json-file", "--json-file", export_.string(),
+                                  "--db",    uri,        "--yes",     "--json"};
     args.insert(args.end(), extra.begin(), extra.end());
     testing::RunResult result;
     std::thread run([&] {
@@ -590,8 +591,9 @@ TEST_F(MysqlSafety, AWriteAfterTheBackupRefusesTheCutOver) {
   r = run_with_a_write({"--allow-concurrent-writes"}, "kept in the retired database");
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string retired(json::parse(r.out).at("retired").as_string());
-  EXPECT_EQ(admin.scalar("SELECT COUNT(*) FROM `" + retired + "`.`users` WHERE `_name` = 'kept in the retired database'"),
-            "1");
+  EXPECT_EQ(
+      admin.scalar("SELECT COUNT(*) FROM `" + retired + "`.`users` WHERE `_name` = 'kept in the retired database'"),
+      "1");
   EXPECT_EQ(admin.count(db, "users"), 200);
 }
 

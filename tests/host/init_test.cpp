@@ -268,8 +268,9 @@ TEST_F(InitTest, RestoreRefusesWithoutYesAndAGarbageBackupChangesNothing) {
 // truncated, another format, or a database dbtool did not make are refused, clearly.
 TEST_F(InitTest, RestoreRefusesFilesThatAreNotCompleteDbtoolBackups) {
   populate();
-  exec(db_, "CREATE TABLE padding (b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) "
-            "INSERT INTO padding SELECT randomblob(2000) FROM n");
+  exec(db_,
+       "CREATE TABLE padding (b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) "
+       "INSERT INTO padding SELECT randomblob(2000) FROM n");
   auto b = run_dbtool({"backup", "--db", db_.string(), "--json"});
   ASSERT_EQ(b.exit_code, 0) << b.err;
   const fs::path good = std::string(boost::json::parse(b.out).at("path").as_string());
@@ -318,9 +319,10 @@ TEST_F(InitTest, AKilledBackupLeavesNoFileThatLooksReal) {
 // committing 20 times a second it must still finish, in seconds.
 TEST_F(InitTest, BackupFinishesUnderABusyWriter) {
   populate();
-  exec(db_, "CREATE TABLE padding (b BLOB); CREATE TABLE app_log (at TEXT); "
-            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000) "
-            "INSERT INTO padding SELECT randomblob(2000) FROM n");
+  exec(db_,
+       "CREATE TABLE padding (b BLOB); CREATE TABLE app_log (at TEXT); "
+       "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000) "
+       "INSERT INTO padding SELECT randomblob(2000) FROM n");
   std::atomic<bool> stop{false};
   std::atomic<int> commits{0};
   std::thread writer([&] {

@@ -331,10 +331,15 @@ TEST_F(MigrateTest, EveryServerFailureFallsBackToTheUnchangedCache) {
   fs::copy_file(export_, cache_);
   const std::string cache_bytes = read_bytes(cache_);
   const std::map<std::string, std::string> reasons = {
-      {"wrong-password", "401"}, {"server-error", "500"}, {"drop", "truncated"},
-      {"slow", "timed out"},     {"malformed", "bad JSON at byte"}, {"oversized", "larger than"},
+      {"wrong-password", "401"},
+      {"server-error", "500"},
+      {"drop", "truncated"},
+      {"slow", "timed out"},
+      {"malformed", "bad JSON at byte"},
+      {"oversized", "larger than"},
       // Valid JSON that is not an export: a download counts only once it parses as records.
-      {"empty", "holds no records"}, {"not-records", "record 0 is int64, not an object"},
+      {"empty", "holds no records"},
+      {"not-records", "record 0 is int64, not an object"},
       {"no-key", "record 100 has no \"uid\""}};
   for (const auto& [mode, reason] : reasons) {
     SCOPED_TRACE(mode);

@@ -341,8 +341,7 @@ struct dbtool_backend_api {
    * anything else. report: as `backup`'s. The host calls it before `restore` and before it
    * backs up the state a restore would replace; `restore` must verify the same way itself.
    * Optional (NULL: the host relies on `restore`'s own check). */
-  dbtool_status (*verify_backup)(dbtool_session* session, const char* path, dbtool_text* report,
-                                 dbtool_error* error);
+  dbtool_status (*verify_backup)(dbtool_session* session, const char* path, dbtool_text* report, dbtool_error* error);
 };
 
 /* ---------------------------------------------------------------------------------------
