@@ -29,18 +29,6 @@ std::map<std::string, std::string> string_map(const std::string& origin, const j
   return out;
 }
 
-bool digits(std::string_view s, size_t from, size_t n) {
-  for (size_t i = from; i < from + n; ++i)
-    if (i >= s.size() || s[i] < '0' || s[i] > '9') return false;
-  return true;
-}
-
-int number(std::string_view s, size_t from, size_t n) {
-  int v = 0;
-  for (size_t i = from; i < from + n; ++i) v = v * 10 + (s[i] - '0');
-  return v;
-}
-
 // Which lossless conversion takes `from` to `to`, if any. Text-like types that share the
 // canonical text form travel unchanged; text into date, datetime or json is checked per value.
 std::optional<Conversion> conversion(PortableType from, PortableType to) {
@@ -59,28 +47,11 @@ std::optional<Conversion> conversion(PortableType from, PortableType to) {
   return std::nullopt;
 }
 
-// A mapping's value must be a value of the column's type, dates and datetimes in canonical form.
-bool constant_fits(PortableType t, const json::value& v) {
-  if (t == PortableType::kDate) return v.is_string() && is_canonical_date(v.get_string());
-  if (t == PortableType::kDateTime) return v.is_string() && is_canonical_datetime(v.get_string());
-  return t == PortableType::kJson || value_fits(t, v);
-}
+// A mapping's value must be a value of the column's type (value_fits: dates and datetimes in
+// canonical form); any JSON value fits a json column.
+bool constant_fits(PortableType t, const json::value& v) { return t == PortableType::kJson || value_fits(t, v); }
 
 }  // namespace
-
-bool is_canonical_date(std::string_view s) {
-  if (s.size() != 10 || !digits(s, 0, 4) || s[4] != '-' || !digits(s, 5, 2) || s[7] != '-' || !digits(s, 8, 2))
-    return false;
-  int m = number(s, 5, 2), d = number(s, 8, 2);
-  return m >= 1 && m <= 12 && d >= 1 && d <= 31;
-}
-
-bool is_canonical_datetime(std::string_view s) {
-  if (s.size() != 26 || !is_canonical_date(s.substr(0, 10)) || s[10] != ' ' || !digits(s, 11, 2) || s[13] != ':' ||
-      !digits(s, 14, 2) || s[16] != ':' || !digits(s, 17, 2) || s[19] != '.' || !digits(s, 20, 6))
-    return false;
-  return number(s, 11, 2) < 24 && number(s, 14, 2) < 60 && number(s, 17, 2) < 61;
-}
 
 DatabaseMapping load_database_mapping(const std::filesystem::path& file) {
   DatabaseMapping m;

@@ -102,9 +102,4 @@ struct MappingPlan {
 // and saying how to allow drops; nothing has been read or written then.
 MappingPlan plan_mapping(const Schema& source, const Schema& target, const DatabaseMapping& mapping, bool allow_drop);
 
-// Checks the canonical text forms of date ("YYYY-MM-DD") and datetime
-// ("YYYY-MM-DD HH:MM:SS.ffffff").
-bool is_canonical_date(std::string_view s);
-bool is_canonical_datetime(std::string_view s);
-
 }  // namespace dbtool

@@ -115,8 +115,8 @@ bool value_fits(PortableType t, const json::value& v) {
     case PortableType::kTimestamp: return v.is_string();
     // Dates travel in one canonical text form (plugin.h); a default in another would be
     // refused by the backend at load time, so it is refused here, naming the field.
-    case PortableType::kDate: return v.is_string() && sdk::canonical_date(v.get_string()) == v.get_string();
-    case PortableType::kDateTime: return v.is_string() && sdk::canonical_datetime(v.get_string()) == v.get_string();
+    case PortableType::kDate: return v.is_string() && sdk::is_canonical_temporal("date", v.get_string());
+    case PortableType::kDateTime: return v.is_string() && sdk::is_canonical_temporal("datetime", v.get_string());
     case PortableType::kBlob: return false;
   }
   return false;
