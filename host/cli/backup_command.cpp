@@ -2,6 +2,7 @@
 #include "cli/common.hpp"
 
 #include "ops/backup.hpp"
+#include "ops/restore.hpp"
 #include "plugins/backend.hpp"
 #include "plugins/host_services.hpp"
 #include "util/environment.hpp"
@@ -50,7 +51,9 @@ void add_restore_command(CLI::App& app, GlobalOptions& g) {
   add_target_options(cmd, *t, true);
   cmd->add_option("BACKUP_FILE", *file, "A file written by `dbtool backup`")->required()->check(CLI::ExistingFile);
   cmd->footer("The backup is verified and rebuilt beside the database, then swapped in atomically;\n"
-              "the current state is backed up first. Example:\n"
+              "the current state is backed up first. The run history (dbtool_history) keeps the backup's\n"
+              "runs, the runs recorded since it and a row for the restore (needs a backend that can\n"
+              "describe its database: sqlite, mysql). Example:\n"
               "  dbtool restore --db instance/volumes/user_management.db backups/user_management-20261124T120000Z.db");
   cmd->callback([&g, t, file] {
     PluginRegistry reg = load_plugins(g);
@@ -59,29 +62,17 @@ void add_restore_command(CLI::App& app, GlobalOptions& g) {
     // cannot happen would only mislead.
     if (!(target.plugin->capabilities & DBTOOL_CAP_RESTORE) || !DBTOOL_HAS_SLOT(target.plugin->backend, restore))
       throw Error("nothing changed: the " + target.plugin->name + " backend cannot restore backups", ExitCode::kRefused);
-    BackendSession session(*target.plugin, replacing_open_options(target, *t));
-    // A file that is not a complete backup made by dbtool is refused before anything is done:
-    // no question, no backup of the current state, the target untouched.
-    session.verify_backup(fs::absolute(*file));
-    json::object before = session.describe();
-    json::object out{{"database", target.display}, {"restored_from", fs::absolute(*file).string()}};
-    if (holds_tables(before)) {
-      if (!t->yes &&
-          !confirm("Restoring replaces these tables of " + target.display + " (a backup is made first):\n" +
-                   table_listing(before) + "Continue?"))
-        throw Error("nothing changed: restore was declined", ExitCode::kRefused);
-      BackupResult b = make_backup(session, target, t->backup_dir);
-      log_info("backup of the current state: " + b.path.string() + " (verified)");
-      out["backup"] = b.path.string();
-    }
-    fault_point("after-backup");
-    json::object r = session.restore(fs::absolute(*file));
-    for (auto& kv : r) out[kv.key()] = kv.value();
+    RestoreOptions ro{replacing_open_options(target, *t), t->yes, t->backup_dir};
+    json::object out = restore_backup(target, fs::absolute(*file), ro);
     if (t->json) {
       print_json(out);
     } else {
       std::printf("restored %s from %s\n", target.display.c_str(), file->c_str());
       if (out.if_contains("backup")) std::printf("  previous state backed up to %s\n", std::string(out.at("backup").as_string()).c_str());
+      if (const auto& h = out.at("history").as_object(); h.at("recorded").as_bool())
+        std::printf("  run history: %lld runs from the backup, %lld recorded since it, and this restore\n",
+                    static_cast<long long>(h.at("from_backup").to_number<int64_t>()),
+                    static_cast<long long>(h.at("since_backup").to_number<int64_t>()));
     }
   });
 }
