@@ -23,7 +23,7 @@ void add_status_command(CLI::App& app, GlobalOptions& g) {
       ->envname("DBTOOL_SCHEMA_DIR");
   cmd->footer(
       "Status changes nothing and creates nothing (not even a database that does not exist yet).\n"
-      "It compares the live database with schemas/ (tables, columns) and with the last recorded\n"
+      "It compares the live database with schemas/ (tables, columns, indexes) and with the last recorded\n"
       "run (row counts, and content checksums when the schema file is the one the run used) and\n"
       "lists every difference: a column added by hand, 201 rows where the run left 200, ...\n"
       "Example: dbtool status --db mysql://app@db:3306/app --json");

@@ -659,5 +659,32 @@ TEST_F(MysqlSafety, KilledBeforeCutOverLeavesTheLiveTablesAsTheyWere) {
   }
 }
 
+// status compares indexes on MariaDB too: one dropped, one added by hand.
+TEST_F(MysqlSafety, StatusNoticesIndexDrift) {
+  REQUIRE_MYSQL(server);
+  const fs::path& dir = dir_;
+  const std::string uri = fresh_database_uri(server->uri, "index");
+  std::map<std::string, std::string> env{{"DBTOOL_DB_PASSWORD", server->password}};
+  auto r = run_dbtool({"migrate", "--yes", "--db", uri, "--json-file",
+                       (testing::fixtures_dir() / "sample-export.json").string()},
+                      env, dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto kinds = [&] {
+    auto s = run_dbtool({"status", "--db", uri, "--json"}, env, dir);
+    EXPECT_EQ(s.exit_code, 0) << s.err;
+    std::set<std::string> out;
+    const json::value status = json::parse(s.out);
+    for (const auto& d : status.at("drift").at("differences").as_array())
+      out.insert(std::string(d.at("kind").as_string()) + ":" + std::string(d.at("table").as_string()));
+    return out;
+  };
+  EXPECT_EQ(kinds(), std::set<std::string>{});
+  const std::string db = database_of(uri);
+  Admin admin(*server);
+  admin.exec("ALTER TABLE `" + db + "`.sections DROP INDEX uq_sections_abbreviation");
+  admin.exec("CREATE INDEX by_name ON `" + db + "`.users (_name)");
+  EXPECT_EQ(kinds(), (std::set<std::string>{"index_missing:sections", "index_added:users"}));
+}
+
 }  // namespace
 }  // namespace dbtool

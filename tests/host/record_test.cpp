@@ -128,6 +128,25 @@ TEST_F(Record, StatusSaysWhatDriftedSinceTheLastRun) {
   EXPECT_TRUE(drift_kinds().count("table_added:notes"));
 }
 
+TEST_F(Record, StatusNoticesADroppedAndAnAddedIndex) {
+  ASSERT_EQ(dbtool({"migrate", "--json-file", export_.string()}).exit_code, 0);
+  ASSERT_EQ(drift_kinds(), std::set<std::string>{});
+  exec(db_, "DROP INDEX uq_users_uid");
+  EXPECT_EQ(drift_kinds(), std::set<std::string>{"index_missing:users"});
+  exec(db_, "CREATE INDEX by_name ON sections (_name)");
+  EXPECT_EQ(drift_kinds(), (std::set<std::string>{"index_missing:users", "index_added:sections"}));
+  const json::object s = status();
+  for (const auto& d : s.at("drift").at("differences").as_array())
+    if (d.at("kind") == "index_missing") {
+      EXPECT_EQ(d.at("columns"), (json::array{"_uid"})) << d;
+      EXPECT_EQ(d.at("unique"), true) << d;
+    }
+  auto r = dbtool({"status"});
+  EXPECT_NE(r.out.find("sections: index on [\"_name\"] is not in schemas/"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("users: unique index on [\"_uid\"] is in schemas/ but not in the database"), std::string::npos)
+      << r.out;
+}
+
 TEST_F(Record, VerifyComparesTheSourceWithTheLiveDatabase) {
   ASSERT_EQ(dbtool({"migrate", "--json-file", export_.string()}).exit_code, 0);
   auto r = dbtool({"verify", "--source", export_.string(), "--json"});
