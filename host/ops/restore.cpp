@@ -159,4 +159,98 @@ json::object restore_backup(const Target& target, const fs::path& file, const Re
   return out;
 }
 
+namespace {
+
+// Rows per table of a describe() or backup report ({"tables": [{"name", "rows"}]}).
+std::map<std::string, int64_t> table_rows(const json::object& report) {
+  std::map<std::string, int64_t> out;
+  if (auto* t = report.if_contains("tables"); t && t->is_array())
+    for (const auto& row : t->get_array())
+      if (row.is_object() && row.as_object().contains("name") && row.as_object().contains("rows"))
+        out[std::string(row.at("name").as_string())] = row.at("rows").to_number<int64_t>();
+  return out;
+}
+
+}  // namespace
+
+json::object plan_restore(const Target& target, const fs::path& file, bool yes) {
+  // Read-only: no lock file, no stale stage removed, nothing created. A database that does not
+  // exist yet cannot be opened so; it is then looked at the way `status` does, creating nothing.
+  std::unique_ptr<BackendSession> session;
+  const bool missing_file = target.file && !fs::exists(*target.file);
+  if (!missing_file) {
+    json::object ro = target.open_options(false);
+    ro["read_only"] = true;
+    try {
+      session = std::make_unique<BackendSession>(*target.plugin, ro);
+    } catch (const Error&) {
+      if (target.file) throw;  // an existing file that cannot be read says why
+    }
+  }
+  if (!session) session = std::make_unique<BackendSession>(*target.plugin, target.open_options(false));
+  json::object checked = session->verify_backup(file);
+  json::object before = session->describe();
+  const bool exists = !before.if_contains("exists") || before.at("exists").as_bool();
+  std::map<std::string, int64_t> now = table_rows(before), after = table_rows(checked);
+  const bool after_known = checked.contains("tables");
+
+  // The history the restore would leave: the backup's runs, the runs since, and the restore.
+  json::value history = nullptr;
+  json::array live_history;
+  if (session->can_read_tables()) live_history = read_history(*session, before);
+  if (target.file && session->can_read_database()) {
+    json::object backup_open{{"uri", target.plugin->name + ":///" + fs::absolute(file).string()}, {"read_only", true}};
+    try {
+      BackendSession backup(*target.plugin, backup_open);
+      json::array kept = read_history(backup, backup.describe());
+      const int64_t since = static_cast<int64_t>(runs_since(kept, live_history).size());
+      history = json::object{{"from_backup", static_cast<int64_t>(kept.size())}, {"since_backup", since}};
+      after[std::string(kHistoryTable)] = static_cast<int64_t>(kept.size()) + since + 1;
+    } catch (const Error& e) {
+      log_info(std::string("the backup's run history cannot be read ahead: ") + e.what());
+    }
+  }
+  if (history.is_null()) after.erase(std::string(kHistoryTable));
+
+  json::array tables;
+  std::map<std::string, bool> listed;
+  auto add = [&](const std::string& name) {
+    if (listed[name]) return;
+    listed[name] = true;
+    auto n = now.find(name);
+    auto a = after.find(name);
+    json::value rows_after = nullptr;
+    if (a != after.end()) rows_after = a->second;
+    else if (after_known && name != kHistoryTable) rows_after = 0;  // not in the backup: gone
+    tables.push_back(json::object{{"name", name},
+                                  {"rows_before", n == now.end() ? json::value(nullptr) : json::value(n->second)},
+                                  {"rows_after", rows_after}});
+  };
+  for (const auto& [name, rows] : after) add(name);
+  for (const auto& [name, rows] : now) add(name);
+
+  json::array guards;
+  if (!(target.plugin->capabilities & DBTOOL_CAP_RESTORE) || !DBTOOL_HAS_SLOT(target.plugin->backend, restore))
+    guards.push_back(json::object{{"guard", "capability"},
+                                  {"message", "the " + target.plugin->name + " backend cannot restore backups"}});
+  const bool occupied = holds_tables(before);
+  if (occupied && !yes)
+    guards.push_back(json::object{
+        {"guard", "confirm"},
+        {"message", "the target holds tables: the restore asks first, and refuses without a terminal unless --yes"}});
+  json::object plan{{"operation", "plan"},
+                    {"command", "restore"},
+                    {"database", target.display},
+                    {"backend", target.plugin->name},
+                    {"exists", exists},
+                    {"restored_from", file.string()},
+                    {"backup_file", checked},
+                    {"backup", occupied ? "a verified backup would be made first" : json::value(nullptr)},
+                    {"tables", tables},
+                    {"history", history},
+                    {"guards", guards},
+                    {"would_refuse", !guards.empty()}};
+  return plan;
+}
+
 }  // namespace dbtool

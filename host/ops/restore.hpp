@@ -29,4 +29,15 @@ struct RestoreOptions {
 boost::json::object restore_backup(const Target& target, const std::filesystem::path& file,
                                    const RestoreOptions& options);
 
+// What restore_backup would do, found without writing anything: the backup checked by the
+// backend, the target read through a read-only session (no lock, no stage, no backup), and
+// per table rows now -> after (after: the counts the backup's check reports, null when it
+// reports none). For a file database the backup is itself a database file of the same backend,
+// opened read-only to count the history the restore would leave; elsewhere that count is null.
+// Returns {"operation": "plan", "command": "restore", "database", "backend", "exists",
+// "restored_from", "backup_file" (the check's report), "backup" (what would be backed up
+// first, or null), "tables": [{"name", "rows_before", "rows_after"}], "history", "guards",
+// "would_refuse"}. Throws dbtool::Error when the file is not a backup the backend accepts.
+boost::json::object plan_restore(const Target& target, const std::filesystem::path& file, bool yes);
+
 }  // namespace dbtool

@@ -219,6 +219,19 @@ TEST(CrossDb, RestoreOnMariaDbKeepsTheRunHistory) {
   const json::array live = history();
   ASSERT_EQ(live.size(), 5u);
 
+  // The dry run counts the backup's rows from its trailer and changes nothing.
+  const json::object replaced = read_all("mysql", uri, server->password);
+  auto p = run_dbtool({"restore", "--dry-run", "--json", "--db", uri, file}, env, dir);
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  const json::value plan = json::parse(p.out);
+  for (const auto& t : plan.at("tables").as_array())
+    if (t.at("name") == "users") {
+      EXPECT_EQ(t.at("rows_before"), 5);
+      EXPECT_EQ(t.at("rows_after"), 5);
+    }
+  EXPECT_EQ(read_all("mysql", uri, server->password), replaced);
+  EXPECT_EQ(history(), live);
+
   auto r = run({"restore", "--yes", "--json", file});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out).at("history"),

@@ -128,6 +128,50 @@ TEST_F(Record, StatusSaysWhatDriftedSinceTheLastRun) {
   EXPECT_TRUE(drift_kinds().count("table_added:notes"));
 }
 
+// restore --dry-run checks the backup and says what would be replaced, and writes nothing: not
+// the database, not a backup, not a lock file, not a stage.
+TEST_F(Record, RestoreDryRunChangesNoByteAndSaysRowsBeforeAndAfter) {
+  ASSERT_EQ(dbtool({"init", "--yes"}).exit_code, 0);
+  auto b = dbtool({"backup", "--json"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const std::string file(json::parse(b.out).at("path").as_string());
+  ASSERT_EQ(dbtool({"migrate", "--yes", "--json-file", export_.string()}).exit_code, 0);
+  const auto before = snapshot(dir_);
+
+  auto r = dbtool({"restore", "--dry-run", "--json", file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::object plan = json::parse(r.out).as_object();
+  EXPECT_EQ(plan.at("command"), "restore");
+  std::map<std::string, std::pair<json::value, json::value>> rows;
+  for (const auto& t : plan.at("tables").as_array())
+    rows[std::string(t.at("name").as_string())] = {t.at("rows_before"), t.at("rows_after")};
+  EXPECT_EQ(rows["users"], (std::pair<json::value, json::value>{200, 5})) << r.out;
+  EXPECT_EQ(rows["user_sections"], (std::pair<json::value, json::value>{306, 8})) << r.out;
+  EXPECT_EQ(rows["dbtool_history"], (std::pair<json::value, json::value>{2, 3})) << r.out;
+  EXPECT_EQ(plan.at("history"), (json::object{{"from_backup", 1}, {"since_backup", 1}}));
+  EXPECT_EQ(plan.at("backup"), "a verified backup would be made first");
+  EXPECT_TRUE(plan.at("would_refuse").as_bool()) << "without --yes and a terminal the restore asks";
+
+  r = dbtool({"restore", "--dry-run", "--yes", file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("plan: restore of " + db_.string()), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("users"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("would stop or ask"), std::string::npos) << r.out;
+
+  // A file that is not a backup is refused by the plan as by the restore.
+  testing::write_bytes(dir_ / "not-a-backup.db", "SQLite format 3");
+  r = dbtool({"restore", "--dry-run", (dir_ / "not-a-backup.db").string()});
+  EXPECT_NE(r.exit_code, 0);
+  fs::remove(dir_ / "not-a-backup.db");
+  EXPECT_EQ(snapshot(dir_), before);
+
+  // The plan's numbers are what the restore then leaves.
+  ASSERT_EQ(dbtool({"restore", "--yes", file}).exit_code, 0);
+  const json::object after = status();
+  for (const auto& t : after.at("tables").as_array())
+    EXPECT_EQ(t.at("rows"), rows[std::string(t.at("name").as_string())].second) << t;
+}
+
 TEST_F(Record, StatusNoticesADroppedAndAnAddedIndex) {
   ASSERT_EQ(dbtool({"migrate", "--json-file", export_.string()}).exit_code, 0);
   ASSERT_EQ(drift_kinds(), std::set<std::string>{});
