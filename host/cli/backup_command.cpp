@@ -2,6 +2,7 @@
 #include "cli/common.hpp"
 
 #include "ops/backup.hpp"
+#include "ops/restore.hpp"
 #include "plugins/backend.hpp"
 #include "plugins/host_services.hpp"
 #include "util/environment.hpp"
@@ -41,47 +42,84 @@ void add_backup_command(CLI::App& app, GlobalOptions& g) {
   });
 }
 
+namespace {
+
+std::string show(const json::value& v) {
+  if (v.is_null()) return "?";
+  return v.is_string() ? std::string(v.get_string()) : json::serialize(v);
+}
+
+void print_restore_plan(const json::object& plan, bool as_json) {
+  if (as_json) {
+    print_json(plan);
+    return;
+  }
+  std::printf("plan: restore of %s (%s) from %s, changing nothing\n", show(plan.at("database")).c_str(),
+              show(plan.at("backend")).c_str(), show(plan.at("restored_from")).c_str());
+  const json::object& checked = plan.at("backup_file").as_object();
+  std::printf("  backup file: checked%s%s\n",
+              checked.contains("format") ? (", " + show(checked.at("format"))).c_str() : "",
+              checked.contains("bytes") ? (", " + show(checked.at("bytes")) + " bytes").c_str() : "");
+  std::printf("  %-24s %12s %12s\n", "table", "rows now", "rows after");
+  for (const auto& tv : plan.at("tables").as_array()) {
+    const json::object& t = tv.as_object();
+    std::printf("  %-24s %12s %12s\n", show(t.at("name")).c_str(),
+                t.at("rows_before").is_null() ? "-" : show(t.at("rows_before")).c_str(),
+                show(t.at("rows_after")).c_str());
+  }
+  if (const auto& h = plan.at("history"); h.is_object())
+    std::printf("  run history: %s runs from the backup, %s recorded since it, and the restore\n",
+                show(h.at("from_backup")).c_str(), show(h.at("since_backup")).c_str());
+  else
+    std::printf("  run history: the backup's runs, the runs since it and the restore (not counted ahead)\n");
+  std::printf("  backup:  %s\n", plan.at("backup").is_null() ? "none needed (empty target)"
+                                                              : show(plan.at("backup")).c_str());
+  for (const auto& gd : plan.at("guards").as_array())
+    std::printf("  would stop or ask: %s\n", show(gd.at("message")).c_str());
+}
+
+}  // namespace
+
 void add_restore_command(CLI::App& app, GlobalOptions& g) {
   auto* cmd = app.add_subcommand("restore", "Replace the database with a backup (backing up the current state first)");
   static TargetOptions opts;
   static std::string backup_file;
+  static bool dry_run = false;
   TargetOptions* t = &opts;
   std::string* file = &backup_file;
   add_target_options(cmd, *t, true);
   cmd->add_option("BACKUP_FILE", *file, "A file written by `dbtool backup`")->required()->check(CLI::ExistingFile);
+  cmd->add_flag("--dry-run", dry_run,
+                "Check the backup and show what the restore would replace (rows per table now -> after), "
+                "changing nothing: no backup, no lock, no stage");
   cmd->footer("The backup is verified and rebuilt beside the database, then swapped in atomically;\n"
-              "the current state is backed up first. Example:\n"
+              "the current state is backed up first. The run history (dbtool_history) keeps the backup's\n"
+              "runs, the runs recorded since it and a row for the restore (needs a backend that can\n"
+              "describe its database: sqlite, mysql). --dry-run checks the file and prints rows per table\n"
+              "now -> after (\"?\" where the backup's check does not count them), writing nothing. Example:\n"
               "  dbtool restore --db instance/volumes/user_management.db backups/user_management-20261124T120000Z.db");
   cmd->callback([&g, t, file] {
     PluginRegistry reg = load_plugins(g);
     Target target = resolve_target(reg, t->backend, t->db);
+    if (dry_run) {
+      print_restore_plan(plan_restore(target, fs::absolute(*file), t->yes), t->json);
+      return;
+    }
     // Asked before anything is written: a backup of the current state made for a restore that
     // cannot happen would only mislead.
     if (!(target.plugin->capabilities & DBTOOL_CAP_RESTORE) || !DBTOOL_HAS_SLOT(target.plugin->backend, restore))
       throw Error("nothing changed: the " + target.plugin->name + " backend cannot restore backups", ExitCode::kRefused);
-    BackendSession session(*target.plugin, replacing_open_options(target, *t));
-    // A file that is not a complete backup made by dbtool is refused before anything is done:
-    // no question, no backup of the current state, the target untouched.
-    session.verify_backup(fs::absolute(*file));
-    json::object before = session.describe();
-    json::object out{{"database", target.display}, {"restored_from", fs::absolute(*file).string()}};
-    if (holds_tables(before)) {
-      if (!t->yes &&
-          !confirm("Restoring replaces these tables of " + target.display + " (a backup is made first):\n" +
-                   table_listing(before) + "Continue?"))
-        throw Error("nothing changed: restore was declined", ExitCode::kRefused);
-      BackupResult b = make_backup(session, target, t->backup_dir);
-      log_info("backup of the current state: " + b.path.string() + " (verified)");
-      out["backup"] = b.path.string();
-    }
-    fault_point("after-backup");
-    json::object r = session.restore(fs::absolute(*file));
-    for (auto& kv : r) out[kv.key()] = kv.value();
+    RestoreOptions ro{replacing_open_options(target, *t), t->yes, t->backup_dir};
+    json::object out = restore_backup(target, fs::absolute(*file), ro);
     if (t->json) {
       print_json(out);
     } else {
       std::printf("restored %s from %s\n", target.display.c_str(), file->c_str());
       if (out.if_contains("backup")) std::printf("  previous state backed up to %s\n", std::string(out.at("backup").as_string()).c_str());
+      if (const auto& h = out.at("history").as_object(); h.at("recorded").as_bool())
+        std::printf("  run history: %lld runs from the backup, %lld recorded since it, and this restore\n",
+                    static_cast<long long>(h.at("from_backup").to_number<int64_t>()),
+                    static_cast<long long>(h.at("since_backup").to_number<int64_t>()));
     }
   });
 }

@@ -41,7 +41,8 @@ void print_attempts(const ChainResult& extracted) {
       std::printf("source %s did not serve: %s\n", a.source.c_str(), escape_controls(a.reason).c_str());
 }
 
-// The per-table reconciliation of a database source, as people read it.
+}  // namespace
+
 void print_database_source(const json::object& report) {
   const auto* d = report.if_contains("database_source");
   if (d == nullptr || !d->is_object()) return;
@@ -65,8 +66,6 @@ void print_database_source(const json::object& report) {
   if (o.at("skipped_history").as_bool())
     std::printf("  dbtool_history of the source skipped: it is dbtool's own run history, not app data\n");
 }
-
-}  // namespace
 
 void add_migrate_options(CLI::App* cmd, MigrateOptions& o) {
   SourceSettings& s = o.source;

@@ -1,6 +1,7 @@
 // `dbtool plan` and `--dry-run`: what init or migrate would do, found by doing everything but
 // writing: connect to the target and the sources first, fetch and validate the export into a
-// scratch folder, map every record, and report before -> after, rejects and refusals.
+// scratch folder (or read a source database read-only), map every record, and report
+// before -> after, rejects and refusals. `restore --dry-run` is plan_restore (ops/restore.hpp).
 #pragma once
 
 #include "cli/common.hpp"
@@ -37,5 +38,9 @@ std::vector<std::string> split_list(const std::string& s);
 void run_plan(const GlobalOptions& g, const MigrateOptions& o, const std::string& operation);
 
 void add_plan_command(CLI::App& app, GlobalOptions& g);
+
+// The per-table reconciliation of a database source ("database_source" of a migrate report or
+// a plan), as people read it; nothing when there is none.
+void print_database_source(const boost::json::object& report);
 
 }  // namespace dbtool

@@ -1,6 +1,8 @@
 // `dbtool plan` (and --dry-run): run everything a migration does up to the first write, into a
 // scratch folder that is removed afterwards, and say what the run would change.
 #include "cli/plan.hpp"
+#include "import/import_mapping.hpp"
+#include "import/table_mapping.hpp"
 #include "ops/db_source.hpp"
 #include "util/environment.hpp"
 
@@ -11,6 +13,7 @@
 #include "schema/schema.hpp"
 #include "util/error.hpp"
 
+#include <algorithm>
 #include <cstdio>
 #include <fstream>
 #include <random>
@@ -54,14 +57,11 @@ void run_plan(const GlobalOptions& g, const MigrateOptions& o, const std::string
   Schema schema = load_schema(dir / "schema.json");
   std::vector<std::string> chain = operation == "migrate" ? split_list(o.sources) : std::vector<std::string>{};
   if (operation == "migrate" && chain.empty()) throw Error("--source names no source", ExitCode::kUsage);
-  for (const auto& name : chain) {
-    // Not yet: a database source is planned by `migrate` itself (everything is checked before
-    // the backup), but plan does not read it through.
+  for (const auto& name : chain) {  // fail early on a typo, before anything is opened
     if (is_database_uri(name))
-      throw Error("plan does not cover a database source yet (" + redact_uri(name) +
-                      "); migrate checks its whole mapping before it backs up or changes anything",
-                  ExitCode::kUsage);
-    reg.get(name, DBTOOL_KIND_SOURCE);
+      check_database_source(reg, name);
+    else
+      reg.get(name, DBTOOL_KIND_SOURCE);
   }
 
   // 1. The target first: a wrong address or password fails before anything is fetched.
@@ -96,7 +96,9 @@ void run_plan(const GlobalOptions& g, const MigrateOptions& o, const std::string
     }
   }
 
-  // 2. The sources, into the scratch folder (the cache is not replaced), then every record mapped.
+  // 2. The sources, into the scratch folder (the cache is not replaced), then every record
+  // mapped; a database source is read through the mapping the run uses, every value checked,
+  // the rows counted instead of loaded.
   ScratchDir scratch;
   ImportRun run;
   run.mapping_file = dir / "import-mapping.json";
@@ -105,22 +107,38 @@ void run_plan(const GlobalOptions& g, const MigrateOptions& o, const std::string
   run.reject_file = scratch.path() / "rejects.jsonl";
   json::array sources;
   std::string served = "defaults";
+  LoadOutcome mapped;
+  json::object imp{{"records_rejected", 0}, {"unknown_fields", json::object{}}};
+  bool imported = true;
   if (operation == "migrate") {
     SourceSettings s = o.source;
     s.cache_file = o.cache;
     s.scratch_dir = scratch.path();
+    if (std::any_of(chain.begin(), chain.end(), [](const std::string& n) { return !is_database_uri(n); }))
+      s.record_key = load_mapping(dir / "import-mapping.json", schema).key_field;
     ChainResult extracted = run_source_chain(reg, chain, s);
     sources = extracted.to_json();
     served = extracted.source;
-    run.files = {extracted.export_file};
-    if (o.with_defaults) run.files.push_back(dir / "defaults.json");
+    if (extracted.database) {
+      DatabaseSource& db = *extracted.database;
+      MappingPlan mp = plan_mapping(db.schema(), schema, load_database_mapping(dir / "database-mapping.json"),
+                                    o.allow_drop);
+      mapped = read_from_database(db, mp, drain_stream);
+      end_progress();
+      imported = false;
+    } else {
+      run.files = {extracted.export_file};
+      if (o.with_defaults) run.files.push_back(dir / "defaults.json");
+    }
   } else {
     run.files = {dir / "defaults.json"};
   }
-  LoadOutcome mapped = import_without_loading(schema, run);
-  end_progress();
-  json::object imp = mapped.details.at("import").as_object();
-  imp.erase("reject_file");
+  if (imported) {
+    mapped = import_without_loading(schema, run);
+    end_progress();
+    imp = mapped.details.at("import").as_object();
+    imp.erase("reject_file");
+  }
 
   // 3. What the run would do, and what would stop it.
   json::array tables, guards;
@@ -179,11 +197,12 @@ void run_plan(const GlobalOptions& g, const MigrateOptions& o, const std::string
       {"rejected", rejected},
       {"reject_reasons", reasons},
       {"unknown_fields", imp.at("unknown_fields")},
-      {"import", imp},
+      {"import", imported ? json::value(imp) : json::value(nullptr)},
       {"guards", guards},
       {"would_refuse",
        !guards.empty() && (guards.back().at("guard") == "confirm" || (rejected > 0 && o.reject_file.empty()))}};
   if (operation == "migrate") plan["sources"] = sources;
+  if (auto* d = mapped.details.if_contains("database_source")) plan["database_source"] = *d;
   if (o.target.json) {
     print_json(plan);
     return;
@@ -211,6 +230,7 @@ void run_plan(const GlobalOptions& g, const MigrateOptions& o, const std::string
   for (const auto& f : imp.at("unknown_fields").as_object())
     std::printf("  unknown field %s in %s records (mapped nowhere)\n", std::string(f.key()).c_str(),
                 str(f.value()).c_str());
+  print_database_source(plan);
   for (const auto& gd : guards) std::printf("  would stop or ask: %s\n", str(gd.at("message")).c_str());
 }
 
@@ -221,10 +241,13 @@ void add_plan_command(CLI::App& app, GlobalOptions& g) {
   cmd->footer(
       "Connects to the target and the sources first (a wrong address fails before any download),\n"
       "fetches and validates the export into a scratch folder that is removed afterwards (the\n"
-      "cache is not replaced), maps every record, and prints the schema before -> after, rows per\n"
+      "cache is not replaced) or reads a source database read-only through migrate's own mapping\n"
+      "(rows counted, not loaded), maps every record, and prints the schema before -> after, rows per\n"
       "table now -> after, rejects with their reasons, unknown fields, and what would stop or ask.\n"
       "No backup, no stage, no file is written. `migrate --dry-run` and `init --dry-run` do the same.\n"
-      "Example: dbtool plan --db mysql://app@db:3306/app --source http-legacy,json-file --json");
+      "Examples:\n"
+      "  dbtool plan --db mysql://app@db:3306/app --source http-legacy,json-file --json\n"
+      "  dbtool plan --source sqlite:///old/user_management.db --db new.db");
   cmd->callback([&g] { run_plan(g, o, "migrate"); });
 }
 

@@ -370,6 +370,23 @@ bool DatabaseSource::has_history() const {
 }
 
 LoadOutcome load_from_database(BackendStage& stage, DatabaseSource& source, const MappingPlan& plan) {
+  return read_from_database(source, plan,
+                            [&stage](const std::string& table, ArrowArrayStream* s) { return stage.load(table, s); });
+}
+
+int64_t drain_stream(const std::string&, ArrowArrayStream* stream) {
+  int64_t rows = 0;
+  try {
+    sdk::StreamReader reader(stream);
+    sdk::ArrayHolder batch;
+    while (reader.next(batch)) rows += batch.a.length;
+  } catch (const std::exception& e) {
+    throw Error(e.what());
+  }
+  return rows;
+}
+
+LoadOutcome read_from_database(DatabaseSource& source, const MappingPlan& plan, const TableSink& sink) {
   LoadOutcome out;
   json::array tables;
   bool first = true;
@@ -387,7 +404,7 @@ LoadOutcome load_from_database(BackendStage& stage, DatabaseSource& source, cons
     }
     int64_t loaded = 0;
     try {
-      loaded = stage.load(tp.target, &adapted);
+      loaded = sink(tp.target, &adapted);
     } catch (const Error& e) {
       // The adapter's own error says exactly which value and why; the backend only relays it.
       if (state->error) throw Error(std::string(state->error->what()) + "; nothing was changed", state->error->code());

@@ -13,6 +13,7 @@
 
 #include <boost/json.hpp>
 
+#include <functional>
 #include <memory>
 #include <string>
 #include <string_view>
@@ -70,5 +71,17 @@ class DatabaseSource {
 // Returns the rows each target table must hold and the per-table reconciliation
 // (read = loaded + dropped + rejected). Throws dbtool::Error; the caller's stage is then aborted.
 LoadOutcome load_from_database(BackendStage& stage, DatabaseSource& source, const MappingPlan& plan);
+
+// Where read_from_database sends each target table's rows: takes ownership of the stream and
+// returns the rows it took. A stage's load, or drain_stream.
+using TableSink = std::function<int64_t(const std::string& table, ArrowArrayStream* stream)>;
+
+// load_from_database with any sink: every planned table read and adapted the same way, every
+// value checked the same way, the same reconciliation returned. `plan` uses it with
+// drain_stream to count what a migration would load without writing anything.
+LoadOutcome read_from_database(DatabaseSource& source, const MappingPlan& plan, const TableSink& sink);
+
+// Reads a stream to its end and returns its rows; throws dbtool::Error with the stream's error.
+int64_t drain_stream(const std::string& table, ArrowArrayStream* stream);
 
 }  // namespace dbtool

@@ -1,9 +1,14 @@
 // find_drift: live tables and columns against schemas/, rows and checksums against the last run.
 #include "ops/drift.hpp"
 
+#include "ops/db_source.hpp"
 #include "ops/table_digest.hpp"
+#include "plugins/host_services.hpp"
+#include "schema/schema_compare.hpp"
+#include "util/error.hpp"
 
 #include <algorithm>
+#include <optional>
 #include <set>
 
 namespace dbtool {
@@ -60,6 +65,31 @@ json::object find_drift(BackendSession& session, const json::object& description
         json::object d = difference("column_added", name, "column " + name + "." + c + " is not in schemas/");
         d["column"] = c;
         diffs.push_back(std::move(d));
+      }
+  }
+
+  // Indexes (unique ones included): schemas/ against what the database declares, compared by
+  // the columns they cover, as `schema diff` does. A database whose structure the portable
+  // schema cannot express (a table added by hand without a primary key, say) is not compared.
+  if (session.can_read_database() && !present.empty()) {
+    std::optional<Schema> declared;
+    try {
+      declared = schema_of_database(session.describe_schema(), "the database");
+    } catch (const Error& e) {
+      log_info(std::string("indexes not compared: ") + e.what());
+    }
+    if (declared)
+      for (const auto& d : diff_schemas(schema, *declared)) {
+        if ((d.kind != "index" && d.kind != "unique") || declared->find_table(d.table) == nullptr) continue;
+        const bool missing = d.actual.is_null();
+        const std::string what = (d.kind == "unique" ? "unique index on " : "index on ") +
+                                 json::serialize(missing ? d.expected : d.actual);
+        json::object x = difference(missing ? "index_missing" : "index_added", d.table,
+                                    d.table + ": " + what +
+                                        (missing ? " is in schemas/ but not in the database" : " is not in schemas/"));
+        x["columns"] = missing ? d.expected : d.actual;
+        x["unique"] = d.kind == "unique";
+        diffs.push_back(std::move(x));
       }
   }
 

@@ -1,5 +1,5 @@
 // What changed in a live database since dbtool last recorded a run in it, and how it differs
-// from the schema files: tables, columns, row counts and content checksums.
+// from the schema files: tables, columns, indexes, row counts and content checksums.
 #pragma once
 
 #include "plugins/backend.hpp"

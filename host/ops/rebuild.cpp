@@ -2,6 +2,7 @@
 #include "ops/rebuild.hpp"
 
 #include "ops/backup.hpp"
+#include "ops/history.hpp"
 #include "ops/table_digest.hpp"
 #include "plugins/host_services.hpp"
 #include "util/environment.hpp"
@@ -82,24 +83,8 @@ void guard_against_shrink(const json::object& before, const json::array& staged,
 
 void record_run(BackendStage& stage, const Schema& schema, const RebuildOptions& options,
                 const std::string& started, const json::object& report) {
-  const Table* history = schema.find_table(kHistoryTable);
-  std::vector<sdk::ColumnSpec> columns;
-  for (const auto& c : history->columns)
-    if (c.name != "id") columns.push_back({c.name, arrow_type(c.type)});
-  sdk::BatchBuilder b(columns);
-  auto text = [&](size_t col, const std::string& v) { b.append_bytes(col, v); };
-  text(0, started);
-  text(1, utc_stamp_iso());
-  text(2, options.operation);
-  text(3, schema.name);
-  b.append_int64(4, schema.version);
-  text(5, schema.checksum);
-  text(6, options.source);
-  text(7, json::serialize(report));
-  text(8, DBTOOL_VERSION);
-  sdk::ArrayHolder batch;
-  b.finish(&batch.a);
-  load_batch(stage, std::string(kHistoryTable), columns, std::move(batch));
+  write_history(stage, json::array{history_row(options.operation, started, schema.name, schema.version,
+                                               schema.checksum, options.source, report)});
 }
 
 }  // namespace

@@ -189,6 +189,72 @@ TEST(CrossDb, InitBackupRestoreOnMariaDb) {
   fs::remove_all(dir);
 }
 
+// Three runs, a backup, two more runs, a restore: the history holds the backup's three runs (ids
+// kept), the two since (new ids) and the restore, and the data is the backup's.
+TEST(CrossDb, RestoreOnMariaDbKeepsTheRunHistory) {
+  REQUIRE_MYSQL(server);
+  fs::path dir = testing::make_temp_dir("dbtool-mysql-history");
+  const std::string uri = fresh_database_uri(server->uri, "history");
+  std::map<std::string, std::string> env{{"DBTOOL_DB_PASSWORD", server->password}, {"DBTOOL_DEFAULT_PASSWORD", "x"}};
+  const std::string backups = (dir / "backups").string();
+  const std::string sample = (testing::fixtures_dir() / "sample-export.json").string();
+  auto run = [&](std::vector<std::string> args) {
+    args.insert(args.end(), {"--db", uri, "--backup-dir", backups});
+    return run_dbtool(args, env, dir);
+  };
+  auto history = [&] {
+    auto r = run_dbtool({"status", "--db", uri, "--json"}, env, dir);
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return json::parse(r.out).at("history").as_array();
+  };
+  ASSERT_EQ(run({"init", "--yes"}).exit_code, 0);
+  ASSERT_EQ(run({"migrate", "--yes", "--json-file", sample}).exit_code, 0);
+  ASSERT_EQ(run({"init", "--yes"}).exit_code, 0);
+  auto b = run({"backup", "--json"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const std::string file(json::parse(b.out).at("path").as_string());
+  const json::object backed_up = read_all("mysql", uri, server->password);
+  ASSERT_EQ(run({"migrate", "--yes", "--json-file", sample}).exit_code, 0);
+  ASSERT_EQ(run({"init", "--yes"}).exit_code, 0);
+  const json::array live = history();
+  ASSERT_EQ(live.size(), 5u);
+
+  // The dry run counts the backup's rows from its trailer and changes nothing.
+  const json::object replaced = read_all("mysql", uri, server->password);
+  auto p = run_dbtool({"restore", "--dry-run", "--json", "--db", uri, file}, env, dir);
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  const json::value plan = json::parse(p.out);
+  for (const auto& t : plan.at("tables").as_array())
+    if (t.at("name") == "users") {
+      EXPECT_EQ(t.at("rows_before"), 5);
+      EXPECT_EQ(t.at("rows_after"), 5);
+    }
+  EXPECT_EQ(read_all("mysql", uri, server->password), replaced);
+  EXPECT_EQ(history(), live);
+
+  auto r = run({"restore", "--yes", "--json", file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(json::parse(r.out).at("history"),
+            (json::object{{"from_backup", 3}, {"since_backup", 2}, {"recorded", true}}))
+      << r.out;
+  EXPECT_EQ(read_all("mysql", uri, server->password), backed_up);
+  const json::array after = history();
+  ASSERT_EQ(after.size(), 6u);
+  auto without_id = [](const json::value& row) {
+    json::object o = row.as_object();
+    o.erase("id");
+    return o;
+  };
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(after[i], live[i]) << i;
+  for (size_t i = 3; i < 5; ++i) EXPECT_EQ(without_id(after[i]), without_id(live[i])) << i;
+  std::set<int64_t> ids;
+  for (const auto& h : after) ids.insert(h.at("id").as_int64());
+  EXPECT_EQ(ids.size(), after.size()) << "ids collide";
+  EXPECT_EQ(after[5].at("operation"), "restore");
+  EXPECT_EQ(after[5].at("source"), json::value(file));
+  fs::remove_all(dir);
+}
+
 // The content checksum is portable: the digest a run records from the batches it loads equals
 // the one read back from MariaDB (no drift), verify agrees, and a change made in MariaDB shows.
 TEST(CrossDb, ChecksumsRecordedOnMariaDbMatchWhatIsReadBackAndVerify) {

@@ -423,7 +423,7 @@ TEST_F(MysqlSafety, TheLongestDatabaseNameCutsOverRepeatedly) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const json::value status = json::parse(r.out);
   const json::array& retired = status.at("retired").as_array();
-  EXPECT_EQ(retired.size(), 4u) << r.out;  // 3 re-inits and the restore
+  EXPECT_EQ(retired.size(), 5u) << r.out;  // 3 re-inits, the restore and its history merge
   for (const auto& name : retired) {
     EXPECT_LE(name.as_string().size(), 64u);
     EXPECT_TRUE(admin.database_exists(std::string(name.as_string())));
@@ -657,6 +657,33 @@ TEST_F(MysqlSafety, KilledBeforeCutOverLeavesTheLiveTablesAsTheyWere) {
     std::string name(t.at("name").as_string());
     EXPECT_EQ(admin.count(db, name), t.at("rows").to_number<int64_t>()) << name;
   }
+}
+
+// status compares indexes on MariaDB too: one dropped, one added by hand.
+TEST_F(MysqlSafety, StatusNoticesIndexDrift) {
+  REQUIRE_MYSQL(server);
+  const fs::path& dir = dir_;
+  const std::string uri = fresh_database_uri(server->uri, "index");
+  std::map<std::string, std::string> env{{"DBTOOL_DB_PASSWORD", server->password}};
+  auto r = run_dbtool({"migrate", "--yes", "--db", uri, "--json-file",
+                       (testing::fixtures_dir() / "sample-export.json").string()},
+                      env, dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  auto kinds = [&] {
+    auto s = run_dbtool({"status", "--db", uri, "--json"}, env, dir);
+    EXPECT_EQ(s.exit_code, 0) << s.err;
+    std::set<std::string> out;
+    const json::value status = json::parse(s.out);
+    for (const auto& d : status.at("drift").at("differences").as_array())
+      out.insert(std::string(d.at("kind").as_string()) + ":" + std::string(d.at("table").as_string()));
+    return out;
+  };
+  EXPECT_EQ(kinds(), std::set<std::string>{});
+  const std::string db = database_of(uri);
+  Admin admin(*server);
+  admin.exec("ALTER TABLE `" + db + "`.sections DROP INDEX uq_sections_abbreviation");
+  admin.exec("CREATE INDEX by_name ON `" + db + "`.users (_name)");
+  EXPECT_EQ(kinds(), (std::set<std::string>{"index_missing:sections", "index_added:users"}));
 }
 
 }  // namespace

@@ -8,6 +8,7 @@
 
 #include <boost/json.hpp>
 
+#include <map>
 #include <set>
 #include <thread>
 
@@ -83,6 +84,54 @@ TEST(DatabaseSource, OldShapeSqliteToSqliteKeepsEveryTableRowIdAndPassword) {
   for (const auto& c : users.at("defaulted_columns").as_array())
     kasm_defaulted |= c.as_string() == "kasm_server_needed";
   EXPECT_TRUE(kasm_defaulted);
+}
+
+// Every file of a folder with its bytes and modification time.
+std::map<std::string, std::string> snapshot(const fs::path& dir) {
+  std::map<std::string, std::string> out;
+  for (const auto& e : fs::recursive_directory_iterator(dir))
+    out[fs::relative(e.path(), dir).string()] =
+        e.is_regular_file() ? testing::read_bytes(e.path()) + "@" +
+                                  std::to_string(fs::last_write_time(e.path()).time_since_epoch().count())
+                            : "dir";
+  return out;
+}
+
+// The issue's proof for a database source: `plan` (and migrate --dry-run) changes no byte on
+// disk, source or target, and reports the row counts the real run then loads, the dropped
+// column included.
+TEST(DatabaseSource, PlanChangesNoByteAndReportsTheCountsTheRunLoads) {
+  OldDb o = make_old_db("old");
+  const fs::path target = o.dir / "new.db";
+  ASSERT_EQ(run_dbtool({"init", "--db", target.string()}, {}, o.dir).exit_code, 0);
+  const auto before = snapshot(o.dir);
+  const std::vector<std::string> options = {"--source", sqlite_uri(o.db), "--db", target.string(), "--allow-drop"};
+  auto with = [&](std::vector<std::string> args) {
+    args.insert(args.end(), options.begin(), options.end());
+    return args;
+  };
+  auto p = run_dbtool(with({"plan", "--json"}), {}, o.dir);
+  ASSERT_EQ(p.exit_code, 0) << p.err;
+  auto d = run_dbtool(with({"migrate", "--dry-run"}), {}, o.dir);
+  ASSERT_EQ(d.exit_code, 0) << d.err;
+  EXPECT_NE(d.out.find("users            -> users            read 600 = loaded 600"), std::string::npos) << d.out;
+  EXPECT_NE(d.out.find("column _dob dropped"), std::string::npos) << d.out;
+  EXPECT_EQ(snapshot(o.dir), before) << "a plan wrote something";
+
+  const json::object plan = parse_report(p.out);
+  EXPECT_EQ(plan.at("source"), json::value(sqlite_uri(o.db)));
+  std::map<std::string, json::value> planned;
+  for (const auto& t : plan.at("tables").as_array()) planned[std::string(t.at("name").as_string())] = t.at("rows_after");
+  EXPECT_EQ(planned.at("users"), kUsers);
+  ASSERT_EQ(source_table(plan, "users").at("dropped_columns").as_array().size(), 1u);
+
+  auto r = run_dbtool(with({"migrate", "--yes", "--json"}), {}, o.dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::object report = parse_report(r.out);
+  std::map<std::string, json::value> loaded;
+  for (const auto& t : report.at("tables").as_array()) loaded[std::string(t.at("name").as_string())] = t.at("rows");
+  EXPECT_EQ(planned, loaded);
+  EXPECT_EQ(plan.at("database_source").at("tables"), report.at("database_source").at("tables"));
 }
 
 TEST(DatabaseSource, CurrentShapeIsAnIdentityMigration) {

@@ -13,6 +13,7 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 using testing::run_dbtool;
+using testing::run_program;
 
 void exec(const fs::path& db, const std::string& sql) {
   sqlite3* h = nullptr;
@@ -127,6 +128,69 @@ TEST_F(Record, StatusSaysWhatDriftedSinceTheLastRun) {
   EXPECT_TRUE(drift_kinds().count("table_added:notes"));
 }
 
+// restore --dry-run checks the backup and says what would be replaced, and writes nothing: not
+// the database, not a backup, not a lock file, not a stage.
+TEST_F(Record, RestoreDryRunChangesNoByteAndSaysRowsBeforeAndAfter) {
+  ASSERT_EQ(dbtool({"init", "--yes"}).exit_code, 0);
+  auto b = dbtool({"backup", "--json"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const std::string file(json::parse(b.out).at("path").as_string());
+  ASSERT_EQ(dbtool({"migrate", "--yes", "--json-file", export_.string()}).exit_code, 0);
+  const auto before = snapshot(dir_);
+
+  auto r = dbtool({"restore", "--dry-run", "--json", file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::object plan = json::parse(r.out).as_object();
+  EXPECT_EQ(plan.at("command"), "restore");
+  std::map<std::string, std::pair<json::value, json::value>> rows;
+  for (const auto& t : plan.at("tables").as_array())
+    rows[std::string(t.at("name").as_string())] = {t.at("rows_before"), t.at("rows_after")};
+  EXPECT_EQ(rows["users"], (std::pair<json::value, json::value>{200, 5})) << r.out;
+  EXPECT_EQ(rows["user_sections"], (std::pair<json::value, json::value>{306, 8})) << r.out;
+  EXPECT_EQ(rows["dbtool_history"], (std::pair<json::value, json::value>{2, 3})) << r.out;
+  EXPECT_EQ(plan.at("history"), (json::object{{"from_backup", 1}, {"since_backup", 1}}));
+  EXPECT_EQ(plan.at("backup"), "a verified backup would be made first");
+  EXPECT_TRUE(plan.at("would_refuse").as_bool()) << "without --yes and a terminal the restore asks";
+
+  r = dbtool({"restore", "--dry-run", "--yes", file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.out.find("plan: restore of " + db_.string()), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("users"), std::string::npos) << r.out;
+  EXPECT_EQ(r.out.find("would stop or ask"), std::string::npos) << r.out;
+
+  // A file that is not a backup is refused by the plan as by the restore.
+  testing::write_bytes(dir_ / "not-a-backup.db", "SQLite format 3");
+  r = dbtool({"restore", "--dry-run", (dir_ / "not-a-backup.db").string()});
+  EXPECT_NE(r.exit_code, 0);
+  fs::remove(dir_ / "not-a-backup.db");
+  EXPECT_EQ(snapshot(dir_), before);
+
+  // The plan's numbers are what the restore then leaves.
+  ASSERT_EQ(dbtool({"restore", "--yes", file}).exit_code, 0);
+  const json::object after = status();
+  for (const auto& t : after.at("tables").as_array())
+    EXPECT_EQ(t.at("rows"), rows[std::string(t.at("name").as_string())].second) << t;
+}
+
+TEST_F(Record, StatusNoticesADroppedAndAnAddedIndex) {
+  ASSERT_EQ(dbtool({"migrate", "--json-file", export_.string()}).exit_code, 0);
+  ASSERT_EQ(drift_kinds(), std::set<std::string>{});
+  exec(db_, "DROP INDEX uq_users_uid");
+  EXPECT_EQ(drift_kinds(), std::set<std::string>{"index_missing:users"});
+  exec(db_, "CREATE INDEX by_name ON sections (_name)");
+  EXPECT_EQ(drift_kinds(), (std::set<std::string>{"index_missing:users", "index_added:sections"}));
+  const json::object s = status();
+  for (const auto& d : s.at("drift").at("differences").as_array())
+    if (d.at("kind") == "index_missing") {
+      EXPECT_EQ(d.at("columns"), (json::array{"_uid"})) << d;
+      EXPECT_EQ(d.at("unique"), true) << d;
+    }
+  auto r = dbtool({"status"});
+  EXPECT_NE(r.out.find("sections: index on [\"_name\"] is not in schemas/"), std::string::npos) << r.out;
+  EXPECT_NE(r.out.find("users: unique index on [\"_uid\"] is in schemas/ but not in the database"), std::string::npos)
+      << r.out;
+}
+
 TEST_F(Record, VerifyComparesTheSourceWithTheLiveDatabase) {
   ASSERT_EQ(dbtool({"migrate", "--json-file", export_.string()}).exit_code, 0);
   auto r = dbtool({"verify", "--source", export_.string(), "--json"});
@@ -148,6 +212,91 @@ TEST_F(Record, VerifyComparesTheSourceWithTheLiveDatabase) {
   r = dbtool({"verify", "--source", export_.string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("user_sections: 305 rows in the database, 306 in the source"), std::string::npos) << r.err;
+}
+
+// Every column of a history row but its id: the same run, wherever it is kept.
+json::object without_id(const json::value& row) {
+  json::object o = row.as_object();
+  o.erase("id");
+  return o;
+}
+
+TEST_F(Record, RestoreKeepsTheBackupsRunsTheRunsSinceAndRecordsItself) {
+  ASSERT_EQ(dbtool({"init", "--yes"}).exit_code, 0);
+  ASSERT_EQ(dbtool({"migrate", "--yes", "--json-file", export_.string()}).exit_code, 0);
+  ASSERT_EQ(dbtool({"init", "--yes"}).exit_code, 0);
+  auto b = dbtool({"backup", "--json"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const std::string file(json::parse(b.out).at("path").as_string());
+  ASSERT_EQ(dbtool({"migrate", "--yes", "--json-file", export_.string()}).exit_code, 0);
+  ASSERT_EQ(dbtool({"init", "--yes"}).exit_code, 0);
+  const json::array live = status().at("history").as_array();
+  ASSERT_EQ(live.size(), 5u);
+
+  auto r = dbtool({"restore", "--yes", "--json", file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::object out = json::parse(r.out).as_object();
+  EXPECT_EQ(out.at("history"), (json::object{{"from_backup", 3}, {"since_backup", 2}, {"recorded", true}})) << r.out;
+
+  const json::object s = status();
+  const json::array history = s.at("history").as_array();
+  ASSERT_EQ(history.size(), 6u) << s;
+  for (size_t i = 0; i < 3; ++i) EXPECT_EQ(history[i], live[i]) << "the backup's run " << i << " as it was";
+  for (size_t i = 3; i < 5; ++i) EXPECT_EQ(without_id(history[i]), without_id(live[i])) << "run " << i << " since";
+  std::set<int64_t> ids;
+  for (const auto& h : history) ids.insert(h.at("id").as_int64());
+  EXPECT_EQ(ids.size(), history.size()) << "ids collide";
+  EXPECT_LT(history[2].at("id").as_int64(), history[3].at("id").as_int64());
+  const json::object& restore = history[5].as_object();
+  EXPECT_EQ(restore.at("operation"), "restore");
+  EXPECT_EQ(restore.at("source"), json::value(file));
+  EXPECT_EQ(restore.at("schema_checksum"), history[2].at("schema_checksum"));
+  std::map<std::string, int64_t> rows;
+  for (const auto& t : restore.at("report").at("tables").as_array())
+    rows[std::string(t.at("name").as_string())] = t.at("rows").as_int64();
+  for (const auto& t : s.at("tables").as_array())
+    if (t.at("name") != "dbtool_history") {
+      EXPECT_EQ(rows[std::string(t.at("name").as_string())], t.at("rows").as_int64()) << t;
+    }
+  EXPECT_EQ(rows["users"], 5) << "init's defaults, as backed up";
+  EXPECT_TRUE(s.at("drift").at("differences").as_array().empty()) << s;
+  // The data and structure are the backup's, table by table.
+  for (const char* table : {"users", "sections", "user_sections", "table_stocks"}) {
+    auto dump = [&](const fs::path& db) {  // lines sorted: the copy may hold rows in key order
+      std::string out = run_program("sqlite3", {db.string(), std::string(".dump ") + table}).out;
+      std::multiset<std::string> lines;
+      for (size_t at = 0, nl; at < out.size(); at = nl + 1) {
+        nl = out.find('\n', at);
+        if (nl == std::string::npos) nl = out.size();
+        lines.insert(out.substr(at, nl - at));
+      }
+      return lines;
+    };
+    EXPECT_EQ(dump(db_), dump(file)) << table;
+  }
+}
+
+// A failure after the backend's restore leaves the restored data in place and says where the
+// runs since the backup are.
+TEST_F(Record, ARestoreWhoseHistoryCannotBeMergedSaysSoAndKeepsTheData) {
+  ASSERT_EQ(dbtool({"init", "--yes"}).exit_code, 0);
+  auto b = dbtool({"backup", "--json"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const std::string file(json::parse(b.out).at("path").as_string());
+  ASSERT_EQ(dbtool({"migrate", "--yes", "--json-file", export_.string()}).exit_code, 0);
+  auto r = run_dbtool({"restore", "--db", db_.string(), "--yes", file}, {{"DBTOOL_TEST_FAULT", "before-history-commit"}},
+                      dir_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("restored " + db_.string() + " from " + file), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("the runs recorded since that backup are kept in the backup of the previous state"),
+            std::string::npos)
+      << r.err;
+  const json::object s = status();
+  EXPECT_EQ(s.at("history").as_array().size(), 1u) << "the backup's history, as the backend restored it";
+  for (const auto& t : s.at("tables").as_array())
+    if (t.at("name") == "users") {
+      EXPECT_EQ(t.at("rows").as_int64(), 5);
+    }
 }
 
 }  // namespace
