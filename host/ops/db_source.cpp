@@ -477,6 +477,9 @@ LoadOutcome load_from_database(BackendStage& stage, DatabaseSource& source, cons
       loaded = stage.load(tp.target, &batches);
     } catch (const Error& e) {
       reader.stop();
+      // A Ctrl-C seen by the stream or the backend reaches here as the backend's failure.
+      if (cancel_requested())
+        throw Error("cancelled while loading " + tp.target + "; nothing was changed", ExitCode::kCancelled);
       // When reading failed, its own error says exactly which value and why; the backend only
       // relayed it.
       if (reader_ended && reader.error())

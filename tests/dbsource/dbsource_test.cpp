@@ -247,6 +247,30 @@ TEST(DatabaseSource, SourceReadFailingMidwayLeavesTheTargetUntouched) {
   EXPECT_EQ(after, files) << "a stage was left behind";
 }
 
+// Ctrl-C on either thread (the reader's after its first table, the loader's after loading it):
+// exit 130, the target as it was, no stage left.
+TEST(DatabaseSource, InterruptedReadOrLoadChangesNothing) {
+  OldDb o = make_old_db("current", 3000);
+  fs::path target = o.dir / "new.db";
+  auto first = run_dbtool({"migrate", "--yes", "--source", sqlite_uri(o.db), "--db", target.string()});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const std::string before = testing::read_bytes(target);
+  const std::set<std::string> files = files_in(o.dir);
+  for (std::string point : {"mid-read:interrupt", "mid-load:interrupt"}) {
+    SCOPED_TRACE(point);
+    auto r = run_dbtool({"migrate", "--yes", "--source", sqlite_uri(o.db), "--db", target.string(), "--backup-dir",
+                         (o.dir / "backups").string()},
+                        {{"DBTOOL_TEST_FAULT", point}});
+    EXPECT_EQ(r.exit_code, 130) << r.err;
+    EXPECT_NE(r.err.find("cancelled"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
+    EXPECT_EQ(testing::read_bytes(target), before) << "the target changed";
+    std::set<std::string> after = files_in(o.dir);
+    after.erase("backups");
+    EXPECT_EQ(after, files) << "a stage was left behind";
+  }
+}
+
 TEST(DatabaseSource, UnreachableDatabaseDidNotServeAndTheChainMovesOn) {
   fs::path dir = testing::make_temp_dir("dbsource");
   fs::path target = dir / "new.db";
