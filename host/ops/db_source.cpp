@@ -489,8 +489,9 @@ LoadOutcome load_from_database(BackendStage& stage, DatabaseSource& source, cons
                   e.code());
     }
     if (!rows_read)
-      throw Error("loading " + tp.target + " from " + tp.source + ": the backend stopped before the end of the "
-                  "table (wrote " + std::to_string(loaded) + " rows); nothing was changed");
+      throw Error("loading " + tp.target + " from " + tp.source +
+                  ": the backend stopped before the table's end (wrote " + std::to_string(loaded) +
+                  " rows); nothing was changed");
     if (loaded != *rows_read)
       throw Error("loading " + tp.target + " from " + tp.source + ": read " + std::to_string(*rows_read) +
                   " rows but the backend wrote " + std::to_string(loaded) + "; nothing was changed");
