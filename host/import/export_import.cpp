@@ -3,16 +3,14 @@
 #include "import/export_import.hpp"
 
 #include "import/record_reader.hpp"
+#include "util/bounded_queue.hpp"
 #include "util/error.hpp"
 
 #include <algorithm>
 #include <cmath>
-#include <condition_variable>
-#include <deque>
 #include <exception>
 #include <fstream>
 #include <limits>
-#include <mutex>
 #include <thread>
 #include <unordered_map>
 #include <unordered_set>
@@ -147,48 +145,8 @@ struct TableBatch {
   }
 };
 
-// Blocks the producer when full, so memory stays bounded whatever the export's size.
-class BatchQueue {
- public:
-  explicit BatchQueue(size_t capacity) : capacity_(capacity) {}
-  // False when the consumer gave up.
-  bool push(ImportBatch&& b) {
-    std::unique_lock<std::mutex> lock(m_);
-    cv_.wait(lock, [&] { return q_.size() < capacity_ || abandoned_; });
-    if (abandoned_) return false;
-    q_.push_back(std::move(b));
-    cv_.notify_all();
-    return true;
-  }
-  std::optional<ImportBatch> pop() {
-    std::unique_lock<std::mutex> lock(m_);
-    cv_.wait(lock, [&] { return !q_.empty() || closed_; });
-    if (q_.empty()) return std::nullopt;
-    ImportBatch b = std::move(q_.front());
-    q_.pop_front();
-    cv_.notify_all();
-    return b;
-  }
-  void close() {
-    std::lock_guard<std::mutex> lock(m_);
-    closed_ = true;
-    cv_.notify_all();
-  }
-  void abandon() {
-    std::lock_guard<std::mutex> lock(m_);
-    abandoned_ = true;
-    q_.clear();
-    cv_.notify_all();
-  }
-
- private:
-  std::mutex m_;
-  std::condition_variable cv_;
-  std::deque<ImportBatch> q_;
-  size_t capacity_;
-  bool closed_ = false;
-  bool abandoned_ = false;
-};
+// Blocks the parser when full, so memory stays bounded whatever the export's size.
+using BatchQueue = BoundedQueue<ImportBatch>;
 
 // Who first gave a look-up row its key and id, so that a conflicting record can name it.
 struct LookupEntry {

@@ -3,6 +3,7 @@
 #include "ops/db_source.hpp"
 
 #include "plugins/host_services.hpp"
+#include "util/bounded_queue.hpp"
 #include "util/environment.hpp"
 #include "util/error.hpp"
 #include "util/fault.hpp"
@@ -11,6 +12,8 @@
 #include <dbtool/sdk/schema.hpp>
 
 #include <cmath>
+#include <optional>
+#include <thread>
 
 namespace dbtool {
 namespace json = boost::json;
@@ -91,15 +94,18 @@ struct OutColumn {
   const ColumnPlan* plan = nullptr;
 };
 
-struct AdapterState {
-  int64_t rows_read = 0;
-  std::optional<Error> error;  // what stopped the stream, rethrown by the host
-};
+// The columns a table's batches carry into the stage: the plan's columns in target order, then
+// the mapping's constant values.
+std::vector<sdk::ColumnSpec> target_columns(const TablePlan& plan) {
+  std::vector<sdk::ColumnSpec> specs;
+  for (const auto& cp : plan.columns) specs.push_back({cp.target, arrow_type(cp.to)});
+  for (const auto& k : plan.constants) specs.push_back({k.target, arrow_type(k.type)});
+  return specs;
+}
 
 class TableAdapter {
  public:
-  TableAdapter(ArrowArrayStream* source, const TablePlan& plan, std::shared_ptr<AdapterState> state)
-      : reader_(source), plan_(plan), state_(std::move(state)) {
+  TableAdapter(ArrowArrayStream* source, const TablePlan& plan) : reader_(source), plan_(plan) {
     const auto& in = reader_.columns();
     for (const auto& cp : plan.columns) {
       size_t idx = in.size();
@@ -134,23 +140,21 @@ class TableAdapter {
                     ExitCode::kDataError);
       }
       out_.push_back(oc);
-      specs_.push_back({cp.target, want});
     }
-    for (const auto& k : plan.constants) {
-      specs_.push_back({k.target, arrow_type(k.type)});
-      constant_specs_.push_back(specs_.back());
-    }
+    for (const auto& k : plan.constants) constant_specs_.push_back({k.target, arrow_type(k.type)});
   }
 
-  const std::vector<sdk::ColumnSpec>& columns() const { return specs_; }
+  int64_t rows_read() const { return rows_read_; }
 
+  // The next adapted batch into `out`; false at the end. Throws dbtool::Error saying which
+  // table (and value) failed.
   bool next(ArrowArray* out) {
     try {
       if (cancel_requested()) throw Error("cancelled while reading " + plan_.source, ExitCode::kCancelled);
       auto owner = std::make_shared<BatchOwner>();
       if (!reader_.next(owner->source)) return false;
       const ArrowArray& src = owner->source.a;
-      state_->rows_read += src.length;
+      rows_read_ += src.length;
       sdk::BatchView view(reader_.columns(), src);
       auto batch = std::make_unique<AdaptedBatch>();
       batch->owner = owner;
@@ -172,12 +176,10 @@ class TableAdapter {
       out->private_data = batch.release();
       out->release = release_adapted;
       return true;
-    } catch (const Error& e) {
-      state_->error = e;
+    } catch (const Error&) {
       throw;
     } catch (const std::exception& e) {
-      state_->error = Error("reading " + plan_.source + ": " + e.what());
-      throw;
+      throw Error("reading " + plan_.source + ": " + e.what());
     }
   }
 
@@ -185,7 +187,7 @@ class TableAdapter {
   [[noreturn]] void unfit(const OutColumn& oc, const sdk::BatchView& v, int64_t row, const std::string& why) const {
     throw Error(plan_.source + "." + oc.plan->source + " (" + std::string(type_name(oc.plan->from)) + ") value " +
                     describe_value(v, oc.source_index, row) + " in row " +
-                    std::to_string(state_->rows_read - v.rows() + row + 1) + " cannot go into " + plan_.target + "." +
+                    std::to_string(rows_read_ - v.rows() + row + 1) + " cannot go into " + plan_.target + "." +
                     oc.plan->target + " (" + std::string(type_name(oc.plan->to)) + ") without loss: " + why,
                 ExitCode::kDataError);
   }
@@ -273,10 +275,78 @@ class TableAdapter {
 
   sdk::StreamReader reader_;
   const TablePlan& plan_;
-  std::shared_ptr<AdapterState> state_;
+  int64_t rows_read_ = 0;
   std::vector<OutColumn> out_;
-  std::vector<sdk::ColumnSpec> specs_;
   std::vector<sdk::ColumnSpec> constant_specs_;
+};
+
+// What the reader thread hands the loader: a batch of the plan's table `table`, or (no batch)
+// the end of that table with the rows the source gave for it.
+struct ReadItem {
+  size_t table = 0;
+  sdk::ArrayHolder batch;
+  int64_t rows_read = 0;  // on the end item
+};
+
+// Batches read ahead of the load: enough to keep both sides busy, few enough that memory stays
+// flat (a batch is a few thousand rows).
+constexpr size_t kReadAhead = 4;
+
+// Reads every planned table, in plan order and inside the source's one snapshot, on a thread of
+// its own, while the caller loads what it queued: reads and writes overlap. The source session is
+// used from that thread only, from construction until stop() (or destruction).
+class SourceReader {
+ public:
+  SourceReader(DatabaseSource& source, const MappingPlan& plan)
+      : source_(source), plan_(plan), queue_(kReadAhead), thread_([this] { run(); }) {}
+  ~SourceReader() { stop(); }
+  SourceReader(const SourceReader&) = delete;
+  SourceReader& operator=(const SourceReader&) = delete;
+
+  // Waits for the next item; nullopt when reading ended early (see error()).
+  std::optional<ReadItem> next() { return queue_.pop(); }
+
+  // Makes the thread stop at its next batch (if still reading) and waits for it.
+  void stop() {
+    queue_.abandon();
+    if (thread_.joinable()) thread_.join();
+  }
+
+  // Why reading failed; only valid after stop().
+  const std::optional<Error>& error() const { return error_; }
+
+ private:
+  void run() {
+    try {
+      for (size_t i = 0; i < plan_.tables.size(); ++i) {
+        const TablePlan& tp = plan_.tables[i];
+        ArrowArrayStream raw{};
+        source_.session().read_table(tp.source, &raw);
+        TableAdapter adapter(&raw, tp);
+        ReadItem item;
+        item.table = i;
+        while (adapter.next(&item.batch.a)) {
+          if (!queue_.push(std::move(item))) return;  // the loader gave up
+          item = ReadItem{};
+          item.table = i;
+        }
+        item.rows_read = adapter.rows_read();
+        if (!queue_.push(std::move(item))) return;
+        if (i == 0) fault_point("mid-read");
+      }
+    } catch (const Error& e) {
+      error_ = e;
+    } catch (const std::exception& e) {
+      error_ = Error("reading " + source_.display() + ": " + e.what());
+    }
+    queue_.close();
+  }
+
+  DatabaseSource& source_;
+  const MappingPlan& plan_;
+  std::optional<Error> error_;  // written by the thread before it closes the queue
+  BoundedQueue<ReadItem> queue_;
+  std::thread thread_;  // last: it starts once everything above exists
 };
 
 }  // namespace
@@ -389,34 +459,60 @@ int64_t drain_stream(const std::string&, ArrowArrayStream* stream) {
 LoadOutcome read_from_database(DatabaseSource& source, const MappingPlan& plan, const TableSink& sink) {
   LoadOutcome out;
   json::array tables;
-  bool first = true;
-  for (const auto& tp : plan.tables) {
-    log_info("reading " + tp.source + " into " + tp.target);
-    ArrowArrayStream raw{};
-    source.session().read_table(tp.source, &raw);
-    auto state = std::make_shared<AdapterState>();
-    ArrowArrayStream adapted{};
-    {
-      auto adapter = std::make_shared<TableAdapter>(&raw, tp, state);
-      std::vector<sdk::ColumnSpec> columns = adapter->columns();
-      sdk::export_stream(
-          std::move(columns), [adapter](ArrowArray* o) { return adapter->next(o); }, &adapted);
-    }
+  int64_t total = 0, done = 0;
+  for (const auto& tp : plan.tables) total += source.rows(tp.source);
+  SourceReader reader(source, plan);
+  for (size_t i = 0; i < plan.tables.size(); ++i) {
+    const TablePlan& tp = plan.tables[i];
+    log_info("loading " + tp.source + " into " + tp.target);
+    // The stage pulls this table's batches from the reader's queue; the end item ends the stream.
+    std::optional<int64_t> rows_read;
+    bool reader_ended = false;
+    ArrowArrayStream batches{};
+    sdk::export_stream(
+        target_columns(tp),
+        [&](ArrowArray* o) {
+          if (cancel_requested()) throw Error("cancelled while loading " + tp.target, ExitCode::kCancelled);
+          std::optional<ReadItem> item = reader.next();
+          if (!item) {
+            reader_ended = true;
+            throw Error("reading " + tp.source + " stopped");
+          }
+          if (item->table != i) throw Error("internal error: a batch of another table in the stream of " + tp.target);
+          if (item->batch.a.release == nullptr) {
+            rows_read = item->rows_read;
+            return false;
+          }
+          *o = item->batch.a;
+          item->batch.a.release = nullptr;
+          report_progress("load", done += o->length, total);
+          return true;
+        },
+        &batches);
     int64_t loaded = 0;
     try {
-      loaded = sink(tp.target, &adapted);
+      loaded = sink(tp.target, &batches);
     } catch (const Error& e) {
-      // The adapter's own error says exactly which value and why; the backend only relays it.
-      if (state->error) throw Error(std::string(state->error->what()) + "; nothing was changed", state->error->code());
+      reader.stop();
+      // A Ctrl-C seen by the stream or the backend reaches here as the backend's failure.
+      if (cancel_requested())
+        throw Error("cancelled while loading " + tp.target + "; nothing was changed", ExitCode::kCancelled);
+      // When reading failed, its own error says exactly which value and why; the backend only
+      // relayed it.
+      if (reader_ended && reader.error())
+        throw Error(std::string(reader.error()->what()) + "; nothing was changed", reader.error()->code());
       throw Error(std::string(e.what()) + " (loading " + tp.target + " from " + source.display() + " table " +
                       tp.source + "); nothing was changed",
                   e.code());
     }
-    if (loaded != state->rows_read)
-      throw Error("loading " + tp.target + " from " + tp.source + ": read " + std::to_string(state->rows_read) +
+    if (!rows_read)
+      throw Error("loading " + tp.target + " from " + tp.source +
+                  ": the backend stopped before the table's end (wrote " + std::to_string(loaded) +
+                  " rows); nothing was changed");
+    if (loaded != *rows_read)
+      throw Error("loading " + tp.target + " from " + tp.source + ": read " + std::to_string(*rows_read) +
                   " rows but the backend wrote " + std::to_string(loaded) + "; nothing was changed");
-    if (first) fault_point("mid-load");
-    first = false;
+    if (i == 0) fault_point("mid-load");
     out.expected_rows[tp.target] = loaded;
     json::array dropped;
     for (const auto& d : tp.dropped_columns) dropped.push_back(json::object{{"column", d.column}, {"why", d.why}});
@@ -426,7 +522,7 @@ LoadOutcome read_from_database(DatabaseSource& source, const MappingPlan& plan, 
     for (const auto& k : tp.constants) constants.push_back(json::object{{"column", k.target}, {"value", k.value}});
     tables.push_back(json::object{{"table", tp.source},
                                   {"target", tp.target},
-                                  {"read", state->rows_read},
+                                  {"read", *rows_read},
                                   {"loaded", loaded},
                                   {"dropped", 0},
                                   {"rejected", 0},
@@ -434,6 +530,8 @@ LoadOutcome read_from_database(DatabaseSource& source, const MappingPlan& plan, 
                                   {"defaulted_columns", std::move(defaulted)},
                                   {"values", std::move(constants)}});
   }
+  reader.stop();
+  end_progress();
   for (const auto& d : plan.dropped_tables) {
     int64_t rows = source.rows(d.table);
     tables.push_back(json::object{{"table", d.table},

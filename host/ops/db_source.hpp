@@ -68,6 +68,9 @@ class DatabaseSource {
 
 // Streams every planned table of `source` into the stage (parents first), renaming, reordering,
 // dropping and adding constant columns per batch without copying values that keep their type.
+// A reader thread reads the source (its session is used from that thread only meanwhile) a few
+// batches ahead of the load on the calling thread, so reads and writes overlap; an error on
+// either side stops the other.
 // Returns the rows each target table must hold and the per-table reconciliation
 // (read = loaded + dropped + rejected). Throws dbtool::Error; the caller's stage is then aborted.
 LoadOutcome load_from_database(BackendStage& stage, DatabaseSource& source, const MappingPlan& plan);

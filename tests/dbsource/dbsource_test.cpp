@@ -242,15 +242,16 @@ TEST(DatabaseSource, OneSnapshotWhileAWriterCommitsDuringTheRead) {
   ASSERT_EQ(wal.exit_code, 0) << wal.err;
   fs::path target = o.dir / "new.db";
   testing::RunResult migrated;
-  // The run pauses after its first table (users); the writer then adds a user and a
-  // membership, which a read of user_sections outside the snapshot would see.
+  // The reader pauses after its first table (users), before it reads the next (it reads ahead
+  // of the load, so the pause must be its own); the writer then adds a user and a membership,
+  // which a read of user_sections outside the snapshot would see.
   const fs::path pause = o.dir / "pause";
   std::thread run([&] {
     migrated = run_dbtool({"migrate", "--yes", "--source", sqlite_uri(o.db), "--db", target.string()},
-                          {{"DBTOOL_TEST_FAULT", "mid-load:pause"}, {"DBTOOL_TEST_PAUSE_FILE", pause.string()}});
+                          {{"DBTOOL_TEST_FAULT", "mid-read:pause"}, {"DBTOOL_TEST_PAUSE_FILE", pause.string()}});
   });
   for (int i = 0; i < 3000 && !fs::exists(pause); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  EXPECT_TRUE(fs::exists(pause)) << "the run never paused mid-load";
+  EXPECT_TRUE(fs::exists(pause)) << "the run never paused mid-read";
   auto w = run_program("sqlite3", {o.db.string(), ".timeout 5000",
                                    "INSERT INTO users (id, _name, _uid, _email, _password, _role) VALUES "
                                    "(900001, 'Late', 'late', 'l@x', 'h', 'User'); "
@@ -265,6 +266,58 @@ TEST(DatabaseSource, OneSnapshotWhileAWriterCommitsDuringTheRead) {
   EXPECT_EQ(late.out, "0\n") << "rows committed during the read leaked into the migration";
   auto still = run_program("sqlite3", {o.db.string(), "SELECT COUNT(*) FROM users WHERE id = 900001"});
   EXPECT_EQ(still.out, "1\n") << "the writer's commit did not happen during the run";
+}
+
+// The files of a folder (a stage left behind would show here).
+std::set<std::string> files_in(const fs::path& dir) {
+  std::set<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir)) names.insert(e.path().filename().string());
+  return names;
+}
+
+// Reading fails after the first table, while the loader (on the other thread) is loading it:
+// the run fails with the reader's error, and the target that held data is as it was.
+TEST(DatabaseSource, SourceReadFailingMidwayLeavesTheTargetUntouched) {
+  OldDb o = make_old_db("current", 3000);
+  fs::path target = o.dir / "new.db";
+  auto first = run_dbtool({"migrate", "--yes", "--source", sqlite_uri(o.db), "--db", target.string()});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const std::string before = testing::read_bytes(target);
+  const std::set<std::string> files = files_in(o.dir);
+  auto r = run_dbtool({"migrate", "--yes", "--source", sqlite_uri(o.db), "--db", target.string(), "--backup-dir",
+                       (o.dir / "backups").string()},
+                      {{"DBTOOL_TEST_FAULT", "mid-read"}});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("injected fault at mid-read"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
+  EXPECT_EQ(testing::read_bytes(target), before) << "the target changed";
+  std::set<std::string> after = files_in(o.dir);
+  after.erase("backups");
+  EXPECT_EQ(after, files) << "a stage was left behind";
+}
+
+// Ctrl-C on either thread (the reader's after its first table, the loader's after loading it):
+// exit 130, the target as it was, no stage left.
+TEST(DatabaseSource, InterruptedReadOrLoadChangesNothing) {
+  OldDb o = make_old_db("current", 3000);
+  fs::path target = o.dir / "new.db";
+  auto first = run_dbtool({"migrate", "--yes", "--source", sqlite_uri(o.db), "--db", target.string()});
+  ASSERT_EQ(first.exit_code, 0) << first.err;
+  const std::string before = testing::read_bytes(target);
+  const std::set<std::string> files = files_in(o.dir);
+  for (std::string point : {"mid-read:interrupt", "mid-load:interrupt"}) {
+    SCOPED_TRACE(point);
+    auto r = run_dbtool({"migrate", "--yes", "--source", sqlite_uri(o.db), "--db", target.string(), "--backup-dir",
+                         (o.dir / "backups").string()},
+                        {{"DBTOOL_TEST_FAULT", point}});
+    EXPECT_EQ(r.exit_code, 130) << r.err;
+    EXPECT_NE(r.err.find("cancelled"), std::string::npos) << r.err;
+    EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
+    EXPECT_EQ(testing::read_bytes(target), before) << "the target changed";
+    std::set<std::string> after = files_in(o.dir);
+    after.erase("backups");
+    EXPECT_EQ(after, files) << "a stage was left behind";
+  }
 }
 
 TEST(DatabaseSource, UnreachableDatabaseDidNotServeAndTheChainMovesOn) {
@@ -353,6 +406,37 @@ TEST(DatabaseSourceMysql, SqliteToMariadbAndBackKeepsEverything) {
     EXPECT_EQ(check_migrated(o, back, shape == "old"), "") << shape;
     EXPECT_TRUE(parse_report(out.out).at("database_source").at("skipped_history").as_bool());
   }
+}
+
+// The reader fails mid-way on either side of MariaDB: reading from it (the target SQLite file
+// stays as it was) and loading into it (the target database keeps every row).
+TEST(DatabaseSourceMysql, SourceReadFailingMidwayLeavesEitherTargetUntouched) {
+  REQUIRE_MYSQL(server);
+  OldDb o = make_old_db("current", 3000);
+  std::string uri = testing::fresh_database_uri(server->uri, "dbsrcfail");
+  std::map<std::string, std::string> env{{"DBTOOL_DB_PASSWORD", server->password},
+                                         {"DBTOOL_SOURCE_DB_PASSWORD", server->password}};
+  auto in = run_dbtool({"migrate", "--yes", "--source", sqlite_uri(o.db), "--db", uri}, env);
+  ASSERT_EQ(in.exit_code, 0) << in.err;
+  fs::path copy = o.dir / "copy.db";
+  auto out = run_dbtool({"migrate", "--yes", "--source", uri, "--db", copy.string()}, env);
+  ASSERT_EQ(out.exit_code, 0) << out.err;
+  const std::string before = testing::read_bytes(copy);
+
+  std::map<std::string, std::string> failing = env;
+  failing["DBTOOL_TEST_FAULT"] = "mid-read";
+  auto from = run_dbtool({"migrate", "--yes", "--source", uri, "--db", copy.string()}, failing);
+  EXPECT_NE(from.exit_code, 0);
+  EXPECT_NE(from.err.find("injected fault at mid-read"), std::string::npos) << from.err;
+  EXPECT_EQ(testing::read_bytes(copy), before) << "the SQLite target changed";
+
+  auto into = run_dbtool({"migrate", "--yes", "--source", sqlite_uri(o.db), "--db", uri}, failing);
+  EXPECT_NE(into.exit_code, 0);
+  EXPECT_NE(into.err.find("injected fault at mid-read"), std::string::npos) << into.err;
+  fs::path back = o.dir / "back.db";
+  auto check = run_dbtool({"migrate", "--yes", "--source", uri, "--db", back.string()}, env);
+  ASSERT_EQ(check.exit_code, 0) << check.err;
+  EXPECT_EQ(check_migrated(o, back, false), "") << "the MariaDB target lost data";
 }
 
 TEST(DatabaseSourceMysql, SchemaImportRoundTripsAndDiffIsEqualOnMariadb) {
