@@ -22,8 +22,8 @@ void add_init_command(CLI::App& app, GlobalOptions& g) {
   add_target_options(cmd, opts, true);
   static bool drop_unknown = false;
   cmd->add_flag("--drop-unknown", drop_unknown,
-                "Replace the database even though it holds tables the schema does not know (they stay in "
-                "the backup; refused with --yes by default, and listed in the question)");
+                "Replace the database even though it holds tables, views or triggers the schema does not "
+                "know (tables stay in the backup; refused with --yes by default, and listed in the question)");
   cmd->add_flag("--dry-run", plan.dry_run, "Plan the init (as `dbtool plan` does for migrate) and change nothing");
   cmd->add_option("--schema-dir", schema_dir, "Folder with schema.json, defaults.json, import-mapping.json")
       ->envname("DBTOOL_SCHEMA_DIR");

@@ -71,8 +71,8 @@ void add_migrate_options(CLI::App* cmd, MigrateOptions& o) {
   SourceSettings& s = o.source;
   add_target_options(cmd, o.target, true);
   cmd->add_flag("--drop-unknown", o.drop_unknown,
-                "Replace the database even though it holds tables the schema does not know (they stay in "
-                "the backup; refused with --yes by default, and listed in the question)");
+                "Replace the database even though it holds tables, views or triggers the schema does not "
+                "know (tables stay in the backup; refused with --yes by default, and listed in the question)");
   cmd->add_option("--source", o.sources,
                   "Sources to try in order, comma-separated: the old database's URI (sqlite:///PATH, "
                   "mysql://USER@HOST:PORT/DB; read-only, every table, password hashes included), "

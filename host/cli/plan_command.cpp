@@ -154,12 +154,14 @@ void run_plan(const GlobalOptions& g, const MigrateOptions& o, const std::string
                                                     std::to_string(after) + " rows"}});
     tables.push_back(std::move(row));
   }
-  for (const auto& [name, rows] : rows_before)
-    if (name != kHistoryTable && schema.find_table(name) == nullptr)
-      guards.push_back(json::object{{"guard", "dropped_table"},
-                                    {"table", name},
-                                    {"message", "table " + name + " (" + std::to_string(rows) +
-                                                    " rows) is not in the new schema and would be replaced"}});
+  for (const auto& u : unknown_objects(before, schema))
+    guards.push_back(json::object{
+        {"guard", u.kind == "table" ? "dropped_table" : "dropped_" + u.kind},
+        {u.kind, u.name},
+        {"message", u.kind + " " + u.name + " (" + u.detail +
+                        ") is not in the new schema and would not be in the new database" +
+                        (o.drop_unknown ? std::string(" (--drop-unknown)")
+                                        : std::string(" (refused with --yes unless --drop-unknown)"))}});
   if (occupied && !o.target.yes)
     guards.push_back(json::object{
         {"guard", "confirm"},

@@ -167,7 +167,7 @@ struct LookupState {
 class Importer {
  public:
   Importer(const Schema& schema, const ImportMapping& mapping, const ImportOptions& options, BatchQueue& queue)
-      : schema_(schema), m_(mapping), options_(options), queue_(queue) {
+      : m_(mapping), options_(options), queue_(queue) {
     for (const auto& t : schema.tables) {
       TableBatch tb;
       tb.table = &t;
@@ -477,7 +477,6 @@ class Importer {
     }
   }
 
-  const Schema& schema_;
   const ImportMapping& m_;
   const ImportOptions& options_;
   BatchQueue& queue_;

@@ -89,6 +89,28 @@ void record_run(BackendStage& stage, const Schema& schema, const RebuildOptions&
 
 }  // namespace
 
+std::vector<UnknownObject> unknown_objects(const json::object& described, const Schema& schema) {
+  std::vector<UnknownObject> out;
+  auto each = [&](const char* key, auto&& add) {
+    if (auto* list = described.if_contains(key); list && list->is_array())
+      for (const auto& item : list->get_array())
+        if (item.is_object()) add(item.as_object());
+  };
+  auto text = [](const json::object& o, const char* key) {
+    auto* v = o.if_contains(key);
+    return v && v->is_string() ? std::string(v->as_string()) : std::string();
+  };
+  each("tables", [&](const json::object& t) {
+    std::string name = text(t, "name");
+    if (name == kHistoryTable || schema.find_table(name) != nullptr) return;
+    int64_t rows = t.if_contains("rows") ? t.at("rows").to_number<int64_t>() : 0;
+    out.push_back({"table", name, std::to_string(rows) + " rows"});
+  });
+  each("views", [&](const json::object& v) { out.push_back({"view", text(v, "name"), "a view"}); });
+  each("triggers", [&](const json::object& t) { out.push_back({"trigger", text(t, "name"), "on " + text(t, "table")}); });
+  return out;
+}
+
 int64_t load_batch(BackendStage& stage, const std::string& table, const std::vector<sdk::ColumnSpec>& columns,
                    sdk::ArrayHolder&& batch) {
   std::vector<sdk::ArrayHolder> one;
@@ -112,27 +134,28 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
   // 1. Ask before replacing anything.
   json::object before = session.describe();
   const bool occupied = holds_tables(before);
-  // Tables the schema does not know (an application's audit table, say) would not be in the
-  // new database: named before anything happens, and never dropped without being asked.
+  // Tables, views and triggers the schema does not know (an application's audit table, say)
+  // would not be in the new database: named before anything happens, and never dropped
+  // without being asked.
   std::string unknown;
-  if (auto* t = before.if_contains("tables"); t && t->is_array())
-    for (const auto& row : t->get_array()) {
-      std::string name(row.at("name").as_string());
-      if (name != kHistoryTable && schema.find_table(name) == nullptr)
-        unknown += "  " + name + " (" +
-                   std::to_string(row.as_object().if_contains("rows") ? row.at("rows").to_number<int64_t>() : 0) +
-                   " rows)\n";
-    }
+  json::array unknown_list;
+  for (const auto& u : unknown_objects(before, schema)) {
+    unknown += "  " + u.kind + " " + u.name + " (" + u.detail + ")\n";
+    unknown_list.push_back(json::object{{"kind", u.kind}, {"name", u.name}, {"detail", u.detail}});
+  }
   const std::string unknown_note =
-      unknown.empty()
-          ? ""
-          : "These tables are not in the schema and will not be in the new database (the backup keeps them):\n" +
-                unknown;
-  if (!unknown.empty()) log_warn(unknown_note.substr(0, unknown_note.size() - 1));
+      unknown.empty() ? ""
+                      : "These are not in the schema and will not be in the new database (tables stay in the "
+                        "backup; keep the definitions of views and triggers to recreate them):\n" +
+                            unknown;
+  if (!unknown.empty()) {
+    log_warn(unknown_note.substr(0, unknown_note.size() - 1));
+    report["not_in_schema"] = std::move(unknown_list);
+  }
   if (!unknown.empty() && options.yes && !options.drop_unknown)
     throw Error("nothing changed: " + options.operation + " refused, " + target.display +
-                    " holds tables the schema does not know:\n" + unknown +
-                    "pass --drop-unknown to replace the database without them (the backup keeps them)",
+                    " holds tables, views or triggers the schema does not know:\n" + unknown +
+                    "pass --drop-unknown to replace the database without them (tables stay in the backup)",
                 ExitCode::kRefused);
   if (occupied && !options.yes) {
     std::string question = "The database " + target.display + " holds these tables, which " + options.operation +

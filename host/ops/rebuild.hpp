@@ -41,6 +41,16 @@ struct LoadOutcome {
 
 using StageLoader = std::function<LoadOutcome(BackendStage&)>;
 
+// What a target holds that the schema does not describe: its tables outside the schema, and
+// every view and trigger (a portable schema has none), from the backend's describe(). The new
+// database is built from the schema alone, so none of these would be in it.
+struct UnknownObject {
+  std::string kind;  // "table", "view", "trigger"
+  std::string name;
+  std::string detail;  // "12 rows", "on users"
+};
+std::vector<UnknownObject> unknown_objects(const boost::json::object& described, const Schema& schema);
+
 // Runs the whole path and returns the report (also recorded in the history table).
 // Throws dbtool::Error; on any throw before the cut-over the target is as it was.
 boost::json::object rebuild(BackendSession& session, const Target& target, const Schema& schema,

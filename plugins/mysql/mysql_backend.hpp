@@ -8,6 +8,7 @@
 #include <dbtool/sdk/plugin.hpp>
 #include <dbtool/sdk/schema.hpp>
 
+#include <boost/json.hpp>
 #include <mysql.h>
 
 #include <atomic>
@@ -71,6 +72,10 @@ std::string retired_prefix(const std::string& database);  // of every retired_na
 std::vector<std::string> tables_of(Connection& c, const std::string& database);
 // [{"name", "rows"}] with exact counts.
 std::string tables_json(Connection& c, const std::string& database);
+// The views and triggers of the database, which no portable schema describes: describe lists
+// them so the host can name them before a run replaces the database without them.
+boost::json::array views_json(Connection& c, const std::string& database);
+boost::json::array triggers_json(Connection& c, const std::string& database);
 
 // One RENAME TABLE that moves the live tables into a new retired database and the staged
 // ones into place; returns the retired database's name ("" when there was nothing to retire).

@@ -237,6 +237,26 @@ std::string tables_json(Connection& c, const std::string& database) {
   return json::serialize(a);
 }
 
+json::array views_json(Connection& c, const std::string& database) {
+  json::array a;
+  for (const auto& v : c.column_of("SELECT table_name FROM information_schema.views WHERE table_schema = " +
+                                   quote_string(c.get(), database) + " ORDER BY table_name"))
+    a.push_back(json::object{{"name", v}});
+  return a;
+}
+
+json::array triggers_json(Connection& c, const std::string& database) {
+  const std::string where = " FROM information_schema.triggers WHERE trigger_schema = " + quote_string(c.get(), database) +
+                            " ORDER BY trigger_name";
+  // Two columns in one order: trigger names are unique within a database.
+  auto names = c.column_of("SELECT trigger_name" + where);
+  auto tables = c.column_of("SELECT event_object_table" + where);
+  json::array a;
+  for (size_t i = 0; i < names.size() && i < tables.size(); ++i)
+    a.push_back(json::object{{"name", names[i]}, {"table", tables[i]}});
+  return a;
+}
+
 std::string swap_databases(Connection& c, const std::string& live, const std::string& stage) {
   std::vector<std::string> old_tables = tables_of(c, live);
   std::vector<std::string> new_tables = tables_of(c, stage);

@@ -103,6 +103,10 @@ dbtool_status describe(dbtool_session* s, dbtool_text* out, dbtool_error* error)
     o["location"] = s->target.display;
     o["backup_extension"] = ".sql";
     o["tables"] = s->exists ? json::parse(tables_json(s->conn, s->target.database)) : json::array();
+    if (s->exists) {
+      o["views"] = views_json(s->conn, s->target.database);
+      o["triggers"] = triggers_json(s->conn, s->target.database);
+    }
     // The data earlier cut-overs set aside, so that `dbtool status` can remind the operator.
     json::array retired;
     const std::string prefix = retired_prefix(s->target.database);

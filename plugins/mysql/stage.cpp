@@ -168,6 +168,18 @@ dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_sta
     if (!s->exists) throw Failure(DBTOOL_ERR_NOT_FOUND, "database " + s->target.database + " does not exist");
     st->session = s;
     if (!s->baseline) s->baseline = target_state(s);
+    // MySQL refuses to move a table that has triggers into another database, which the
+    // cut-over does with the live tables: say so before anything is loaded.
+    if (auto triggers = triggers_json(s->conn, s->target.database); !triggers.empty()) {
+      std::string names;
+      for (const auto& t : triggers)
+        names += std::string(names.empty() ? "" : ", ") + std::string(t.at("name").as_string()) + " on " +
+                 std::string(t.at("table").as_string());
+      throw Failure(DBTOOL_ERR_NOT_SUPPORTED,
+                    "database " + s->target.database + " has triggers (" + names +
+                        "): MySQL cannot set a table with triggers aside at the cut-over; keep their definitions "
+                        "(SHOW CREATE TRIGGER), drop them, and run again");
+    }
     st->schema = sdk::parse_portable_schema(schema_json ? schema_json : "");
     const std::vector<std::string> ddl = schema_to_ddl(s->conn.get(), st->schema, s->collation);
     st->database = new_stage_database(s->target.database);

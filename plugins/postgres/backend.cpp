@@ -357,6 +357,18 @@ dbtool_status Backend::describe(dbtool_session* s, dbtool_text* out, dbtool_erro
     Result r = run(s->conn, "SELECT nspname FROM pg_namespace WHERE nspname LIKE 'dbtool\\_retired\\_%' ORDER BY 1");
     for (int i = 0; i < PQntuples(r.get()); ++i) retired.push_back(json::string(PQgetvalue(r.get(), i, 0)));
     json::object o{{"exists", true}, {"location", s->location}, {"tables", tables}, {"backup_extension", ".sql"}};
+    // Views and triggers, which no portable schema describes: named so the host can warn.
+    json::array views;
+    Result v = run(s->conn, "SELECT table_name FROM information_schema.views WHERE table_schema = 'public' ORDER BY 1");
+    for (int i = 0; i < PQntuples(v.get()); ++i) views.push_back(json::object{{"name", PQgetvalue(v.get(), i, 0)}});
+    json::array triggers;
+    Result t = run(s->conn,
+                   "SELECT DISTINCT trigger_name, event_object_table FROM information_schema.triggers "
+                   "WHERE trigger_schema = 'public' ORDER BY 1");
+    for (int i = 0; i < PQntuples(t.get()); ++i)
+      triggers.push_back(json::object{{"name", PQgetvalue(t.get(), i, 0)}, {"table", PQgetvalue(t.get(), i, 1)}});
+    o["views"] = std::move(views);
+    o["triggers"] = std::move(triggers);
     if (!retired.empty()) o["retired"] = retired;
     sdk::set_text(out, json::serialize(o));
   });

@@ -284,6 +284,10 @@ dbtool_status describe(dbtool_session* s, dbtool_text* out, dbtool_error* error)
     o["location"] = s->path.string();
     o["backup_extension"] = ".db";
     o["tables"] = s->db ? json::parse(tables_json(s->db)) : json::array();
+    if (s->db) {
+      o["views"] = views_json(s->db);
+      o["triggers"] = triggers_json(s->db);
+    }
     sdk::set_text(out, json::serialize(o));
   });
 }

@@ -8,6 +8,7 @@
 #include <dbtool/sdk/schema.hpp>
 #include <dbtool/sdk/error.hpp>
 
+#include <boost/json.hpp>
 #include <sqlite3.h>
 
 #include <atomic>
@@ -63,6 +64,10 @@ std::string quote_identifier(const std::string& name);  // validates, then "name
 std::vector<std::string> user_tables(Connection& c);
 // [{"name", "rows"}] for every user table.
 std::string tables_json(Connection& c);
+// The views and triggers of the database, which no portable schema describes: describe lists
+// them so the host can name them before a run replaces the database without them.
+boost::json::array views_json(Connection& c);
+boost::json::array triggers_json(Connection& c);
 // The checks a finished database must pass: integrity and foreign keys. `thorough` runs
 // integrity_check (also checks index contents, O(N log N)); otherwise quick_check (O(N)),
 // enough for a file this process just wrote.

@@ -159,6 +159,27 @@ std::string tables_json(Connection& c) {
   return json::serialize(a);
 }
 
+json::array views_json(Connection& c) {
+  json::array a;
+  Statement st(c.get(), "SELECT name FROM sqlite_master WHERE type = 'view' ORDER BY name");
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW)
+    a.push_back(json::object{{"name", reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0))}});
+  if (rc != SQLITE_DONE) fail(c.get(), rc, "cannot list views");
+  return a;
+}
+
+json::array triggers_json(Connection& c) {
+  json::array a;
+  Statement st(c.get(), "SELECT name, tbl_name FROM sqlite_master WHERE type = 'trigger' ORDER BY name");
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW)
+    a.push_back(json::object{{"name", reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0))},
+                             {"table", reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 1))}});
+  if (rc != SQLITE_DONE) fail(c.get(), rc, "cannot list triggers");
+  return a;
+}
+
 void verify_database(Connection& c, const std::string& what, bool thorough) {
   std::string ok = c.scalar_text(thorough ? "PRAGMA integrity_check" : "PRAGMA quick_check");
   if (ok != "ok") throw Failure(DBTOOL_ERR_DATA, what + ": integrity check failed: " + ok);

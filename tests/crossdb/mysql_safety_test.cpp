@@ -554,6 +554,44 @@ TEST_F(MysqlSafety, AShrinkingMigrationIsRefused) {
   EXPECT_EQ(admin.count(db, "users"), 0);
 }
 
+// Views and triggers are outside the portable schema: named before anything happens and the run
+// refused with --yes unless --drop-unknown. A view stays in the database (it refers to the
+// tables by name); a table with triggers cannot be set aside by MySQL, which the plugin says
+// before it loads anything.
+TEST_F(MysqlSafety, ViewsAndTriggersAreNamedAndNeverLostSilently) {
+  REQUIRE_MYSQL(server);
+  Admin admin(*server);
+  std::string uri = fresh_database_uri(server->uri, "objects");
+  const std::string db = database_of(uri);
+  std::vector<std::string> migrate{"migrate", "--source", "json-file", "--json-file", export_.string(),
+                                   "--db",    uri,        "--yes"};
+  auto r = dbtool(migrate, server->password);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  admin.rows("CREATE VIEW `" + db + "`.active_users AS SELECT _uid FROM `" + db + "`.users");
+  admin.rows("CREATE TRIGGER `" + db + "`.users_touch BEFORE UPDATE ON `" + db + "`.users FOR EACH ROW SET @x = 1");
+  const auto before = admin.snapshot(db);
+  const auto databases = family_of(admin, db);
+
+  r = dbtool(migrate, server->password);
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("view active_users"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("trigger users_touch (on users)"), std::string::npos) << r.err;
+  EXPECT_EQ(admin.snapshot(db), before);
+
+  auto with_drop = migrate;
+  with_drop.push_back("--drop-unknown");
+  r = dbtool(with_drop, server->password);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("cannot set a table with triggers aside"), std::string::npos) << r.err;
+  EXPECT_EQ(admin.snapshot(db), before);
+  EXPECT_EQ(family_of(admin, db), databases) << "no stage or retired database left";
+
+  admin.rows("DROP TRIGGER `" + db + "`.users_touch");
+  r = dbtool(with_drop, server->password);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(admin.rows("SELECT count(*) FROM `" + db + "`.active_users")[0][0], "200") << "the view sees the new table";
+}
+
 // A write by another program between the backup and the cut-over: the swap would lose it, so it
 // is refused (the write stays live, no stage left) unless --allow-concurrent-writes, and then
 // the written row is in the retired database.

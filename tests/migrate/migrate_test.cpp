@@ -733,6 +733,37 @@ TEST_F(MigrateTest, ATableTheSchemaDoesNotKnowIsNamedAndNotDroppedSilently) {
   EXPECT_TRUE(rows(db_, "SELECT name FROM sqlite_master WHERE name = 'audit_log'").empty());
 }
 
+// Views and triggers are outside any portable schema: named like unknown tables before
+// anything happens, refused with --yes unless --drop-unknown, and listed in the report.
+TEST_F(MigrateTest, ViewsAndTriggersAreNamedAndNotDroppedSilently) {
+  populate();
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &h), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(h,
+                         "CREATE VIEW active_users AS SELECT _uid FROM users;"
+                         "CREATE TRIGGER users_touch AFTER UPDATE ON users BEGIN SELECT 1; END;",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(h);
+  const std::string before = read_bytes(db_);
+  fs::copy_file(export_, cache_);
+  auto r = migrate({});
+  EXPECT_EQ(r.exit_code, 3) << r.err;
+  EXPECT_NE(r.err.find("view active_users"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("trigger users_touch (on users)"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("--drop-unknown"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+
+  r = migrate({"--drop-unknown", "--json"});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("view active_users"), std::string::npos) << "still named: " << r.err;
+  const auto listed = json::parse(r.out).at("not_in_schema").as_array();
+  ASSERT_EQ(listed.size(), 2u) << r.out;
+  EXPECT_EQ(listed[0].at("kind").as_string(), "view");
+  EXPECT_EQ(listed[1].at("name").as_string(), "users_touch");
+  expect_equals_export(db_, export_);
+}
+
 TEST_F(MigrateTest, WithDefaultsAddsTestUsersButTheExportWins) {
   json::array users = json::parse(read_bytes(export_)).as_array();
   users[0].as_object()["uid"] = "admin";  // the export also has an "admin"

@@ -267,7 +267,8 @@ struct dbtool_backend_api {
 
   /* Describes the target: {"exists": bool, "location": "redacted display form",
    * "tables": [{"name": "users", "rows": 12}, ...]}, optionally "backup_extension": ".db" and
-   * "retired": [...] (CONTRACT.md, "Reports"). Tables are user tables only. */
+   * "retired": [...], "views": [...], "triggers": [...] (CONTRACT.md, "Reports"). Tables are
+   * user tables only. */
   dbtool_status (*describe)(dbtool_session* session, dbtool_text* out, dbtool_error* error);
 
   /* Required. Streams the rows of a table of the target in primary-key order (or rowid/insertion
