@@ -106,8 +106,7 @@ void run_plan(const GlobalOptions& g, const MigrateOptions& o, const std::string
   json::array sources;
   std::string served = "defaults";
   if (operation == "migrate") {
-    SourceSettings s = o.source;
-    s.cache_file = o.cache;
+    SourceSettings s = source_settings(o);
     s.scratch_dir = scratch.path();
     ChainResult extracted = run_source_chain(reg, chain, s);
     sources = extracted.to_json();
