@@ -606,7 +606,9 @@ TEST_P(Conformance, DescribeUriSaysWhatItsOwnUriNamesAndRefusesOthers) {
     dbtool_status st = api_->describe_uri(uri.c_str(), &out, &err.e);
     std::string text = take_text(out);
     EXPECT_EQ(st, want) << uri << ": " << err.message();
-    if (st != DBTOOL_OK) EXPECT_FALSE(err.message().empty()) << "a refused URI needs a message saying the form";
+    if (st != DBTOOL_OK) {
+      EXPECT_FALSE(err.message().empty()) << "a refused URI needs a message saying the form";
+    }
     return st == DBTOOL_OK ? parse_object(text) : json::object{};
   };
   const json::object facts = describe_uri(uri_, DBTOOL_OK);
@@ -618,8 +620,9 @@ TEST_P(Conformance, DescribeUriSaysWhatItsOwnUriNamesAndRefusesOthers) {
   EXPECT_NE(name.find(db_name_), std::string::npos) << "the backup name " << name << " says nothing of " << db_name_;
   const std::string password(facts.at("password").as_string());
   EXPECT_TRUE(password == "none" || password == "optional" || password == "required") << password;
-  if (!target_.password.empty())
+  if (!target_.password.empty()) {
     EXPECT_EQ(json::serialize(facts).find(target_.password), std::string::npos) << "describe_uri shows the password";
+  }
   if (const json::value* file = facts.if_contains("file")) {
     ASSERT_TRUE(file->is_string());
     EXPECT_TRUE(fs::path(std::string(file->as_string())).is_absolute()) << *file;
