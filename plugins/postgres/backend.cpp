@@ -89,6 +89,7 @@ Uri parse_uri(const std::string& uri) {
   if (slash == std::string::npos) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "the URI names no database: " + uri);
   u.database = rest.substr(slash + 1);
   u.database = u.database.substr(0, u.database.find('?'));
+  if (u.database.empty()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "the URI names no database: " + uri);
   sdk::require_identifier(u.database);
   std::string authority = rest.substr(0, slash);
   if (const size_t at = authority.rfind('@'); at != std::string::npos) {
