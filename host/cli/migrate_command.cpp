@@ -67,8 +67,29 @@ void print_database_source(const json::object& report) {
     std::printf("  dbtool_history of the source skipped: it is dbtool's own run history, not app data\n");
 }
 
+SourceSettings source_settings(const MigrateOptions& o) {
+  SourceSettings s;
+  s.cache_file = o.cache;
+  s.plugins["json-file"].options = {{"path", std::filesystem::absolute(o.cache).lexically_normal().string()}};
+  const LegacyHttpOptions& l = o.legacy;
+  SourcePluginOptions& http = s.plugins["http-legacy"];
+  if (l.url.empty()) http.missing = "no --legacy-url given";
+  http.options = {{"url", l.url},
+                  {"login_path", l.login_path},
+                  {"data_path", l.data_path},
+                  {"connect_timeout_s", l.connect_timeout_s},
+                  {"timeout_s", l.timeout_s},
+                  {"retries", l.retries},
+                  {"max_body_bytes", l.max_body_bytes},
+                  {"insecure", l.insecure}};
+  if (!l.ca_file.empty()) http.options["ca_file"] = l.ca_file;
+  http.secrets = {{"uid", {"DBTOOL_LEGACY_UID"}, "Legacy server admin uid"},
+                  {"password", {"DBTOOL_LEGACY_PASSWORD"}, "Legacy server password"}};
+  return s;
+}
+
 void add_migrate_options(CLI::App* cmd, MigrateOptions& o) {
-  SourceSettings& s = o.source;
+  LegacyHttpOptions& s = o.legacy;
   add_target_options(cmd, o.target, true);
   cmd->add_flag("--drop-unknown", o.drop_unknown,
                 "Replace the database even though it holds tables, views or triggers the schema does not "
@@ -83,7 +104,7 @@ void add_migrate_options(CLI::App* cmd, MigrateOptions& o) {
                 "(and no drop in database-mapping.json) go; the report lists them");
   cmd->add_option("--json-file", o.cache, "The export json-file reads; a fresh download replaces it (old one kept as .bak)")
       ->capture_default_str()->envname("DBTOOL_JSON_FILE")->check(kNotEmpty);
-  cmd->add_option("--legacy-url", s.legacy_url,
+  cmd->add_option("--legacy-url", s.url,
                   "Base URL of the old deployment, e.g. https://old.example.org (no user or password in it: "
                   "those come from DBTOOL_LEGACY_UID / DBTOOL_LEGACY_PASSWORD)")
       ->envname("DBTOOL_LEGACY_URL");
@@ -143,14 +164,14 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
   cmd->callback([&g] {
     if (o.dry_run) return run_plan(g, o, "migrate");
     const TargetOptions& opts = o.target;
-    SourceSettings& s = o.source;
+    SourceSettings s = source_settings(o);
     const std::string& reject_file = o.reject_file;
     // Before anything is opened or asked: credentials never travel in a URL.
     for (const auto& name : split_list(o.sources))
       refuse_credentials_in_uri(name, "--source",
                                 "set DBTOOL_SOURCE_DB_PASSWORD in the environment or .env, or type it when asked",
                                 false);
-    refuse_credentials_in_uri(s.legacy_url, "--legacy-url",
+    refuse_credentials_in_uri(o.legacy.url, "--legacy-url",
                               "set DBTOOL_LEGACY_UID and DBTOOL_LEGACY_PASSWORD in the environment or .env, or type "
                               "them when asked",
                               true);
@@ -168,7 +189,6 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
     }
     if (o.max_rejects && *o.max_rejects > 0 && reject_file.empty())
       throw Error("--max-rejects needs --reject-file: rejected records must be kept somewhere", ExitCode::kUsage);
-    s.cache_file = o.cache;
     // Downloads are judged by the export mapping's key; a chain of databases only needs none.
     if (std::any_of(chain.begin(), chain.end(), [](const std::string& n) { return !is_database_uri(n); }))
       s.record_key = load_mapping(dir / "import-mapping.json", schema).key_field;

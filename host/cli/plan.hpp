@@ -12,13 +12,26 @@
 
 namespace dbtool {
 
+// http-legacy's options, as the command line and the config give them.
+struct LegacyHttpOptions {
+  std::string url;
+  std::string login_path = "/api/authenticate";
+  std::string data_path = "/api/user";
+  double connect_timeout_s = 10;
+  double timeout_s = 300;
+  int retries = 3;
+  int64_t max_body_bytes = int64_t{2} << 30;
+  bool insecure = false;
+  std::string ca_file;
+};
+
 // The options of migrate, shared by `migrate` and `plan`.
 struct MigrateOptions {
   TargetOptions target;
   std::string schema_dir;
   std::string sources = "json-file";
   std::string cache = "instance/data.json";
-  SourceSettings source;
+  LegacyHttpOptions legacy;
   bool with_defaults = false;
   std::string reject_file;
   size_t batch_rows = 8192;
@@ -29,6 +42,8 @@ struct MigrateOptions {
   bool dry_run = false;
 };
 void add_migrate_options(CLI::App* cmd, MigrateOptions& o);
+// The source chain's settings: each source plugin's options under its own name only.
+SourceSettings source_settings(const MigrateOptions& o);
 
 // "a,b,,c" -> {"a", "b", "c"}.
 std::vector<std::string> split_list(const std::string& s);

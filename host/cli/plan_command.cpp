@@ -111,8 +111,7 @@ void run_plan(const GlobalOptions& g, const MigrateOptions& o, const std::string
   json::object imp{{"records_rejected", 0}, {"unknown_fields", json::object{}}};
   bool imported = true;
   if (operation == "migrate") {
-    SourceSettings s = o.source;
-    s.cache_file = o.cache;
+    SourceSettings s = source_settings(o);
     s.scratch_dir = scratch.path();
     if (std::any_of(chain.begin(), chain.end(), [](const std::string& n) { return !is_database_uri(n); }))
       s.record_key = load_mapping(dir / "import-mapping.json", schema).key_field;

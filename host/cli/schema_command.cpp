@@ -20,21 +20,16 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// --db as a URI: a bare path is a SQLite file, as everywhere else.
+// --db as given: a bare path is a SQLite file, as everywhere else (its backend reads it).
 std::string database_uri(const std::string& db) {
   if (db.empty())
     throw Error("--db is required: sqlite:///PATH, a SQLite path, or mysql://USER@HOST:PORT/DB", ExitCode::kUsage);
-  if (is_database_uri(db)) return db;
-  return "sqlite:///" + fs::absolute(db).lexically_normal().string();
+  return db;
 }
 
 // A schema name from the database's own name when it is a valid identifier.
-std::string default_name(const std::string& uri) {
-  std::string rest = uri.substr(uri.find("://") + 3);
-  std::string last = rest.substr(rest.rfind('/') == std::string::npos ? 0 : rest.rfind('/') + 1);
-  last = last.substr(0, last.find('?'));
-  if (size_t dot = last.rfind('.'); dot != std::string::npos && uri.rfind("sqlite", 0) == 0) last = last.substr(0, dot);
-  return is_valid_identifier(last) ? last : "imported";
+std::string default_name(const std::string& database_name) {
+  return is_valid_identifier(database_name) ? database_name : "imported";
 }
 
 void write_atomically(const fs::path& file, const std::string& text) {
@@ -83,7 +78,7 @@ void add_schema_command(CLI::App& app, GlobalOptions& g) {
     PluginRegistry reg = load_plugins(g);
     std::string uri = database_uri(import_db);
     DatabaseSource db(reg, uri, password_env);
-    Schema s = schema_of_database(db.session().describe_schema(), db.display(), name.empty() ? default_name(uri) : name,
+    Schema s = schema_of_database(db.session().describe_schema(), db.display(), name.empty() ? default_name(db.name()) : name,
                                   version);
     s.description = description.empty()
                         ? "Imported by dbtool schema import from " + db.display() + " on " + utc_stamp_iso() + "."

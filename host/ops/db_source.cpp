@@ -354,16 +354,13 @@ class SourceReader {
 bool is_database_uri(std::string_view entry) { return entry.find("://") != std::string_view::npos; }
 
 const LoadedPlugin& check_database_source(const PluginRegistry& plugins, const std::string& uri) {
-  std::string scheme = uri.substr(0, uri.find("://"));
-  if (scheme == "mariadb") scheme = "mysql";
+  const std::string scheme = is_database_uri(uri) ? uri.substr(0, uri.find("://")) : "sqlite";
   if (redact_uri(uri) != uri)
     throw Error("do not put the password in the source URI " + redact_uri(uri) +
                     " (it would show in the process list); set " + kSourcePasswordEnv +
                     ", or put it in .env, or type it when asked",
                 ExitCode::kUsage);
-  const LoadedPlugin* p = nullptr;
-  for (const auto& candidate : plugins.plugins())
-    if (candidate.name == scheme && candidate.kind == DBTOOL_KIND_BACKEND) p = &candidate;
+  const LoadedPlugin* p = plugins.backend_for_scheme(scheme);
   if (p == nullptr)
     throw Error(redact_uri(uri) + ": no backend plugin \"" + scheme + "\" reads " + scheme +
                     ":// databases (see `dbtool plugins`)",
@@ -401,7 +398,8 @@ DatabaseSource::DatabaseSource(const PluginRegistry& plugins, const std::string&
                                const std::vector<std::string>& password_env) {
   check_database_source(plugins, uri);
   target_ = resolve_target(plugins, "", uri, password_env);
-  target_.display = redact_uri(target_.uri);
+  // A source is shown by its URI (in its backend's normal form; it holds no password).
+  target_.display = target_.uri;
   json::object options = target_.open_options(false);
   options["read_only"] = true;
   session_ = std::make_unique<BackendSession>(*target_.plugin, options);

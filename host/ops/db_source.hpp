@@ -28,7 +28,7 @@ inline constexpr const char* kSourcePasswordEnv = "DBTOOL_SOURCE_DB_PASSWORD";
 bool is_database_uri(std::string_view entry);
 
 // Checks, without connecting, that `uri` names a backend that can be read as a source and
-// carries no password. Throws dbtool::Error(kUsage) saying what is wrong.
+// carries no password. A bare path is a SQLite file, as for --db. Throws dbtool::Error(kUsage) saying what is wrong.
 const LoadedPlugin& check_database_source(const PluginRegistry& plugins, const std::string& uri);
 
 // The portable schema of a live database (describe_schema's JSON), validated like
@@ -50,6 +50,7 @@ class DatabaseSource {
 
   const std::string& display() const { return target_.display; }  // redacted
   const std::string& backend() const { return target_.plugin->name; }
+  const std::string& name() const { return target_.name; }  // the database's short name, from its backend
   const Schema& schema() const { return schema_; }
   const boost::json::object& described() const { return described_; }
   // Rows of a table as describe() counted them inside the snapshot (0 when unknown).

@@ -126,7 +126,6 @@ ChainResult run_source_chain(const PluginRegistry& plugins, const std::vector<st
                              const SourceSettings& s) {
   ChainResult result;
   const fs::path cache = fs::absolute(s.cache_file).lexically_normal();
-  std::optional<std::string> uid, password;
   for (const auto& name : chain) {
     SourceAttempt attempt;
     attempt.source = name;
@@ -136,40 +135,38 @@ ChainResult run_source_chain(const PluginRegistry& plugins, const std::vector<st
       continue;
     }
     const LoadedPlugin& plugin = plugins.get(name, DBTOOL_KIND_SOURCE);
-    const bool network = (plugin.capabilities & DBTOOL_CAP_NETWORK) != 0;
-    json::object options{{"path", cache.string()}};
+    const auto given = s.plugins.find(name);
+    const SourcePluginOptions none;
+    const SourcePluginOptions& mine = given != s.plugins.end() ? given->second : none;
+    if (!mine.missing.empty()) {
+      attempt.reason = mine.missing;
+      log_warn("source " + name + " skipped: " + attempt.reason);
+      result.attempts.push_back(std::move(attempt));
+      continue;
+    }
+    json::object options = mine.options;
+    std::string lacking;
+    for (const auto& secret : mine.secrets) {
+      if (auto value = find_secret(secret.env, secret.prompt, true))
+        options[secret.key] = *value;
+      else
+        lacking += (lacking.empty() ? "" : " and ") + secret.env.front();
+    }
+    if (!lacking.empty()) {
+      attempt.reason = "no credentials (set " + lacking + ", in .env or the environment)";
+      log_warn("source " + name + " skipped: " + attempt.reason);
+      result.attempts.push_back(std::move(attempt));
+      continue;
+    }
     fs::path download;
-    if (network) {
-      if (s.legacy_url.empty()) {
-        attempt.reason = "no --legacy-url given";
-        log_warn("source " + name + " skipped: " + attempt.reason);
-        result.attempts.push_back(std::move(attempt));
-        continue;
-      }
-      if (!uid) uid = find_secret({"DBTOOL_LEGACY_UID"}, "Legacy server admin uid", true);
-      if (!password) password = find_secret({"DBTOOL_LEGACY_PASSWORD"}, "Legacy server password", true);
-      if (!uid || !password) {
-        attempt.reason = "no credentials (set DBTOOL_LEGACY_UID and DBTOOL_LEGACY_PASSWORD, in .env or the environment)";
-        log_warn("source " + name + " skipped: " + attempt.reason);
-        result.attempts.push_back(std::move(attempt));
-        continue;
-      }
+    // A source that downloads gets a file of the host's to download into (output_path, the
+    // host's own option), beside the cache so that keeping it as the cache is one rename.
+    if ((plugin.capabilities & DBTOOL_CAP_NETWORK) != 0) {
       const fs::path folder = s.scratch_dir ? *s.scratch_dir : cache.parent_path();
       fs::create_directories(folder);
       download = folder / ("." + cache.filename().string() + ".download-" + std::to_string(::getpid()));
       fs::remove(download);
-      options["url"] = s.legacy_url;
-      options["login_path"] = s.login_path;
-      options["data_path"] = s.data_path;
-      options["uid"] = *uid;
-      options["password"] = *password;
       options["output_path"] = download.string();
-      options["connect_timeout_s"] = s.connect_timeout_s;
-      options["timeout_s"] = s.timeout_s;
-      options["retries"] = s.retries;
-      options["max_body_bytes"] = s.max_body_bytes;
-      options["insecure"] = s.insecure;
-      if (!s.ca_file.empty()) options["ca_file"] = s.ca_file;
     }
     log_info("source " + name + ": fetching");
     PluginErrorHolder err;

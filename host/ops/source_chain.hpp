@@ -9,6 +9,7 @@
 #include <boost/json.hpp>
 
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,22 +19,30 @@ namespace dbtool {
 
 class DatabaseSource;
 
+// What the command line or the config gives one source plugin. It goes to that plugin only,
+// by its name, never to another (a third party's source sees none of http-legacy's options or
+// credentials).
+struct SourcePluginOptions {
+  boost::json::object options;  // the plugin's own keys, passed as given
+  // A secret asked for only once the chain reaches the plugin: from the first set variable of
+  // `env` (also read from .env), else a no-echo prompt; put into the options under `key`.
+  struct Secret {
+    std::string key;
+    std::vector<std::string> env;
+    std::string prompt;
+  };
+  std::vector<Secret> secrets;
+  std::string missing;  // when set, the plugin is skipped for this reason ("no --legacy-url given")
+};
+
 struct SourceSettings {
   std::filesystem::path cache_file;  // the JSON export json-file reads and downloads refresh
-  std::string legacy_url;
-  std::string login_path = "/api/authenticate";
-  std::string data_path = "/api/user";
-  double connect_timeout_s = 10;
-  double timeout_s = 300;
-  int retries = 3;
-  int64_t max_body_bytes = int64_t{2} << 30;
-  bool insecure = false;
-  std::string ca_file;
   // The field every record of an export must have (the import mapping's key, "uid"): a
   // download counts only once it parses as records carrying it.
   std::string record_key;
   // Set for a plan: downloads go here and never replace the cache (nothing else is written).
   std::optional<std::filesystem::path> scratch_dir;
+  std::map<std::string, SourcePluginOptions> plugins;  // by source plugin name
 };
 
 struct SourceAttempt {

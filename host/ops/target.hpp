@@ -25,10 +25,11 @@ struct Target {
   boost::json::object open_options(bool create) const;
 };
 
-// Resolves --backend and --db. `db` may be a path (a SQLite file), "sqlite:///PATH",
-// "mysql://USER@HOST:PORT/DB". Without --db, SQLite at kDefaultSqlitePath.
-// Throws dbtool::Error(kUsage) for contradictions (--backend mysql with a SQLite path) and
-// for passwords written into the URI. A server database's password comes from the first set
+// Resolves --backend and --db. The URI's scheme (or --backend, or else sqlite) picks the
+// backend, which reads the rest (describe_uri): a path or "sqlite:///PATH" for SQLite,
+// "mysql://USER@HOST:PORT/DB", ... Without --db, SQLite at kDefaultSqlitePath.
+// Throws dbtool::Error(kUsage) for contradictions (--backend mysql with a SQLite path), URIs the
+// backend refuses and passwords written into the URI. A server database's password comes from the first set
 // variable of `password_env` (also read from .env), else a no-echo prompt.
 Target resolve_target(const PluginRegistry& plugins, const std::string& backend, const std::string& db,
                       const std::vector<std::string>& password_env = {"DBTOOL_DB_PASSWORD", "MYSQL_PWD"});

@@ -3,6 +3,7 @@
 
 #include "plugins/host_services.hpp"
 #include "plugins/plugin_error.hpp"
+#include "util/environment.hpp"
 #include "util/error.hpp"
 
 namespace dbtool {
@@ -23,6 +24,70 @@ json::object parse_report(const std::string& plugin, dbtool_text& text) {
   json::value v = json::parse(std::string_view(text.data, text.size), ec);
   if (ec || !v.is_object()) throw Error(plugin + ": returned a report that is not a JSON object");
   return std::move(v.get_object());
+}
+
+namespace {
+
+// A URI as nobody but its backend can read it: only the generic shape SCHEME://[USER@]HOST/PATH.
+UriFacts opaque_uri(const LoadedPlugin& plugin, const std::string& uri) {
+  const size_t sep = uri.find("://");
+  if (sep == std::string::npos)
+    throw Error("the " + plugin.name + " backend needs a URI (" + plugin.name + "://...), not " + uri,
+                ExitCode::kUsage);
+  std::string rest = uri.substr(sep + 3);
+  rest = rest.substr(0, rest.find_first_of("?#"));
+  const size_t slash = rest.find('/');
+  const std::string authority = rest.substr(0, slash);
+  const std::string path = slash == std::string::npos ? "" : rest.substr(slash + 1);
+  UriFacts f;
+  f.uri = uri;
+  f.location = redact_uri(uri);
+  // A backend of files ("NAME:///folder/app.db") names its backups after the file, never with
+  // the folders in it.
+  f.name = std::filesystem::path(path).stem().string();
+  if (f.name.empty()) f.name = std::filesystem::path(path).filename().string();
+  if (f.name.empty()) throw Error("the URI names no database: " + f.location, ExitCode::kUsage);
+  f.password = authority.find('@') != std::string::npos ? UriFacts::Password::kRequired : UriFacts::Password::kOptional;
+  return f;
+}
+
+std::string text_field(const json::object& o, const char* key, const std::string& plugin) {
+  const json::value* v = o.if_contains(key);
+  if (v == nullptr || !v->is_string() || v->get_string().empty())
+    throw Error(plugin + ": describe_uri returned no \"" + key + "\"");
+  return std::string(v->get_string());
+}
+
+}  // namespace
+
+UriFacts describe_uri(const LoadedPlugin& plugin, const std::string& uri) {
+  if (!DBTOOL_HAS_SLOT(plugin.backend, describe_uri)) return opaque_uri(plugin, uri);
+  PluginErrorHolder err;
+  TextHolder text;
+  dbtool_status st = plugin.backend->describe_uri(uri.c_str(), &text.t, &err.e);
+  if (st != DBTOOL_OK) {
+    if (st == DBTOOL_ERR_INVALID_ARGUMENT) throw Error(err.message_or("bad URI"), ExitCode::kUsage);
+    throw_plugin_error(plugin.name, "describe_uri", st, err);
+  }
+  const json::object o = parse_report(plugin.name, text.t);
+  UriFacts f;
+  f.uri = text_field(o, "uri", plugin.name);
+  f.location = text_field(o, "location", plugin.name);
+  f.name = text_field(o, "name", plugin.name);
+  if (f.name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos ||
+      f.name == "." || f.name == "..")
+    throw Error(plugin.name + ": describe_uri returned a name unfit for a file: \"" + f.name + "\"");
+  if (o.contains("file")) {
+    f.file = std::filesystem::path(text_field(o, "file", plugin.name));
+    if (!f.file->is_absolute()) throw Error(plugin.name + ": describe_uri returned a relative \"file\"");
+  }
+  const json::value* pw = o.if_contains("password");
+  const std::string_view mode = pw != nullptr && pw->is_string() ? std::string_view(pw->get_string()) : "";
+  if (mode == "none") f.password = UriFacts::Password::kNone;
+  else if (mode == "optional") f.password = UriFacts::Password::kOptional;
+  else if (mode == "required") f.password = UriFacts::Password::kRequired;
+  else throw Error(plugin.name + ": describe_uri returned no \"password\" (none, optional or required)");
+  return f;
 }
 
 BackendSession::BackendSession(const LoadedPlugin& plugin, const json::object& options) : plugin_(plugin) {

@@ -8,6 +8,7 @@
 
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 
 namespace dbtool {
@@ -74,6 +75,21 @@ class BackendStage {
   const BackendSession& session_;
   dbtool_stage* stage_;
 };
+
+// What a --db or --source URI names, as the backend that owns its scheme reads it.
+struct UriFacts {
+  std::string uri;                            // to open (the backend's normal form)
+  std::string location;                       // for messages and reports: nothing secret
+  std::string name;                           // base name for backup files
+  std::optional<std::filesystem::path> file;  // the real file of a one-file database
+  enum class Password { kNone, kOptional, kRequired } password = Password::kOptional;
+};
+
+// Asks the backend (describe_uri, ABI 1.2). A backend without the slot gets the opaque reading:
+// the URI as given, displayed with any password removed, named after its last path segment, a
+// password asked for when the URI names a user. Throws dbtool::Error(kUsage) for a URI the
+// backend refuses.
+UriFacts describe_uri(const LoadedPlugin& plugin, const std::string& uri);
 
 // Parses a plugin's JSON report (empty text means {}).
 boost::json::object parse_report(const std::string& plugin, dbtool_text& text);

@@ -125,6 +125,10 @@ LoadedPlugin load_plugin(const fs::path& file_in) {
   if (desc.kind == DBTOOL_KIND_BACKEND) {
     check_backend_slots(file, desc.backend);
     p.backend = desc.backend;
+    p.uri_schemes.push_back(p.name);
+    // A plugin older than 1.2 left the field as the host zeroed it.
+    for (const char* const* alias = desc.uri_schemes; alias != nullptr && *alias != nullptr; ++alias)
+      p.uri_schemes.emplace_back(*alias);
   } else if (desc.kind == DBTOOL_KIND_SOURCE) {
     if (!DBTOOL_HAS_SLOT(desc.source, fetch))
       throw Error(file.string() + ": source lacks the required function fetch");
@@ -181,6 +185,16 @@ const LoadedPlugin& PluginRegistry::get(std::string_view name, uint32_t kind) co
   msg += " (searched: " + where + ")";
   for (const auto& pr : problems_) msg += "\n  could not load " + pr.message;
   throw Error(msg, ExitCode::kUsage);
+}
+
+const LoadedPlugin* PluginRegistry::backend_for_scheme(std::string_view scheme) const {
+  for (const auto& p : plugins_)
+    if (p.kind == DBTOOL_KIND_BACKEND && p.name == scheme) return &p;
+  for (const auto& p : plugins_)
+    if (p.kind == DBTOOL_KIND_BACKEND &&
+        std::find(p.uri_schemes.begin(), p.uri_schemes.end(), scheme) != p.uri_schemes.end())
+      return &p;
+  return nullptr;
 }
 
 }  // namespace dbtool

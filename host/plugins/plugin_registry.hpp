@@ -24,6 +24,7 @@ struct LoadedPlugin {
   uint64_t capabilities = 0;
   const dbtool_backend_api* backend = nullptr;
   const dbtool_source_api* source = nullptr;
+  std::vector<std::string> uri_schemes;  // a backend's URI schemes: its name, then its aliases (1.2)
 
   std::string_view kind_name() const;
   std::vector<std::string> capability_names() const;
@@ -54,6 +55,8 @@ class PluginRegistry {
   // The plugin of that name and kind; throws dbtool::Error listing what is available and any
   // load problems that may explain its absence.
   const LoadedPlugin& get(std::string_view name, uint32_t kind) const;
+  // The backend that owns URI scheme `scheme` (its name or one of its uri_schemes), or NULL.
+  const LoadedPlugin* backend_for_scheme(std::string_view scheme) const;
 
  private:
   std::vector<LoadedPlugin> plugins_;

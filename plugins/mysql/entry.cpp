@@ -3,6 +3,9 @@
 
 namespace {
 
+// mariadb:// is the same backend.
+const char* const kSchemes[] = {"mariadb", nullptr};
+
 // Slots set by name; a NULL slot reads as "not supported".
 const dbtool_backend_api kApi = {
     .struct_size = sizeof(dbtool_backend_api),
@@ -22,6 +25,7 @@ const dbtool_backend_api kApi = {
     .snapshot_end = dbtool::mysql::snapshot_end,
     .describe_schema = dbtool::mysql::describe_schema,
     .verify_backup = dbtool::mysql::verify_backup,
+    .describe_uri = dbtool::mysql::describe_uri,
 };
 
 }  // namespace
@@ -35,5 +39,5 @@ extern "C" __attribute__((visibility("default"))) dbtool_status dbtool_plugin_in
       {DBTOOL_KIND_BACKEND, "mysql", "0.1.0", "MySQL/MariaDB: staging database, RENAME TABLE cut-over, SQL backups",
        DBTOOL_CAP_BACKUP | DBTOOL_CAP_RESTORE | DBTOOL_CAP_ATOMIC_CUTOVER | DBTOOL_CAP_CREATE_DATABASE |
            DBTOOL_CAP_CANCEL | DBTOOL_CAP_READ,
-       &kApi, nullptr});
+       &kApi, nullptr, kSchemes});
 }

@@ -138,6 +138,8 @@ bool load_infile(dbtool_stage* st, sdk::StreamReader& reader, const std::string&
 dbtool_status snapshot_begin(dbtool_session* s, dbtool_error* error);
 dbtool_status snapshot_end(dbtool_session* s, dbtool_error* error);
 dbtool_status describe_schema(dbtool_session* s, dbtool_text* out, dbtool_error* error);
+// ABI 1.2: what a mysql:// or mariadb:// URI names, without connecting (mysql_util.cpp).
+dbtool_status describe_uri(const char* uri, dbtool_text* out, dbtool_error* error);
 // Throws Failure(NOT_SUPPORTED) when `s` was opened read-only; `what` names the refused call.
 void refuse_if_read_only(const dbtool_session* s, const std::string& what);
 }  // namespace dbtool::mysql

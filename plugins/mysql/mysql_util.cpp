@@ -76,6 +76,14 @@ Target parse_uri(const std::string& uri) {
   return t;
 }
 
+dbtool_status describe_uri(const char* uri, dbtool_text* out, dbtool_error* error) {
+  return sdk::guard(error, [&] {
+    const Target t = parse_uri(uri ? uri : "");
+    json::object o{{"uri", t.display}, {"location", t.display}, {"name", t.database}, {"password", t.user.empty() ? "optional" : "required"}};
+    sdk::set_text(out, json::serialize(o));
+  });
+}
+
 void fail(MYSQL* m, const std::string& what) {
   unsigned err = mysql_errno(m);
   std::string msg = what + ": " + mysql_error(m);

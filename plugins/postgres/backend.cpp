@@ -82,13 +82,14 @@ Uri parse_uri(const std::string& uri) {
   size_t scheme_end = uri.find("://");
   const std::string scheme = scheme_end == std::string::npos ? "" : uri.substr(0, scheme_end);
   if (scheme != "postgresql" && scheme != "postgres")
-    throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "open: \"uri\" must be postgresql://USER@HOST:PORT/DB");
+    throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "a PostgreSQL URI is postgresql://USER@HOST:PORT/DB (or postgres://), not " + uri);
   std::string rest = uri.substr(scheme_end + 3);
   Uri u;
   const size_t slash = rest.find('/');
   if (slash == std::string::npos) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "the URI names no database: " + uri);
   u.database = rest.substr(slash + 1);
   u.database = u.database.substr(0, u.database.find('?'));
+  if (u.database.empty()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "the URI names no database: " + uri);
   sdk::require_identifier(u.database);
   std::string authority = rest.substr(0, slash);
   if (const size_t at = authority.rfind('@'); at != std::string::npos) {
@@ -104,6 +105,19 @@ Uri parse_uri(const std::string& uri) {
   u.host = authority.empty() ? "localhost" : authority;
   return u;
 }
+
+}  // namespace
+
+dbtool_status Backend::describe_uri(const char* uri, dbtool_text* out, dbtool_error* error) {
+  return sdk::guard(error, [&] {
+    const std::string given = uri != nullptr ? uri : "";
+    const Uri u = parse_uri(given);
+    json::object o{{"uri", given}, {"location", given}, {"name", u.database}, {"password", u.user.empty() ? "optional" : "required"}};
+    sdk::set_text(out, json::serialize(o));
+  });
+}
+
+namespace {
 
 PGconn* connect(const Uri& u, const std::string& database, const std::string& password) {
   const char* keys[] = {"host", "port", "user", "password", "dbname", "client_encoding", "connect_timeout", nullptr};

@@ -6,6 +6,9 @@
 
 namespace {
 
+// postgres:// is the same backend.
+const char* const kSchemes[] = {"postgres", nullptr};
+
 const dbtool_backend_api kApi = dbtool::sdk::make_backend_api<dbtool::postgres::Backend>();
 
 }  // namespace
@@ -17,5 +20,5 @@ extern "C" __attribute__((visibility("default"))) dbtool_status dbtool_plugin_in
   return dbtool::sdk::init_plugin(host_abi, host, out, error,
                                   {DBTOOL_KIND_BACKEND, dbtool::postgres::kName, "0.1.0",
                                    "PostgreSQL: staging schema, cut-over by renaming schemas in one transaction",
-                                   DBTOOL_CAP_BACKUP | DBTOOL_CAP_RESTORE | DBTOOL_CAP_ATOMIC_CUTOVER | DBTOOL_CAP_CREATE_DATABASE, &kApi, nullptr});
+                                   DBTOOL_CAP_BACKUP | DBTOOL_CAP_RESTORE | DBTOOL_CAP_ATOMIC_CUTOVER | DBTOOL_CAP_CREATE_DATABASE, &kApi, nullptr, kSchemes});
 }

@@ -22,6 +22,7 @@ const dbtool_backend_api kApi = {
     .snapshot_end = dbtool::sqlite::snapshot_end,
     .describe_schema = dbtool::sqlite::describe_schema,
     .verify_backup = dbtool::sqlite::verify_backup,
+    .describe_uri = dbtool::sqlite::describe_uri,
 };
 
 }  // namespace

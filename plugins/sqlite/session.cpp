@@ -35,6 +35,24 @@ fs::path path_from_uri(const std::string& uri) {
   return fs::path(uri);
 }
 
+// The database file a URI names: absolute, with a symbolic link resolved, so that the lock, the
+// stage and the swap all act on the real database (a rename over the link would replace the
+// link and leave the data behind it as it was).
+fs::path database_file(const std::string& uri) {
+  fs::path path = fs::absolute(path_from_uri(uri)).lexically_normal();
+  std::error_code ec;
+  if (fs::is_symlink(path, ec)) {
+    fs::path real = fs::canonical(path, ec);
+    if (ec)
+      throw Failure(DBTOOL_ERR_INVALID_ARGUMENT,
+                    path.string() + " is a symbolic link to nothing; give the database's real path");
+    return real;
+  }
+  fs::path resolved = fs::weakly_canonical(path, ec);
+  if (ec) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "cannot resolve " + path.string() + ": " + ec.message());
+  return resolved;
+}
+
 void open_target(dbtool_session* s) {
   std::error_code ec;
   if (!fs::exists(s->path, ec)) return;
@@ -205,6 +223,18 @@ void swap_in(dbtool_session* s, const fs::path& stage) {
   open_target(s);
 }
 
+dbtool_status describe_uri(const char* uri, dbtool_text* out, dbtool_error* error) {
+  return sdk::guard(error, [&] {
+    const fs::path file = database_file(uri ? uri : "");
+    json::object o{{"uri", "sqlite:///" + file.string()},
+                   {"location", file.string()},
+                   {"name", file.stem().string()},
+                   {"file", file.string()},
+                   {"password", "none"}};
+    sdk::set_text(out, json::serialize(o));
+  });
+}
+
 dbtool_status open_session(const char* options_json, dbtool_session** out, dbtool_error* error) {
   return sdk::guard(error, [&] {
     *out = nullptr;
@@ -214,7 +244,7 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
     const json::value* uri = opts.get_object().if_contains("uri");
     if (uri == nullptr || !uri->is_string()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "open options need a \"uri\"");
     auto s = std::make_unique<dbtool_session>();
-    s->path = fs::absolute(path_from_uri(std::string(uri->get_string()))).lexically_normal();
+    s->path = database_file(std::string(uri->get_string()));
     if (const json::value* ro = opts.get_object().if_contains("read_only"); ro != nullptr && !ro->is_null()) {
       if (!ro->is_bool()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "\"read_only\" must be true or false");
       s->read_only = ro->get_bool();

@@ -130,6 +130,8 @@ void stage_abort(dbtool_stage* st);
 dbtool_status snapshot_begin(dbtool_session* s, dbtool_error* error);
 dbtool_status snapshot_end(dbtool_session* s, dbtool_error* error);
 dbtool_status describe_schema(dbtool_session* s, dbtool_text* out, dbtool_error* error);
+// ABI 1.2: what a URI (sqlite:///PATH or a plain path) names, defined in session.cpp.
+dbtool_status describe_uri(const char* uri, dbtool_text* out, dbtool_error* error);
 
 // Throws Failure(NOT_SUPPORTED) when `s` was opened read-only; `what` names the refused call.
 void refuse_if_read_only(const dbtool_session* s, const std::string& what);

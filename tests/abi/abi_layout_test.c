@@ -204,9 +204,36 @@ ABI_SAME_FIELD(dbtool_backend_api, struct frozen_v1_1_backend_api, verify_backup
 ABI_SAME_CONST(DBTOOL_ERR_CONFLICT, 16);
 _Static_assert(sizeof(dbtool_backend_api) >= sizeof(struct frozen_v1_1_backend_api), "backend table shrank since 1.1");
 ABI_SAME_CONST(DBTOOL_CAP_READ, (1ull << 5));
+/* Nothing was inserted between 1.1's last slot and what came after it. */
+_Static_assert(DBTOOL_ABI_VERSION_MINOR < 2 ||
+                   sizeof(struct frozen_v1_1_backend_api) <= offsetof(dbtool_backend_api, describe_uri),
+               "a slot was inserted into the 1.1 backend table");
+
+/* ---- ABI 1.2: describe_uri appended to the backend table, uri_schemes to the descriptor ----
+ * Frozen too: a plugin built against 1.2 must keep loading in every later 1.x host. */
+struct frozen_v1_2_backend_api {
+  struct frozen_v1_1_backend_api v1_1;
+  frozen_v1_0_status (*describe_uri)(const char* uri, frozen_v1_0_text* out, frozen_v1_0_dbtool_error* error);
+};
+struct frozen_v1_2_dbtool_plugin {
+  frozen_v1_0_dbtool_plugin v1_0;
+  const char* const* uri_schemes;
+};
+_Static_assert(DBTOOL_ABI_VERSION_MINOR >= 2, "ABI 1.2 slots are present, so the minor is at least 2");
+ABI_SAME_FIELD(dbtool_backend_api, struct frozen_v1_2_backend_api, describe_uri);
+ABI_SAME_FIELD(dbtool_plugin, struct frozen_v1_2_dbtool_plugin, uri_schemes);
+_Static_assert(sizeof(dbtool_backend_api) >= sizeof(struct frozen_v1_2_backend_api), "backend table shrank since 1.2");
+_Static_assert(sizeof(dbtool_plugin) >= sizeof(struct frozen_v1_2_dbtool_plugin), "descriptor shrank since 1.2");
 
 static dbtool_status dummy_begin(dbtool_session* session, dbtool_error* error) {
   (void)session;
+  (void)error;
+  return DBTOOL_OK;
+}
+
+static dbtool_status dummy_describe_uri(const char* uri, dbtool_text* out, dbtool_error* error) {
+  (void)uri;
+  (void)out;
   (void)error;
   return DBTOOL_OK;
 }
@@ -221,6 +248,12 @@ int main(void) {
   if (DBTOOL_HAS_SLOT(&api, snapshot_begin)) return 2;
   api.struct_size = (uint32_t)sizeof api;
   if (!DBTOOL_HAS_SLOT(&api, snapshot_begin) || DBTOOL_HAS_SLOT(&api, snapshot_end)) return 3;
+  /* A 1.1 plugin's table ends before describe_uri. */
+  api.describe_uri = dummy_describe_uri;
+  api.struct_size = (uint32_t)sizeof(struct frozen_v1_1_backend_api);
+  if (DBTOOL_HAS_SLOT(&api, describe_uri)) return 4;
+  api.struct_size = (uint32_t)sizeof api;
+  if (!DBTOOL_HAS_SLOT(&api, describe_uri)) return 5;
   /* The one check C11 cannot make at compile time: the spelling of the entry symbol. */
   return strcmp(DBTOOL_PLUGIN_ENTRY_SYMBOL, FROZEN_V1_0_PLUGIN_ENTRY_SYMBOL) == 0 ? 0 : 1;
 }

@@ -375,6 +375,7 @@ class Conformance : public ::testing::TestWithParam<std::string> {
     std::string name = "dbtool_conf_" + std::to_string(rd() % 100000000);
     uri_ = target_.uri_template;
     uri_.replace(uri_.find("{db}"), 4, name);
+    db_name_ = name;
   }
 
   void TearDown() override {
@@ -553,6 +554,7 @@ class Conformance : public ::testing::TestWithParam<std::string> {
   const LoadedPlugin* plugin_ = nullptr;
   const dbtool_backend_api* api_ = nullptr;
   std::string uri_;
+  std::string db_name_;  // what "{db}" became
 };
 
 // ---- the tests ---------------------------------------------------------------------------
@@ -593,6 +595,61 @@ TEST_P(Conformance, DescriptorAndNegotiationFollowTheContract) {
   EXPECT_EQ(init(host.abi_version, &host, &desc, &err.e), DBTOOL_ERR_INCOMPATIBLE);
   EXPECT_EQ(DBTOOL_ABI_MAJOR_OF(desc.abi_version), DBTOOL_ABI_VERSION_MAJOR);
   EXPECT_NE(desc.name, nullptr);
+}
+
+// describe_uri (ABI 1.2): the backend alone reads its URIs; the host asks it what one names.
+TEST_P(Conformance, DescribeUriSaysWhatItsOwnUriNamesAndRefusesOthers) {
+  if (!DBTOOL_HAS_SLOT(api_, describe_uri)) GTEST_SKIP() << "describe_uri is optional (ABI 1.2); the host reads the URI as opaque";
+  auto describe_uri = [&](const std::string& uri, dbtool_status want) {
+    Err err;
+    dbtool_text out{};
+    dbtool_status st = api_->describe_uri(uri.c_str(), &out, &err.e);
+    std::string text = take_text(out);
+    EXPECT_EQ(st, want) << uri << ": " << err.message();
+    if (st != DBTOOL_OK) {
+      EXPECT_FALSE(err.message().empty()) << "a refused URI needs a message saying the form";
+    }
+    return st == DBTOOL_OK ? parse_object(text) : json::object{};
+  };
+  const json::object facts = describe_uri(uri_, DBTOOL_OK);
+  for (const char* key : {"uri", "location", "name", "password"})
+    ASSERT_TRUE(facts.contains(key) && facts.at(key).is_string() && !facts.at(key).as_string().empty())
+        << "\"" << key << "\" missing in " << json::serialize(facts);
+  const std::string name(facts.at("name").as_string());
+  EXPECT_TRUE(std::regex_match(name, std::regex("[A-Za-z0-9._-]+"))) << name;
+  EXPECT_NE(name.find(db_name_), std::string::npos) << "the backup name " << name << " says nothing of " << db_name_;
+  const std::string password(facts.at("password").as_string());
+  EXPECT_TRUE(password == "none" || password == "optional" || password == "required") << password;
+  if (!target_.password.empty()) {
+    EXPECT_EQ(json::serialize(facts).find(target_.password), std::string::npos) << "describe_uri shows the password";
+  }
+  if (const json::value* file = facts.if_contains("file")) {
+    ASSERT_TRUE(file->is_string());
+    EXPECT_TRUE(fs::path(std::string(file->as_string())).is_absolute()) << *file;
+    EXPECT_FALSE(fs::exists(std::string(file->as_string()))) << "describe_uri created " << *file;
+  }
+  // Its normal form is a fixed point, and opens the same database as the URI it came from.
+  const std::string normal(facts.at("uri").as_string());
+  EXPECT_EQ(describe_uri(normal, DBTOOL_OK), facts);
+  {
+    Session s = open();
+    commit_data(s.get(), {});
+  }
+  {
+    const std::string given = uri_;
+    uri_ = normal;
+    Session s = open();
+    uri_ = given;
+    const json::object d = describe(s.get());
+    bool has_parent = false;
+    for (const auto& t : d.at("tables").as_array()) has_parent |= t.at("name") == "parent";
+    EXPECT_TRUE(has_parent) << normal << " does not open the database " << uri_ << " named: " << json::serialize(d);
+  }
+  // Every scheme it claims is its own; a scheme it does not claim is refused.
+  const std::string rest = uri_.substr(uri_.find("://"));
+  for (const auto& scheme : plugin_->uri_schemes) describe_uri(scheme + rest, DBTOOL_OK);
+  describe_uri("not-" + plugin_->name + rest, DBTOOL_ERR_INVALID_ARGUMENT);
+  describe_uri(plugin_->name + "://", DBTOOL_ERR_INVALID_ARGUMENT);
 }
 
 TEST_P(Conformance, CreatesEveryPortableTypeWithDefaultsKeysAndReservedWordNames) {

@@ -368,6 +368,29 @@ TEST_F(InitTest, RestoreRefusesABackendWithoutRestoreBeforeAnyBackup) {
   EXPECT_EQ(read_bytes(db_), bytes);
 }
 
+// A plugin built before describe_uri (ABI 1.1) still works: its URI is passed through as given,
+// displayed as given, named after its last path segment, and its backups go to ./backups (the
+// host knows of no file behind it).
+TEST_F(InitTest, APluginWithoutDescribeUriHasItsUriReadAsOpaque) {
+  populate();
+  const fs::path work = dir_ / "work";
+  fs::create_directories(work);
+  const std::string uri = "sqlite-norestore:///" + db_.string();
+  auto r = run_dbtool({"--plugin-dir", DBTOOL_TEST_NORESTORE_PLUGIN_DIR, "backup", "--db", uri, "--json"}, {}, work);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const boost::json::value v = boost::json::parse(r.out);
+  EXPECT_EQ(v.at("database").as_string(), uri);
+  const fs::path file = std::string(v.at("path").as_string());
+  EXPECT_EQ(file.parent_path(), work / "backups");
+  EXPECT_EQ(file.filename().string().rfind(db_.stem().string() + "-", 0), 0u) << file;
+  EXPECT_EQ(query(file, "SELECT count(*) FROM users"), query(db_, "SELECT count(*) FROM users"));
+
+  r = run_dbtool({"--plugin-dir", DBTOOL_TEST_NORESTORE_PLUGIN_DIR, "backup", "--db", "sqlite-norestore://host/"}, {},
+                 work);
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  EXPECT_NE(r.err.find("names no database"), std::string::npos) << r.err;
+}
+
 TEST_F(InitTest, BackupOfMissingDatabaseIsAClearError) {
   auto r = run_dbtool({"backup", "--db", (dir_ / "nope.db").string()});
   EXPECT_NE(r.exit_code, 0);

@@ -1,10 +1,13 @@
 /* The real SQLite backend with its restore taken away: a backend that announces BACKUP but not
  * RESTORE, so a test can prove `dbtool restore` refuses it before writing anything. It loads
  * libdbtool-sqlite.so, copies its function table without the restore slot, and maps its own
- * URI scheme ("sqlite-norestore:///PATH", the scheme being the plugin's name) to sqlite's. */
+ * URI scheme ("sqlite-norestore:///PATH", the scheme being the plugin's name) to sqlite's.
+ * It is also a plugin built against ABI 1.1: its table ends before describe_uri (1.2), so the
+ * host reads its URIs as opaque. */
 #include <dbtool/plugin.h>
 
 #include <dlfcn.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -41,6 +44,8 @@ __attribute__((visibility("default"))) dbtool_status dbtool_plugin_init(uint32_t
   memcpy(&g_api, g_sqlite, sizeof g_api);
   g_api.open = open_renamed;
   g_api.restore = NULL;
+  g_api.struct_size = (uint32_t)offsetof(dbtool_backend_api, describe_uri);
+  out->abi_version = DBTOOL_ABI_MAKE(1, 1);
   out->backend = &g_api;
   out->description = "SQLite without restore (a test plugin)";
   out->capabilities &= ~DBTOOL_CAP_RESTORE;

@@ -22,7 +22,7 @@ TEST(Plugins, JsonListsOurPluginsWithTheirFacts) {
   for (const auto& v : list) {
     const auto& o = v.as_object();
     for (const char* key : {"name", "kind", "version", "abi", "path"}) EXPECT_TRUE(o.contains(key)) << key;
-    EXPECT_EQ(o.at("abi").as_string(), "1.1");
+    EXPECT_EQ(o.at("abi").as_string(), "1.2");
     EXPECT_TRUE(fs::path(std::string(o.at("path").as_string())).is_absolute());
     kinds[std::string(o.at("name").as_string())] = std::string(o.at("kind").as_string());
   }
@@ -37,7 +37,7 @@ TEST(Plugins, IncompatibleMajorIsRefusedNamingFileAndVersions) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find((dir / "libmajor2.so").string()), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("ABI 2.0"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("ABI 1.1"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ABI 1.2"), std::string::npos) << r.err;
   boost::json::value listed = boost::json::parse(r.out);
   EXPECT_EQ(listed.at("problems").as_array().size(), 1u) << r.out;
   for (const auto& v : listed.at("plugins").as_array())
@@ -52,6 +52,31 @@ TEST(Plugins, ANonPluginLibraryIsSkippedWithAReason) {
   auto r = run_dbtool({"--plugin-dir", dir.string(), "plugins"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("libgarbage.so: cannot load"), std::string::npos) << r.err;
+  fs::remove_all(dir);
+}
+
+// Options from the command line go by name to the plugin they belong to: a third party's
+// downloading source gets the host's output_path, and nothing of http-legacy's (its URL, its
+// credentials) nor of json-file's (its path).
+TEST(Plugins, SourceOptionsGoByNameToTheirOwnPluginOnly) {
+  const fs::path dir = testing::make_temp_dir("dbtool-options");
+  const fs::path seen = dir / "options.json";
+  auto r = run_dbtool({"--plugin-dir", DBTOOL_TEST_OPTIONS_PLUGIN_DIR, "migrate", "--yes", "--db",
+                       (dir / "app.db").string(), "--source", "options-echo", "--legacy-url", "http://127.0.0.1:9",
+                       "--json-file", (dir / "data.json").string()},
+                      {{"DBTOOL_LEGACY_UID", "admin-uid"},
+                       {"DBTOOL_LEGACY_PASSWORD", "Legacy-Pw-7f3"},
+                       {"DBTOOL_DEFAULT_PASSWORD", "x"},
+                       {"DBTOOL_TEST_OPTIONS_OUT", seen.string()},
+                       {"DBTOOL_TEST_EXPORT", (testing::fixtures_dir() / "sample-export.json").string()}},
+                      dir);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const std::string text = testing::read_bytes(seen);
+  const boost::json::object options = boost::json::parse(text).as_object();
+  EXPECT_TRUE(options.contains("output_path")) << text;
+  for (const char* theirs : {"password", "uid", "url", "login_path", "insecure", "path"})
+    EXPECT_FALSE(options.contains(theirs)) << theirs << " reached a plugin it is not for: " << text;
+  EXPECT_EQ(text.find("Legacy-Pw-7f3"), std::string::npos) << text;
   fs::remove_all(dir);
 }
 

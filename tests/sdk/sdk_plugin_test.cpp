@@ -44,8 +44,23 @@ TEST(SdkPlugin, MakeBackendApiSetsEachSlotByNameAndLeavesTheRestNull) {
   EXPECT_EQ(api.snapshot_begin, nullptr);
   EXPECT_EQ(api.snapshot_end, nullptr);
   EXPECT_EQ(api.describe_schema, nullptr);
+  EXPECT_EQ(api.verify_backup, nullptr);
+  EXPECT_EQ(api.describe_uri, nullptr);
   EXPECT_FALSE(DBTOOL_HAS_SLOT(&api, restore));
   EXPECT_TRUE(DBTOOL_HAS_SLOT(&api, backup));
+}
+
+// The optional slots of 1.1 and 1.2 are filled by name like the others.
+struct WithUris : Minimal {
+  static dbtool_status verify_backup(dbtool_session*, const char*, dbtool_text*, dbtool_error*) { return DBTOOL_OK; }
+  static dbtool_status describe_uri(const char*, dbtool_text*, dbtool_error*) { return DBTOOL_OK; }
+};
+
+TEST(SdkPlugin, MakeBackendApiSetsVerifyBackupAndDescribeUri) {
+  const dbtool_backend_api api = dbtool::sdk::make_backend_api<WithUris>();
+  EXPECT_EQ(api.verify_backup, &WithUris::verify_backup);
+  EXPECT_EQ(api.describe_uri, &WithUris::describe_uri);
+  EXPECT_TRUE(DBTOOL_HAS_SLOT(&api, describe_uri));
 }
 
 struct Source {
@@ -81,6 +96,21 @@ TEST(SdkPlugin, InitPluginWritesNothingPastTheHostsDescriptor) {
   ASSERT_EQ(dbtool::sdk::init_plugin(DBTOOL_ABI_VERSION, nullptr, &full, &err, kInfo), DBTOOL_OK);
   EXPECT_EQ(full.backend, &kApi);
   EXPECT_EQ(full.kind, static_cast<uint32_t>(DBTOOL_KIND_BACKEND));
+  EXPECT_EQ(full.uri_schemes, nullptr);
+
+  // A backend's other schemes (1.2) reach a host whose descriptor has the field, and only such.
+  static const char* const kSchemes[] = {"sdk-alias", nullptr};
+  dbtool::sdk::PluginInfo aliased = kInfo;
+  aliased.uri_schemes = kSchemes;
+  ASSERT_EQ(dbtool::sdk::init_plugin(DBTOOL_ABI_VERSION, nullptr, &full, &err, aliased), DBTOOL_OK);
+  EXPECT_EQ(full.uri_schemes, kSchemes);
+  const uint32_t v1_1 = offsetof(dbtool_plugin, uri_schemes);
+  std::vector<unsigned char> older(sizeof(dbtool_plugin), 0xCD);
+  auto* old_desc = reinterpret_cast<dbtool_plugin*>(older.data());
+  std::memset(old_desc, 0, v1_1);
+  old_desc->struct_size = v1_1;
+  ASSERT_EQ(dbtool::sdk::init_plugin(DBTOOL_ABI_VERSION, nullptr, old_desc, &err, aliased), DBTOOL_OK);
+  for (size_t i = v1_1; i < older.size(); ++i) ASSERT_EQ(older[i], 0xCD) << "byte " << i << " was overwritten";
 }
 
 std::vector<std::string> g_logged;

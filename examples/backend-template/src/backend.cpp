@@ -214,9 +214,31 @@ struct StageDeleter {
   }
 };
 
+// The one reader of this backend's URIs, NAME:///ABSOLUTE/PATH: the path of the file.
+std::string path_of(const char* uri_c) {
+  const std::string uri = uri_c != nullptr ? uri_c : "";
+  const std::string scheme = std::string(kName) + "://";
+  if (uri.rfind(scheme, 0) != 0 || uri.size() <= scheme.size() + 1 || uri[scheme.size()] != '/')
+    throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, std::string("a ") + kName + " URI is " + kName + ":///PATH, not " + uri);
+  return uri.substr(scheme.size());
+}
+
 }  // namespace
 
 // ---- the entry points ------------------------------------------------------------------------
+
+dbtool_status Backend::describe_uri(const char* uri, dbtool_text* out, dbtool_error* error) {
+  return sdk::guard(error, [&] {
+    // The real file, so that dbtool keeps its backups beside the data, not beside a link.
+    const fs::path file = fs::weakly_canonical(path_of(uri));
+    json::object o{{"uri", std::string(kName) + "://" + file.string()},
+                   {"location", file.string()},
+                   {"name", file.stem().string()},
+                   {"file", file.string()},
+                   {"password", "none"}};
+    sdk::set_text(out, json::serialize(o));
+  });
+}
 
 dbtool_status Backend::open(const char* options_json, dbtool_session** out, dbtool_error* error) {
   return sdk::guard(error, [&] {
@@ -225,13 +247,10 @@ dbtool_status Backend::open(const char* options_json, dbtool_session** out, dbto
     json::value v = json::parse(options_json != nullptr ? options_json : "", ec);
     if (ec || !v.is_object()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "open: the options are not a JSON object");
     const json::value* uri = v.get_object().if_contains("uri");
-    const std::string scheme = std::string(kName) + "://";
-    if (uri == nullptr || !uri->is_string() || uri->get_string().subview().rfind(scheme, 0) != 0 ||
-        uri->get_string().size() <= scheme.size() + 1 || uri->get_string()[scheme.size()] != '/')
-      throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, std::string("open: \"uri\" must be ") + kName + ":///PATH");
+    if (uri == nullptr || !uri->is_string()) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "open: \"uri\" is missing");
     const bool create = v.get_object().if_contains("create") && v.at("create").is_bool() && v.at("create").get_bool();
     auto s = std::make_unique<dbtool_session>();
-    s->path = std::string(uri->get_string()).substr(scheme.size());
+    s->path = path_of(uri->get_string().c_str());
     s->location = s->path;
     if (create) fs::create_directories(fs::path(s->path).parent_path());
     remove_stale_stages(s->path);

@@ -47,6 +47,8 @@ struct Backend {
   static dbtool_status stage_count(dbtool_stage* stage, const char* table, int64_t* rows, dbtool_error* error);
   static dbtool_status stage_commit(dbtool_stage* stage, dbtool_text* report, dbtool_error* error);
   static void stage_abort(dbtool_stage* stage);
+  // What one of this backend's URIs names, without opening anything (ABI 1.2).
+  static dbtool_status describe_uri(const char* uri, dbtool_text* out, dbtool_error* error);
 };
 
 }  // namespace dbtool_template

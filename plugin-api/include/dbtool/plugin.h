@@ -42,7 +42,7 @@ extern "C" {
 #define DBTOOL_ABI_MINOR_OF(v) ((uint32_t)(v)&0xFFFFu)
 
 #define DBTOOL_ABI_VERSION_MAJOR 1
-#define DBTOOL_ABI_VERSION_MINOR 1
+#define DBTOOL_ABI_VERSION_MINOR 2
 #define DBTOOL_ABI_VERSION DBTOOL_ABI_MAKE(DBTOOL_ABI_VERSION_MAJOR, DBTOOL_ABI_VERSION_MINOR)
 
 /* Non-zero when the function table `table` (any dbtool_*_api, which starts with struct_size)
@@ -227,6 +227,9 @@ typedef struct dbtool_plugin {
   uint64_t capabilities;  /* DBTOOL_CAP_* */
   const dbtool_backend_api* backend; /* non-NULL iff kind == DBTOOL_KIND_BACKEND; static */
   const dbtool_source_api* source;   /* non-NULL iff kind == DBTOOL_KIND_SOURCE; static */
+  /* Since 1.2: the other URI schemes a backend owns besides its name, NULL-terminated ("postgres"
+   * for "postgresql", "mariadb" for "mysql"); NULL when none. Static storage. */
+  const char* const* uri_schemes;
 } dbtool_plugin;
 
 /* The entry point, exported as DBTOOL_PLUGIN_ENTRY_SYMBOL with C linkage.
@@ -343,6 +346,26 @@ struct dbtool_backend_api {
    * backs up the state a restore would replace; `restore` must verify the same way itself.
    * Optional (NULL: the host relies on `restore`'s own check). */
   dbtool_status (*verify_backup)(dbtool_session* session, const char* path, dbtool_text* report, dbtool_error* error);
+
+  /* ---- Since ABI 1.2: the backend reads its own URIs ----
+   *
+   * Says what `uri` (as the user gave it to --db or --source, never holding a password) names,
+   * without a session, a connection or any change: only the backend knows its URI's syntax.
+   * out: {"uri": "the URI to open, normalised (a relative path made absolute)",
+   *       "location": "the display form for messages and reports, nothing secret in it",
+   *       "name": "a short base name for backup files ([A-Za-z0-9._-], no folders)",
+   *       "file": "/absolute/path" (only for a database that is one local file: its real
+   *               path, symbolic links resolved, so the host puts locks and backups beside the
+   *               data and the swap replaces the data, not a link),
+   *       "password": "none" (the database takes none: the host never passes one),
+   *                   "optional" (one from the environment or .env is passed when set) or
+   *                   "required" (the URI names a user: when none is set, the user is asked)}.
+   * `uri` may lack a scheme when the user chose the backend by name (a SQLite path); a backend
+   * that has no such short form refuses it. A URI of another scheme or of bad syntax is
+   * DBTOOL_ERR_INVALID_ARGUMENT with a message that shows the expected form. Optional (NULL:
+   * the host treats the URI as opaque: passed as given, displayed with any password removed,
+   * named after its last path segment, a password asked for when it names a user). */
+  dbtool_status (*describe_uri)(const char* uri, dbtool_text* out, dbtool_error* error);
 };
 
 /* ---------------------------------------------------------------------------------------

@@ -62,6 +62,8 @@ DBTOOL_SDK_DETECT_SLOT(stage_abort)
 DBTOOL_SDK_DETECT_SLOT(snapshot_begin)
 DBTOOL_SDK_DETECT_SLOT(snapshot_end)
 DBTOOL_SDK_DETECT_SLOT(describe_schema)
+DBTOOL_SDK_DETECT_SLOT(verify_backup)
+DBTOOL_SDK_DETECT_SLOT(describe_uri)
 DBTOOL_SDK_DETECT_SLOT(fetch)
 #undef DBTOOL_SDK_DETECT_SLOT
 
@@ -100,6 +102,8 @@ dbtool_backend_api make_backend_api() {
   DBTOOL_SDK_SET_SLOT(snapshot_begin)
   DBTOOL_SDK_SET_SLOT(snapshot_end)
   DBTOOL_SDK_SET_SLOT(describe_schema)
+  DBTOOL_SDK_SET_SLOT(verify_backup)
+  DBTOOL_SDK_SET_SLOT(describe_uri)
   return api;
 }
 
@@ -123,6 +127,8 @@ struct PluginInfo {
   uint64_t capabilities;
   const dbtool_backend_api* backend;  // for a backend
   const dbtool_source_api* source;    // for a source
+  // A backend's other URI schemes, NULL-terminated (ABI 1.2); NULL when its name is its only one.
+  const char* const* uri_schemes = nullptr;
 };
 
 // The whole body of dbtool_plugin_init:
@@ -151,6 +157,7 @@ inline dbtool_status init_plugin(uint32_t host_abi, const dbtool_host_services* 
     set(out->capabilities, info.capabilities);
     set(out->backend, info.backend);
     set(out->source, info.source);
+    set(out->uri_schemes, info.uri_schemes);
     // An older host's shorter table still has the services it had; log(), progress() and
     // cancelled() check each slot against its struct_size before calling it.
     if (host != nullptr && host->struct_size >= offsetof(dbtool_host_services, host_data) + sizeof(void*)) g_host = host;
