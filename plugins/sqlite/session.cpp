@@ -351,13 +351,13 @@ dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report, d
   return st;
 }
 
-dbtool_status verify_backup(dbtool_session*, const char* path, dbtool_text* report, dbtool_error* error) {
+dbtool_status verify_backup(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error) {
   return sdk::guard(error, [&] {
     fs::path file(path ? path : "");
     Connection c = open_backup_file(file);
-    // Always the quick check here: with --verify=full, restore runs integrity_check on the copy
-    // it brings back, so the full check runs once.
-    check_backup_content(c, file, /*full=*/false);
+    // The host calls this before anything is changed, so the full check (when asked) runs
+    // here, on the file, once; restore then holds its byte copy to the manifest.
+    check_backup_content(c, file, s->verify_full);
     sdk::set_text(report, report_json(file, c));
   });
 }
@@ -374,15 +374,16 @@ dbtool_status restore(dbtool_session* s, const char* path, dbtool_text* report, 
     stage = new_stage_file(s->path);
     if (manifest) {
       // The backup file is a finished database: its bytes are the copy. The copy is then held
-      // to the manifest (rows and digests) and checked (quick_check, or integrity_check on
-      // request), so what is swapped in is proven to be what was backed up.
+      // to the manifest (rows and digests) and quick_check'ed, so what is swapped in is proven
+      // to hold what was backed up. The full check, when asked, ran on the file in
+      // verify_backup (which the host calls first), so integrity_check runs once.
       copy_file_bytes(file, stage, "restore");
       {
         Connection dest(stage, SQLITE_OPEN_READWRITE);
         // The marker and the manifest belong to the backup file, not to the database brought back.
         dest.exec("DROP TABLE " + quote_identifier(kManifestTable) + "; PRAGMA application_id = 0", "restore");
       }
-      match_manifest(*manifest, check_database_file(stage, s->verify_full, /*foreign_keys=*/false, "restored copy"),
+      match_manifest(*manifest, check_database_file(stage, /*thorough=*/false, /*foreign_keys=*/false, "restored copy"),
                      "the backup " + file.string());
     } else {
       log(DBTOOL_LOG_INFO, "the backup " + file.string() + " has no manifest (made by an older dbtool): checking it in full");
