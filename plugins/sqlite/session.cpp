@@ -150,12 +150,15 @@ void check_backup_content(Connection& c, const fs::path& file, bool full) {
   }
 }
 
-std::string report_json(const fs::path& file, Connection& c) {
+std::string report_json(const fs::path& file, const json::array& tables) {
   json::object o;
   o["bytes"] = static_cast<int64_t>(fs::file_size(file));
   o["format"] = "sqlite3";
-  o["tables"] = json::parse(tables_json(c));
+  o["tables"] = tables;
   return json::serialize(o);
+}
+std::string report_json(const fs::path& file, Connection& c) {
+  return report_json(file, json::parse(tables_json(c)).as_array());
 }
 
 }  // namespace
@@ -341,8 +344,7 @@ dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report, d
     write_manifest(dest, got);
     dest.close();
     fsync_path(file);
-    Connection check(file, SQLITE_OPEN_READONLY);
-    sdk::set_text(report, report_json(file, check));
+    sdk::set_text(report, report_json(file, got_counts));
   });
   if (st != DBTOOL_OK && created) {
     std::error_code ec;
