@@ -25,11 +25,12 @@ void add_verify_option(CLI::App* cmd, std::string& level) {
       ->check(CLI::IsMember({"quick", "full"}));
 }
 
-// The backend's open options with the verification level. A backend that does not list "full"
-// among its levels (describe's "backup_verify") is refused it before anything is written, so
-// no one believes a check ran that did not.
+// The backend's open options with the verification level ("quick" is every backend's default,
+// so only "full" is passed: a backend built before the option existed sees the options it
+// knows). A backend that does not list "full" among its levels (describe's "backup_verify") is
+// refused it before anything is written, so no one believes a check ran that did not.
 json::object with_verify(json::object options, const std::string& level) {
-  options["verify"] = level;
+  if (level == "full") options["verify"] = level;
   return options;
 }
 void require_verify_level(BackendSession& session, const Target& target, const std::string& level) {

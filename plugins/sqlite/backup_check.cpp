@@ -138,7 +138,10 @@ Contents check_database_file(const fs::path& file, bool thorough, bool foreign_k
 }
 
 void write_manifest(Connection& c, const Contents& contents) {
-  c.exec("BEGIN; CREATE TABLE " + quote_identifier(kManifestTable) +
+  // A database that was itself once a backup (copied into place by hand) brings the old
+  // manifest along in the copy: this backup's replaces it.
+  c.exec("BEGIN; DROP TABLE IF EXISTS " + quote_identifier(kManifestTable) + "; CREATE TABLE " +
+             quote_identifier(kManifestTable) +
              " (table_name TEXT NOT NULL PRIMARY KEY, row_count INTEGER NOT NULL, checksum TEXT NOT NULL)",
          "writing the backup manifest");
   Statement st(c.get(), "INSERT INTO " + quote_identifier(kManifestTable) + " VALUES (?, ?, ?)");
@@ -180,7 +183,7 @@ void match_manifest(const Contents& manifest, const Contents& found, const std::
 void copy_file_bytes(const fs::path& from, const fs::path& to, const std::string& what) {
   int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) throw Failure(DBTOOL_ERR_IO, what + ": cannot open " + from.string() + ": " + std::strerror(errno));
-  int out = ::open(to.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC);
+  int out = ::open(to.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
   if (out < 0) {
     int err = errno;
     ::close(in);

@@ -183,6 +183,22 @@ TEST_F(BackupVerifyTest, FullVerificationFindsAnIndexQuickDoesNotLookInto) {
   EXPECT_NE(r.exit_code, 0) << "there is no unverified backup";
 }
 
+// A backup copied into place by hand (it is a plain SQLite file) is a database like any other:
+// its next backup replaces the manifest the copy brought along and restores cleanly.
+TEST_F(BackupVerifyTest, ADatabaseThatWasABackupBacksUpAndRestores) {
+  const fs::path first = backup();
+  ASSERT_FALSE(first.empty());
+  fs::copy_file(first, db_, fs::copy_options::overwrite_existing);
+  exec(db_, "INSERT INTO sections (id, _name, _abbreviation) VALUES (99, 'Extra', 'EXTRA')");
+  const fs::path second = backup();
+  ASSERT_FALSE(second.empty());
+  EXPECT_EQ(query(second, "SELECT row_count FROM dbtool_backup_manifest WHERE table_name = 'sections'"), "6\n");
+  auto r = run_dbtool({"restore", "--db", db_.string(), "--yes", second.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(query(db_, "SELECT count(*) FROM sections"), "6\n");
+  EXPECT_EQ(query(db_, "SELECT count(*) FROM sqlite_master WHERE name = 'dbtool_backup_manifest'"), "0\n");
+}
+
 // A backup made before manifests existed (no manifest table) still restores, checked in full.
 TEST_F(BackupVerifyTest, ABackupWithoutManifestIsCheckedInFull) {
   const fs::path file = backup();
