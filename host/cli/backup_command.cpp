@@ -15,18 +15,52 @@ namespace dbtool {
 namespace json = boost::json;
 namespace fs = std::filesystem;
 
+namespace {
+
+// --verify: how the backend checks the backups it writes and the copy a restore brings back.
+void add_verify_option(CLI::App* cmd, std::string& level) {
+  cmd->add_option("--verify", level,
+                  "quick (default): a structural check (SQLite: quick_check) plus the rows and content digest "
+                  "of every table, recorded in the backup and checked on restore; full: also every index "
+                  "against its table (SQLite: integrity_check). A backup is never unverified")
+      ->check(CLI::IsMember({"quick", "full"}));
+}
+
+// The backend's open options with the verification level ("quick" is every backend's default,
+// so only "full" is passed: a backend built before the option existed sees the options it
+// knows). A backend that does not list "full" among its levels (describe's "backup_verify") is
+// refused it before anything is written, so no one believes a check ran that did not.
+json::object with_verify(json::object options, const std::string& level) {
+  if (level == "full") options["verify"] = level;
+  return options;
+}
+void require_verify_level(BackendSession& session, const Target& target, const std::string& level) {
+  if (level != "full") return;
+  const json::object d = session.describe();
+  if (auto* v = d.if_contains("backup_verify"); v && v->is_array())
+    for (const auto& l : v->get_array())
+      if (l.is_string() && l.get_string() == "full") return;
+  throw Error("nothing changed: the " + target.plugin->name + " backend offers no --verify=full", ExitCode::kRefused);
+}
+
+}  // namespace
+
 void add_backup_command(CLI::App& app, GlobalOptions& g) {
   auto* cmd = app.add_subcommand("backup", "Write a verified, owner-only backup of the database");
   static TargetOptions opts;  // the app lives until exit
+  static std::string verify = "quick";
   TargetOptions* t = &opts;
   add_target_options(cmd, *t, false);
+  add_verify_option(cmd, verify);
   cmd->footer("The backup is made by the backend itself (SQLite: the online backup API; MySQL: a\n"
-              "consistent logical dump), verified, and written as <db>-<UTC time><ext> with mode 0600.\n"
+              "consistent logical dump), verified (--verify), and written as <db>-<UTC time><ext> with\n"
+              "mode 0600. A SQLite backup records the rows and digest of every table in itself.\n"
               "Example: dbtool backup --db instance/volumes/user_management.db");
   cmd->callback([&g, t] {
     PluginRegistry reg = load_plugins(g);
     Target target = resolve_target(reg, t->backend, t->db);
-    BackendSession session(*target.plugin, target.open_options(false));
+    BackendSession session(*target.plugin, with_verify(target.open_options(false), verify));
+    require_verify_level(session, target, verify);
     json::object d = session.describe();
     if (auto* e = d.if_contains("exists"); e && e->is_bool() && !e->get_bool())
       throw Error("nothing to back up: " + target.display + " does not exist");
@@ -85,14 +119,17 @@ void add_restore_command(CLI::App& app, GlobalOptions& g) {
   static TargetOptions opts;
   static std::string backup_file;
   static bool dry_run = false;
+  static std::string verify = "quick";
   TargetOptions* t = &opts;
   std::string* file = &backup_file;
   add_target_options(cmd, *t, true);
+  add_verify_option(cmd, verify);
   cmd->add_option("BACKUP_FILE", *file, "A file written by `dbtool backup`")->required()->check(CLI::ExistingFile);
   cmd->add_flag("--dry-run", dry_run,
                 "Check the backup and show what the restore would replace (rows per table now -> after), "
                 "changing nothing: no backup, no lock, no stage");
-  cmd->footer("The backup is verified and rebuilt beside the database, then swapped in atomically;\n"
+  cmd->footer("The backup is verified (SQLite: against the rows and digests it recorded) and rebuilt\n"
+              "beside the database, then swapped in atomically;\n"
               "the current state is backed up first. The run history (dbtool_history) keeps the backup's\n"
               "runs, the runs recorded since it and a row for the restore (needs a backend that can\n"
               "describe its database: sqlite, mysql). --dry-run checks the file and prints rows per table\n"
@@ -109,7 +146,13 @@ void add_restore_command(CLI::App& app, GlobalOptions& g) {
     // cannot happen would only mislead.
     if (!(target.plugin->capabilities & DBTOOL_CAP_RESTORE) || !DBTOOL_HAS_SLOT(target.plugin->backend, restore))
       throw Error("nothing changed: the " + target.plugin->name + " backend cannot restore backups", ExitCode::kRefused);
-    RestoreOptions ro{replacing_open_options(target, *t), t->yes, t->backup_dir};
+    RestoreOptions ro{with_verify(replacing_open_options(target, *t), verify), t->yes, t->backup_dir};
+    if (verify == "full") {
+      // Asked of a session of its own, closed before the restore opens its sessions (a backend
+      // may hold a lock per session).
+      BackendSession probe(*target.plugin, ro.open_options);
+      require_verify_level(probe, target, verify);
+    }
     json::object out = restore_backup(target, fs::absolute(*file), ro);
     if (t->json) {
       print_json(out);

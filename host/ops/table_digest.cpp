@@ -1,31 +1,16 @@
-// TableDigest: canonical rows, FNV-1a, an order-free sum.
+// TableDigest: the schema's columns of each Arrow row, hashed the SDK's one way (sdk/digest.hpp).
 #include "ops/table_digest.hpp"
-
-#include <charconv>
-#include <cstdio>
 
 namespace dbtool {
 
 namespace {
 
-constexpr uint64_t kFnvOffset = 1469598103934665603ull;
-constexpr uint64_t kFnvPrime = 1099511628211ull;
-
-void fnv(uint64_t& h, std::string_view bytes) {
-  for (unsigned char c : bytes) {
-    h ^= c;
-    h *= kFnvPrime;
-  }
-}
-
-// One value as its canonical bytes; a length prefix keeps "ab","c" apart from "a","bc".
-void hash_value(uint64_t& h, PortableType type, const sdk::BatchView& view, size_t col, int64_t row) {
+// One value as its canonical form, by the column's portable type (sdk/digest.hpp).
+void hash_value(sdk::RowHash& h, PortableType type, const sdk::BatchView& view, size_t col, int64_t row) {
   if (view.is_null(col, row)) {
-    fnv(h, std::string_view("N", 1));
+    h.null();
     return;
   }
-  char buf[64];
-  std::string_view text;
   const sdk::ColumnType arrow = view.spec(col).type;
   switch (type) {
     case PortableType::kInt64:
@@ -34,23 +19,17 @@ void hash_value(uint64_t& h, PortableType type, const sdk::BatchView& view, size
                   : arrow == sdk::ColumnType::Float64 ? static_cast<int64_t>(view.get_double(col, row))
                                                       : view.get_int64(col, row);
       if (type == PortableType::kBool) v = v != 0;
-      text = std::string_view(buf, std::to_chars(buf, buf + sizeof(buf), v).ptr - buf);
+      h.integer(v);
       break;
     }
-    case PortableType::kFloat64: {
-      double v =
-          arrow == sdk::ColumnType::Int64 ? static_cast<double>(view.get_int64(col, row)) : view.get_double(col, row);
-      text = std::string_view(buf, std::to_chars(buf, buf + sizeof(buf), v).ptr - buf);
+    case PortableType::kFloat64:
+      h.real(arrow == sdk::ColumnType::Int64 ? static_cast<double>(view.get_int64(col, row))
+                                             : view.get_double(col, row));
       break;
-    }
     default:
-      text = view.get_bytes(col, row);
+      h.value(view.get_bytes(col, row));
       break;
   }
-  char len[24];
-  int n = std::snprintf(len, sizeof(len), "V%zu:", text.size());
-  fnv(h, std::string_view(len, static_cast<size_t>(n)));
-  fnv(h, text);
 }
 
 }  // namespace
@@ -62,22 +41,15 @@ void TableDigest::add(const Table& table, const std::vector<sdk::ColumnSpec>& co
     for (size_t c = 0; c < columns.size(); ++c)
       if (columns[c].name == table.columns[i].name) source[i] = static_cast<int>(c);
   for (int64_t r = 0; r < view.rows(); ++r) {
-    uint64_t h = kFnvOffset;
+    sdk::RowHash h;
     for (size_t i = 0; i < table.columns.size(); ++i) {
       if (source[i] < 0)
-        fnv(h, std::string_view("N", 1));
+        h.null();
       else
         hash_value(h, table.columns[i].type, view, static_cast<size_t>(source[i]), r);
     }
-    sum_ += h;
+    digest_.add(h);
   }
-  rows_ += view.rows();
-}
-
-std::string TableDigest::checksum() const {
-  char buf[17];
-  std::snprintf(buf, sizeof(buf), "%016llx", static_cast<unsigned long long>(sum_));
-  return buf;
 }
 
 std::map<std::string, LiveTable> digest_live_tables(BackendSession& session, const Schema& schema,

@@ -8,6 +8,7 @@
 #include "schema/schema.hpp"
 
 #include <dbtool/sdk/arrow.hpp>
+#include <dbtool/sdk/digest.hpp>
 
 #include <cstdint>
 #include <map>
@@ -16,22 +17,20 @@
 
 namespace dbtool {
 
-// Each row is written in a canonical form (the schema's columns in schema order, each value by
-// its portable type: integers and booleans as decimals, doubles in their shortest exact form,
-// text and bytes as they are, NULL apart from every value) and hashed with 64-bit FNV-1a; the
-// checksum is the sum of the row hashes modulo 2^64, so order does not matter. Not
-// cryptographic: it catches changed, added and lost rows, not a deliberate forgery.
+// Each row is the schema's columns in schema order, each value by its portable type, hashed as
+// sdk/digest.hpp says (the one row hash the SQLite backend's backup manifest uses too); the
+// checksum is the order-free sum of the row hashes. Not cryptographic: it catches changed,
+// added and lost rows, not a deliberate forgery.
 class TableDigest {
  public:
   // Adds every row of `batch`, whose columns are `columns` (matched to `table` by name; a
   // schema column the batch lacks counts as NULL, a batch column the schema lacks is ignored).
   void add(const Table& table, const std::vector<sdk::ColumnSpec>& columns, const ArrowArray& batch);
-  int64_t rows() const { return rows_; }
-  std::string checksum() const;  // 16 hex digits
+  int64_t rows() const { return digest_.rows(); }
+  std::string checksum() const { return digest_.checksum(); }  // 16 hex digits
 
  private:
-  int64_t rows_ = 0;
-  uint64_t sum_ = 0;
+  sdk::ContentDigest digest_;
 };
 
 // The digests of the live tables `schema` names that `session` holds (read through read_table),

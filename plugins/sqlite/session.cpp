@@ -121,10 +121,10 @@ void copy_pages(sqlite3* from, sqlite3* to, std::atomic<sqlite3*>& busy, const s
 // a file format): restore refuses any database without it.
 constexpr int64_t kBackupApplicationId = 0x64627462;  // "dbtb"
 
-// Checks, before anything is done with it, that `file` is a complete backup made by `backup`:
-// not empty, a SQLite database, as long as its header says, carrying dbtool's marker, and
-// sound (integrity and foreign keys). Returns it opened read-only.
-Connection check_backup_file(const fs::path& file) {
+// Checks, before anything is done with it, that `file` looks like a complete backup made by
+// `backup`: not empty, a SQLite database, as long as its header says, carrying dbtool's marker.
+// Returns it opened read-only; its content is checked by check_backup_content.
+Connection open_backup_file(const fs::path& file) {
   std::error_code ec;
   if (!fs::is_regular_file(file, ec)) throw Failure(DBTOOL_ERR_NOT_FOUND, "no backup file at " + file.string());
   const auto size = fs::file_size(file, ec);
@@ -151,16 +151,32 @@ Connection check_backup_file(const fs::path& file) {
     throw Failure(DBTOOL_ERR_DATA, what +
                                        " was not made by dbtool backup (it lacks dbtool's marker, "
                                        "PRAGMA application_id); refusing to restore an unknown database");
-  verify_database(c, what);
   return c;
 }
 
-std::string report_json(const fs::path& file, Connection& c) {
+// Checks the content of the backup `file` opened as `c`: sound (quick_check, or integrity_check
+// when `full`) and holding the rows and digests its manifest recorded at backup time. Foreign
+// keys were checked when the backup was made, and the digests prove these are those rows. A
+// backup made before manifests existed gets the full check it always had.
+void check_backup_content(Connection& c, const fs::path& file, bool full) {
+  const std::string what = "the backup " + file.string();
+  if (std::optional<Contents> manifest = read_manifest(c)) {
+    match_manifest(*manifest, check_database_file(file, full, /*foreign_keys=*/false, what), what);
+  } else {
+    log(DBTOOL_LOG_INFO, what + " has no manifest (made by an older dbtool): checking it in full");
+    verify_database(c, what);
+  }
+}
+
+std::string report_json(const fs::path& file, const json::array& tables) {
   json::object o;
   o["bytes"] = static_cast<int64_t>(fs::file_size(file));
   o["format"] = "sqlite3";
-  o["tables"] = json::parse(tables_json(c));
+  o["tables"] = tables;
   return json::serialize(o);
+}
+std::string report_json(const fs::path& file, Connection& c) {
+  return report_json(file, json::parse(tables_json(c)).as_array());
 }
 
 }  // namespace
@@ -251,6 +267,11 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
     }
     if (auto* a = opts.get_object().if_contains("allow_concurrent_writes"); a && a->is_bool())
       s->allow_concurrent_writes = a->get_bool();
+    if (auto* v = opts.get_object().if_contains("verify"); v && !v->is_null()) {
+      if (!v->is_string() || (v->get_string() != "quick" && v->get_string() != "full"))
+        throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "\"verify\" must be \"quick\" or \"full\"");
+      s->verify_full = v->get_string() == "full";
+    }
     std::error_code fec;
     // A source is only read: it takes no lock (the lock file would be a write) and cleans nothing.
     if (s->read_only && !fs::is_regular_file(s->path, fec))
@@ -313,6 +334,7 @@ dbtool_status describe(dbtool_session* s, dbtool_text* out, dbtool_error* error)
     o["exists"] = static_cast<bool>(s->db);
     o["location"] = s->path.string();
     o["backup_extension"] = ".db";
+    o["backup_verify"] = json::array{"quick", "full"};
     o["tables"] = s->db ? json::parse(tables_json(s->db)) : json::array();
     if (s->db) {
       o["views"] = views_json(s->db);
@@ -344,15 +366,19 @@ dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report, d
       want = tables_json(s->db);
     }
     dest.exec("PRAGMA journal_mode=DELETE; PRAGMA application_id = " + std::to_string(kBackupApplicationId), "backup");
-    // Verify: a sound database holding the same tables and row counts as the source.
-    verify_database(dest, "backup " + file.string());
-    std::string got = tables_json(dest);
-    if (want != got)
-      throw Failure(DBTOOL_ERR_DATA, "backup verification failed: the copy holds " + got + ", the database " + want);
+    // Verify: a sound database (quick_check, or integrity_check on request, and foreign keys)
+    // holding the same tables and row counts as the source; its digests become the manifest
+    // that verify_backup and restore check the file against.
+    Contents got = check_database_file(file, s->verify_full, /*foreign_keys=*/true, "backup " + file.string());
+    json::array got_counts;
+    for (const auto& [name, t] : got) got_counts.push_back(json::object{{"name", name}, {"rows", t.rows}});
+    if (want != json::serialize(got_counts))
+      throw Failure(DBTOOL_ERR_DATA, "backup verification failed: the copy holds " + json::serialize(got_counts) +
+                                         ", the database " + want);
+    write_manifest(dest, got);
     dest.close();
     fsync_path(file);
-    Connection check(file, SQLITE_OPEN_READONLY);
-    sdk::set_text(report, report_json(file, check));
+    sdk::set_text(report, report_json(file, got_counts));
   });
   if (st != DBTOOL_OK && created) {
     std::error_code ec;
@@ -361,10 +387,13 @@ dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report, d
   return st;
 }
 
-dbtool_status verify_backup(dbtool_session*, const char* path, dbtool_text* report, dbtool_error* error) {
+dbtool_status verify_backup(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error) {
   return sdk::guard(error, [&] {
     fs::path file(path ? path : "");
-    Connection c = check_backup_file(file);
+    Connection c = open_backup_file(file);
+    // The host calls this before anything is changed, so the full check (when asked) runs
+    // here, on the file, once; restore then holds its byte copy to the manifest.
+    check_backup_content(c, file, s->verify_full);
     sdk::set_text(report, report_json(file, c));
   });
 }
@@ -374,14 +403,29 @@ dbtool_status restore(dbtool_session* s, const char* path, dbtool_text* report, 
   dbtool_status st = sdk::guard(error, [&] {
     refuse_if_read_only(s, "restore");
     fs::path file(path ? path : "");
-    Connection src = check_backup_file(file);
+    Connection src = open_backup_file(file);
+    std::optional<Contents> manifest = read_manifest(src);
     if (!s->baseline_version) s->baseline_version = target_version(s);
     fs::create_directories(s->path.parent_path());
     stage = new_stage_file(s->path);
-    {
+    if (manifest) {
+      // The backup file is a finished database: its bytes are the copy. The copy is then held
+      // to the manifest (rows and digests) and quick_check'ed, so what is swapped in is proven
+      // to hold what was backed up. The full check, when asked, ran on the file in
+      // verify_backup (which the host calls first), so integrity_check runs once.
+      copy_file_bytes(file, stage, "restore");
+      {
+        Connection dest(stage, SQLITE_OPEN_READWRITE);
+        // The marker and the manifest belong to the backup file, not to the database brought back.
+        dest.exec("DROP TABLE " + quote_identifier(kManifestTable) + "; PRAGMA application_id = 0", "restore");
+      }
+      match_manifest(*manifest, check_database_file(stage, /*thorough=*/false, /*foreign_keys=*/false, "restored copy"),
+                     "the backup " + file.string());
+    } else {
+      log(DBTOOL_LOG_INFO, "the backup " + file.string() + " has no manifest (made by an older dbtool): checking it in full");
+      verify_database(src, "the backup " + file.string());
       Connection dest(stage, SQLITE_OPEN_READWRITE);
       copy_pages(src.get(), dest.get(), s->busy, "restore");
-      // The marker belongs to the backup file, not to the database brought back.
       dest.exec("PRAGMA journal_mode=DELETE; PRAGMA application_id = 0", "restore");
       verify_database(dest, "restored copy");
       if (tables_json(dest) != tables_json(src))

@@ -70,9 +70,33 @@ boost::json::array views_json(Connection& c);
 boost::json::array triggers_json(Connection& c);
 // The checks a finished database must pass: integrity and foreign keys. `thorough` runs
 // integrity_check (also checks index contents, O(N log N)); otherwise quick_check (O(N)),
-// enough for a file this process just wrote.
-void verify_database(Connection& c, const std::string& what, bool thorough = true);
+// enough for a file this process just wrote. `foreign_keys` false skips foreign_key_check
+// (for a copy whose rows are proven to be those of a database that passed it).
+void verify_database(Connection& c, const std::string& what, bool thorough = true, bool foreign_keys = true);
 void fsync_path(const std::filesystem::path& p);
+
+// The backup manifest (backup_check.cpp): a table in every backup file recording each table's
+// rows and content digest (sdk/digest.hpp) at backup time. Not a table of the database: user
+// tables, describe and digests leave it out, and restore drops it from the copy it brings back.
+inline constexpr const char* kManifestTable = "dbtool_backup_manifest";
+struct TableContent {
+  int64_t rows = 0;
+  std::string checksum;
+  bool operator==(const TableContent& o) const { return rows == o.rows && checksum == o.checksum; }
+};
+using Contents = std::map<std::string, TableContent>;  // by table name
+Contents digest_tables(Connection& c);
+// Checks the database `file` (integrity_check when `thorough`, else quick_check, and
+// foreign_key_check when `foreign_keys`) while a second connection digests its tables; throws
+// Failure(DATA) naming `what` when a check fails, else returns the digests.
+Contents check_database_file(const std::filesystem::path& file, bool thorough, bool foreign_keys,
+                             const std::string& what);
+void write_manifest(Connection& c, const Contents& contents);
+std::optional<Contents> read_manifest(Connection& c);  // nullopt: a backup made before manifests
+// Throws Failure(DATA) when `found` is not what `manifest` recorded, listing both.
+void match_manifest(const Contents& manifest, const Contents& found, const std::string& what);
+// Copies the bytes of `from` over the existing file `to` (not flushed), reporting progress.
+void copy_file_bytes(const std::filesystem::path& from, const std::filesystem::path& to, const std::string& what);
 // After a unique index failed to build: the first primary or unique key of `schema` that holds
 // a value twice, as sdk::duplicate_key_message words it ("" when none does).
 std::string find_duplicate_key(Connection& c, const sdk::PortableSchema& schema);
@@ -100,6 +124,7 @@ struct dbtool_session {
   // PRAGMA data_version on `db`, which stays open from backup to cut-over; -1: no file then.
   std::optional<int64_t> baseline_version;
   bool allow_concurrent_writes = false;
+  bool verify_full = false;  // open option "verify": "full": integrity_check on backups and restores
 };
 
 struct dbtool_stage {

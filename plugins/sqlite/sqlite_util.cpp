@@ -139,7 +139,8 @@ std::vector<std::string> user_tables(Connection& c) {
   std::vector<std::string> out;
   Statement st(c.get(),
                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' "
-               "ESCAPE '\\' ORDER BY name");
+               "ESCAPE '\\' AND name != ? ORDER BY name");
+  sqlite3_bind_text(st.get(), 1, kManifestTable, -1, SQLITE_STATIC);
   int rc;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW)
     out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0)));
@@ -180,9 +181,10 @@ json::array triggers_json(Connection& c) {
   return a;
 }
 
-void verify_database(Connection& c, const std::string& what, bool thorough) {
+void verify_database(Connection& c, const std::string& what, bool thorough, bool foreign_keys) {
   std::string ok = c.scalar_text(thorough ? "PRAGMA integrity_check" : "PRAGMA quick_check");
   if (ok != "ok") throw Failure(DBTOOL_ERR_DATA, what + ": integrity check failed: " + ok);
+  if (!foreign_keys) return;
   Statement st(c.get(), "PRAGMA foreign_key_check");
   int rc = sqlite3_step(st.get());
   if (rc == SQLITE_ROW) {

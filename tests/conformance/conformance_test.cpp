@@ -760,6 +760,56 @@ TEST_P(Conformance, BackupIsCompleteOwnerOnlyAndNeverOverwrites) {
   fs::remove_all(dir);
 }
 
+// A backend that lists verification levels (describe's "backup_verify") names only "quick" and
+// "full", offers "quick", and backs up under each level it lists (the "verify" open option);
+// what a backup records for itself (a manifest) is not a table of the database it restores.
+TEST_P(Conformance, BackupVerifyLevelsAreHonouredWhenAnnounced) {
+  if (!(plugin_->capabilities & DBTOOL_CAP_BACKUP)) GTEST_SKIP() << plugin_->name << " does not announce backup";
+  json::array levels;
+  {
+    Session s = open();
+    commit_data(s.get(), tricky_rows(64));
+    json::object d = describe(s.get());
+    if (!d.if_contains("backup_verify")) GTEST_SKIP() << plugin_->name << " lists no backup_verify levels";
+    ASSERT_TRUE(d.at("backup_verify").is_array()) << json::serialize(d);
+    levels = d.at("backup_verify").as_array();
+  }
+  bool quick = false;
+  fs::path dir = testing::make_temp_dir("dbtool-conformance-verify");
+  for (const auto& level : levels) {
+    ASSERT_TRUE(level.is_string() && (level.as_string() == "quick" || level.as_string() == "full")) << level;
+    quick = quick || level.as_string() == "quick";
+    json::object o = json::parse(open_options(false)).as_object();
+    o["verify"] = level;
+    const std::string opts = json::serialize(o);
+    Err err;
+    dbtool_session* raw = nullptr;
+    ASSERT_EQ(api_->open(opts.c_str(), &raw, &err.e), DBTOOL_OK) << err.message();
+    Session s(raw, SessionCloser{api_});
+    const auto tables = table_rows(s.get());
+    fs::path file = dir / ("backup-" + std::string(level.as_string()));
+    Err berr;
+    dbtool_text report{};
+    EXPECT_EQ(api_->backup(s.get(), file.c_str(), &report, &berr.e), DBTOOL_OK) << berr.message();
+    take_text(report);
+    if (DBTOOL_HAS_SLOT(api_, verify_backup)) {
+      Err verr;
+      dbtool_text vreport{};
+      EXPECT_EQ(api_->verify_backup(s.get(), file.c_str(), &vreport, &verr.e), DBTOOL_OK) << verr.message();
+      take_text(vreport);
+    }
+    if (plugin_->capabilities & DBTOOL_CAP_RESTORE) {
+      Err rerr;
+      dbtool_text rreport{};
+      EXPECT_EQ(api_->restore(s.get(), file.c_str(), &rreport, &rerr.e), DBTOOL_OK) << rerr.message();
+      take_text(rreport);
+      EXPECT_EQ(table_rows(s.get()), tables) << "a restore brings back the tables of the database, no more";
+    }
+  }
+  EXPECT_TRUE(quick) << "\"quick\", the default level, is always offered";
+  fs::remove_all(dir);
+}
+
 // Whenever RESTORE is announced.
 TEST_P(Conformance, RestoreReturnsTheExactDataOfABackupAndRefusesADamagedOne) {
   if (!(plugin_->capabilities & DBTOOL_CAP_RESTORE)) GTEST_SKIP() << plugin_->name << " does not announce restore";

@@ -1,0 +1,231 @@
+// The backup manifest and the checks made with it: a backup records, in a table of its own,
+// the rows and content digest of every table it holds (sdk/digest.hpp, the digest `status`
+// and `verify` compute); verifying a backup or a restored copy is then one structural check
+// (quick_check, or integrity_check on request) and one sequential read of the rows, run side
+// by side on two connections, instead of a full integrity_check each time.
+#include "sqlite_backend.hpp"
+
+#include <dbtool/sdk/digest.hpp>
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+#include <exception>
+#include <set>
+#include <thread>
+#include <vector>
+
+namespace dbtool::sqlite {
+namespace fs = std::filesystem;
+using sdk::Failure;
+
+namespace {
+
+// One value as the host's TableDigest would see it after read_table: by the column's portable
+// type, dates and times in canonical form. A value read_table would refuse (text in an integer
+// column, say) is hashed as its text, so it still counts.
+void hash_value(sdk::RowHash& h, sqlite3_stmt* st, int col, sdk::ColumnType arrow, const std::string& type) {
+  const int kind = sqlite3_column_type(st, col);
+  if (kind == SQLITE_NULL) return h.null();
+  auto text = [&] {
+    const auto* p = reinterpret_cast<const char*>(sqlite3_column_text(st, col));
+    return std::string_view(p, static_cast<size_t>(sqlite3_column_bytes(st, col)));
+  };
+  switch (arrow) {
+    case sdk::ColumnType::Int64:
+    case sdk::ColumnType::Bool:
+      if (kind != SQLITE_INTEGER) return h.value(text());
+      return h.integer(arrow == sdk::ColumnType::Bool ? sqlite3_column_int64(st, col) != 0
+                                                      : sqlite3_column_int64(st, col));
+    case sdk::ColumnType::Float64:
+      if (kind != SQLITE_INTEGER && kind != SQLITE_FLOAT) return h.value(text());
+      return h.real(sqlite3_column_double(st, col));
+    case sdk::ColumnType::Binary:
+      return h.value(std::string_view(static_cast<const char*>(sqlite3_column_blob(st, col)),
+                                      static_cast<size_t>(sqlite3_column_bytes(st, col))));
+    default:
+      if (type == "date" || type == "datetime") {
+        auto canonical = type == "date" ? sdk::canonical_date(text()) : sdk::canonical_datetime(text());
+        if (canonical) return h.value(*canonical);
+      }
+      return h.value(text());
+  }
+}
+
+TableContent digest_table(Connection& c, const std::string& table) {
+  std::vector<sdk::ColumnType> arrow;
+  std::vector<std::string> types;
+  std::string select;
+  {
+    Statement info(c.get(), "SELECT name, type FROM pragma_table_info(?) ORDER BY cid");
+    sqlite3_bind_text(info.get(), 1, table.c_str(), -1, SQLITE_TRANSIENT);
+    while (sqlite3_step(info.get()) == SQLITE_ROW) {
+      std::string name = reinterpret_cast<const char*>(sqlite3_column_text(info.get(), 0));
+      const unsigned char* t = sqlite3_column_text(info.get(), 1);
+      sdk::PortableColumn pc = portable_column_of(name, t ? reinterpret_cast<const char*>(t) : "");
+      arrow.push_back(sdk::arrow_type_of(pc.type));
+      types.push_back(pc.type);
+      select += (select.empty() ? "" : ", ") + quote_identifier(name);
+    }
+  }
+  // In storage order: the sum does not depend on it, and a sequential scan is the cheapest read.
+  Statement st(c.get(), "SELECT " + select + " FROM " + quote_identifier(table));
+  sdk::ContentDigest digest;
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    sdk::RowHash h;
+    for (size_t i = 0; i < arrow.size(); ++i) hash_value(h, st.get(), static_cast<int>(i), arrow[i], types[i]);
+    digest.add(h);
+  }
+  if (rc != SQLITE_DONE) fail(c.get(), rc, "reading " + table + " for its digest");
+  return {digest.rows(), digest.checksum()};
+}
+
+// "users: 5 rows, digest 25fbef51e1a92214 recorded, 5 rows, digest a555dbe1402eaba7 found; ..."
+// for the tables where `manifest` and `found` differ.
+std::string differences(const Contents& manifest, const Contents& found) {
+  auto side = [](const Contents& c, const std::string& name) {
+    auto it = c.find(name);
+    return it == c.end() ? std::string("no table")
+                         : std::to_string(it->second.rows) + " rows, digest " + it->second.checksum;
+  };
+  std::set<std::string> names;
+  for (const auto& kv : manifest) names.insert(kv.first);
+  for (const auto& kv : found) names.insert(kv.first);
+  std::string out;
+  for (const auto& n : names) {
+    std::string want = side(manifest, n), got = side(found, n);
+    if (want != got) out += (out.empty() ? "" : "; ") + n + ": " + want + " recorded, " + got + " found";
+  }
+  return out;
+}
+
+}  // namespace
+
+Contents digest_tables(Connection& c) {
+  Contents out;
+  for (const auto& t : user_tables(c)) out[t] = digest_table(c, t);
+  return out;
+}
+
+Contents check_database_file(const fs::path& file, bool thorough, bool foreign_keys, const std::string& what) {
+  // The structural check and the digest read the same pages; on two connections they run on two
+  // cores, so the check costs about the longer of the two instead of their sum.
+  std::exception_ptr structural;
+  std::thread checker([&] {
+    try {
+      Connection c(file, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+      verify_database(c, what, thorough, foreign_keys);
+    } catch (...) {
+      structural = std::current_exception();
+    }
+  });
+  Contents found;
+  std::exception_ptr reading;
+  try {
+    Connection c(file, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);  // one thread each: no locking per call
+    found = digest_tables(c);
+  } catch (...) {
+    reading = std::current_exception();
+  }
+  checker.join();
+  if (structural) std::rethrow_exception(structural);  // says more than a failed read
+  if (reading) std::rethrow_exception(reading);
+  return found;
+}
+
+void write_manifest(Connection& c, const Contents& contents) {
+  // A database that was itself once a backup (copied into place by hand) brings the old
+  // manifest along in the copy: this backup's replaces it.
+  c.exec("BEGIN; DROP TABLE IF EXISTS " + quote_identifier(kManifestTable) + "; CREATE TABLE " +
+             quote_identifier(kManifestTable) +
+             " (table_name TEXT NOT NULL PRIMARY KEY, row_count INTEGER NOT NULL, checksum TEXT NOT NULL)",
+         "writing the backup manifest");
+  Statement st(c.get(), "INSERT INTO " + quote_identifier(kManifestTable) + " VALUES (?, ?, ?)");
+  for (const auto& [name, t] : contents) {
+    sqlite3_reset(st.get());
+    sqlite3_bind_text(st.get(), 1, name.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st.get(), 2, t.rows);
+    sqlite3_bind_text(st.get(), 3, t.checksum.c_str(), -1, SQLITE_TRANSIENT);
+    if (int rc = sqlite3_step(st.get()); rc != SQLITE_DONE) fail(c.get(), rc, "writing the backup manifest");
+  }
+  c.exec("COMMIT", "writing the backup manifest");
+}
+
+std::optional<Contents> read_manifest(Connection& c) {
+  if (c.scalar_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '" +
+                   std::string(kManifestTable) + "'") == 0)
+    return std::nullopt;
+  Contents out;
+  Statement st(c.get(), "SELECT table_name, row_count, checksum FROM " + quote_identifier(kManifestTable));
+  int rc;
+  while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
+    const unsigned char* name = sqlite3_column_text(st.get(), 0);
+    const unsigned char* sum = sqlite3_column_text(st.get(), 2);
+    if (name == nullptr || sum == nullptr || sqlite3_column_type(st.get(), 1) != SQLITE_INTEGER)
+      throw Failure(DBTOOL_ERR_DATA, "the backup's manifest is malformed");
+    out[reinterpret_cast<const char*>(name)] = {sqlite3_column_int64(st.get(), 1),
+                                                reinterpret_cast<const char*>(sum)};
+  }
+  if (rc != SQLITE_DONE) fail(c.get(), rc, "reading the backup manifest");
+  return out;
+}
+
+void match_manifest(const Contents& manifest, const Contents& found, const std::string& what) {
+  if (manifest == found) return;
+  throw Failure(DBTOOL_ERR_DATA, what + " does not hold what its manifest recorded at backup time (" +
+                                     differences(manifest, found) + "): it was changed or damaged since; refusing it");
+}
+
+void copy_file_bytes(const fs::path& from, const fs::path& to, const std::string& what) {
+  int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) throw Failure(DBTOOL_ERR_IO, what + ": cannot open " + from.string() + ": " + std::strerror(errno));
+  int out = ::open(to.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
+  if (out < 0) {
+    int err = errno;
+    ::close(in);
+    throw Failure(DBTOOL_ERR_IO, what + ": cannot open " + to.string() + ": " + std::strerror(err));
+  }
+  struct stat st {};
+  ::fstat(in, &st);
+  const int64_t total = st.st_size;
+  int64_t done = 0;
+  std::string error;
+  bool in_kernel = true;
+  std::vector<char> buffer;
+  while (done < total) {
+    const size_t chunk = static_cast<size_t>(std::min<int64_t>(total - done, 64 << 20));
+    // copy_file_range stays in the kernel (and shares extents on file systems that can); where
+    // the file system does not offer it, read and write.
+    ssize_t n = -1;
+    if (in_kernel) {
+      n = ::copy_file_range(in, nullptr, out, nullptr, chunk, 0);
+      if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) in_kernel = false;
+    }
+    if (!in_kernel) {
+      buffer.resize(1 << 20);
+      n = ::pread(in, buffer.data(), std::min(chunk, buffer.size()), done);
+      for (ssize_t w = 0, k; n > 0 && w < n; w += k)
+        if ((k = ::pwrite(out, buffer.data() + w, static_cast<size_t>(n - w), done + w)) < 0) n = -1;
+    }
+    if (n <= 0) {
+      error = n == 0 ? "the file ended early" : std::strerror(errno);
+      break;
+    }
+    done += n;
+    sdk::progress(what.c_str(), done, total);
+    if (cancelled()) {
+      error = "cancelled";
+      break;
+    }
+  }
+  ::close(in);
+  ::close(out);
+  if (error == "cancelled") throw Failure(DBTOOL_ERR_CANCELLED, what + ": cancelled");
+  if (!error.empty()) throw Failure(DBTOOL_ERR_IO, what + ": cannot copy " + from.string() + ": " + error);
+}
+
+}  // namespace dbtool::sqlite
