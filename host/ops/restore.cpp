@@ -4,6 +4,7 @@
 #include "ops/backup.hpp"
 #include "ops/db_source.hpp"
 #include "ops/history.hpp"
+#include "ops/rebuild.hpp"
 #include "plugins/backend.hpp"
 #include "plugins/host_services.hpp"
 #include "util/environment.hpp"
@@ -66,6 +67,11 @@ json::object merge_history(const Target& target, const fs::path& file, const Res
       if (name != kHistoryTable && schema.find_table(name) == nullptr)
         unportable = "table " + name + " is not in the structure the " + target.plugin->name + " backend describes";
     }
+  // A rebuild is made from the portable structure, which holds no views or triggers: a backup
+  // that has them is restored as it is rather than rebuilt without them.
+  if (unportable.empty())
+    for (const auto& u : unknown_objects(described, schema))
+      if (u.kind != "table") unportable += (unportable.empty() ? "it holds " : ", ") + u.kind + " " + u.name;
   if (!unportable.empty()) {
     log_warn("the restored database cannot be rebuilt to merge the run history (" + unportable +
              "), so the history is the backup's and the restore is not recorded; " + kept_note);

@@ -299,5 +299,31 @@ TEST_F(Record, ARestoreWhoseHistoryCannotBeMergedSaysSoAndKeepsTheData) {
     }
 }
 
+// A rebuild holds no views or triggers: a backup that has them is restored as it is, its views
+// and triggers kept, and the history left as the backup's, with a warning that says why.
+TEST_F(Record, ARestoreOfABackupWithViewsAndTriggersKeepsThem) {
+  ASSERT_EQ(dbtool({"init", "--yes"}).exit_code, 0);
+  exec(db_, "CREATE VIEW active_users AS SELECT _uid FROM users;"
+            "CREATE TRIGGER users_touch AFTER UPDATE ON users BEGIN SELECT 1; END;");
+  auto b = dbtool({"backup", "--json"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const std::string file(json::parse(b.out).at("path").as_string());
+  auto r = dbtool({"restore", "--yes", file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("it holds view active_users, trigger users_touch"), std::string::npos) << r.err;
+  const json::object s = status();
+  EXPECT_EQ(s.at("history").as_array().size(), 1u) << "the backup's history";
+  sqlite3* h = nullptr;
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &h), SQLITE_OK);
+  sqlite3_stmt* st = nullptr;
+  ASSERT_EQ(sqlite3_prepare_v2(h, "SELECT count(*) FROM sqlite_master WHERE name IN ('active_users', 'users_touch')", -1,
+                               &st, nullptr),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(st, 0), 2) << "the view and the trigger are restored";
+  sqlite3_finalize(st);
+  sqlite3_close(h);
+}
+
 }  // namespace
 }  // namespace dbtool
