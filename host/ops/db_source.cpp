@@ -111,7 +111,7 @@ class TableAdapter {
       OutColumn oc;
       oc.source_index = idx;
       oc.plan = &cp;
-      const sdk::ColumnType have = in[idx].type, want = arrow_type(cp.to);
+      const sdk::ColumnType have = in[idx].type, want = sdk::arrow_type_of(cp.to);
       using T = sdk::ColumnType;
       if (have == want) {
         oc.how = OutColumn::How::kShare;
@@ -137,7 +137,7 @@ class TableAdapter {
       specs_.push_back({cp.target, want});
     }
     for (const auto& k : plan.constants) {
-      specs_.push_back({k.target, arrow_type(k.type)});
+      specs_.push_back({k.target, sdk::arrow_type_of(k.type)});
       constant_specs_.push_back(specs_.back());
     }
   }
@@ -209,7 +209,7 @@ class TableAdapter {
         }
       return share_child(src, static_cast<int64_t>(col), owner);
     }
-    sdk::BatchBuilder b({{oc.plan->target, arrow_type(oc.plan->to)}});
+    sdk::BatchBuilder b({{oc.plan->target, sdk::arrow_type_of(oc.plan->to)}});
     for (int64_t r = 0; r < v.rows(); ++r) {
       if (oc.how == OutColumn::How::kNulls || v.is_null(col, r)) {
         b.append_null(0);
@@ -249,16 +249,16 @@ class TableAdapter {
       for (size_t i = 0; i < plan_.constants.size(); ++i) {
         const json::value& v = plan_.constants[i].value;
         switch (plan_.constants[i].type) {
-          case PortableType::kInt64:
+          case PortableType::Int64:
             b.append_int64(i, v.to_number<int64_t>());
             break;
-          case PortableType::kFloat64:
+          case PortableType::Float64:
             b.append_double(i, v.to_number<double>());
             break;
-          case PortableType::kBool:
+          case PortableType::Bool:
             b.append_bool(i, v.get_bool());
             break;
-          case PortableType::kJson:
+          case PortableType::Json:
             b.append_bytes(i, json::serialize(v));
             break;
           default:

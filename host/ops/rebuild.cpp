@@ -82,21 +82,25 @@ void guard_against_shrink(const json::object& before, const json::array& staged,
 
 void record_run(BackendStage& stage, const Schema& schema, const RebuildOptions& options,
                 const std::string& started, const json::object& report) {
-  const Table* history = schema.find_table(kHistoryTable);
+  // By column name (stage_load takes a batch's columns by name, in any order): the row does not
+  // depend on the order add_history_table declares them in; id is generated.
+  const std::pair<const char*, json::value> row[] = {
+      {"started_at", json::value(started)},          {"finished_at", json::value(utc_stamp_iso())},
+      {"operation", json::value(options.operation)}, {"schema_name", json::value(schema.name)},
+      {"schema_version", json::value(schema.version)}, {"schema_checksum", json::value(schema.checksum)},
+      {"source", json::value(options.source)},       {"report", json::value(json::serialize(report))},
+      {"dbtool_version", json::value(DBTOOL_VERSION)}};
+  const PortableTable& history = schema.table(kHistoryTable);
   std::vector<sdk::ColumnSpec> columns;
-  for (const auto& c : history->columns)
-    if (c.name != "id") columns.push_back({c.name, arrow_type(c.type)});
+  for (const auto& field : row) columns.push_back({field.first, sdk::arrow_type_of(history.column(field.first)->type)});
   sdk::BatchBuilder b(columns);
-  auto text = [&](size_t col, const std::string& v) { b.append_bytes(col, v); };
-  text(0, started);
-  text(1, utc_stamp_iso());
-  text(2, options.operation);
-  text(3, schema.name);
-  b.append_int64(4, schema.version);
-  text(5, schema.checksum);
-  text(6, options.source);
-  text(7, json::serialize(report));
-  text(8, DBTOOL_VERSION);
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const json::value& v = row[i].second;
+    if (v.is_int64())
+      b.append_int64(i, v.get_int64());
+    else
+      b.append_bytes(i, v.get_string());
+  }
   sdk::ArrayHolder batch;
   b.finish(&batch.a);
   load_batch(stage, std::string(kHistoryTable), columns, std::move(batch));
@@ -172,7 +176,7 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
     // 3. Build the new schema beside the target and load it.
     Schema full = schema;
     add_history_table(full);
-    std::unique_ptr<BackendStage> stage = session.begin_stage(full.to_backend_json());
+    std::unique_ptr<BackendStage> stage = session.begin_stage(sdk::portable_schema_json(full));
     fault_point("after-stage");
     const auto t_load = std::chrono::steady_clock::now();
     LoadOutcome outcome = load(*stage);
