@@ -39,9 +39,7 @@ void add_init_command(CLI::App& app, GlobalOptions& g) {
   cmd->callback([&g] {
     if (plan.dry_run) return run_plan(g, plan, "init");
     CommandSetup setup(g, opts, schema_dir);
-    const Target& target = setup.target;
-    const Schema& schema = setup.schema;
-    const std::filesystem::path& dir = setup.schema_dir;
+    const auto& [reg, target, dir, schema] = setup;
     ImportRun run;
     run.mapping_file = dir / "import-mapping.json";
     run.files = {dir / "defaults.json"};

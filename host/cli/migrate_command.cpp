@@ -156,10 +156,7 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
                               "them when asked",
                               true);
     CommandSetup setup(g, opts, o.schema_dir);
-    const PluginRegistry& reg = setup.plugins;
-    const Target& target = setup.target;
-    const Schema& schema = setup.schema;
-    const std::filesystem::path& dir = setup.schema_dir;
+    const auto& [reg, target, dir, schema] = setup;
     std::vector<std::string> chain = split_list(o.sources);
     if (chain.empty()) throw Error("--source names no source", ExitCode::kUsage);
     for (const auto& name : chain) {  // fail early on a typo

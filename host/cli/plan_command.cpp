@@ -50,10 +50,7 @@ std::string str(const json::value& v) { return v.is_string() ? std::string(v.get
 
 void run_plan(const GlobalOptions& g, const MigrateOptions& o, const std::string& operation) {
   CommandSetup setup(g, o.target, o.schema_dir);
-  const PluginRegistry& reg = setup.plugins;
-  const Target& target = setup.target;
-  const Schema& schema = setup.schema;
-  const fs::path& dir = setup.schema_dir;
+  const auto& [reg, target, dir, schema] = setup;
   std::vector<std::string> chain = operation == "migrate" ? split_list(o.sources) : std::vector<std::string>{};
   if (operation == "migrate" && chain.empty()) throw Error("--source names no source", ExitCode::kUsage);
   for (const auto& name : chain) {

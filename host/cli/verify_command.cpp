@@ -49,9 +49,7 @@ void add_verify_command(CLI::App& app, GlobalOptions& g) {
         source == "json-file" ? std::filesystem::path(cache) : std::filesystem::path(source);
     if (!std::filesystem::is_regular_file(file)) throw Error("no export at " + file.string(), ExitCode::kUsage);
     CommandSetup setup(g, opts, schema_dir);
-    const Target& target = setup.target;
-    const Schema& schema = setup.schema;
-    const std::filesystem::path& dir = setup.schema_dir;
+    const auto& [reg, target, dir, schema] = setup;
 
     ImportRun run;
     run.mapping_file = dir / "import-mapping.json";
