@@ -68,4 +68,10 @@ fs::path find_schema_dir(const std::string& option) {
               ExitCode::kUsage);
 }
 
+CommandSetup::CommandSetup(const GlobalOptions& g, const TargetOptions& t, const std::string& schema_dir_option)
+    : plugins(load_plugins(g)),
+      target(resolve_target(plugins, t.backend, t.db)),
+      schema_dir(find_schema_dir(schema_dir_option)),
+      schema(load_schema(schema_dir / "schema.json")) {}
+
 }  // namespace dbtool

@@ -4,6 +4,7 @@
 #include "cli/output.hpp"
 #include "ops/target.hpp"
 #include "plugins/plugin_registry.hpp"
+#include "schema/schema.hpp"
 
 #include <CLI/CLI.hpp>
 #include <boost/json.hpp>
@@ -51,6 +52,20 @@ PluginRegistry load_plugins(const GlobalOptions& g);
 // --schema-dir, else $DBTOOL_SCHEMA_DIR, else ./schemas, else <prefix>/share/dbtool/schemas,
 // else the source tree's schemas/.
 std::filesystem::path find_schema_dir(const std::string& option);
+
+// What init, migrate, verify and plan begin with, in this order: the plugins, the target the
+// options name (a server's password is asked for here), the schema folder and its schema.json.
+// `target` points into `plugins`, so a CommandSetup is made in place and never copied or moved.
+struct CommandSetup {
+  CommandSetup(const GlobalOptions& g, const TargetOptions& t, const std::string& schema_dir_option);
+  CommandSetup(const CommandSetup&) = delete;
+  CommandSetup& operator=(const CommandSetup&) = delete;
+
+  PluginRegistry plugins;
+  Target target;
+  std::filesystem::path schema_dir;
+  Schema schema;
+};
 
 // Registration of each subcommand (cli/*_command.cpp).
 void add_plugins_command(CLI::App& app, GlobalOptions& g);

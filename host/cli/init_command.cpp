@@ -38,10 +38,8 @@ void add_init_command(CLI::App& app, GlobalOptions& g) {
       "  DBTOOL_DB_PASSWORD=... dbtool init --db mysql://app@127.0.0.1:3306/app");
   cmd->callback([&g] {
     if (plan.dry_run) return run_plan(g, plan, "init");
-    PluginRegistry reg = load_plugins(g);
-    Target target = resolve_target(reg, opts.backend, opts.db);
-    std::filesystem::path dir = find_schema_dir(schema_dir);
-    Schema schema = load_schema(dir / "schema.json");
+    CommandSetup setup(g, opts, schema_dir);
+    const auto& [reg, target, dir, schema] = setup;
     ImportRun run;
     run.mapping_file = dir / "import-mapping.json";
     run.files = {dir / "defaults.json"};

@@ -175,10 +175,8 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
                               "set DBTOOL_LEGACY_UID and DBTOOL_LEGACY_PASSWORD in the environment or .env, or type "
                               "them when asked",
                               true);
-    PluginRegistry reg = load_plugins(g);
-    Target target = resolve_target(reg, opts.backend, opts.db);
-    std::filesystem::path dir = find_schema_dir(o.schema_dir);
-    Schema schema = load_schema(dir / "schema.json");
+    CommandSetup setup(g, opts, o.schema_dir);
+    const auto& [reg, target, dir, schema] = setup;
     std::vector<std::string> chain = split_list(o.sources);
     if (chain.empty()) throw Error("--source names no source", ExitCode::kUsage);
     for (const auto& name : chain) {  // fail early on a typo

@@ -10,6 +10,7 @@
 #include "ops/import_load.hpp"
 #include "plugins/backend.hpp"
 #include "plugins/host_services.hpp"
+#include "ops/history.hpp"
 #include "schema/schema.hpp"
 #include "util/error.hpp"
 
@@ -51,10 +52,8 @@ std::string str(const json::value& v) { return v.is_string() ? std::string(v.get
 }  // namespace
 
 void run_plan(const GlobalOptions& g, const MigrateOptions& o, const std::string& operation) {
-  PluginRegistry reg = load_plugins(g);
-  Target target = resolve_target(reg, o.target.backend, o.target.db);
-  fs::path dir = find_schema_dir(o.schema_dir);
-  Schema schema = load_schema(dir / "schema.json");
+  CommandSetup setup(g, o.target, o.schema_dir);
+  const auto& [reg, target, dir, schema] = setup;
   std::vector<std::string> chain = operation == "migrate" ? split_list(o.sources) : std::vector<std::string>{};
   if (operation == "migrate" && chain.empty()) throw Error("--source names no source", ExitCode::kUsage);
   for (const auto& name : chain) {  // fail early on a typo, before anything is opened
@@ -75,23 +74,12 @@ void run_plan(const GlobalOptions& g, const MigrateOptions& o, const std::string
   json::value schema_before = nullptr;
   if (rows_before.count(std::string(kHistoryTable)) && session.can_read_tables()) {
     // The last recorded run says which schema the database is on.
-    ArrowArrayStream stream{};
-    session.read_table(std::string(kHistoryTable), &stream);
-    sdk::StreamReader reader(&stream);
-    sdk::ArrayHolder batch;
-    while (reader.next(batch)) {
-      sdk::BatchView view(reader.columns(), batch.a);
-      if (view.rows() == 0) continue;
+    const json::array history = read_history(session, before);
+    if (!history.empty()) {
       json::object last;
-      for (size_t c = 0; c < view.columns(); ++c) {
-        const auto& name = view.spec(c).name;
-        if (name != "schema_version" && name != "schema_checksum") continue;
-        if (view.is_null(c, view.rows() - 1)) continue;
-        if (view.spec(c).type == sdk::ColumnType::Int64)
-          last[name == "schema_version" ? "version" : "checksum"] = view.get_int64(c, view.rows() - 1);
-        else
-          last[name == "schema_version" ? "version" : "checksum"] = std::string(view.get_bytes(c, view.rows() - 1));
-      }
+      const json::object& run = history.back().as_object();
+      for (const auto& [column, key] : {std::pair{"schema_version", "version"}, std::pair{"schema_checksum", "checksum"}})
+        if (const json::value* v = run.if_contains(column); v && !v->is_null()) last[key] = *v;
       schema_before = std::move(last);
     }
   }

@@ -29,7 +29,7 @@ std::string database_uri(const std::string& db) {
 
 // A schema name from the database's own name when it is a valid identifier.
 std::string default_name(const std::string& database_name) {
-  return is_valid_identifier(database_name) ? database_name : "imported";
+  return sdk::is_identifier(database_name) ? database_name : "imported";
 }
 
 void write_atomically(const fs::path& file, const std::string& text) {
@@ -46,12 +46,26 @@ void write_atomically(const fs::path& file, const std::string& text) {
   fs::rename(tmp, file);
 }
 
+// The database --db names, opened read-only as a source, with the plugins it needs (import and
+// diff). `db` points into `plugins`, so this is made in place and never copied or moved.
+struct LiveDatabase {
+  LiveDatabase(const GlobalOptions& g, const std::string& db_option)
+      : plugins(load_plugins(g)),
+        uri(database_uri(db_option)),
+        db(plugins, uri, {"DBTOOL_DB_PASSWORD", "MYSQL_PWD"}) {}
+  LiveDatabase(const LiveDatabase&) = delete;
+  LiveDatabase& operator=(const LiveDatabase&) = delete;
+
+  PluginRegistry plugins;
+  std::string uri;
+  DatabaseSource db;
+};
+
 }  // namespace
 
 void add_schema_command(CLI::App& app, GlobalOptions& g) {
   auto* cmd = app.add_subcommand("schema", "Take the schema from a live database, or compare one with schemas/");
   cmd->require_subcommand(1);
-  static const std::vector<std::string> password_env = {"DBTOOL_DB_PASSWORD", "MYSQL_PWD"};
   const std::string db_help =
       "The database: a SQLite path or sqlite:///PATH, or mysql://USER@HOST:PORT/DB. Opened read-only. "
       "The password never goes here: DBTOOL_DB_PASSWORD, MYSQL_PWD, .env or a prompt";
@@ -75,11 +89,10 @@ void add_schema_command(CLI::App& app, GlobalOptions& g) {
       "Tables come parents first, with columns, types, NOT NULLs, defaults, keys, foreign keys\n"
       "(on_delete) and indexes as the database declares them; dbtool_history is left out.");
   imp->callback([&g] {
-    PluginRegistry reg = load_plugins(g);
-    std::string uri = database_uri(import_db);
-    DatabaseSource db(reg, uri, password_env);
-    Schema s = schema_of_database(db.session().describe_schema(), db.display(), name.empty() ? default_name(db.name()) : name,
-                                  version);
+    LiveDatabase live(g, import_db);
+    const DatabaseSource& db = live.db;
+    Schema s = schema_of_database(live.db.session().describe_schema(), db.display(),
+                                  name.empty() ? default_name(db.name()) : name, version);
     s.description = description.empty()
                         ? "Imported by dbtool schema import from " + db.display() + " on " + utc_stamp_iso() + "."
                         : description;
@@ -109,10 +122,10 @@ void add_schema_command(CLI::App& app, GlobalOptions& g) {
       "  dbtool schema diff --db instance/volumes/user_management.db\n"
       "  dbtool schema diff --db mysql://app@db:3306/app --json");
   diff->callback([&g] {
-    PluginRegistry reg = load_plugins(g);
     fs::path dir = find_schema_dir(schema_dir);
     Schema expected = load_schema(dir / "schema.json");
-    DatabaseSource db(reg, database_uri(diff_db), password_env);
+    LiveDatabase live(g, diff_db);
+    const DatabaseSource& db = live.db;
     std::vector<SchemaDifference> diffs = diff_schemas(expected, db.schema());
     if (as_json) {
       json::array a;

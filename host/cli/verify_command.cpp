@@ -48,10 +48,8 @@ void add_verify_command(CLI::App& app, GlobalOptions& g) {
     const std::filesystem::path file =
         source == "json-file" ? std::filesystem::path(cache) : std::filesystem::path(source);
     if (!std::filesystem::is_regular_file(file)) throw Error("no export at " + file.string(), ExitCode::kUsage);
-    PluginRegistry reg = load_plugins(g);
-    Target target = resolve_target(reg, opts.backend, opts.db);
-    std::filesystem::path dir = find_schema_dir(schema_dir);
-    Schema schema = load_schema(dir / "schema.json");
+    CommandSetup setup(g, opts, schema_dir);
+    const auto& [reg, target, dir, schema] = setup;
 
     ImportRun run;
     run.mapping_file = dir / "import-mapping.json";

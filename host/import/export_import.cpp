@@ -67,13 +67,7 @@ const char* json_kind(const json::value& v) {
   return "a value";
 }
 
-size_t utf8_length(std::string_view s) {
-  size_t n = 0;
-  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
-  return n;
-}
-
-Cell convert(const json::value& v, const Column& c, const std::string& field) {
+Cell convert(const json::value& v, const PortableColumn& c, const std::string& field) {
   auto fail = [&](const char* want) -> Cell {
     throw RecordError{"field '" + field + "': expected " + want + ", got " + json_kind(v)};
   };
@@ -81,29 +75,29 @@ Cell convert(const json::value& v, const Column& c, const std::string& field) {
     if (!c.nullable) throw RecordError{"field '" + field + "' is null, but column " + c.name + " requires a value"};
     return Null{};
   }
-  switch (c.type) {
-    case PortableType::kInt64:
+  switch (c.kind()) {
+    case PortableType::Int64:
       if (v.is_int64()) return v.get_int64();
       if (v.is_uint64() && v.get_uint64() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
         return static_cast<int64_t>(v.get_uint64());
       if (v.is_uint64() || (v.is_double() && std::abs(v.get_double()) >= 9.2e18))
         throw RecordError{"field '" + field + "': " + json::serialize(v) + " is beyond the 64-bit integer range"};
       return fail("an integer");
-    case PortableType::kFloat64:
+    case PortableType::Float64:
       if (v.is_number()) return v.to_number<double>();
       return fail("a number");
-    case PortableType::kBool:
+    case PortableType::Bool:
       if (v.is_bool()) return v.get_bool();
       return fail("true or false");
-    case PortableType::kJson: return json::serialize(v);
-    case PortableType::kText:
-    case PortableType::kTimestamp:
-    case PortableType::kDate:
-    case PortableType::kDateTime:
-    case PortableType::kBlob: {
+    case PortableType::Json: return json::serialize(v);
+    case PortableType::Text:
+    case PortableType::Timestamp:
+    case PortableType::Date:
+    case PortableType::DateTime:
+    case PortableType::Blob: {
       if (!v.is_string()) return fail("a string");
       std::string s(v.get_string());
-      if (c.max_length && static_cast<int64_t>(utf8_length(s)) > *c.max_length)
+      if (c.max_length && static_cast<int64_t>(sdk::utf8_length(s)) > *c.max_length)
         throw RecordError{"field '" + field + "' is longer than " + std::to_string(*c.max_length) +
                           " characters (column " + c.name + ")"};
       return s;
@@ -112,15 +106,15 @@ Cell convert(const json::value& v, const Column& c, const std::string& field) {
   return Null{};
 }
 
-Cell default_cell(const Column& c, const std::string& field) {
-  if (c.default_value) return convert(*c.default_value, c, field);
+Cell default_cell(const PortableColumn& c, const std::string& field) {
+  if (!c.default_value.is_null()) return convert(c.default_value, c, field);
   if (!c.nullable) throw RecordError{"missing required field '" + field + "' (column " + c.name + " has no default)"};
   return Null{};
 }
 
 // Rows per table accumulate here until a batch is full.
 struct TableBatch {
-  const Table* table = nullptr;
+  const PortableTable* table = nullptr;
   std::vector<sdk::ColumnSpec> columns;
   std::unique_ptr<sdk::BatchBuilder> builder;
   int64_t first_record = -1;
@@ -198,7 +192,7 @@ class Importer {
   }
 
  private:
-  TableBatch& batch_of(const Table* t) {
+  TableBatch& batch_of(const PortableTable* t) {
     for (auto& tb : batches_)
       if (tb.table == t) return tb;
     throw Error("internal: no batch for table " + t->name);
@@ -252,7 +246,7 @@ class Importer {
   }
 
   void map_record(const json::object& o, int64_t index, const std::string& key) {
-    const Table& t = *m_.table;
+    const PortableTable& t = *m_.table;
     std::vector<Cell> row(t.columns.size());
     std::vector<bool> set(t.columns.size(), false);
     for (const auto& kv : o) {
@@ -487,7 +481,7 @@ class Importer {
   int64_t max_id_ = 0;
   bool password_asked_ = false;
   std::optional<std::string> password_hash_;
-  std::map<const Table*, LookupState> lookups_;
+  std::map<const PortableTable*, LookupState> lookups_;
   std::unordered_set<std::string> later_keys_;
   std::unordered_set<std::string> loaded_keys_;
 };

@@ -30,18 +30,18 @@ class MappingReader {
     if (!v->is_string()) fail(path + "." + key, "expected a string");
     return std::string(v->get_string());
   }
-  const Table& table(const json::object& o, const std::string& path) const {
+  const PortableTable& table(const json::object& o, const std::string& path) const {
     std::string name = string(o, "table", path);
-    const Table* t = schema_.find_table(name);
+    const PortableTable* t = schema_.find_table(name);
     if (t == nullptr) fail(path + ".table", "no table \"" + name + "\" in " + schema_.origin);
     return *t;
   }
-  int column(const Table& t, const std::string& name, const std::string& path) const {
+  int column(const PortableTable& t, const std::string& name, const std::string& path) const {
     int i = t.column_index(name);
     if (i < 0) fail(path, "no column \"" + name + "\" in table " + t.name);
     return i;
   }
-  std::vector<FieldMap> fields(const json::object& o, const Table& t, const std::string& path) const {
+  std::vector<FieldMap> fields(const json::object& o, const PortableTable& t, const std::string& path) const {
     std::vector<FieldMap> out;
     const json::value* v = o.if_contains("fields");
     if (v == nullptr) return out;
@@ -97,9 +97,9 @@ ImportMapping parse_mapping(std::string_view text, const std::string& origin, co
       std::string p = "when_missing." + std::string(kv.key());
       auto f = std::find_if(m.fields.begin(), m.fields.end(), [&](const FieldMap& x) { return x.field == kv.key(); });
       if (f == m.fields.end()) r.fail(p, "\"" + std::string(kv.key()) + "\" is not one of the mapped fields");
-      const Column& c = m.table->columns[static_cast<size_t>(f->column_index)];
-      if (kv.value().is_null() || !value_fits(c.type, kv.value()))
-        r.fail(p, "does not fit column " + c.name + " (" + std::string(type_name(c.type)) + ")");
+      const PortableColumn& c = m.table->columns[static_cast<size_t>(f->column_index)];
+      if (kv.value().is_null() || !sdk::value_fits(c.kind(), kv.value()))
+        r.fail(p, "does not fit column " + c.name + " (" + c.type + ")");
       m.when_missing.push_back({f->field, f->column_index, kv.value()});
     }
   }
@@ -141,7 +141,7 @@ ImportMapping parse_mapping(std::string_view text, const std::string& origin, co
         n.known.insert(l.by);
         l.key_column = r.column(*l.table, r.string(lo, "key_column", lp), lp + ".key_column");
         l.id_column = r.column(*l.table, r.string(lo, "id_column", lp), lp + ".id_column");
-        if (l.table->columns[static_cast<size_t>(l.id_column)].type != PortableType::kInt64)
+        if (l.table->columns[static_cast<size_t>(l.id_column)].kind() != PortableType::Int64)
           r.fail(lp + ".id_column", "must be an int64 column");
         l.fields = r.fields(lo, *l.table, lp);
         if (lo.contains("id_field")) {

@@ -49,7 +49,7 @@ struct FieldMap {
 };
 
 struct LookupMap {
-  const Table* table = nullptr;
+  const PortableTable* table = nullptr;
   std::string by;          // the nested element's natural-key field
   int key_column = -1;     // in the look-up table
   int id_column = -1;      // in the look-up table
@@ -60,7 +60,7 @@ struct LookupMap {
 
 struct NestedMap {
   std::string field;
-  const Table* table = nullptr;
+  const PortableTable* table = nullptr;
   int parent_column = -1;      // in the child table
   int parent_from = -1;        // column of the record table whose value it takes
   std::optional<LookupMap> lookup;
@@ -77,7 +77,7 @@ struct MissingValue {
 
 struct ImportMapping {
   std::string origin;
-  const Table* table = nullptr;
+  const PortableTable* table = nullptr;
   std::string key_field;
   std::vector<FieldMap> fields;
   std::set<std::string> ignore;

@@ -22,7 +22,7 @@ std::map<std::string, std::string> string_map(const std::string& origin, const j
   if (!v->is_object()) bad(origin, path + "." + key, "expected an object");
   for (const auto& kv : v->get_object()) {
     std::string p = path + "." + key + "." + std::string(kv.key());
-    if (!is_valid_identifier(kv.key())) bad(origin, p, "not a valid column name");
+    if (!sdk::is_identifier(kv.key())) bad(origin, p, "not a valid column name");
     if (!kv.value().is_string() || kv.value().get_string().empty()) bad(origin, p, "expected a non-empty string");
     out[std::string(kv.key())] = std::string(kv.value().get_string());
   }
@@ -35,21 +35,21 @@ std::optional<Conversion> conversion(PortableType from, PortableType to) {
   using P = PortableType;
   if (from == to) return Conversion::kNone;
   auto textual = [](P t) {
-    return t == P::kText || t == P::kJson || t == P::kDate || t == P::kDateTime || t == P::kTimestamp;
+    return t == P::Text || t == P::Json || t == P::Date || t == P::DateTime || t == P::Timestamp;
   };
-  if (to == P::kText && textual(from)) return Conversion::kNone;
-  if (from == P::kText && to == P::kDate) return Conversion::kCheckDate;
-  if (from == P::kText && to == P::kDateTime) return Conversion::kCheckDateTime;
-  if (from == P::kText && to == P::kJson) return Conversion::kCheckJson;
-  if (from == P::kInt64 && to == P::kFloat64) return Conversion::kInt64ToFloat64;
-  if (from == P::kInt64 && to == P::kBool) return Conversion::kInt64ToBool;
-  if (from == P::kBool && to == P::kInt64) return Conversion::kBoolToInt64;
+  if (to == P::Text && textual(from)) return Conversion::kNone;
+  if (from == P::Text && to == P::Date) return Conversion::kCheckDate;
+  if (from == P::Text && to == P::DateTime) return Conversion::kCheckDateTime;
+  if (from == P::Text && to == P::Json) return Conversion::kCheckJson;
+  if (from == P::Int64 && to == P::Float64) return Conversion::kInt64ToFloat64;
+  if (from == P::Int64 && to == P::Bool) return Conversion::kInt64ToBool;
+  if (from == P::Bool && to == P::Int64) return Conversion::kBoolToInt64;
   return std::nullopt;
 }
 
 // A mapping's value must be a value of the column's type (value_fits: dates and datetimes in
 // canonical form); any JSON value fits a json column.
-bool constant_fits(PortableType t, const json::value& v) { return t == PortableType::kJson || value_fits(t, v); }
+bool constant_fits(PortableType t, const json::value& v) { return t == PortableType::Json || sdk::value_fits(t, v); }
 
 }  // namespace
 
@@ -70,7 +70,7 @@ DatabaseMapping load_database_mapping(const std::filesystem::path& file) {
   if (!tables->is_object()) bad(origin, "tables", "expected an object keyed by source table");
   for (const auto& kv : tables->get_object()) {
     std::string path = "tables." + std::string(kv.key());
-    if (!is_valid_identifier(kv.key())) bad(origin, path, "not a valid table name");
+    if (!sdk::is_identifier(kv.key())) bad(origin, path, "not a valid table name");
     if (!kv.value().is_object()) bad(origin, path, "expected an object");
     const json::object& o = kv.value().get_object();
     TableRule rule;
@@ -86,20 +86,20 @@ DatabaseMapping load_database_mapping(const std::filesystem::path& file) {
       if (o.size() > 1) bad(origin, path, "a dropped table takes no other rule");
     }
     if (const json::value* r = o.if_contains("rename_to")) {
-      if (!r->is_string() || !is_valid_identifier(r->get_string()))
+      if (!r->is_string() || !sdk::is_identifier(r->get_string()))
         bad(origin, path + ".rename_to", "expected a table name");
       rule.rename_to = std::string(r->get_string());
     }
     rule.rename_columns = string_map(origin, o, "rename_columns", path);
     rule.drop_columns = string_map(origin, o, "drop_columns", path);
     for (const auto& [col, to] : rule.rename_columns) {
-      if (!is_valid_identifier(to)) bad(origin, path + ".rename_columns." + col, "\"" + to + "\" is not a column name");
+      if (!sdk::is_identifier(to)) bad(origin, path + ".rename_columns." + col, "\"" + to + "\" is not a column name");
       if (rule.drop_columns.count(col)) bad(origin, path + ".rename_columns." + col, "also listed in drop_columns");
     }
     if (const json::value* v = o.if_contains("values")) {
       if (!v->is_object()) bad(origin, path + ".values", "expected an object: target column -> value");
       for (const auto& c : v->get_object()) {
-        if (!is_valid_identifier(c.key())) bad(origin, path + ".values." + std::string(c.key()), "not a column name");
+        if (!sdk::is_identifier(c.key())) bad(origin, path + ".values." + std::string(c.key()), "not a column name");
         if (c.value().is_null())
           bad(origin, path + ".values." + std::string(c.key()), "null is what a column without a value gets anyway");
         if (c.value().is_object() || c.value().is_array())
@@ -150,7 +150,7 @@ MappingPlan plan_mapping(const Schema& source, const Schema& target, const Datab
       continue;
     }
     const std::string target_name = rule.rename_to.empty() ? st.name : rule.rename_to;
-    const Table* tt = target.find_table(target_name);
+    const PortableTable* tt = target.find_table(target_name);
     if (tt == nullptr) {
       if (allow_drop) {
         plan.dropped_tables.push_back({st.name, "no table " + target_name + " in the target schema (" + allowed + ")"});
@@ -169,7 +169,7 @@ MappingPlan plan_mapping(const Schema& source, const Schema& target, const Datab
     tp.source = st.name;
     tp.target = tt->name;
     std::set<std::string> fed;
-    std::map<std::string, const Column*> incoming;  // target column -> source column
+    std::map<std::string, const PortableColumn*> incoming;  // target column -> source column
     for (const auto& sc : st.columns) {
       if (auto d = rule.drop_columns.find(sc.name); d != rule.drop_columns.end()) {
         tp.dropped_columns.push_back({sc.name, d->second});
@@ -177,7 +177,7 @@ MappingPlan plan_mapping(const Schema& source, const Schema& target, const Datab
       }
       auto rn = rule.rename_columns.find(sc.name);
       std::string to = rn == rule.rename_columns.end() ? sc.name : rn->second;
-      if (tt->find_column(to) == nullptr) {
+      if (tt->column(to) == nullptr) {
         if (allow_drop)
           tp.dropped_columns.push_back({sc.name, "no column " + tt->name + "." + to + " (" + allowed + ")"});
         else
@@ -191,38 +191,38 @@ MappingPlan plan_mapping(const Schema& source, const Schema& target, const Datab
       incoming[to] = &sc;
     }
     for (const auto& [col, to] : rule.rename_columns)
-      if (st.find_column(col) != nullptr && tt->find_column(to) == nullptr)
+      if (st.column(col) != nullptr && tt->column(to) == nullptr)
         problems.push_back(mapping.origin + ": tables." + st.name + ".rename_columns." + col + ": no column \"" + to +
                            "\" in target table " + tt->name);
     for (const auto& [col, value] : rule.values) {
-      const Column* c = tt->find_column(col);
+      const PortableColumn* c = tt->column(col);
       if (c == nullptr)
         problems.push_back(mapping.origin + ": tables." + st.name + ".values." + col + ": no column \"" + col +
                            "\" in target table " + tt->name);
-      else if (!constant_fits(c->type, value))
+      else if (!constant_fits(c->kind(), value))
         problems.push_back(mapping.origin + ": tables." + st.name + ".values." + col + ": " + json::serialize(value) +
-                           " does not fit the column's type " + std::string(type_name(c->type)));
+                           " does not fit the column's type " + c->type);
     }
     for (const auto& tc : tt->columns) {
       auto in = incoming.find(tc.name);
       if (in != incoming.end()) {
-        const Column& sc = *in->second;
-        auto conv = conversion(sc.type, tc.type);
+        const PortableColumn& sc = *in->second;
+        auto conv = conversion(sc.kind(), tc.kind());
         if (!conv) {
-          problems.push_back(st.name + "." + sc.name + " is " + std::string(type_name(sc.type)) + " but " + tt->name +
-                             "." + tc.name + " is " + std::string(type_name(tc.type)) +
+          problems.push_back(st.name + "." + sc.name + " is " + sc.type + " but " + tt->name +
+                             "." + tc.name + " is " + tc.type +
                              ", and no lossless conversion exists between them");
           continue;
         }
-        tp.columns.push_back({sc.name, tc.name, sc.type, tc.type, *conv});
+        tp.columns.push_back({sc.name, tc.name, sc.kind(), tc.kind(), *conv});
         continue;
       }
       if (auto v = rule.values.find(tc.name); v != rule.values.end()) {
-        if (constant_fits(tc.type, v->second)) tp.constants.push_back({tc.name, tc.type, v->second});
+        if (constant_fits(tc.kind(), v->second)) tp.constants.push_back({tc.name, tc.kind(), v->second});
         continue;
       }
       tp.defaulted_columns.push_back(tc.name);
-      if (!tc.nullable && !tc.default_value && !tc.auto_increment)
+      if (!tc.nullable && tc.default_value.is_null() && !tc.auto_increment)
         problems.push_back(tt->name + "." + tc.name + " is NOT NULL without a default and the source table " + st.name +
                            " has no such column: give it a value in " + mapping.origin + " (tables." + st.name +
                            ".values." + tc.name + ")");

@@ -59,14 +59,14 @@ enum class Conversion { kNone, kInt64ToFloat64, kInt64ToBool, kBoolToInt64, kChe
 struct ColumnPlan {
   std::string source;
   std::string target;
-  PortableType from = PortableType::kText;
-  PortableType to = PortableType::kText;
+  PortableType from = PortableType::Text;
+  PortableType to = PortableType::Text;
   Conversion conversion = Conversion::kNone;
 };
 
 struct ConstantColumn {
   std::string target;
-  PortableType type = PortableType::kText;
+  PortableType type = PortableType::Text;
   boost::json::value value;
 };
 

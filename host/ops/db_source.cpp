@@ -98,8 +98,8 @@ struct OutColumn {
 // the mapping's constant values.
 std::vector<sdk::ColumnSpec> target_columns(const TablePlan& plan) {
   std::vector<sdk::ColumnSpec> specs;
-  for (const auto& cp : plan.columns) specs.push_back({cp.target, arrow_type(cp.to)});
-  for (const auto& k : plan.constants) specs.push_back({k.target, arrow_type(k.type)});
+  for (const auto& cp : plan.columns) specs.push_back({cp.target, sdk::arrow_type_of(cp.to)});
+  for (const auto& k : plan.constants) specs.push_back({k.target, sdk::arrow_type_of(k.type)});
   return specs;
 }
 
@@ -117,7 +117,7 @@ class TableAdapter {
       OutColumn oc;
       oc.source_index = idx;
       oc.plan = &cp;
-      const sdk::ColumnType have = in[idx].type, want = arrow_type(cp.to);
+      const sdk::ColumnType have = in[idx].type, want = sdk::arrow_type_of(cp.to);
       using T = sdk::ColumnType;
       if (have == want) {
         oc.how = OutColumn::How::kShare;
@@ -141,7 +141,7 @@ class TableAdapter {
       }
       out_.push_back(oc);
     }
-    for (const auto& k : plan.constants) constant_specs_.push_back({k.target, arrow_type(k.type)});
+    for (const auto& k : plan.constants) constant_specs_.push_back({k.target, sdk::arrow_type_of(k.type)});
   }
 
   int64_t rows_read() const { return rows_read_; }
@@ -211,7 +211,7 @@ class TableAdapter {
         }
       return share_child(src, static_cast<int64_t>(col), owner);
     }
-    sdk::BatchBuilder b({{oc.plan->target, arrow_type(oc.plan->to)}});
+    sdk::BatchBuilder b({{oc.plan->target, sdk::arrow_type_of(oc.plan->to)}});
     for (int64_t r = 0; r < v.rows(); ++r) {
       if (oc.how == OutColumn::How::kNulls || v.is_null(col, r)) {
         b.append_null(0);
@@ -251,16 +251,16 @@ class TableAdapter {
       for (size_t i = 0; i < plan_.constants.size(); ++i) {
         const json::value& v = plan_.constants[i].value;
         switch (plan_.constants[i].type) {
-          case PortableType::kInt64:
+          case PortableType::Int64:
             b.append_int64(i, v.to_number<int64_t>());
             break;
-          case PortableType::kFloat64:
+          case PortableType::Float64:
             b.append_double(i, v.to_number<double>());
             break;
-          case PortableType::kBool:
+          case PortableType::Bool:
             b.append_bool(i, v.get_bool());
             break;
-          case PortableType::kJson:
+          case PortableType::Json:
             b.append_bytes(i, json::serialize(v));
             break;
           default:

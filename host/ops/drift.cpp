@@ -51,7 +51,7 @@ json::object find_drift(BackendSession& session, const json::object& description
   std::map<std::string, LiveTable> live;
   if (session.can_read_tables()) live = digest_live_tables(session, schema, present);
   for (const auto& [name, table] : live) {
-    const Table* t = schema.find_table(name);
+    const PortableTable* t = schema.find_table(name);
     std::set<std::string> have(table.columns.begin(), table.columns.end());
     for (const auto& c : t->columns)
       if (!have.count(c.name)) {
@@ -61,7 +61,7 @@ json::object find_drift(BackendSession& session, const json::object& description
         diffs.push_back(std::move(d));
       }
     for (const auto& c : table.columns)
-      if (t->find_column(c) == nullptr) {
+      if (t->column(c) == nullptr) {
         json::object d = difference("column_added", name, "column " + name + "." + c + " is not in schemas/");
         d["column"] = c;
         diffs.push_back(std::move(d));

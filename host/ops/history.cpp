@@ -66,13 +66,13 @@ json::object history_row(const std::string& operation, const std::string& starte
 namespace {
 
 // One batch of `rows` holding the history table's columns, the id only when `with_id`.
-int64_t write_rows(BackendStage& stage, const Table& history, const std::vector<const json::object*>& rows,
+int64_t write_rows(BackendStage& stage, const PortableTable& history, const std::vector<const json::object*>& rows,
                    bool with_id) {
   std::vector<sdk::ColumnSpec> columns;
-  std::vector<const Column*> kept;
+  std::vector<const PortableColumn*> kept;
   for (const auto& c : history.columns)
     if (with_id || c.name != "id") {
-      columns.push_back({c.name, arrow_type(c.type)});
+      columns.push_back({c.name, sdk::arrow_type_of(c.type)});
       kept.push_back(&c);
     }
   sdk::BatchBuilder b(columns);
@@ -99,7 +99,7 @@ int64_t write_rows(BackendStage& stage, const Table& history, const std::vector<
 int64_t write_history(BackendStage& stage, const json::array& rows) {
   Schema s;
   add_history_table(s);
-  const Table& history = s.tables.back();
+  const PortableTable& history = s.tables.back();
   // Ids kept first: the generated ones then come after every kept id.
   std::vector<const json::object*> with_id, without_id;
   for (const auto& row : rows) {

@@ -31,7 +31,7 @@ LoadOutcome import_batches(const Schema& schema, const ImportRun& run, const cha
   int64_t done = 0;
   ImportReport report = import_files(run.files, schema, mapping, options, [&](ImportBatch&& b) {
     if (cancel_requested()) throw Error("cancelled while loading; nothing was changed", ExitCode::kCancelled);
-    if (const Table* t = schema.find_table(b.table)) digests[b.table].add(*t, b.columns, b.array.a);
+    if (const PortableTable* t = schema.find_table(b.table)) digests[b.table].add(*t, b.columns, b.array.a);
     const int64_t rows = b.array.a.length;
     consume(b);
     report_progress(phase, done += rows, -1);

@@ -180,7 +180,7 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
     // 3. Build the new schema beside the target and load it.
     Schema full = schema;
     add_history_table(full);
-    std::unique_ptr<BackendStage> stage = session.begin_stage(full.to_backend_json());
+    std::unique_ptr<BackendStage> stage = session.begin_stage(sdk::portable_schema_json(full));
     fault_point("after-stage");
     const auto t_load = std::chrono::steady_clock::now();
     LoadOutcome outcome = load(*stage);

@@ -86,7 +86,7 @@ json::object merge_history(const Target& target, const fs::path& file, const Res
 
   Schema full = schema;
   add_history_table(full);
-  std::unique_ptr<BackendStage> stage = session.begin_stage(full.to_backend_json());
+  std::unique_ptr<BackendStage> stage = session.begin_stage(sdk::portable_schema_json(full));
   json::array tables;
   int64_t total = 0;
   for (const auto& t : schema.tables) {

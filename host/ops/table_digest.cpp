@@ -13,16 +13,16 @@ void hash_value(sdk::RowHash& h, PortableType type, const sdk::BatchView& view, 
   }
   const sdk::ColumnType arrow = view.spec(col).type;
   switch (type) {
-    case PortableType::kInt64:
-    case PortableType::kBool: {
+    case PortableType::Int64:
+    case PortableType::Bool: {
       int64_t v = arrow == sdk::ColumnType::Bool      ? (view.get_bool(col, row) ? 1 : 0)
                   : arrow == sdk::ColumnType::Float64 ? static_cast<int64_t>(view.get_double(col, row))
                                                       : view.get_int64(col, row);
-      if (type == PortableType::kBool) v = v != 0;
+      if (type == PortableType::Bool) v = v != 0;
       h.integer(v);
       break;
     }
-    case PortableType::kFloat64:
+    case PortableType::Float64:
       h.real(arrow == sdk::ColumnType::Int64 ? static_cast<double>(view.get_int64(col, row))
                                              : view.get_double(col, row));
       break;
@@ -34,9 +34,11 @@ void hash_value(sdk::RowHash& h, PortableType type, const sdk::BatchView& view, 
 
 }  // namespace
 
-void TableDigest::add(const Table& table, const std::vector<sdk::ColumnSpec>& columns, const ArrowArray& batch) {
+void TableDigest::add(const PortableTable& table, const std::vector<sdk::ColumnSpec>& columns, const ArrowArray& batch) {
   sdk::BatchView view(columns, batch);
   std::vector<int> source(table.columns.size(), -1);  // schema column -> batch column
+  std::vector<PortableType> types;
+  for (const auto& c : table.columns) types.push_back(c.kind());
   for (size_t i = 0; i < table.columns.size(); ++i)
     for (size_t c = 0; c < columns.size(); ++c)
       if (columns[c].name == table.columns[i].name) source[i] = static_cast<int>(c);
@@ -46,7 +48,7 @@ void TableDigest::add(const Table& table, const std::vector<sdk::ColumnSpec>& co
       if (source[i] < 0)
         h.null();
       else
-        hash_value(h, table.columns[i].type, view, static_cast<size_t>(source[i]), r);
+        hash_value(h, types[i], view, static_cast<size_t>(source[i]), r);
     }
     digest_.add(h);
   }
@@ -56,7 +58,7 @@ std::map<std::string, LiveTable> digest_live_tables(BackendSession& session, con
                                                     const std::vector<std::string>& tables) {
   std::map<std::string, LiveTable> out;
   for (const auto& name : tables) {
-    const Table* table = schema.find_table(name);
+    const PortableTable* table = schema.find_table(name);
     if (table == nullptr) continue;
     ArrowArrayStream stream{};
     session.read_table(name, &stream);

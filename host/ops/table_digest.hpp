@@ -25,7 +25,7 @@ class TableDigest {
  public:
   // Adds every row of `batch`, whose columns are `columns` (matched to `table` by name; a
   // schema column the batch lacks counts as NULL, a batch column the schema lacks is ignored).
-  void add(const Table& table, const std::vector<sdk::ColumnSpec>& columns, const ArrowArray& batch);
+  void add(const PortableTable& table, const std::vector<sdk::ColumnSpec>& columns, const ArrowArray& batch);
   int64_t rows() const { return digest_.rows(); }
   std::string checksum() const { return digest_.checksum(); }  // 16 hex digits
 

@@ -16,14 +16,13 @@ json::value names(const std::vector<std::string>& v) {
 }
 
 json::value opt_int(const std::optional<int64_t>& v) { return v ? json::value(*v) : json::value(nullptr); }
-json::value opt_value(const std::optional<json::value>& v) { return v ? *v : json::value(nullptr); }
 
-std::string fk_key(const ForeignKey& fk) {
+std::string fk_key(const PortableForeignKey& fk) {
   return json::serialize(names(fk.columns)) + "->" + fk.ref_table + json::serialize(names(fk.ref_columns)) + " " +
          fk.on_delete;
 }
 
-json::value fk_json(const ForeignKey& fk) {
+json::value fk_json(const PortableForeignKey& fk) {
   return json::object{{"columns", names(fk.columns)},
                       {"references", json::object{{"table", fk.ref_table}, {"columns", names(fk.ref_columns)}}},
                       {"on_delete", fk.on_delete}};
@@ -69,13 +68,13 @@ json::object SchemaDifference::to_json() const {
 std::vector<SchemaDifference> diff_schemas(const Schema& expected, const Schema& actual) {
   std::vector<SchemaDifference> out;
   for (const auto& et : expected.tables) {
-    const Table* at = actual.find_table(et.name);
+    const PortableTable* at = actual.find_table(et.name);
     if (at == nullptr) {
       out.push_back({"table", et.name, "", json::value(et.name), nullptr});
       continue;
     }
     for (const auto& ec : et.columns) {
-      const Column* ac = at->find_column(ec.name);
+      const PortableColumn* ac = at->column(ec.name);
       if (ac == nullptr) {
         out.push_back({"column", et.name, ec.name, json::value(ec.name), nullptr});
         continue;
@@ -83,20 +82,20 @@ std::vector<SchemaDifference> diff_schemas(const Schema& expected, const Schema&
       auto differ = [&](const char* kind, json::value e, json::value a) {
         if (e != a) out.push_back({kind, et.name, ec.name, std::move(e), std::move(a)});
       };
-      differ("type", json::value(type_name(ec.type)), json::value(type_name(ac->type)));
+      differ("type", json::value(ec.type), json::value(ac->type));
       differ("nullable", json::value(ec.nullable), json::value(ac->nullable));
       differ("max_length", opt_int(ec.max_length), opt_int(ac->max_length));
-      differ("default", opt_value(ec.default_value), opt_value(ac->default_value));
+      differ("default", ec.default_value, ac->default_value);
       differ("auto_increment", json::value(ec.auto_increment), json::value(ac->auto_increment));
     }
     for (const auto& ac : at->columns)
-      if (et.find_column(ac.name) == nullptr)
+      if (et.column(ac.name) == nullptr)
         out.push_back({"column", et.name, ac.name, nullptr, json::value(ac.name)});
     if (et.primary_key != at->primary_key)
       out.push_back({"primary_key", et.name, "", names(et.primary_key), names(at->primary_key)});
-    auto cols = [](const KeyColumns& k) { return json::serialize(names(k.columns)); };
-    auto cols_json = [](const KeyColumns& k) { return names(k.columns); };
-    compare_sets("unique", et.name, et.uniques, at->uniques, cols, cols_json, out);
+    auto cols = [](const PortableKey& k) { return json::serialize(names(k.columns)); };
+    auto cols_json = [](const PortableKey& k) { return names(k.columns); };
+    compare_sets("unique", et.name, et.unique, at->unique, cols, cols_json, out);
     compare_sets("index", et.name, et.indexes, at->indexes, cols, cols_json, out);
     compare_sets("foreign_key", et.name, et.foreign_keys, at->foreign_keys, fk_key, fk_json, out);
   }
@@ -106,7 +105,7 @@ std::vector<SchemaDifference> diff_schemas(const Schema& expected, const Schema&
 }
 
 std::string schema_file_text(const Schema& schema) {
-  json::value backend = json::parse(schema.to_backend_json());
+  json::value backend = json::parse(sdk::portable_schema_json(schema));
   const json::object& b = backend.get_object();
   std::string out = "{\n";
   out += "  \"name\": " + json::serialize(json::value(schema.name)) + ",\n";

@@ -11,7 +11,7 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   try {
     dbtool::Schema s = dbtool::parse_schema(std::string_view(reinterpret_cast<const char*>(data), size), "fuzz");
     dbtool::add_history_table(s);
-    (void)s.to_backend_json();
+    (void)dbtool::sdk::portable_schema_json(s);
   } catch (const dbtool::Error&) {
   }
   return 0;

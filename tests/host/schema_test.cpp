@@ -28,13 +28,13 @@ TEST(Schema, ShippedSchemaParses) {
   ASSERT_NE(s.find_table("sections"), nullptr);
   ASSERT_NE(s.find_table("user_sections"), nullptr);
   EXPECT_EQ(s.version, 2);
-  EXPECT_EQ(s.find_table("users")->find_column("_uid")->nullable, false);
-  EXPECT_EQ(s.find_table("users")->find_column("_email")->nullable, false);
-  EXPECT_EQ(s.find_table("user_transaction_stocks")->find_column("_transaction_time")->type, PortableType::kDateTime);
+  EXPECT_EQ(s.find_table("users")->column("_uid")->nullable, false);
+  EXPECT_EQ(s.find_table("users")->column("_email")->nullable, false);
+  EXPECT_EQ(s.find_table("user_transaction_stocks")->column("_transaction_time")->type, "datetime");
   EXPECT_EQ(s.find_table("stock_transactions")->foreign_keys.at(0).on_delete, "cascade");
   EXPECT_EQ(s.checksum.size(), 64u);
   // The normalised form parses again to the same tables.
-  boost::json::value v = boost::json::parse(s.to_backend_json());
+  boost::json::value v = boost::json::parse(sdk::portable_schema_json(s));
   EXPECT_EQ(v.at("tables").as_array().size(), 7u);
 }
 
@@ -62,14 +62,77 @@ TEST(Schema, ErrorsNameFileAndField) {
             std::string::npos);
 }
 
+// What the host sends in stage_begin parses, with the SDK parser every backend uses, back to
+// the very model the host holds; a document the host refuses, a backend refuses in the same words.
+TEST(Schema, HostAndBackendsReadOneModel) {
+  Schema s = load_schema(testing::source_dir() / "schemas" / "schema.json");
+  add_history_table(s);
+  const sdk::PortableSchema got = sdk::parse_portable_schema(sdk::portable_schema_json(s));  // as stage_begin
+  EXPECT_EQ(got.name, s.name);
+  EXPECT_EQ(got.version, s.version);
+  EXPECT_EQ(got.checksum, s.checksum);
+  ASSERT_EQ(got.tables.size(), s.tables.size());
+  for (size_t t = 0; t < s.tables.size(); ++t) {
+    const sdk::PortableTable &a = s.tables[t], &b = got.tables[t];
+    EXPECT_EQ(b.name, a.name);
+    ASSERT_EQ(b.columns.size(), a.columns.size());
+    for (size_t c = 0; c < a.columns.size(); ++c) {
+      EXPECT_EQ(b.columns[c].name, a.columns[c].name);
+      EXPECT_EQ(b.columns[c].type, a.columns[c].type);
+      EXPECT_EQ(b.columns[c].nullable, a.columns[c].nullable);
+      EXPECT_EQ(b.columns[c].auto_increment, a.columns[c].auto_increment);
+      EXPECT_EQ(b.columns[c].max_length, a.columns[c].max_length);
+      EXPECT_EQ(b.columns[c].default_value, a.columns[c].default_value);
+    }
+    EXPECT_EQ(b.primary_key, a.primary_key);
+    ASSERT_EQ(b.unique.size(), a.unique.size());
+    ASSERT_EQ(b.indexes.size(), a.indexes.size());
+    ASSERT_EQ(b.foreign_keys.size(), a.foreign_keys.size());
+    for (size_t f = 0; f < a.foreign_keys.size(); ++f) {
+      EXPECT_EQ(b.foreign_keys[f].ref_table, a.foreign_keys[f].ref_table);
+      EXPECT_EQ(b.foreign_keys[f].on_delete, a.foreign_keys[f].on_delete);
+    }
+  }
+  EXPECT_EQ(sdk::portable_schema_json(got), sdk::portable_schema_json(s));
+
+  const std::string table = R"({"name":"x","version":1,"tables":[{"name":"t","columns":[)";
+  for (const std::string& bad : {table + R"({"name":"a","type":"int64"}],"primary_key":["a"]}]})",
+                                 table + R"({"name":"a","type":"int64","nulable":false}]}]})",
+                                 table + R"({"name":"a","type":"int64"}],"unique":[{"name":"k","columns":["a"]}],
+                                               "indexes":[{"name":"k","columns":["a"]}]}]})"}) {
+    std::string host = error_of(bad), backend;
+    try {
+      sdk::parse_portable_schema(bad);
+    } catch (const sdk::Failure& e) {
+      backend = e.what();
+    }
+    ASSERT_EQ(host.rfind("bad.json: ", 0), 0u) << host;
+    ASSERT_EQ(backend.rfind("schema: ", 0), 0u) << backend;
+    EXPECT_EQ(host.substr(10), backend.substr(8));
+  }
+}
+
+// Rules of a schema file on top of the portable schema: a name and a version, no checksum (the
+// host computes it), no table of dbtool's own.
+TEST(Schema, FileRules) {
+  const std::string tables = R"("tables":[{"name":"t","columns":[{"name":"a","type":"int64"}]}])";
+  EXPECT_EQ(error_of("{" + tables + "}"), "bad.json: name: missing");
+  EXPECT_EQ(error_of(R"({"name":"x",)" + tables + "}"), "bad.json: version: expected a positive integer");
+  EXPECT_NE(error_of(R"({"name":"x","version":1,"checksum":"00",)" + tables + "}").find("bad.json: checksum: "),
+            std::string::npos);
+  EXPECT_EQ(error_of(R"({"name":"x","version":1,"tables":[{"name":"dbtool_history","columns":[{"name":"a","type":"int64"}]}]})"),
+            "bad.json: tables[0] (dbtool_history).name: reserved for dbtool's run history");
+  EXPECT_EQ(error_of(R"({"name":"x","version":1,)" + tables + "}"), "");
+}
+
 TEST(Schema, IdentifierRules) {
-  EXPECT_TRUE(is_valid_identifier("_uid"));
-  EXPECT_TRUE(is_valid_identifier("user_sections"));
-  EXPECT_FALSE(is_valid_identifier(""));
-  EXPECT_FALSE(is_valid_identifier("1abc"));
-  EXPECT_FALSE(is_valid_identifier("a-b"));
-  EXPECT_FALSE(is_valid_identifier("a`b"));
-  EXPECT_FALSE(is_valid_identifier(std::string(65, 'a')));
+  EXPECT_TRUE(sdk::is_identifier("_uid"));
+  EXPECT_TRUE(sdk::is_identifier("user_sections"));
+  EXPECT_FALSE(sdk::is_identifier(""));
+  EXPECT_FALSE(sdk::is_identifier("1abc"));
+  EXPECT_FALSE(sdk::is_identifier("a-b"));
+  EXPECT_FALSE(sdk::is_identifier("a`b"));
+  EXPECT_FALSE(sdk::is_identifier(std::string(65, 'a')));
 }
 
 // The shipped mapping fits the shipped schema: section ids kept, the app's email placeholder.

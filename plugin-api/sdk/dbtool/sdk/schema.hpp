@@ -1,6 +1,8 @@
-// The portable schema a backend receives in stage_begin (CONTRACT.md, "Portable schema"),
-// parsed and validated into plain structs, so that a backend only renders its own DDL.
-// Header-only and optional, like the rest of the SDK; needs Boost.JSON.
+// The portable schema (CONTRACT.md, "Portable schema"): the one model of tables, columns, keys
+// and foreign keys, and its one parser. The host validates schemas/schema.json and what a
+// source database describes with it, and a backend parses what stage_begin receives with it,
+// so both sides accept and refuse exactly the same documents. Header-only and optional, like
+// the rest of the SDK; needs Boost.JSON.
 #pragma once
 
 #include <dbtool/plugin.h>
@@ -12,11 +14,44 @@
 #include <dbtool/sdk/arrow.hpp>
 #include <dbtool/sdk/error.hpp>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
 
 namespace dbtool::sdk {
+
+// The nine portable types, for code that switches on a column's type.
+enum class PortableType { Int64, Float64, Bool, Text, Json, Blob, Timestamp, Date, DateTime };
+
+// The type a portable type name spells ("int64", "datetime", ...), or nullopt.
+inline std::optional<PortableType> to_portable_type(std::string_view name) {
+  if (name == "int64") return PortableType::Int64;
+  if (name == "float64") return PortableType::Float64;
+  if (name == "bool") return PortableType::Bool;
+  if (name == "text") return PortableType::Text;
+  if (name == "json") return PortableType::Json;
+  if (name == "blob") return PortableType::Blob;
+  if (name == "timestamp") return PortableType::Timestamp;
+  if (name == "date") return PortableType::Date;
+  if (name == "datetime") return PortableType::DateTime;
+  return std::nullopt;
+}
+
+inline const char* type_name(PortableType t) {
+  switch (t) {
+    case PortableType::Int64: return "int64";
+    case PortableType::Float64: return "float64";
+    case PortableType::Bool: return "bool";
+    case PortableType::Text: return "text";
+    case PortableType::Json: return "json";
+    case PortableType::Blob: return "blob";
+    case PortableType::Timestamp: return "timestamp";
+    case PortableType::Date: return "date";
+    case PortableType::DateTime: return "datetime";
+  }
+  return "text";
+}
 
 struct PortableColumn {
   std::string name;
@@ -25,6 +60,13 @@ struct PortableColumn {
   bool nullable = true;
   bool auto_increment = false;
   boost::json::value default_value;  // null when the column has no default
+
+  // `type` as the enum; throws Failure(INVALID_ARGUMENT) when it names no portable type (a
+  // parsed schema never holds one).
+  PortableType kind() const {
+    if (std::optional<PortableType> t = to_portable_type(type)) return *t;
+    throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "column " + name + ": \"" + type + "\" is not a portable type");
+  }
 };
 
 struct PortableKey {
@@ -53,15 +95,33 @@ struct PortableTable {
       if (c.name == n) return &c;
     return nullptr;
   }
+  // The position of the column in `columns`, or -1.
+  int column_index(std::string_view n) const {
+    for (size_t i = 0; i < columns.size(); ++i)
+      if (columns[i].name == n) return static_cast<int>(i);
+    return -1;
+  }
+  // Every column as a batch carries it (name and Arrow type), in table order.
+  std::vector<ColumnSpec> arrow_columns() const;
 };
 
 struct PortableSchema {
+  // The document's own keys. stage_begin always carries name, version (from 1) and checksum
+  // (sha256 hex of the schema file); describe_schema's output has none of them (empty, 0).
+  std::string name;
+  int64_t version = 0;
+  std::string checksum;
+  std::string description;  // free text of a schema file; never sent to a backend
   std::vector<PortableTable> tables;  // parents first
 
+  const PortableTable* find_table(std::string_view n) const {
+    for (const auto& t : tables)
+      if (t.name == n) return &t;
+    return nullptr;
+  }
   // The table a stage_load names; throws Failure(INVALID_ARGUMENT) when it is not in the schema.
   const PortableTable& table(std::string_view n) const {
-    for (const auto& t : tables)
-      if (t.name == n) return t;
+    if (const PortableTable* t = find_table(n)) return *t;
     throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "no table \"" + std::string(n) + "\" in the new schema");
   }
 };
@@ -99,12 +159,29 @@ inline bool arrow_fits(std::string_view type, ColumnType arrow) {
 
 // The Arrow type a column of portable `type` travels as (plugin.h): json, timestamp, date and
 // datetime as utf8 text in their canonical forms.
-inline ColumnType arrow_type_of(std::string_view type) {
-  if (type == "int64") return ColumnType::Int64;
-  if (type == "float64") return ColumnType::Float64;
-  if (type == "bool") return ColumnType::Bool;
-  if (type == "blob") return ColumnType::Binary;
+inline ColumnType arrow_type_of(PortableType type) {
+  switch (type) {
+    case PortableType::Int64: return ColumnType::Int64;
+    case PortableType::Float64: return ColumnType::Float64;
+    case PortableType::Bool: return ColumnType::Bool;
+    case PortableType::Blob: return ColumnType::Binary;
+    case PortableType::Text:
+    case PortableType::Json:
+    case PortableType::Timestamp:
+    case PortableType::Date:
+    case PortableType::DateTime: return ColumnType::Utf8;
+  }
   return ColumnType::Utf8;
+}
+inline ColumnType arrow_type_of(std::string_view type) {
+  return arrow_type_of(to_portable_type(type).value_or(PortableType::Text));
+}
+
+inline std::vector<ColumnSpec> PortableTable::arrow_columns() const {
+  std::vector<ColumnSpec> out;
+  out.reserve(columns.size());
+  for (const auto& c : columns) out.push_back({c.name, arrow_type_of(c.type)});
+  return out;
 }
 
 // `text` in the canonical form of a date ("YYYY-MM-DD", returned as is) or a datetime
@@ -236,159 +313,272 @@ inline std::string duplicate_key_message(const std::string& table, const std::st
          (values.empty() ? "" : " = " + list(values)) + " appears more than once";
 }
 
-namespace detail {
-
-[[noreturn]] inline void schema_error(const std::string& path, const std::string& what) {
-  throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: " + path + " " + what);
-}
-
-inline const boost::json::value& need(const boost::json::object& o, const char* key, const std::string& path) {
-  const boost::json::value* v = o.if_contains(key);
-  if (v == nullptr) schema_error(path + "." + key, "is missing");
-  return *v;
-}
-
-inline const boost::json::object& need_object(const boost::json::value& v, const std::string& path) {
-  if (!v.is_object()) schema_error(path, "must be an object");
-  return v.get_object();
-}
-
-inline std::string need_identifier(const boost::json::object& o, const char* key, const std::string& path) {
-  const boost::json::value& v = need(o, key, path);
-  if (!v.is_string() || !is_identifier(v.get_string()))
-    schema_error(path + "." + key, "must be an identifier ([A-Za-z_][A-Za-z0-9_]{0,63})");
-  return std::string(v.get_string());
-}
-
-// A non-empty list of columns of `table`.
-inline std::vector<std::string> column_list(const boost::json::value& v, const PortableTable& table,
-                                            const std::string& path) {
-  if (!v.is_array() || v.get_array().empty()) schema_error(path, "must be a non-empty array of column names");
-  std::vector<std::string> out;
-  for (const auto& n : v.get_array()) {
-    if (!n.is_string() || table.column(n.get_string()) == nullptr)
-      schema_error(path, "names a column that " + table.name + " does not have: " + boost::json::serialize(n));
-    out.emplace_back(n.get_string());
+// Whether the JSON scalar `v` is a value of portable type `t` (a column default, a constant in a
+// mapping): an integer in the int64 range, any number for float64, true or false for bool, a
+// string for the text types, dates and datetimes in their canonical form (which every backend
+// checks at load, so a default in another form is refused here). A blob has no JSON form.
+inline bool value_fits(PortableType t, const boost::json::value& v) {
+  switch (t) {
+    case PortableType::Int64: return v.is_int64() || (v.is_uint64() && v.get_uint64() <= INT64_MAX);
+    case PortableType::Float64: return v.is_number();
+    case PortableType::Bool: return v.is_bool();
+    case PortableType::Text:
+    case PortableType::Json:
+    case PortableType::Timestamp: return v.is_string();
+    case PortableType::Date: return v.is_string() && is_canonical_temporal("date", v.get_string());
+    case PortableType::DateTime: return v.is_string() && is_canonical_temporal("datetime", v.get_string());
+    case PortableType::Blob: return false;
   }
-  return out;
-}
-
-inline std::vector<PortableKey> keys(const boost::json::object& t, const char* key, const PortableTable& table,
-                                     const std::string& path) {
-  std::vector<PortableKey> out;
-  const boost::json::value* v = t.if_contains(key);
-  if (v == nullptr) return out;
-  if (!v->is_array()) schema_error(path + "." + key, "must be an array");
-  for (size_t i = 0; i < v->get_array().size(); ++i) {
-    const std::string p = path + "." + key + "[" + std::to_string(i) + "]";
-    const boost::json::object& o = need_object(v->get_array()[i], p);
-    out.push_back({need_identifier(o, "name", p), column_list(need(o, "columns", p), table, p + ".columns")});
-  }
-  return out;
-}
-
-inline bool is_portable_type(std::string_view t) {
-  for (const char* known : {"int64", "float64", "bool", "text", "json", "blob", "timestamp", "date", "datetime"})
-    if (t == known) return true;
   return false;
 }
 
-inline bool is_on_delete(std::string_view a) {
-  return a == "no action" || a == "cascade" || a == "set null" || a == "restrict";
+// The characters (UTF-8 code points) of `s`, which is what max_length counts.
+inline size_t utf8_length(std::string_view s) {
+  size_t n = 0;
+  for (unsigned char c : s) n += (c & 0xC0) != 0x80;
+  return n;
+}
+
+namespace detail {
+
+// Reads one schema document and names the field of every problem, as
+// "<origin>: tables[0] (users).columns[2].type: unknown type ...".
+class SchemaReader {
+ public:
+  explicit SchemaReader(std::string origin) : origin_(std::move(origin)) {}
+
+  [[noreturn]] void fail(const std::string& path, const std::string& what) const {
+    throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, origin_ + ": " + path + ": " + what);
+  }
+  static std::string field(const std::string& path, std::string_view key) {
+    return path.empty() ? std::string(key) : path + "." + std::string(key);
+  }
+
+  const boost::json::object& object(const boost::json::value& v, const std::string& path) const {
+    if (!v.is_object()) fail(path, "expected an object");
+    return v.get_object();
+  }
+  const boost::json::array& array(const boost::json::value& v, const std::string& path) const {
+    if (!v.is_array()) fail(path, "expected an array");
+    return v.get_array();
+  }
+  const boost::json::value& required(const boost::json::object& o, std::string_view key,
+                                     const std::string& path) const {
+    const boost::json::value* v = o.if_contains(key);
+    if (v == nullptr) fail(field(path, key), "missing");
+    return *v;
+  }
+  // A misspelt key would otherwise be ignored silently ("colums", "nulable").
+  void only_keys(const boost::json::object& o, std::initializer_list<std::string_view> keys,
+                 const std::string& path) const {
+    for (const auto& kv : o) {
+      bool known = false;
+      for (auto k : keys) known = known || kv.key() == k;
+      if (!known) fail(field(path, kv.key()), "unknown field");
+    }
+  }
+  std::string text(const boost::json::value& v, const std::string& path) const {
+    if (!v.is_string()) fail(path, "expected a string");
+    return std::string(v.get_string());
+  }
+  std::string identifier(const boost::json::object& o, std::string_view key, const std::string& path) const {
+    std::string s = text(required(o, key, path), field(path, key));
+    if (!is_identifier(s))
+      fail(field(path, key), boost::json::serialize(boost::json::string(s)) +
+                                 " is not a valid identifier ([A-Za-z_][A-Za-z0-9_]{0,63})");
+    return s;
+  }
+  bool boolean(const boost::json::object& o, std::string_view key, const std::string& path, bool fallback) const {
+    const boost::json::value* v = o.if_contains(key);
+    if (v == nullptr) return fallback;
+    if (!v->is_bool()) fail(field(path, key), "expected true or false");
+    return v->get_bool();
+  }
+  // A list of distinct columns of `table`; `allow_empty` only for primary_key, where [] says
+  // "none" (the form portable_schema_json writes).
+  std::vector<std::string> columns(const boost::json::value& v, const std::string& path, const PortableTable& table,
+                                   bool allow_empty = false) const {
+    const boost::json::array& a = array(v, path);
+    if (a.empty() && !allow_empty) fail(path, "must list at least one column");
+    std::vector<std::string> out;
+    for (size_t i = 0; i < a.size(); ++i) {
+      const std::string ip = path + "[" + std::to_string(i) + "]";
+      std::string name = text(a[i], ip);
+      if (table.column(name) == nullptr) fail(ip, "no column \"" + name + "\" in table " + table.name);
+      for (const auto& earlier : out)
+        if (earlier == name) fail(ip, "repeats the column \"" + name + "\"");
+      out.push_back(std::move(name));
+    }
+    return out;
+  }
+
+ private:
+  std::string origin_;
+};
+
+inline PortableColumn parse_column(const SchemaReader& r, const boost::json::value& v, const std::string& path) {
+  const boost::json::object& o = r.object(v, path);
+  r.only_keys(o, {"name", "type", "nullable", "auto_increment", "max_length", "default", "description"}, path);
+  PortableColumn c;
+  c.name = r.identifier(o, "name", path);
+  c.type = r.text(r.required(o, "type", path), path + ".type");
+  const std::optional<PortableType> type = to_portable_type(c.type);
+  if (!type)
+    r.fail(path + ".type", "unknown type \"" + c.type +
+                               "\" (int64, float64, bool, text, json, blob, timestamp, date, datetime)");
+  c.nullable = r.boolean(o, "nullable", path, true);
+  c.auto_increment = r.boolean(o, "auto_increment", path, false);
+  if (c.auto_increment && *type != PortableType::Int64)
+    r.fail(path + ".auto_increment", "only an int64 column can auto-increment");
+  if (const boost::json::value* ml = o.if_contains("max_length")) {
+    if (!ml->is_int64() || ml->get_int64() <= 0 || ml->get_int64() > 65535)
+      r.fail(path + ".max_length", "expected an integer from 1 to 65535");
+    if (*type != PortableType::Text) r.fail(path + ".max_length", "only text columns have one");
+    c.max_length = ml->get_int64();
+  }
+  if (const boost::json::value* d = o.if_contains("default"); d != nullptr && !d->is_null()) {
+    if (!value_fits(*type, *d)) r.fail(path + ".default", "does not fit the column's type " + c.type);
+    if (c.max_length && static_cast<int64_t>(utf8_length(d->get_string())) > *c.max_length)
+      r.fail(path + ".default", "longer than max_length");
+    c.default_value = *d;
+  }
+  if (const boost::json::value* n = o.if_contains("description")) r.text(*n, path + ".description");
+  return c;
+}
+
+inline PortableKey parse_key(const SchemaReader& r, const boost::json::value& v, const std::string& path,
+                             const PortableTable& table) {
+  const boost::json::object& o = r.object(v, path);
+  r.only_keys(o, {"name", "columns"}, path);
+  PortableKey k;
+  k.name = r.identifier(o, "name", path);
+  k.columns = r.columns(r.required(o, "columns", path), path + ".columns", table);
+  return k;
+}
+
+inline PortableForeignKey parse_foreign_key(const SchemaReader& r, const boost::json::value& v,
+                                            const std::string& path, const PortableTable& table,
+                                            const PortableSchema& earlier) {
+  const boost::json::object& o = r.object(v, path);
+  r.only_keys(o, {"name", "columns", "references", "on_delete"}, path);
+  PortableForeignKey fk;
+  fk.name = r.identifier(o, "name", path);
+  fk.columns = r.columns(r.required(o, "columns", path), path + ".columns", table);
+  const std::string rp = path + ".references";
+  const boost::json::object& ref = r.object(r.required(o, "references", path), rp);
+  r.only_keys(ref, {"table", "columns"}, rp);
+  fk.ref_table = r.identifier(ref, "table", rp);
+  // Parents come first, so a foreign key only points back (or at its own table).
+  const PortableTable* parent = fk.ref_table == table.name ? &table : earlier.find_table(fk.ref_table);
+  if (parent == nullptr)
+    r.fail(rp + ".table", "no table \"" + fk.ref_table + "\" declared before this one (list parents first)");
+  fk.ref_columns = r.columns(r.required(ref, "columns", rp), rp + ".columns", *parent);
+  if (fk.ref_columns.size() != fk.columns.size()) r.fail(rp + ".columns", "must list as many columns as \"columns\"");
+  if (const boost::json::value* od = o.if_contains("on_delete")) {
+    fk.on_delete = r.text(*od, path + ".on_delete");
+    if (fk.on_delete != "no action" && fk.on_delete != "cascade" && fk.on_delete != "set null" &&
+        fk.on_delete != "restrict")
+      r.fail(path + ".on_delete", "expected \"no action\", \"cascade\", \"set null\" or \"restrict\"");
+  }
+  return fk;
+}
+
+inline PortableTable parse_table(const SchemaReader& r, const boost::json::value& v, std::string path,
+                                 const PortableSchema& earlier, std::set<std::string>& constraint_names) {
+  const boost::json::object& o = r.object(v, path);
+  PortableTable t;
+  t.name = r.identifier(o, "name", path);
+  path += " (" + t.name + ")";
+  r.only_keys(o, {"name", "columns", "primary_key", "unique", "indexes", "foreign_keys", "description"}, path);
+  if (earlier.find_table(t.name) != nullptr) r.fail(path + ".name", "duplicate table");
+  const boost::json::array& columns = r.array(r.required(o, "columns", path), path + ".columns");
+  if (columns.empty()) r.fail(path + ".columns", "declares no column");
+  for (size_t i = 0; i < columns.size(); ++i) {
+    const std::string cp = path + ".columns[" + std::to_string(i) + "]";
+    PortableColumn c = parse_column(r, columns[i], cp);
+    if (t.column(c.name) != nullptr) r.fail(cp + ".name", "duplicate column \"" + c.name + "\"");
+    t.columns.push_back(std::move(c));
+  }
+  if (const boost::json::value* pk = o.if_contains("primary_key")) {
+    t.primary_key = r.columns(*pk, path + ".primary_key", t, true);
+    // Every database refuses or silently changes a NULL in a key column; the schema says so.
+    for (size_t i = 0; i < t.primary_key.size(); ++i)
+      if (t.column(t.primary_key[i])->nullable)
+        r.fail(path + ".primary_key[" + std::to_string(i) + "]",
+               "column \"" + t.primary_key[i] + "\" must be declared \"nullable\": false");
+  }
+  // Constraint names are one namespace per database on SQLite and PostgreSQL.
+  auto named = [&](const std::string& name, const std::string& p) {
+    if (!constraint_names.insert(name).second) r.fail(p + ".name", "duplicate constraint name \"" + name + "\"");
+  };
+  auto keys = [&](std::string_view key, std::vector<PortableKey>& out) {
+    const boost::json::value* kv = o.if_contains(key);
+    if (kv == nullptr) return;
+    const std::string kp = path + "." + std::string(key);
+    const boost::json::array& a = r.array(*kv, kp);
+    for (size_t i = 0; i < a.size(); ++i) {
+      const std::string ip = kp + "[" + std::to_string(i) + "]";
+      out.push_back(parse_key(r, a[i], ip, t));
+      named(out.back().name, ip);
+    }
+  };
+  keys("unique", t.unique);
+  keys("indexes", t.indexes);
+  if (const boost::json::value* fks = o.if_contains("foreign_keys")) {
+    const std::string fp = path + ".foreign_keys";
+    const boost::json::array& a = r.array(*fks, fp);
+    for (size_t i = 0; i < a.size(); ++i) {
+      const std::string ip = fp + "[" + std::to_string(i) + "]";
+      t.foreign_keys.push_back(parse_foreign_key(r, a[i], ip, t, earlier));
+      named(t.foreign_keys.back().name, ip);
+    }
+  }
+  if (const boost::json::value* d = o.if_contains("description")) r.text(*d, path + ".description");
+  return t;
 }
 
 }  // namespace detail
 
-// Parses and checks the portable schema. Throws Failure(INVALID_ARGUMENT) naming the field.
-inline PortableSchema parse_portable_schema(std::string_view text) {
-  using detail::need;
-  using detail::schema_error;
+// Parses and checks a portable schema document: the schema file (schemas/schema.json), what
+// stage_begin receives, what describe_schema returns. Every rule is here, for the host and the
+// backends alike: unknown keys are refused, identifiers match [A-Za-z_][A-Za-z0-9_]{0,63},
+// types are the nine portable ones, a default fits its column, primary-key columns are not
+// nullable, constraint names are unique in the schema, a foreign key references an earlier
+// table (or its own). Throws Failure(INVALID_ARGUMENT) "<origin>: <field>: <problem>", e.g.
+// "schema: tables[0] (users).columns[3].type: unknown type \"varchar\" (...)".
+inline PortableSchema parse_portable_schema(std::string_view text, const std::string& origin = "schema") {
   boost::system::error_code ec;
-  boost::json::value root = boost::json::parse(text, ec);
-  if (ec) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "schema: not valid JSON: " + ec.message());
-  const boost::json::object& top = detail::need_object(root, "(top)");
-  const boost::json::value& tv = need(top, "tables", "(top)");
-  if (!tv.is_array() || tv.get_array().empty()) schema_error("tables", "must be a non-empty array");
-  PortableSchema schema;
-  for (size_t ti = 0; ti < tv.get_array().size(); ++ti) {
-    const std::string tp = "tables[" + std::to_string(ti) + "]";
-    const boost::json::object& t = detail::need_object(tv.get_array()[ti], tp);
-    PortableTable table;
-    table.name = detail::need_identifier(t, "name", tp);
-    for (const auto& earlier : schema.tables)
-      if (earlier.name == table.name) schema_error(tp + ".name", "repeats the table " + table.name);
-    const boost::json::value& cols = need(t, "columns", tp);
-    if (!cols.is_array() || cols.get_array().empty()) schema_error(tp + ".columns", "must be a non-empty array");
-    for (size_t ci = 0; ci < cols.get_array().size(); ++ci) {
-      const std::string cp = tp + ".columns[" + std::to_string(ci) + "]";
-      const boost::json::object& c = detail::need_object(cols.get_array()[ci], cp);
-      PortableColumn col;
-      col.name = detail::need_identifier(c, "name", cp);
-      if (table.column(col.name) != nullptr) schema_error(cp + ".name", "repeats the column " + col.name);
-      const boost::json::value& type = need(c, "type", cp);
-      if (!type.is_string() || !detail::is_portable_type(type.get_string()))
-        schema_error(cp + ".type", "is " + boost::json::serialize(type) +
-                                       ", not a portable type (int64 float64 bool text json blob timestamp date datetime)");
-      col.type = std::string(type.get_string());
-      if (const auto* ml = c.if_contains("max_length"); ml && !ml->is_null()) {
-        if (col.type != "text" || !ml->is_int64() || ml->get_int64() <= 0)
-          schema_error(cp + ".max_length", "must be a positive integer, on a text column");
-        col.max_length = ml->get_int64();
-      }
-      if (const auto* n = c.if_contains("nullable"); n && !n->is_null()) {
-        if (!n->is_bool()) schema_error(cp + ".nullable", "must be true or false");
-        col.nullable = n->get_bool();
-      }
-      if (const auto* a = c.if_contains("auto_increment"); a && !a->is_null()) {
-        if (!a->is_bool() || (a->get_bool() && col.type != "int64"))
-          schema_error(cp + ".auto_increment", "must be true or false, and true only on an int64 column");
-        col.auto_increment = a->get_bool();
-      }
-      if (const auto* d = c.if_contains("default")) {
-        if (d->is_object() || d->is_array()) schema_error(cp + ".default", "must be a scalar");
-        col.default_value = *d;
-      }
-      table.columns.push_back(std::move(col));
-    }
-    if (const auto* pk = t.if_contains("primary_key"); pk && !pk->is_null())
-      table.primary_key = detail::column_list(*pk, table, tp + ".primary_key");
-    table.unique = detail::keys(t, "unique", table, tp);
-    table.indexes = detail::keys(t, "indexes", table, tp);
-    if (const auto* f = t.if_contains("foreign_keys"); f && !f->is_null()) {
-      if (!f->is_array()) schema_error(tp + ".foreign_keys", "must be an array");
-      for (size_t i = 0; i < f->get_array().size(); ++i) {
-        const std::string fp = tp + ".foreign_keys[" + std::to_string(i) + "]";
-        const boost::json::object& fo = detail::need_object(f->get_array()[i], fp);
-        PortableForeignKey fk;
-        fk.name = detail::need_identifier(fo, "name", fp);
-        fk.columns = detail::column_list(need(fo, "columns", fp), table, fp + ".columns");
-        const boost::json::object& ref = detail::need_object(need(fo, "references", fp), fp + ".references");
-        fk.ref_table = detail::need_identifier(ref, "table", fp + ".references");
-        // Parents come first, so a foreign key only points back (or at its own table).
-        const PortableTable* parent = fk.ref_table == table.name ? &table : nullptr;
-        for (const auto& earlier : schema.tables)
-          if (earlier.name == fk.ref_table) parent = &earlier;
-        if (parent == nullptr) schema_error(fp + ".references.table", "must name a table listed before this one");
-        fk.ref_columns =
-            detail::column_list(need(ref, "columns", fp + ".references"), *parent, fp + ".references.columns");
-        if (fk.ref_columns.size() != fk.columns.size()) schema_error(fp, "must name as many columns as it references");
-        if (const auto* od = fo.if_contains("on_delete"); od && !od->is_null()) {
-          if (!od->is_string() || !detail::is_on_delete(od->get_string()))
-            schema_error(fp + ".on_delete", "must be \"no action\", \"cascade\", \"set null\" or \"restrict\"");
-          fk.on_delete = std::string(od->get_string());
-        }
-        table.foreign_keys.push_back(std::move(fk));
-      }
-    }
-    schema.tables.push_back(std::move(table));
+  const boost::json::value root = boost::json::parse(text, ec);
+  if (ec) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, origin + ": not valid JSON: " + ec.message());
+  const detail::SchemaReader r(origin);
+  const boost::json::object& top = r.object(root, "(top level)");
+  r.only_keys(top, {"name", "version", "checksum", "description", "tables"}, "");
+  PortableSchema s;
+  if (top.contains("name")) s.name = r.identifier(top, "name", "");
+  if (const boost::json::value* v = top.if_contains("version")) {
+    if (!v->is_int64() || v->get_int64() < 1) r.fail("version", "expected a positive integer");
+    s.version = v->get_int64();
   }
-  return schema;
+  if (const boost::json::value* c = top.if_contains("checksum")) {
+    s.checksum = r.text(*c, "checksum");
+    if (s.checksum.empty()) r.fail("checksum", "expected a non-empty string");
+  }
+  if (const boost::json::value* d = top.if_contains("description")) s.description = r.text(*d, "description");
+  const boost::json::array& tables = r.array(r.required(top, "tables", ""), "tables");
+  if (tables.empty()) r.fail("tables", "declares no table");
+  std::set<std::string> constraint_names;
+  for (size_t i = 0; i < tables.size(); ++i) {
+    PortableTable t = detail::parse_table(r, tables[i], "tables[" + std::to_string(i) + "]", s, constraint_names);
+    s.tables.push_back(std::move(t));
+  }
+  return s;
 }
 
-// The schema as the JSON text describe_schema returns (CONTRACT.md, "Reading a database"): the
-// keys stage_begin reads, without name, version and checksum. Every table carries all four key
-// lists (empty when it has none); a column carries "nullable" always, "max_length",
-// "auto_increment" and "default" only when set.
+// The schema as the JSON text stage_begin receives and describe_schema returns (CONTRACT.md):
+// name, version and checksum when set (describe_schema's output has none), never the
+// description. Every table carries all four key lists (empty when it has none); a column
+// carries "nullable" always, "max_length", "auto_increment" and "default" only when set. It
+// parses back to an equal schema.
 inline std::string portable_schema_json(const PortableSchema& schema) {
   namespace json = boost::json;
   auto names = [](const std::vector<std::string>& v) {
@@ -426,7 +616,12 @@ inline std::string portable_schema_json(const PortableSchema& schema) {
                                   {"foreign_keys", std::move(fks)},
                                   {"indexes", key_list(t.indexes)}});
   }
-  return json::serialize(json::object{{"tables", std::move(tables)}});
+  json::object root;
+  if (!schema.name.empty()) root["name"] = schema.name;
+  if (schema.version > 0) root["version"] = schema.version;
+  if (!schema.checksum.empty()) root["checksum"] = schema.checksum;
+  root["tables"] = std::move(tables);
+  return json::serialize(root);
 }
 
 // A column default as a database reports it, SQL literal text (`'It''s'`, `0`, `-2.5`, `TRUE`,
