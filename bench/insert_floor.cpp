@@ -47,8 +47,8 @@ std::string quoted(const std::string& name) {
 // Every table with its rows, and the index statements, read from `from` (untimed).
 void read_all(sqlite3* db, std::vector<TableRows>& tables, std::vector<std::string>& indexes) {
   sqlite3_stmt* st = nullptr;
-  if (sqlite3_prepare_v2(db, "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid", -1,
-                         &st, nullptr) != SQLITE_OK)
+  if (sqlite3_prepare_v2(db, "SELECT type, name, sql FROM sqlite_master WHERE sql IS NOT NULL ORDER BY rowid", -1, &st,
+                         nullptr) != SQLITE_OK)
     die(db, "listing tables");
   while (sqlite3_step(st) == SQLITE_ROW) {
     std::string type = reinterpret_cast<const char*>(sqlite3_column_text(st, 0));
@@ -64,8 +64,12 @@ void read_all(sqlite3* db, std::vector<TableRows>& tables, std::vector<std::stri
     t.columns = static_cast<size_t>(sqlite3_column_count(st));
     while (sqlite3_step(st) == SQLITE_ROW)
       for (int i = 0; i < static_cast<int>(t.columns); ++i) switch (sqlite3_column_type(st, i)) {
-          case SQLITE_INTEGER: t.cells.emplace_back(static_cast<int64_t>(sqlite3_column_int64(st, i))); break;
-          case SQLITE_FLOAT: t.cells.emplace_back(sqlite3_column_double(st, i)); break;
+          case SQLITE_INTEGER:
+            t.cells.emplace_back(static_cast<int64_t>(sqlite3_column_int64(st, i)));
+            break;
+          case SQLITE_FLOAT:
+            t.cells.emplace_back(sqlite3_column_double(st, i));
+            break;
           case SQLITE_TEXT:
             t.cells.emplace_back(std::string(reinterpret_cast<const char*>(sqlite3_column_text(st, i)),
                                              static_cast<size_t>(sqlite3_column_bytes(st, i))));
@@ -75,7 +79,8 @@ void read_all(sqlite3* db, std::vector<TableRows>& tables, std::vector<std::stri
             t.cells.emplace_back(std::vector<unsigned char>(p, p + sqlite3_column_bytes(st, i)));
             break;
           }
-          default: t.cells.emplace_back(std::monostate{});
+          default:
+            t.cells.emplace_back(std::monostate{});
         }
     sqlite3_finalize(st);
   }
@@ -115,13 +120,16 @@ int main(int argc, char** argv) {
       for (size_t i = 0; i < t.columns; ++i) {
         const Value& v = t.cells[cell + i];
         const int col = static_cast<int>(i) + 1;
-        if (auto* n = std::get_if<int64_t>(&v)) sqlite3_bind_int64(ins, col, *n);
-        else if (auto* d = std::get_if<double>(&v)) sqlite3_bind_double(ins, col, *d);
+        if (auto* n = std::get_if<int64_t>(&v))
+          sqlite3_bind_int64(ins, col, *n);
+        else if (auto* d = std::get_if<double>(&v))
+          sqlite3_bind_double(ins, col, *d);
         else if (auto* s = std::get_if<std::string>(&v))
           sqlite3_bind_text(ins, col, s->data(), static_cast<int>(s->size()), SQLITE_STATIC);
         else if (auto* b = std::get_if<std::vector<unsigned char>>(&v))
           sqlite3_bind_blob(ins, col, b->data(), static_cast<int>(b->size()), SQLITE_STATIC);
-        else sqlite3_bind_null(ins, col);
+        else
+          sqlite3_bind_null(ins, col);
       }
       if (sqlite3_step(ins) != SQLITE_DONE) die(db, "inserting into " + t.name);
       sqlite3_reset(ins);

@@ -42,9 +42,10 @@ int fail(dbtool::ExitCode code, const std::string& message) {
 int main(int argc, char** argv) {
   using namespace dbtool;
   GlobalOptions g;
-  CLI::App app{"dbtool: initialise a database schema and migrate production data into it without losing a row.\n"
-               "Backends (sqlite, mysql) and sources (http-legacy, json-file) are plugins; see `dbtool plugins`.",
-               "dbtool"};
+  CLI::App app{
+      "dbtool: initialise a database schema and migrate production data into it without losing a row.\n"
+      "Backends (sqlite, mysql) and sources (http-legacy, json-file) are plugins; see `dbtool plugins`.",
+      "dbtool"};
   app.set_version_flag("--version", std::string("dbtool ") + DBTOOL_VERSION + " (plugin ABI " +
                                         std::to_string(DBTOOL_ABI_VERSION_MAJOR) + "." +
                                         std::to_string(DBTOOL_ABI_VERSION_MINOR) + ")");

@@ -52,10 +52,11 @@ void add_backup_command(CLI::App& app, GlobalOptions& g) {
   TargetOptions* t = &opts;
   add_target_options(cmd, *t, false);
   add_verify_option(cmd, verify);
-  cmd->footer("The backup is made by the backend itself (SQLite: the online backup API; MySQL: a\n"
-              "consistent logical dump), verified (--verify), and written as <db>-<UTC time><ext> with\n"
-              "mode 0600. A SQLite backup records the rows and digest of every table in itself.\n"
-              "Example: dbtool backup --db instance/volumes/user_management.db");
+  cmd->footer(
+      "The backup is made by the backend itself (SQLite: the online backup API; MySQL: a\n"
+      "consistent logical dump), verified (--verify), and written as <db>-<UTC time><ext> with\n"
+      "mode 0600. A SQLite backup records the rows and digest of every table in itself.\n"
+      "Example: dbtool backup --db instance/volumes/user_management.db");
   cmd->callback([&g, t] {
     PluginRegistry reg = load_plugins(g);
     Target target = resolve_target(reg, t->backend, t->db);
@@ -106,8 +107,8 @@ void print_restore_plan(const json::object& plan, bool as_json) {
                 show(h.at("from_backup")).c_str(), show(h.at("since_backup")).c_str());
   else
     std::printf("  run history: the backup's runs, the runs since it and the restore (not counted ahead)\n");
-  std::printf("  backup:  %s\n", plan.at("backup").is_null() ? "none needed (empty target)"
-                                                              : show(plan.at("backup")).c_str());
+  std::printf("  backup:  %s\n",
+              plan.at("backup").is_null() ? "none needed (empty target)" : show(plan.at("backup")).c_str());
   for (const auto& gd : plan.at("guards").as_array())
     std::printf("  would stop or ask: %s\n", show(gd.at("message")).c_str());
 }
@@ -128,13 +129,14 @@ void add_restore_command(CLI::App& app, GlobalOptions& g) {
   cmd->add_flag("--dry-run", dry_run,
                 "Check the backup and show what the restore would replace (rows per table now -> after), "
                 "changing nothing: no backup, no lock, no stage");
-  cmd->footer("The backup is verified (SQLite: against the rows and digests it recorded) and rebuilt\n"
-              "beside the database, then swapped in atomically;\n"
-              "the current state is backed up first. The run history (dbtool_history) keeps the backup's\n"
-              "runs, the runs recorded since it and a row for the restore (needs a backend that can\n"
-              "describe its database: sqlite, mysql). --dry-run checks the file and prints rows per table\n"
-              "now -> after (\"?\" where the backup's check does not count them), writing nothing. Example:\n"
-              "  dbtool restore --db instance/volumes/user_management.db backups/user_management-20261124T120000Z.db");
+  cmd->footer(
+      "The backup is verified (SQLite: against the rows and digests it recorded) and rebuilt\n"
+      "beside the database, then swapped in atomically;\n"
+      "the current state is backed up first. The run history (dbtool_history) keeps the backup's\n"
+      "runs, the runs recorded since it and a row for the restore (needs a backend that can\n"
+      "describe its database: sqlite, mysql). --dry-run checks the file and prints rows per table\n"
+      "now -> after (\"?\" where the backup's check does not count them), writing nothing. Example:\n"
+      "  dbtool restore --db instance/volumes/user_management.db backups/user_management-20261124T120000Z.db");
   cmd->callback([&g, t, file] {
     PluginRegistry reg = load_plugins(g);
     Target target = resolve_target(reg, t->backend, t->db);
@@ -145,7 +147,8 @@ void add_restore_command(CLI::App& app, GlobalOptions& g) {
     // Asked before anything is written: a backup of the current state made for a restore that
     // cannot happen would only mislead.
     if (!(target.plugin->capabilities & DBTOOL_CAP_RESTORE) || !DBTOOL_HAS_SLOT(target.plugin->backend, restore))
-      throw Error("nothing changed: the " + target.plugin->name + " backend cannot restore backups", ExitCode::kRefused);
+      throw Error("nothing changed: the " + target.plugin->name + " backend cannot restore backups",
+                  ExitCode::kRefused);
     RestoreOptions ro{with_verify(replacing_open_options(target, *t), verify), t->yes, t->backup_dir};
     if (verify == "full") {
       // Asked of a session of its own, closed before the restore opens its sessions (a backend
@@ -158,7 +161,8 @@ void add_restore_command(CLI::App& app, GlobalOptions& g) {
       print_json(out);
     } else {
       std::printf("restored %s from %s\n", target.display.c_str(), file->c_str());
-      if (out.if_contains("backup")) std::printf("  previous state backed up to %s\n", std::string(out.at("backup").as_string()).c_str());
+      if (out.if_contains("backup"))
+        std::printf("  previous state backed up to %s\n", std::string(out.at("backup").as_string()).c_str());
       if (const auto& h = out.at("history").as_object(); h.at("recorded").as_bool())
         std::printf("  run history: %lld runs from the backup, %lld recorded since it, and this restore\n",
                     static_cast<long long>(h.at("from_backup").to_number<int64_t>()),

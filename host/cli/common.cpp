@@ -16,8 +16,9 @@ void add_target_options(CLI::App* cmd, TargetOptions& t, bool destructive) {
       ->envname("DBTOOL_BACKEND");
   cmd->add_option("--db", t.db,
                   "Target database: a SQLite path or sqlite:///PATH, or mysql://USER@HOST:PORT/DB "
-                  "(?socket=PATH, ?ssl-mode=...). Default: " + std::string(kDefaultSqlitePath) +
-                  ". The password never goes here: DBTOOL_DB_PASSWORD, MYSQL_PWD, .env or a prompt")
+                  "(?socket=PATH, ?ssl-mode=...). Default: " +
+                      std::string(kDefaultSqlitePath) +
+                      ". The password never goes here: DBTOOL_DB_PASSWORD, MYSQL_PWD, .env or a prompt")
       ->envname("DBTOOL_DB")
       ->check(kNotEmpty);
   if (destructive) {
@@ -63,9 +64,10 @@ fs::path find_schema_dir(const std::string& option) {
   candidates.emplace_back(DBTOOL_SOURCE_SCHEMAS_DIR);
   for (const auto& c : candidates)
     if (fs::is_regular_file(c / "schema.json")) return fs::absolute(c).lexically_normal();
-  throw Error("no schemas/schema.json found (looked in ./schemas, beside the binary and in the source tree); "
-              "pass --schema-dir",
-              ExitCode::kUsage);
+  throw Error(
+      "no schemas/schema.json found (looked in ./schemas, beside the binary and in the source tree); "
+      "pass --schema-dir",
+      ExitCode::kUsage);
 }
 
 CommandSetup::CommandSetup(const GlobalOptions& g, const TargetOptions& t, const std::string& schema_dir_option)

@@ -3,9 +3,9 @@
 #include "cli/common.hpp"
 #include "cli/plan.hpp"
 
+#include "import/import_mapping.hpp"
 #include "import/table_mapping.hpp"
 #include "ops/db_source.hpp"
-#include "import/import_mapping.hpp"
 #include "ops/import_load.hpp"
 #include "ops/rebuild.hpp"
 #include "ops/source_chain.hpp"
@@ -37,8 +37,7 @@ namespace {
 
 void print_attempts(const ChainResult& extracted) {
   for (const auto& a : extracted.attempts)
-    if (!a.served)
-      std::printf("source %s did not serve: %s\n", a.source.c_str(), escape_controls(a.reason).c_str());
+    if (!a.served) std::printf("source %s did not serve: %s\n", a.source.c_str(), escape_controls(a.reason).c_str());
 }
 
 }  // namespace
@@ -55,7 +54,8 @@ void print_database_source(const json::object& report) {
     std::printf("  %-16s -> %-16s read %lld = loaded %lld + dropped %lld + rejected %lld\n",
                 std::string(r.at("table").as_string()).c_str(), into.c_str(), n("read"), n("loaded"), n("dropped"),
                 n("rejected"));
-    if (auto* why = r.if_contains("why")) std::printf("      table dropped: %s\n", std::string(why->as_string()).c_str());
+    if (auto* why = r.if_contains("why"))
+      std::printf("      table dropped: %s\n", std::string(why->as_string()).c_str());
     if (auto* cols = r.if_contains("dropped_columns"))
       for (const auto& c : cols->as_array())
         std::printf("      column %s dropped: %s\n", std::string(c.at("column").as_string()).c_str(),
@@ -98,22 +98,30 @@ void add_migrate_options(CLI::App* cmd, MigrateOptions& o) {
                   "Sources to try in order, comma-separated: the old database's URI (sqlite:///PATH, "
                   "mysql://USER@HOST:PORT/DB; read-only, every table, password hashes included), "
                   "http-legacy, json-file. The first that serves is used")
-      ->capture_default_str()->envname("DBTOOL_SOURCE");
+      ->capture_default_str()
+      ->envname("DBTOOL_SOURCE");
   cmd->add_flag("--allow-drop", o.allow_drop,
                 "From a database: let source tables and columns that have no place in the new schema "
                 "(and no drop in database-mapping.json) go; the report lists them");
-  cmd->add_option("--json-file", o.cache, "The export json-file reads; a fresh download replaces it (old one kept as .bak)")
-      ->capture_default_str()->envname("DBTOOL_JSON_FILE")->check(kNotEmpty);
+  cmd->add_option("--json-file", o.cache,
+                  "The export json-file reads; a fresh download replaces it (old one kept as .bak)")
+      ->capture_default_str()
+      ->envname("DBTOOL_JSON_FILE")
+      ->check(kNotEmpty);
   cmd->add_option("--legacy-url", s.url,
                   "Base URL of the old deployment, e.g. https://old.example.org (no user or password in it: "
                   "those come from DBTOOL_LEGACY_UID / DBTOOL_LEGACY_PASSWORD)")
       ->envname("DBTOOL_LEGACY_URL");
   cmd->add_option("--login-path", s.login_path, "Login endpoint")->capture_default_str();
-  cmd->add_option("--data-path", s.data_path, "Data endpoint (some deployments serve /api/users)")->capture_default_str();
+  cmd->add_option("--data-path", s.data_path, "Data endpoint (some deployments serve /api/users)")
+      ->capture_default_str();
   cmd->add_option("--connect-timeout", s.connect_timeout_s, "Seconds to connect (fractions count: 0.2 is 200 ms)")
-      ->capture_default_str()->check(CLI::Range(0.001, 86400.0));
-  cmd->add_option("--timeout", s.timeout_s, "Seconds for the whole download (fractions count; there is no \"no limit\")")
-      ->capture_default_str()->check(CLI::Range(0.001, 86400.0));
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 86400.0));
+  cmd->add_option("--timeout", s.timeout_s,
+                  "Seconds for the whole download (fractions count; there is no \"no limit\")")
+      ->capture_default_str()
+      ->check(CLI::Range(0.001, 86400.0));
   cmd->add_option("--retries", s.retries, "Retries on transient failures (reset, 502/503/504)")->capture_default_str();
   cmd->add_option("--max-body-bytes", s.max_body_bytes, "Refuse a larger download")->capture_default_str();
   cmd->add_flag("--insecure", s.insecure, "Do not verify the server's TLS certificate (dangerous)");
@@ -130,7 +138,8 @@ void add_migrate_options(CLI::App* cmd, MigrateOptions& o) {
   cmd->add_flag("--allow-shrink", o.allow_shrink,
                 "Allow a migration that leaves a table with fewer rows than the target holds now, or "
                 "an empty database (refused by default, listing each table before -> after)");
-  cmd->add_option("--batch-rows", o.batch_rows, "Rows per batch handed to the backend")->capture_default_str()
+  cmd->add_option("--batch-rows", o.batch_rows, "Rows per batch handed to the backend")
+      ->capture_default_str()
       ->check(CLI::Range(1, 1000000));
   cmd->add_option("--schema-dir", o.schema_dir,
                   "Folder with schema.json, defaults.json, import-mapping.json, database-mapping.json")
@@ -168,9 +177,8 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
     const std::string& reject_file = o.reject_file;
     // Before anything is opened or asked: credentials never travel in a URL.
     for (const auto& name : split_list(o.sources))
-      refuse_credentials_in_uri(name, "--source",
-                                "set DBTOOL_SOURCE_DB_PASSWORD in the environment or .env, or type it when asked",
-                                false);
+      refuse_credentials_in_uri(
+          name, "--source", "set DBTOOL_SOURCE_DB_PASSWORD in the environment or .env, or type it when asked", false);
     refuse_credentials_in_uri(o.legacy.url, "--legacy-url",
                               "set DBTOOL_LEGACY_UID and DBTOOL_LEGACY_PASSWORD in the environment or .env, or type "
                               "them when asked",
@@ -203,8 +211,8 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
     if (extracted.database) {
       // Planned in full before anything is backed up or built: a refusal changes nothing.
       DatabaseSource& db = *extracted.database;
-      MappingPlan plan = plan_mapping(db.schema(), schema, load_database_mapping(dir / "database-mapping.json"),
-                                      o.allow_drop);
+      MappingPlan plan =
+          plan_mapping(db.schema(), schema, load_database_mapping(dir / "database-mapping.json"), o.allow_drop);
       ro.source = extracted.source;
       json::object report = rebuild(session, target, schema, ro, [&](BackendStage& stage) {
         LoadOutcome out = load_from_database(stage, db, plan);

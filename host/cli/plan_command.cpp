@@ -7,10 +7,10 @@
 #include "util/environment.hpp"
 
 #include "ops/backup.hpp"
+#include "ops/history.hpp"
 #include "ops/import_load.hpp"
 #include "plugins/backend.hpp"
 #include "plugins/host_services.hpp"
-#include "ops/history.hpp"
 #include "schema/schema.hpp"
 #include "util/error.hpp"
 
@@ -78,7 +78,8 @@ void run_plan(const GlobalOptions& g, const MigrateOptions& o, const std::string
     if (!history.empty()) {
       json::object last;
       const json::object& run = history.back().as_object();
-      for (const auto& [column, key] : {std::pair{"schema_version", "version"}, std::pair{"schema_checksum", "checksum"}})
+      for (const auto& [column, key] :
+           {std::pair{"schema_version", "version"}, std::pair{"schema_checksum", "checksum"}})
         if (const json::value* v = run.if_contains(column); v && !v->is_null()) last[key] = *v;
       schema_before = std::move(last);
     }
@@ -108,8 +109,8 @@ void run_plan(const GlobalOptions& g, const MigrateOptions& o, const std::string
     served = extracted.source;
     if (extracted.database) {
       DatabaseSource& db = *extracted.database;
-      MappingPlan mp = plan_mapping(db.schema(), schema, load_database_mapping(dir / "database-mapping.json"),
-                                    o.allow_drop);
+      MappingPlan mp =
+          plan_mapping(db.schema(), schema, load_database_mapping(dir / "database-mapping.json"), o.allow_drop);
       mapped = read_from_database(db, mp, drain_stream);
       end_progress();
       imported = false;
@@ -142,13 +143,13 @@ void run_plan(const GlobalOptions& g, const MigrateOptions& o, const std::string
     tables.push_back(std::move(row));
   }
   for (const auto& u : unknown_objects(before, schema))
-    guards.push_back(json::object{
-        {"guard", u.kind == "table" ? "dropped_table" : "dropped_" + u.kind},
-        {u.kind, u.name},
-        {"message", u.kind + " " + u.name + " (" + u.detail +
-                        ") is not in the new schema and would not be in the new database" +
-                        (o.drop_unknown ? std::string(" (--drop-unknown)")
-                                        : std::string(" (refused with --yes unless --drop-unknown)"))}});
+    guards.push_back(
+        json::object{{"guard", u.kind == "table" ? "dropped_table" : "dropped_" + u.kind},
+                     {u.kind, u.name},
+                     {"message", u.kind + " " + u.name + " (" + u.detail +
+                                     ") is not in the new schema and would not be in the new database" +
+                                     (o.drop_unknown ? std::string(" (--drop-unknown)")
+                                                     : std::string(" (refused with --yes unless --drop-unknown)"))}});
   if (occupied && !o.target.yes)
     guards.push_back(json::object{
         {"guard", "confirm"},

@@ -20,8 +20,9 @@ void add_plugins_command(CLI::App& app, GlobalOptions& g) {
       },
       "Print {\"format\": 1, \"ok\": true, \"plugins\": [{name, kind, version, abi, capabilities, path}], "
       "\"problems\": [...]}");
-  cmd->footer("Plugins are searched in --plugin-dir, then DBTOOL_PLUGIN_PATH (':'-separated), then\n"
-              "lib/dbtool/plugins beside the binary. Files that fail to load are listed on stderr.");
+  cmd->footer(
+      "Plugins are searched in --plugin-dir, then DBTOOL_PLUGIN_PATH (':'-separated), then\n"
+      "lib/dbtool/plugins beside the binary. Files that fail to load are listed on stderr.");
   cmd->callback([&g] {
     PluginRegistry reg = load_plugins(g);
     if (as_json) {
@@ -29,15 +30,14 @@ void add_plugins_command(CLI::App& app, GlobalOptions& g) {
       for (const auto& p : reg.plugins()) {
         json::array caps;
         for (const auto& c : p.capability_names()) caps.push_back(json::value(c));
-        out.push_back(json::object{
-            {"name", p.name},
-            {"kind", std::string(p.kind_name())},
-            {"version", p.version},
-            {"abi", std::to_string(DBTOOL_ABI_MAJOR_OF(p.abi_version)) + "." +
-                        std::to_string(DBTOOL_ABI_MINOR_OF(p.abi_version))},
-            {"capabilities", std::move(caps)},
-            {"description", p.description},
-            {"path", p.path.string()}});
+        out.push_back(json::object{{"name", p.name},
+                                   {"kind", std::string(p.kind_name())},
+                                   {"version", p.version},
+                                   {"abi", std::to_string(DBTOOL_ABI_MAJOR_OF(p.abi_version)) + "." +
+                                               std::to_string(DBTOOL_ABI_MINOR_OF(p.abi_version))},
+                                   {"capabilities", std::move(caps)},
+                                   {"description", p.description},
+                                   {"path", p.path.string()}});
       }
       json::array problems;
       for (const auto& pr : reg.problems()) problems.push_back(json::value(pr.message));

@@ -50,9 +50,7 @@ void write_atomically(const fs::path& file, const std::string& text) {
 // diff). `db` points into `plugins`, so this is made in place and never copied or moved.
 struct LiveDatabase {
   LiveDatabase(const GlobalOptions& g, const std::string& db_option)
-      : plugins(load_plugins(g)),
-        uri(database_uri(db_option)),
-        db(plugins, uri, {"DBTOOL_DB_PASSWORD", "MYSQL_PWD"}) {}
+      : plugins(load_plugins(g)), uri(database_uri(db_option)), db(plugins, uri, {"DBTOOL_DB_PASSWORD", "MYSQL_PWD"}) {}
   LiveDatabase(const LiveDatabase&) = delete;
   LiveDatabase& operator=(const LiveDatabase&) = delete;
 

@@ -79,10 +79,11 @@ void add_status_command(CLI::App& app, GlobalOptions& g) {
         auto* v = h.if_contains(k);
         return v && v->is_string() ? std::string(v->get_string()) : std::string("-");
       };
-      std::printf("  %s  %-8s schema %s v%lld  source %s\n", s("finished_at").c_str(), s("operation").c_str(),
-                  s("schema_name").c_str(),
-                  static_cast<long long>(h.if_contains("schema_version") ? h.at("schema_version").to_number<int64_t>() : 0),
-                  s("source").c_str());
+      std::printf(
+          "  %s  %-8s schema %s v%lld  source %s\n", s("finished_at").c_str(), s("operation").c_str(),
+          s("schema_name").c_str(),
+          static_cast<long long>(h.if_contains("schema_version") ? h.at("schema_version").to_number<int64_t>() : 0),
+          s("source").c_str());
     }
   });
 }

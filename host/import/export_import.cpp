@@ -55,14 +55,20 @@ struct RecordError {
 
 const char* json_kind(const json::value& v) {
   switch (v.kind()) {
-    case json::kind::null: return "null";
-    case json::kind::bool_: return "a boolean";
+    case json::kind::null:
+      return "null";
+    case json::kind::bool_:
+      return "a boolean";
     case json::kind::int64:
     case json::kind::uint64:
-    case json::kind::double_: return "a number";
-    case json::kind::string: return "a string";
-    case json::kind::array: return "an array";
-    case json::kind::object: return "an object";
+    case json::kind::double_:
+      return "a number";
+    case json::kind::string:
+      return "a string";
+    case json::kind::array:
+      return "an array";
+    case json::kind::object:
+      return "an object";
   }
   return "a value";
 }
@@ -89,7 +95,8 @@ Cell convert(const json::value& v, const PortableColumn& c, const std::string& f
     case PortableType::Bool:
       if (v.is_bool()) return v.get_bool();
       return fail("true or false");
-    case PortableType::Json: return json::serialize(v);
+    case PortableType::Json:
+      return json::serialize(v);
     case PortableType::Text:
     case PortableType::Timestamp:
     case PortableType::Date:
@@ -177,14 +184,14 @@ class Importer {
       for (size_t f = 1; f < files.size(); ++f)
         read_records(files[f], [&](json::value& v, int64_t, const std::string&) {
           if (auto* o = v.if_object())
-            if (auto* k = o->if_contains(m_.key_field); k && k->is_string()) later_keys_.insert(std::string(k->get_string()));
+            if (auto* k = o->if_contains(m_.key_field); k && k->is_string())
+              later_keys_.insert(std::string(k->get_string()));
         });
     for (size_t f = 0; f < files.size(); ++f) {
       file_ = files[f].string();
       later_file_ = f > 0;
-      read_records(files[f], [&](json::value& v, int64_t index, const std::string& repeated) {
-        on_record(v, index, repeated);
-      });
+      read_records(files[f],
+                   [&](json::value& v, int64_t index, const std::string& repeated) { on_record(v, index, repeated); });
     }
     flush_all();
     for (const auto& tb : batches_) report_.rows[tb.table->name] += 0;
@@ -207,7 +214,8 @@ class Importer {
       if (!m_.key_field.empty())
         if (auto* k = o.if_contains(m_.key_field); k && k->is_string()) key = std::string(k->get_string());
       if (!repeated_key.empty())
-        throw RecordError{"the key \"" + repeated_key + "\" appears twice in one object, so which value is meant is ambiguous"};
+        throw RecordError{"the key \"" + repeated_key +
+                          "\" appears twice in one object, so which value is meant is ambiguous"};
       if (!key.empty() && later_keys_.count(key)) {
         if (later_file_ && !loaded_keys_.insert(key).second) {
           ++report_.records_skipped;
@@ -254,7 +262,8 @@ class Importer {
       bool handled = false;
       for (const auto& f : m_.fields)
         if (f.field == field) {
-          row[static_cast<size_t>(f.column_index)] = convert(kv.value(), t.columns[static_cast<size_t>(f.column_index)], f.field);
+          row[static_cast<size_t>(f.column_index)] =
+              convert(kv.value(), t.columns[static_cast<size_t>(f.column_index)], f.field);
           set[static_cast<size_t>(f.column_index)] = true;
           handled = true;
         }
@@ -413,7 +422,8 @@ class Importer {
         }
         for (const auto& f : n.fields)
           if (auto* fv = eo.if_contains(f.field)) {
-            crow[static_cast<size_t>(f.column_index)] = convert(*fv, n.table->columns[static_cast<size_t>(f.column_index)], where + "." + f.field);
+            crow[static_cast<size_t>(f.column_index)] =
+                convert(*fv, n.table->columns[static_cast<size_t>(f.column_index)], where + "." + f.field);
             cset[static_cast<size_t>(f.column_index)] = true;
           }
         for (const auto& kv2 : eo)

@@ -48,14 +48,14 @@ struct ImportReport {
   int64_t records_rejected = 0;
   int64_t records_skipped = 0;  // a later file's record whose key an earlier file loaded
   int64_t default_password_users = 0;
-  int64_t duplicate_nested = 0;  // the same look-up key twice in one record: kept once
-  std::map<std::string, int64_t> rows;            // per table
+  int64_t duplicate_nested = 0;         // the same look-up key twice in one record: kept once
+  std::map<std::string, int64_t> rows;  // per table
   // "field" or "sections.field": the first kUnknownFieldsListed names, each counted exactly;
   // occurrences of any further name are only counted, so hostile input cannot grow the report
   // (and the history row that keeps it).
   std::map<std::string, int64_t> unknown_fields;
   int64_t unknown_fields_not_listed = 0;
-  std::map<std::string, int64_t> when_missing;    // records that lacked the field and got the mapping's value
+  std::map<std::string, int64_t> when_missing;  // records that lacked the field and got the mapping's value
   boost::json::object to_json() const;
 };
 

@@ -50,19 +50,19 @@ struct FieldMap {
 
 struct LookupMap {
   const PortableTable* table = nullptr;
-  std::string by;          // the nested element's natural-key field
-  int key_column = -1;     // in the look-up table
-  int id_column = -1;      // in the look-up table
+  std::string by;                // the nested element's natural-key field
+  int key_column = -1;           // in the look-up table
+  int id_column = -1;            // in the look-up table
   std::vector<FieldMap> fields;  // into the look-up table
-  int ref_column = -1;     // in the child table
-  std::string id_field;    // the nested element's field carrying id_column's value, or ""
+  int ref_column = -1;           // in the child table
+  std::string id_field;          // the nested element's field carrying id_column's value, or ""
 };
 
 struct NestedMap {
   std::string field;
   const PortableTable* table = nullptr;
-  int parent_column = -1;      // in the child table
-  int parent_from = -1;        // column of the record table whose value it takes
+  int parent_column = -1;  // in the child table
+  int parent_from = -1;    // column of the record table whose value it takes
   std::optional<LookupMap> lookup;
   std::vector<FieldMap> fields;
   std::set<std::string> known;  // fields of the element that are mapped

@@ -209,9 +209,8 @@ MappingPlan plan_mapping(const Schema& source, const Schema& target, const Datab
         const PortableColumn& sc = *in->second;
         auto conv = conversion(sc.kind(), tc.kind());
         if (!conv) {
-          problems.push_back(st.name + "." + sc.name + " is " + sc.type + " but " + tt->name +
-                             "." + tc.name + " is " + tc.type +
-                             ", and no lossless conversion exists between them");
+          problems.push_back(st.name + "." + sc.name + " is " + sc.type + " but " + tt->name + "." + tc.name + " is " +
+                             tc.type + ", and no lossless conversion exists between them");
           continue;
         }
         tp.columns.push_back({sc.name, tc.name, sc.kind(), tc.kind(), *conv});

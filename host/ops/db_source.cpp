@@ -200,7 +200,8 @@ class TableAdapter {
         for (int64_t r = 0; r < v.rows(); ++r) {
           if (v.is_null(col, r)) continue;
           std::string_view s = v.get_bytes(col, r);
-          if (oc.check == Conversion::kCheckDate && !sdk::is_canonical_temporal("date", s)) unfit(oc, v, r, "not a YYYY-MM-DD date");
+          if (oc.check == Conversion::kCheckDate && !sdk::is_canonical_temporal("date", s))
+            unfit(oc, v, r, "not a YYYY-MM-DD date");
           if (oc.check == Conversion::kCheckDateTime && !sdk::is_canonical_temporal("datetime", s))
             unfit(oc, v, r, "not a YYYY-MM-DD HH:MM:SS.ffffff date and time");
           if (oc.check == Conversion::kCheckJson) {

@@ -82,11 +82,11 @@ json::object find_drift(BackendSession& session, const json::object& description
       for (const auto& d : diff_schemas(schema, *declared)) {
         if ((d.kind != "index" && d.kind != "unique") || declared->find_table(d.table) == nullptr) continue;
         const bool missing = d.actual.is_null();
-        const std::string what = (d.kind == "unique" ? "unique index on " : "index on ") +
-                                 json::serialize(missing ? d.expected : d.actual);
-        json::object x = difference(missing ? "index_missing" : "index_added", d.table,
-                                    d.table + ": " + what +
-                                        (missing ? " is in schemas/ but not in the database" : " is not in schemas/"));
+        const std::string what =
+            (d.kind == "unique" ? "unique index on " : "index on ") + json::serialize(missing ? d.expected : d.actual);
+        json::object x = difference(
+            missing ? "index_missing" : "index_added", d.table,
+            d.table + ": " + what + (missing ? " is in schemas/ but not in the database" : " is not in schemas/"));
         x["columns"] = missing ? d.expected : d.actual;
         x["unique"] = d.kind == "unique";
         diffs.push_back(std::move(x));

@@ -31,10 +31,18 @@ json::array read_history(BackendSession& session, const json::object& descriptio
           continue;
         }
         switch (spec.type) {
-          case sdk::ColumnType::Int64: row[spec.name] = view.get_int64(c, r); break;
-          case sdk::ColumnType::Float64: row[spec.name] = view.get_double(c, r); break;
-          case sdk::ColumnType::Bool: row[spec.name] = view.get_bool(c, r); break;
-          default: row[spec.name] = std::string(view.get_bytes(c, r)); break;
+          case sdk::ColumnType::Int64:
+            row[spec.name] = view.get_int64(c, r);
+            break;
+          case sdk::ColumnType::Float64:
+            row[spec.name] = view.get_double(c, r);
+            break;
+          case sdk::ColumnType::Bool:
+            row[spec.name] = view.get_bool(c, r);
+            break;
+          default:
+            row[spec.name] = std::string(view.get_bytes(c, r));
+            break;
         }
         // The run's report is stored as JSON text; readers get it as the object it is.
         if (spec.name == "report" && row[spec.name].is_string()) {

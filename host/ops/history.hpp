@@ -18,8 +18,9 @@ namespace dbtool {
 boost::json::array read_history(BackendSession& session, const boost::json::object& description);
 
 // The row recording one run of `operation` on `schema`, finished now; `report` is the run's.
-boost::json::object history_row(const std::string& operation, const std::string& started, const std::string& schema_name,
-                                int64_t schema_version, const std::string& schema_checksum, const std::string& source,
+boost::json::object history_row(const std::string& operation, const std::string& started,
+                                const std::string& schema_name, int64_t schema_version,
+                                const std::string& schema_checksum, const std::string& source,
                                 const boost::json::object& report);
 
 // Loads `rows` into the stage's dbtool_history by column name (a column a row lacks is NULL;

@@ -30,7 +30,8 @@ bool lists_table(const json::object& description, std::string_view name) {
 int64_t carry_history(BackendSession& session, BackendStage& stage, const json::object& before) {
   if (!lists_table(before, kHistoryTable)) return 0;
   if (!session.can_read_tables()) {
-    log_warn("the " + session.plugin().name + " backend cannot read tables back; the previous run history stays in the backup only");
+    log_warn("the " + session.plugin().name +
+             " backend cannot read tables back; the previous run history stays in the backup only");
     return 0;
   }
   ArrowArrayStream stream{};
@@ -81,10 +82,10 @@ void guard_against_shrink(const json::object& before, const json::array& staged,
   report["shrunk"] = std::move(shrunk);
 }
 
-void record_run(BackendStage& stage, const Schema& schema, const RebuildOptions& options,
-                const std::string& started, const json::object& report) {
-  write_history(stage, json::array{history_row(options.operation, started, schema.name, schema.version,
-                                               schema.checksum, options.source, report)});
+void record_run(BackendStage& stage, const Schema& schema, const RebuildOptions& options, const std::string& started,
+                const json::object& report) {
+  write_history(stage, json::array{history_row(options.operation, started, schema.name, schema.version, schema.checksum,
+                                               options.source, report)});
 }
 
 }  // namespace
@@ -107,7 +108,9 @@ std::vector<UnknownObject> unknown_objects(const json::object& described, const 
     out.push_back({"table", name, std::to_string(rows) + " rows"});
   });
   each("views", [&](const json::object& v) { out.push_back({"view", text(v, "name"), "a view"}); });
-  each("triggers", [&](const json::object& t) { out.push_back({"trigger", text(t, "name"), "on " + text(t, "table")}); });
+  each("triggers", [&](const json::object& t) {
+    out.push_back({"trigger", text(t, "name"), "on " + text(t, "table")});
+  });
   return out;
 }
 
@@ -120,8 +123,8 @@ int64_t load_batch(BackendStage& stage, const std::string& table, const std::vec
   return stage.load(table, &stream);
 }
 
-json::object rebuild(BackendSession& session, const Target& target, const Schema& schema,
-                     const RebuildOptions& options, const StageLoader& load) {
+json::object rebuild(BackendSession& session, const Target& target, const Schema& schema, const RebuildOptions& options,
+                     const StageLoader& load) {
   const auto t0 = std::chrono::steady_clock::now();
   const std::string started = utc_stamp_iso();
   json::object report;
@@ -197,8 +200,10 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
         throw Error("verification failed: " + t.name + " holds " + std::to_string(actual) + " rows, the source held " +
                     std::to_string(expected) + "; nothing was changed");
       json::object row{{"name", t.name}, {"rows", actual}};
-      if (auto c = outcome.checksums.find(t.name); c != outcome.checksums.end()) row["checksum"] = c->second;
-      else if (actual == 0) row["checksum"] = TableDigest().checksum();
+      if (auto c = outcome.checksums.find(t.name); c != outcome.checksums.end())
+        row["checksum"] = c->second;
+      else if (actual == 0)
+        row["checksum"] = TableDigest().checksum();
       tables.push_back(std::move(row));
       total += actual;
     }

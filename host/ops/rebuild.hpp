@@ -57,8 +57,8 @@ boost::json::object rebuild(BackendSession& session, const Target& target, const
                             const RebuildOptions& options, const StageLoader& load);
 
 // Loads one batch (moved in) into the stage as a one-batch stream.
-int64_t load_batch(BackendStage& stage, const std::string& table,
-                   const std::vector<sdk::ColumnSpec>& columns, sdk::ArrayHolder&& batch);
+int64_t load_batch(BackendStage& stage, const std::string& table, const std::vector<sdk::ColumnSpec>& columns,
+                   sdk::ArrayHolder&& batch);
 
 // Prints a report as people read it.
 void print_report(const boost::json::object& report);

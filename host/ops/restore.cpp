@@ -34,7 +34,8 @@ json::object merge_history(const Target& target, const fs::path& file, const Res
   if (!session.can_read_database()) {
     log_warn("the " + target.plugin->name +
              " backend cannot describe its database (no \"read\" capability), so the run history is the backup's "
-             "and the restore is not recorded; " + kept_note);
+             "and the restore is not recorded; " +
+             kept_note);
     return json::object{{"recorded", false}};
   }
   const json::object described = session.describe();
@@ -50,7 +51,8 @@ json::object merge_history(const Target& target, const fs::path& file, const Res
     const json::object& last = history.back().as_object();
     if (auto* v = last.if_contains("schema_name"); v && v->is_string()) schema_name = std::string(v->get_string());
     if (auto* v = last.if_contains("schema_version"); v && v->is_number()) schema_version = v->to_number<int64_t>();
-    if (auto* v = last.if_contains("schema_checksum"); v && v->is_string()) schema_checksum = std::string(v->get_string());
+    if (auto* v = last.if_contains("schema_checksum"); v && v->is_string())
+      schema_checksum = std::string(v->get_string());
   }
   // Rebuilding needs the whole structure in the portable schema; a database holding what it
   // cannot express (a table without a primary key, say) keeps the history the backup had.
@@ -110,7 +112,9 @@ json::object merge_history(const Target& target, const fs::path& file, const Res
 
   json::array rows = std::move(history);
   for (auto& row : since) rows.push_back(std::move(row));
-  json::object record{{"operation", "restore"}, {"database", target.display}, {"backend", target.plugin->name},
+  json::object record{{"operation", "restore"},
+                      {"database", target.display},
+                      {"backend", target.plugin->name},
                       {"source", file.string()}};
   for (const char* key : {"restored_from", "backup", "tables", "rows", "history"})
     if (auto* v = report.if_contains(key)) record[key] = *v;
@@ -136,9 +140,8 @@ json::object restore_backup(const Target& target, const fs::path& file, const Re
     session.verify_backup(file);
     json::object before = session.describe();
     if (holds_tables(before)) {
-      if (!options.yes &&
-          !confirm("Restoring replaces these tables of " + target.display + " (a backup is made first):\n" +
-                   table_listing(before) + "Continue?"))
+      if (!options.yes && !confirm("Restoring replaces these tables of " + target.display +
+                                   " (a backup is made first):\n" + table_listing(before) + "Continue?"))
         throw Error("nothing changed: restore was declined", ExitCode::kRefused);
       BackupResult b = make_backup(session, target, options.backup_dir);
       log_info("backup of the current state: " + b.path.string() + " (verified)");
@@ -226,8 +229,10 @@ json::object plan_restore(const Target& target, const fs::path& file, bool yes) 
     auto n = now.find(name);
     auto a = after.find(name);
     json::value rows_after = nullptr;
-    if (a != after.end()) rows_after = a->second;
-    else if (after_known && name != kHistoryTable) rows_after = 0;  // not in the backup: gone
+    if (a != after.end())
+      rows_after = a->second;
+    else if (after_known && name != kHistoryTable)
+      rows_after = 0;  // not in the backup: gone
     tables.push_back(json::object{{"name", name},
                                   {"rows_before", n == now.end() ? json::value(nullptr) : json::value(n->second)},
                                   {"rows_after", rows_after}});

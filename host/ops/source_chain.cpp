@@ -104,7 +104,8 @@ std::optional<fs::path> install_cache(const fs::path& fresh, const fs::path& cac
   std::error_code ec;
   if (fs::exists(cache, ec)) {
     fs::path b = cache.string() + "." + utc_stamp_compact() + ".bak";
-    for (int i = 2; fs::exists(b, ec); ++i) b = cache.string() + "." + utc_stamp_compact() + "-" + std::to_string(i) + ".bak";
+    for (int i = 2; fs::exists(b, ec); ++i)
+      b = cache.string() + "." + utc_stamp_compact() + "-" + std::to_string(i) + ".bak";
     // A hard link keeps the old cache under its .bak name while the rename below replaces
     // the cache in one step, so there is never a moment without a cache.
     if (::link(cache.c_str(), b.c_str()) != 0)
@@ -186,7 +187,9 @@ ChainResult run_source_chain(const PluginRegistry& plugins, const std::vector<st
     try {
       struct TextGuard {
         dbtool_text* t;
-        ~TextGuard() { if (t->release) t->release(t); }
+        ~TextGuard() {
+          if (t->release) t->release(t);
+        }
       } guard{&text};
       std::string pname = plugin.name;
       attempt.report = [&] {

@@ -34,7 +34,8 @@ void hash_value(sdk::RowHash& h, PortableType type, const sdk::BatchView& view, 
 
 }  // namespace
 
-void TableDigest::add(const PortableTable& table, const std::vector<sdk::ColumnSpec>& columns, const ArrowArray& batch) {
+void TableDigest::add(const PortableTable& table, const std::vector<sdk::ColumnSpec>& columns,
+                      const ArrowArray& batch) {
   sdk::BatchView view(columns, batch);
   std::vector<int> source(table.columns.size(), -1);  // schema column -> batch column
   std::vector<PortableType> types;

@@ -19,7 +19,8 @@ boost::json::object Target::open_options(bool create) const {
 
 Target resolve_target(const PluginRegistry& plugins, const std::string& backend, const std::string& db,
                       const std::vector<std::string>& password_env) {
-  refuse_credentials_in_uri(db, "--db", "set " + password_env.front() + ", or put it in .env, or type it when asked", false);
+  refuse_credentials_in_uri(db, "--db", "set " + password_env.front() + ", or put it in .env, or type it when asked",
+                            false);
   // The scheme picks the backend; everything after it is the backend's to read.
   const size_t sep = db.find("://");
   const std::string scheme = sep == std::string::npos ? "" : db.substr(0, sep);
@@ -43,15 +44,15 @@ Target resolve_target(const PluginRegistry& plugins, const std::string& backend,
   t.file = facts.file;
   t.name = facts.name;
   if (facts.password != UriFacts::Password::kNone)
-    t.password = find_secret(password_env, "Password for " + facts.location,
-                             facts.password == UriFacts::Password::kRequired);
+    t.password =
+        find_secret(password_env, "Password for " + facts.location, facts.password == UriFacts::Password::kRequired);
   return t;
 }
 
 fs::path backup_folder(const Target& target, const std::optional<fs::path>& dir) {
-  fs::path folder = dir ? fs::absolute(*dir)
-                        : target.file ? target.file->parent_path() / "backups"
-                                      : fs::absolute("backups");
+  fs::path folder = dir           ? fs::absolute(*dir)
+                    : target.file ? target.file->parent_path() / "backups"
+                                  : fs::absolute("backups");
   // A folder the operator named keeps its permissions; the default one is made owner-only.
   return private_folder(folder, "backup folder", !dir);
 }

@@ -16,10 +16,10 @@ inline constexpr const char* kDefaultSqlitePath = "instance/volumes/user_managem
 
 struct Target {
   const LoadedPlugin* plugin = nullptr;
-  std::string uri;                           // as given to the backend (no password in it)
-  std::string display;                       // for messages: redacted
-  std::optional<std::filesystem::path> file; // for file databases (sqlite)
-  std::string name;                          // short name for backup files ("user_management")
+  std::string uri;                            // as given to the backend (no password in it)
+  std::string display;                        // for messages: redacted
+  std::optional<std::filesystem::path> file;  // for file databases (sqlite)
+  std::string name;                           // short name for backup files ("user_management")
   std::optional<std::string> password;
 
   boost::json::object open_options(bool create) const;

@@ -74,7 +74,8 @@ UriFacts describe_uri(const LoadedPlugin& plugin, const std::string& uri) {
   f.uri = text_field(o, "uri", plugin.name);
   f.location = text_field(o, "location", plugin.name);
   f.name = text_field(o, "name", plugin.name);
-  if (f.name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") != std::string::npos ||
+  if (f.name.find_first_not_of("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789._-") !=
+          std::string::npos ||
       f.name == "." || f.name == "..")
     throw Error(plugin.name + ": describe_uri returned a name unfit for a file: \"" + f.name + "\"");
   if (o.contains("file")) {
@@ -83,10 +84,14 @@ UriFacts describe_uri(const LoadedPlugin& plugin, const std::string& uri) {
   }
   const json::value* pw = o.if_contains("password");
   const std::string_view mode = pw != nullptr && pw->is_string() ? std::string_view(pw->get_string()) : "";
-  if (mode == "none") f.password = UriFacts::Password::kNone;
-  else if (mode == "optional") f.password = UriFacts::Password::kOptional;
-  else if (mode == "required") f.password = UriFacts::Password::kRequired;
-  else throw Error(plugin.name + ": describe_uri returned no \"password\" (none, optional or required)");
+  if (mode == "none")
+    f.password = UriFacts::Password::kNone;
+  else if (mode == "optional")
+    f.password = UriFacts::Password::kOptional;
+  else if (mode == "required")
+    f.password = UriFacts::Password::kRequired;
+  else
+    throw Error(plugin.name + ": describe_uri returned no \"password\" (none, optional or required)");
   return f;
 }
 

@@ -11,8 +11,8 @@
 #include <chrono>
 #include <cmath>
 #include <csignal>
-#include <cstdlib>
 #include <cstdio>
+#include <cstdlib>
 #include <mutex>
 #include <string>
 
@@ -50,9 +50,7 @@ void write_line(int32_t level, std::string_view message) {
   std::fprintf(stderr, "%s%s\n", prefix, text.c_str());
 }
 
-void service_log(void*, int32_t level, const char* message) {
-  write_line(level, message == nullptr ? "" : message);
-}
+void service_log(void*, int32_t level, const char* message) { write_line(level, message == nullptr ? "" : message); }
 
 // The phase being reported, so rate and ETA are measured from its start. Guarded by g_out_mutex.
 struct ProgressState {
@@ -177,8 +175,7 @@ void request_cancel() { g_cancelled.store(true); }
 
 const dbtool_host_services* host_services() {
   static const dbtool_host_services services = {
-      sizeof(dbtool_host_services), DBTOOL_ABI_VERSION, nullptr,
-      service_log, service_progress, service_is_cancelled};
+      sizeof(dbtool_host_services), DBTOOL_ABI_VERSION, nullptr, service_log, service_progress, service_is_cancelled};
   return &services;
 }
 

@@ -22,8 +22,8 @@ struct PluginErrorHolder {
 };
 
 // Throws dbtool::Error: "<plugin>: <what> failed: <message> [SQLSTATE x, code n, HTTP s]".
-[[noreturn]] void throw_plugin_error(const std::string& plugin, const std::string& what,
-                                     dbtool_status status, const PluginErrorHolder& err);
+[[noreturn]] void throw_plugin_error(const std::string& plugin, const std::string& what, dbtool_status status,
+                                     const PluginErrorHolder& err);
 
 // Status names for messages and reports ("constraint", "auth", ...).
 const char* status_name(dbtool_status status);

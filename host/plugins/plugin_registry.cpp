@@ -58,11 +58,14 @@ std::string_view LoadedPlugin::kind_name() const {
 }
 
 std::vector<std::string> LoadedPlugin::capability_names() const {
-  static const std::pair<uint64_t, const char*> names[] = {
-      {DBTOOL_CAP_BACKUP, "backup"},     {DBTOOL_CAP_RESTORE, "restore"},
-      {DBTOOL_CAP_ATOMIC_CUTOVER, "atomic-cutover"}, {DBTOOL_CAP_CREATE_DATABASE, "create-database"},
-      {DBTOOL_CAP_CANCEL, "cancel"},     {DBTOOL_CAP_READ, "read"},     {DBTOOL_CAP_NETWORK, "network"},
-      {DBTOOL_CAP_CACHEABLE, "cacheable"}};
+  static const std::pair<uint64_t, const char*> names[] = {{DBTOOL_CAP_BACKUP, "backup"},
+                                                           {DBTOOL_CAP_RESTORE, "restore"},
+                                                           {DBTOOL_CAP_ATOMIC_CUTOVER, "atomic-cutover"},
+                                                           {DBTOOL_CAP_CREATE_DATABASE, "create-database"},
+                                                           {DBTOOL_CAP_CANCEL, "cancel"},
+                                                           {DBTOOL_CAP_READ, "read"},
+                                                           {DBTOOL_CAP_NETWORK, "network"},
+                                                           {DBTOOL_CAP_CACHEABLE, "cacheable"}};
   std::vector<std::string> out;
   for (const auto& [bit, name] : names)
     if (capabilities & bit) out.emplace_back(name);
@@ -90,8 +93,7 @@ LoadedPlugin load_plugin(const fs::path& file_in) {
   const fs::path file = fs::absolute(file_in).lexically_normal();
   boost::dll::shared_library lib;
   try {
-    lib.load(boost::dll::fs::path(file.string()),
-             boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
+    lib.load(boost::dll::fs::path(file.string()), boost::dll::load_mode::rtld_now | boost::dll::load_mode::rtld_local);
   } catch (const std::exception& e) {
     throw Error(file.string() + ": cannot load: " + e.what());
   }
@@ -107,10 +109,9 @@ LoadedPlugin load_plugin(const fs::path& file_in) {
   if (st == DBTOOL_ERR_INCOMPATIBLE || (desc.abi_version != 0 && plugin_major != DBTOOL_ABI_VERSION_MAJOR))
     throw Error(file.string() + ": incompatible plugin ABI: the plugin" +
                 (desc.name ? std::string(" \"") + desc.name + "\"" : std::string()) + " speaks ABI " +
-                abi_string(desc.abi_version) + ", this dbtool speaks ABI " +
-                abi_string(DBTOOL_ABI_VERSION) + " (the major versions must match)");
-  if (st != DBTOOL_OK)
-    throw Error(file.string() + ": plugin init failed: " + err.message_or("no message"));
+                abi_string(desc.abi_version) + ", this dbtool speaks ABI " + abi_string(DBTOOL_ABI_VERSION) +
+                " (the major versions must match)");
+  if (st != DBTOOL_OK) throw Error(file.string() + ": plugin init failed: " + err.message_or("no message"));
   if (desc.name == nullptr || desc.version == nullptr)
     throw Error(file.string() + ": plugin did not fill its name and version");
 
@@ -130,8 +131,7 @@ LoadedPlugin load_plugin(const fs::path& file_in) {
     for (const char* const* alias = desc.uri_schemes; alias != nullptr && *alias != nullptr; ++alias)
       p.uri_schemes.emplace_back(*alias);
   } else if (desc.kind == DBTOOL_KIND_SOURCE) {
-    if (!DBTOOL_HAS_SLOT(desc.source, fetch))
-      throw Error(file.string() + ": source lacks the required function fetch");
+    if (!DBTOOL_HAS_SLOT(desc.source, fetch)) throw Error(file.string() + ": source lacks the required function fetch");
     p.source = desc.source;
   } else {
     throw Error(file.string() + ": unknown plugin kind " + std::to_string(desc.kind));
@@ -156,8 +156,8 @@ PluginRegistry PluginRegistry::discover(const std::vector<fs::path>& folders) {
       if (!seen_files.insert(canonical).second) continue;
       try {
         LoadedPlugin p = load_plugin(f);
-        bool shadowed = std::any_of(r.plugins_.begin(), r.plugins_.end(),
-                                    [&](const LoadedPlugin& q) { return q.name == p.name; });
+        bool shadowed =
+            std::any_of(r.plugins_.begin(), r.plugins_.end(), [&](const LoadedPlugin& q) { return q.name == p.name; });
         if (shadowed) {
           log_debug("plugin " + p.name + " at " + f.string() + " is shadowed by an earlier folder");
           continue;

@@ -89,8 +89,7 @@ std::vector<SchemaDifference> diff_schemas(const Schema& expected, const Schema&
       differ("auto_increment", json::value(ec.auto_increment), json::value(ac->auto_increment));
     }
     for (const auto& ac : at->columns)
-      if (et.column(ac.name) == nullptr)
-        out.push_back({"column", et.name, ac.name, nullptr, json::value(ac.name)});
+      if (et.column(ac.name) == nullptr) out.push_back({"column", et.name, ac.name, nullptr, json::value(ac.name)});
     if (et.primary_key != at->primary_key)
       out.push_back({"primary_key", et.name, "", names(et.primary_key), names(at->primary_key)});
     auto cols = [](const PortableKey& k) { return json::serialize(names(k.columns)); };

@@ -93,8 +93,7 @@ std::optional<std::string> find_secret(const std::vector<std::string>& names, co
 
 bool confirm(const std::string& question) {
   if (!stdin_is_terminal())
-    throw Error(question + "\nrefusing without a terminal to ask on; pass --yes to go ahead",
-                ExitCode::kRefused);
+    throw Error(question + "\nrefusing without a terminal to ask on; pass --yes to go ahead", ExitCode::kRefused);
   std::cerr << question << " [y/N] " << std::flush;
   std::string answer;
   if (!std::getline(std::cin, answer)) return false;

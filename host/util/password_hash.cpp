@@ -13,8 +13,8 @@ namespace {
 std::string pbkdf2_hex(std::string_view password, std::string_view salt, int iterations) {
   unsigned char out[32];
   if (PKCS5_PBKDF2_HMAC(password.data(), static_cast<int>(password.size()),
-                        reinterpret_cast<const unsigned char*>(salt.data()), static_cast<int>(salt.size()),
-                        iterations, EVP_sha256(), sizeof(out), out) != 1)
+                        reinterpret_cast<const unsigned char*>(salt.data()), static_cast<int>(salt.size()), iterations,
+                        EVP_sha256(), sizeof(out), out) != 1)
     throw Error("PBKDF2 failed");
   static const char* hex = "0123456789abcdef";
   std::string s;
@@ -33,8 +33,7 @@ std::string hash_password(std::string_view password, int iterations) {
   if (RAND_bytes(random, sizeof(random)) != 1) throw Error("no random bytes for a password salt");
   std::string salt;
   for (unsigned char r : random) salt += alphabet[r % (sizeof(alphabet) - 1)];
-  return "pbkdf2:sha256:" + std::to_string(iterations) + "$" + salt + "$" +
-         pbkdf2_hex(password, salt, iterations);
+  return "pbkdf2:sha256:" + std::to_string(iterations) + "$" + salt + "$" + pbkdf2_hex(password, salt, iterations);
 }
 
 bool check_password(std::string_view hash, std::string_view password) {

@@ -79,8 +79,10 @@ bool numeric(enum_field_types t) {
     case MYSQL_TYPE_FLOAT:
     case MYSQL_TYPE_DOUBLE:
     case MYSQL_TYPE_NEWDECIMAL:
-    case MYSQL_TYPE_DECIMAL: return true;
-    default: return false;
+    case MYSQL_TYPE_DECIMAL:
+      return true;
+    default:
+      return false;
   }
 }
 
@@ -276,9 +278,11 @@ dbtool_status restore(dbtool_session* s, const char* path_c, dbtool_text* out, d
       s->busy_thread = 0;
       for (const auto& [t, n] : counts)
         if (c.scalar_int("SELECT COUNT(*) FROM " + quote_identifier(t)) != n)
-          throw Failure(DBTOOL_ERR_DATA, "restore verification failed: " + t + " does not hold " + std::to_string(n) + " rows");
+          throw Failure(DBTOOL_ERR_DATA,
+                        "restore verification failed: " + t + " does not hold " + std::to_string(n) + " rows");
       if (tables_of(c, stage).size() != counts.size())
-        throw Failure(DBTOOL_ERR_DATA, "restore verification failed: the backup holds other tables than its trailer lists");
+        throw Failure(DBTOOL_ERR_DATA,
+                      "restore verification failed: the backup holds other tables than its trailer lists");
     }
     refuse_if_changed(s);
     swap_databases(s->conn, s->target.database, stage);

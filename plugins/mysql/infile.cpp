@@ -102,17 +102,27 @@ class Feed {
       }
       char num[32];
       switch (v.spec(c).type) {
-        case ColumnType::Int64: buf_.append(num, std::to_chars(num, num + sizeof num, v.get_int64(c, r)).ptr); break;
-        case ColumnType::Bool: buf_ += v.get_bool(c, r) ? '1' : '0'; break;
+        case ColumnType::Int64:
+          buf_.append(num, std::to_chars(num, num + sizeof num, v.get_int64(c, r)).ptr);
+          break;
+        case ColumnType::Bool:
+          buf_ += v.get_bool(c, r) ? '1' : '0';
+          break;
         case ColumnType::Float64: {
           // Same text as "%.17g": enough digits that the server parses back the exact double.
           auto res = std::to_chars(num, num + sizeof num, v.get_double(c, r), std::chars_format::general, 17);
           buf_.append(num, res.ptr);
           break;
         }
-        case ColumnType::Utf8: append_escaped(v.get_bytes(c, r)); break;
-        case ColumnType::Binary: append_hex(v.get_bytes(c, r)); break;
-        case ColumnType::Null: buf_ += "\\N"; break;
+        case ColumnType::Utf8:
+          append_escaped(v.get_bytes(c, r));
+          break;
+        case ColumnType::Binary:
+          append_hex(v.get_bytes(c, r));
+          break;
+        case ColumnType::Null:
+          buf_ += "\\N";
+          break;
       }
     }
     buf_ += '\n';
@@ -125,12 +135,23 @@ class Feed {
     for (size_t i = 0; i < s.size(); ++i) {
       char e;
       switch (s[i]) {
-        case '\\': e = '\\'; break;
-        case '\t': e = 't'; break;
-        case '\n': e = 'n'; break;
-        case '\r': e = 'r'; break;
-        case '\0': e = '0'; break;
-        default: continue;
+        case '\\':
+          e = '\\';
+          break;
+        case '\t':
+          e = 't';
+          break;
+        case '\n':
+          e = 'n';
+          break;
+        case '\r':
+          e = 'r';
+          break;
+        case '\0':
+          e = '0';
+          break;
+        default:
+          continue;
       }
       buf_.append(s.data() + run, i - run);
       buf_ += '\\';
@@ -187,15 +208,28 @@ class Feed {
     case ER_DUP_ENTRY:
     case ER_BAD_NULL_ERROR:
     case ER_WARN_NULL_TO_NOTNULL:
-    case ER_NO_REFERENCED_ROW_2: st = DBTOOL_ERR_CONSTRAINT; sqlstate = "23000"; break;
-    case ER_WARN_DATA_OUT_OF_RANGE: st = DBTOOL_ERR_DATA; sqlstate = "22003"; break;
-    case ER_DATA_TOO_LONG: st = DBTOOL_ERR_DATA; sqlstate = "22001"; break;
+    case ER_NO_REFERENCED_ROW_2:
+      st = DBTOOL_ERR_CONSTRAINT;
+      sqlstate = "23000";
+      break;
+    case ER_WARN_DATA_OUT_OF_RANGE:
+      st = DBTOOL_ERR_DATA;
+      sqlstate = "22003";
+      break;
+    case ER_DATA_TOO_LONG:
+      st = DBTOOL_ERR_DATA;
+      sqlstate = "22001";
+      break;
     case WARN_DATA_TRUNCATED:
     case ER_TRUNCATED_WRONG_VALUE_FOR_FIELD:
     case ER_TRUNCATED_WRONG_VALUE:
     case ER_WARN_TOO_FEW_RECORDS:
-    case ER_WARN_TOO_MANY_RECORDS: st = DBTOOL_ERR_DATA; sqlstate = "22000"; break;
-    default: break;
+    case ER_WARN_TOO_MANY_RECORDS:
+      st = DBTOOL_ERR_DATA;
+      sqlstate = "22000";
+      break;
+    default:
+      break;
   }
   throw Failure(st, what + ": " + text, sqlstate, static_cast<int32_t>(first));
 }
@@ -215,9 +249,11 @@ bool load_infile(dbtool_stage* st, sdk::StreamReader& reader, const std::string&
       columns += (c ? ", " : "") + name;
     }
   }
-  const std::string sql = "LOAD DATA LOCAL INFILE 'dbtool-stream' INTO TABLE " + quote_identifier(table) +
-                          " CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'"
-                          " (" + columns + ")" + sets;
+  const std::string sql =
+      "LOAD DATA LOCAL INFILE 'dbtool-stream' INTO TABLE " + quote_identifier(table) +
+      " CHARACTER SET utf8mb4 FIELDS TERMINATED BY '\\t' ESCAPED BY '\\\\' LINES TERMINATED BY '\\n'"
+      " (" +
+      columns + ")" + sets;
   Feed feed(reader, st->schema.table(table), table);
   bool first = true;
   while (first || !feed.done()) {
@@ -227,7 +263,8 @@ bool load_infile(dbtool_stage* st, sdk::StreamReader& reader, const std::string&
     }
     feed.start(kRowsPerStatement - st->uncommitted);
     mysql_set_local_infile_handler(m, Feed::init, Feed::read, Feed::end, Feed::error, &feed);
-    const std::string where = "loading " + table + " with LOAD DATA, from row " + std::to_string(loaded + 1) + " of this load";
+    const std::string where =
+        "loading " + table + " with LOAD DATA, from row " + std::to_string(loaded + 1) + " of this load";
     int rc = mysql_real_query(m, sql.data(), sql.size());
     mysql_set_local_infile_default(m);
     if (feed.error()) std::rethrow_exception(feed.error());  // the stream's own error
@@ -235,8 +272,9 @@ bool load_infile(dbtool_stage* st, sdk::StreamReader& reader, const std::string&
       unsigned err = mysql_errno(m);
       if (first && !feed.opened() &&
           (err == ER_NOT_ALLOWED_COMMAND || err == ER_LOAD_INFILE_CAPABILITY_DISABLED || err == CR_UNKNOWN_ERROR)) {
-        log(st->session->target.load == "infile" ? DBTOOL_LOG_WARN : DBTOOL_LOG_INFO, "LOAD DATA LOCAL INFILE refused (" + std::string(mysql_error(m)) +
-                                 "); loading with multi-row INSERTs instead");
+        log(st->session->target.load == "infile" ? DBTOOL_LOG_WARN : DBTOOL_LOG_INFO,
+            "LOAD DATA LOCAL INFILE refused (" + std::string(mysql_error(m)) +
+                "); loading with multi-row INSERTs instead");
         return false;
       }
       fail(m, where);

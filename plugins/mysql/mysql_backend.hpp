@@ -8,8 +8,8 @@
 #include <dbtool/sdk/plugin.hpp>
 #include <dbtool/sdk/schema.hpp>
 
-#include <boost/json.hpp>
 #include <mysql.h>
+#include <boost/json.hpp>
 
 #include <atomic>
 #include <optional>
@@ -53,8 +53,8 @@ class Connection {
   MYSQL* m_ = nullptr;
 };
 
-std::string quote_identifier(const std::string& name);  // validates, then `name`
-std::string quote_string(MYSQL* m, std::string_view s);   // 'escaped' (for DDL defaults only)
+std::string quote_identifier(const std::string& name);   // validates, then `name`
+std::string quote_string(MYSQL* m, std::string_view s);  // 'escaped' (for DDL defaults only)
 
 // The binary NO PAD collation of the server `m` is connected to (utf8mb4_nopad_bin on MariaDB,
 // utf8mb4_0900_bin on MySQL 8), in which text compares byte for byte as on SQLite.
@@ -86,8 +86,8 @@ std::string swap_databases(Connection& c, const std::string& live, const std::st
 struct dbtool_session {
   dbtool::mysql::Target target;
   std::string password;
-  dbtool::mysql::Connection conn;        // holds the advisory lock
-  std::string collation;                 // text_collation() of the server, asked once at open
+  dbtool::mysql::Connection conn;             // holds the advisory lock
+  std::string collation;                      // text_collation() of the server, asked once at open
   std::atomic<unsigned long> busy_thread{0};  // server thread id of a long call, for cancel
   bool exists = false;
   bool has_stage = false;

@@ -56,21 +56,26 @@ Target parse_uri(const std::string& uri) {
     query = amp == std::string::npos ? "" : query.substr(amp + 1);
     size_t eq = kv.find('=');
     std::string k = kv.substr(0, eq), v = eq == std::string::npos ? "" : kv.substr(eq + 1);
-    if (k == "socket") t.socket = v;
+    if (k == "socket")
+      t.socket = v;
     else if (k == "ssl-mode" || k == "ssl_mode") {
       for (auto& ch : v) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
       if (v != "DISABLED" && v != "PREFERRED" && v != "REQUIRED" && v != "VERIFY_CA" && v != "VERIFY_IDENTITY")
-        throw Failure(DBTOOL_ERR_INVALID_ARGUMENT,
-                      "URI option ssl-mode must be DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY, not \"" + v + "\"");
+        throw Failure(
+            DBTOOL_ERR_INVALID_ARGUMENT,
+            "URI option ssl-mode must be DISABLED, PREFERRED, REQUIRED, VERIFY_CA or VERIFY_IDENTITY, not \"" + v +
+                "\"");
       t.ssl_mode = v;
-    }
-    else if (k == "ssl-ca" || k == "ssl_ca") t.ssl_ca = v;
+    } else if (k == "ssl-ca" || k == "ssl_ca")
+      t.ssl_ca = v;
     else if (k == "load") {
       if (v != "insert" && v != "infile")
         throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "URI option load must be insert or infile, not \"" + v + "\"");
       t.load = v;
-    } else if (k == "charset") {}  // always utf8mb4
-    else throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "unknown URI option \"" + k + "\" (socket, ssl-mode, ssl-ca, load)");
+    } else if (k == "charset") {
+    }  // always utf8mb4
+    else
+      throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "unknown URI option \"" + k + "\" (socket, ssl-mode, ssl-ca, load)");
   }
   quote_identifier(t.database);
   return t;
@@ -79,7 +84,10 @@ Target parse_uri(const std::string& uri) {
 dbtool_status describe_uri(const char* uri, dbtool_text* out, dbtool_error* error) {
   return sdk::guard(error, [&] {
     const Target t = parse_uri(uri ? uri : "");
-    json::object o{{"uri", t.display}, {"location", t.display}, {"name", t.database}, {"password", t.user.empty() ? "optional" : "required"}};
+    json::object o{{"uri", t.display},
+                   {"location", t.display},
+                   {"name", t.database},
+                   {"password", t.user.empty() ? "optional" : "required"}};
     sdk::set_text(out, json::serialize(o));
   });
 }
@@ -92,22 +100,38 @@ void fail(MYSQL* m, const std::string& what) {
     case ER_DUP_ENTRY:
     case ER_NO_REFERENCED_ROW_2:
     case ER_ROW_IS_REFERENCED_2:
-    case ER_BAD_NULL_ERROR: st = DBTOOL_ERR_CONSTRAINT; break;
+    case ER_BAD_NULL_ERROR:
+      st = DBTOOL_ERR_CONSTRAINT;
+      break;
     case ER_DATA_TOO_LONG:
     case ER_TRUNCATED_WRONG_VALUE_FOR_FIELD:
-    case ER_WARN_DATA_OUT_OF_RANGE: st = DBTOOL_ERR_DATA; break;
+    case ER_WARN_DATA_OUT_OF_RANGE:
+      st = DBTOOL_ERR_DATA;
+      break;
     case ER_ACCESS_DENIED_ERROR:
-    case ER_DBACCESS_DENIED_ERROR: st = DBTOOL_ERR_AUTH; msg += " (wrong user or password?)"; break;
-    case ER_BAD_DB_ERROR: st = DBTOOL_ERR_NOT_FOUND; break;
-    case ER_QUERY_INTERRUPTED: st = DBTOOL_ERR_CANCELLED; break;
+    case ER_DBACCESS_DENIED_ERROR:
+      st = DBTOOL_ERR_AUTH;
+      msg += " (wrong user or password?)";
+      break;
+    case ER_BAD_DB_ERROR:
+      st = DBTOOL_ERR_NOT_FOUND;
+      break;
+    case ER_QUERY_INTERRUPTED:
+      st = DBTOOL_ERR_CANCELLED;
+      break;
     case CR_CONNECTION_ERROR:
     case CR_CONN_HOST_ERROR:
     case CR_UNKNOWN_HOST:
     case CR_SERVER_GONE_ERROR:
-    case CR_SERVER_LOST: st = DBTOOL_ERR_NETWORK; break;
+    case CR_SERVER_LOST:
+      st = DBTOOL_ERR_NETWORK;
+      break;
     case ER_RECORD_FILE_FULL:
-    case ER_DISK_FULL: st = DBTOOL_ERR_IO; break;
-    default: break;
+    case ER_DISK_FULL:
+      st = DBTOOL_ERR_IO;
+      break;
+    default:
+      break;
   }
   throw Failure(st, msg, mysql_sqlstate(m), static_cast<int32_t>(err));
 }
@@ -121,7 +145,8 @@ Connection::Connection(const Target& t, const std::string& password, const std::
   if (!t.ssl_mode.empty() && t.ssl_mode != "DISABLED" && t.ssl_mode != "PREFERRED") {
     my_bool on = 1;
     mysql_optionsv(m_, MYSQL_OPT_SSL_ENFORCE, &on);
-    if (t.ssl_mode == "VERIFY_CA" || t.ssl_mode == "VERIFY_IDENTITY") mysql_optionsv(m_, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
+    if (t.ssl_mode == "VERIFY_CA" || t.ssl_mode == "VERIFY_IDENTITY")
+      mysql_optionsv(m_, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
   }
   if (!t.ssl_ca.empty()) mysql_optionsv(m_, MYSQL_OPT_SSL_CA, t.ssl_ca.c_str());
   if (local_infile) {
@@ -140,7 +165,8 @@ Connection::Connection(const Target& t, const std::string& password, const std::
   }
   // Connector/C may connect in clear text to a server without TLS even when told to enforce
   // it; a required TLS connection is checked here, never assumed.
-  if (!t.ssl_mode.empty() && t.ssl_mode != "DISABLED" && t.ssl_mode != "PREFERRED" && mysql_get_ssl_cipher(m_) == nullptr) {
+  if (!t.ssl_mode.empty() && t.ssl_mode != "DISABLED" && t.ssl_mode != "PREFERRED" &&
+      mysql_get_ssl_cipher(m_) == nullptr) {
     close();
     throw Failure(DBTOOL_ERR_NETWORK, "cannot connect to " + t.display + ": ssl-mode=" + t.ssl_mode +
                                           " but the server did not agree to a TLS (SSL) connection");
@@ -240,8 +266,9 @@ std::vector<std::string> tables_of(Connection& c, const std::string& database) {
 std::string tables_json(Connection& c, const std::string& database) {
   json::array a;
   for (const auto& t : tables_of(c, database))
-    a.push_back(json::object{{"name", t}, {"rows", c.scalar_int("SELECT COUNT(*) FROM " + quote_identifier(database) + "." +
-                                                                 quote_identifier(t))}});
+    a.push_back(json::object{
+        {"name", t},
+        {"rows", c.scalar_int("SELECT COUNT(*) FROM " + quote_identifier(database) + "." + quote_identifier(t))}});
   return json::serialize(a);
 }
 
@@ -254,8 +281,9 @@ json::array views_json(Connection& c, const std::string& database) {
 }
 
 json::array triggers_json(Connection& c, const std::string& database) {
-  const std::string where = " FROM information_schema.triggers WHERE trigger_schema = " + quote_string(c.get(), database) +
-                            " ORDER BY trigger_name";
+  const std::string where =
+      " FROM information_schema.triggers WHERE trigger_schema = " + quote_string(c.get(), database) +
+      " ORDER BY trigger_name";
   // Two columns in one order: trigger names are unique within a database.
   auto names = c.column_of("SELECT trigger_name" + where);
   auto tables = c.column_of("SELECT event_object_table" + where);
@@ -365,7 +393,8 @@ std::vector<std::string> schema_to_ddl(MYSQL* m, const sdk::PortableSchema& sche
       body += (body.empty() ? "" : ",\n") + line;
     }
     if (!t.primary_key.empty()) body += ",\n  PRIMARY KEY (" + joined(t.primary_key) + ")";
-    for (const auto& u : t.unique) body += ",\n  UNIQUE KEY " + quote_identifier(u.name) + " (" + joined(u.columns) + ")";
+    for (const auto& u : t.unique)
+      body += ",\n  UNIQUE KEY " + quote_identifier(u.name) + " (" + joined(u.columns) + ")";
     for (const auto& ix : t.indexes) body += ",\n  KEY " + quote_identifier(ix.name) + " (" + joined(ix.columns) + ")";
     for (const auto& fk : t.foreign_keys)
       body += ",\n  CONSTRAINT " + quote_identifier(fk.name) + " FOREIGN KEY (" + joined(fk.columns) + ") REFERENCES " +

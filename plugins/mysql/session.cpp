@@ -110,7 +110,8 @@ dbtool_status describe(dbtool_session* s, dbtool_text* out, dbtool_error* error)
     // The data earlier cut-overs set aside, so that `dbtool status` can remind the operator.
     json::array retired;
     const std::string prefix = retired_prefix(s->target.database);
-    for (const auto& name : s->conn.column_of("SELECT schema_name FROM information_schema.schemata ORDER BY schema_name"))
+    for (const auto& name :
+         s->conn.column_of("SELECT schema_name FROM information_schema.schemata ORDER BY schema_name"))
       if (name.rfind(prefix, 0) == 0) retired.emplace_back(name);
     o["retired"] = std::move(retired);
     sdk::set_text(out, json::serialize(o));
@@ -127,7 +128,8 @@ sdk::ColumnType type_of_field(const MYSQL_FIELD& f) {
     case MYSQL_TYPE_SHORT:
     case MYSQL_TYPE_LONG:
     case MYSQL_TYPE_INT24:
-    case MYSQL_TYPE_LONGLONG: return sdk::ColumnType::Int64;
+    case MYSQL_TYPE_LONGLONG:
+      return sdk::ColumnType::Int64;
     case MYSQL_TYPE_YEAR:
       return sdk::ColumnType::Int64;
     case MYSQL_TYPE_FLOAT:
@@ -140,8 +142,10 @@ sdk::ColumnType type_of_field(const MYSQL_FIELD& f) {
     case MYSQL_TYPE_LONG_BLOB:
     case MYSQL_TYPE_BLOB:
     case MYSQL_TYPE_STRING:
-    case MYSQL_TYPE_VAR_STRING: return f.charsetnr == 63 ? sdk::ColumnType::Binary : sdk::ColumnType::Utf8;
-    default: return sdk::ColumnType::Utf8;
+    case MYSQL_TYPE_VAR_STRING:
+      return f.charsetnr == 63 ? sdk::ColumnType::Binary : sdk::ColumnType::Utf8;
+    default:
+      return sdk::ColumnType::Utf8;
   }
 }
 
@@ -181,9 +185,10 @@ dbtool_status read_table(dbtool_session* s, const char* table_c, ArrowArrayStrea
       if (s->read_only) r->own.query("SET SESSION TRANSACTION READ ONLY", "reading " + table);
       r->conn = r->own.get();
     }
-    auto pk = s->conn.column_of(
-        "SELECT column_name FROM information_schema.key_column_usage WHERE table_schema = " + quote_string(s->conn.get(), db) +
-        " AND table_name = " + quote_string(s->conn.get(), table) + " AND constraint_name = 'PRIMARY' ORDER BY ordinal_position");
+    auto pk =
+        s->conn.column_of("SELECT column_name FROM information_schema.key_column_usage WHERE table_schema = " +
+                          quote_string(s->conn.get(), db) + " AND table_name = " + quote_string(s->conn.get(), table) +
+                          " AND constraint_name = 'PRIMARY' ORDER BY ordinal_position");
     std::string order;
     for (const auto& c : pk) order += (order.empty() ? "" : ", ") + quote_identifier(c);
     std::string sql = "SELECT * FROM " + quote_identifier(db) + "." + quote_identifier(table) +
@@ -197,46 +202,52 @@ dbtool_status read_table(dbtool_session* s, const char* table_c, ArrowArrayStrea
       r->columns.push_back({fields[i].name, type_of_field(fields[i])});
       r->field_types.push_back(fields[i].type);
     }
-    sdk::export_stream(r->columns,
-                       [r, table](ArrowArray* batch) {
-                         sdk::BatchBuilder b(r->columns);
-                         while (b.rows() < 4096) {
-                           MYSQL_ROW row = mysql_fetch_row(r->result);
-                           if (row == nullptr) {
-                             if (mysql_errno(r->conn) != 0) fail(r->conn, "reading " + table);
-                             break;
-                           }
-                           unsigned long* len = mysql_fetch_lengths(r->result);
-                           for (size_t i = 0; i < r->columns.size(); ++i) {
-                             if (row[i] == nullptr) {
-                               b.append_null(i);
-                               continue;
-                             }
-                             std::string_view v(row[i], len[i]);
-                             // DATETIME(n<6) and TIMESTAMP come without all six fraction digits.
-                             if (r->field_types[i] == MYSQL_TYPE_DATETIME ||
-                                 r->field_types[i] == MYSQL_TYPE_TIMESTAMP) {
-                               std::optional<std::string> canonical = sdk::canonical_datetime(v);
-                               if (!canonical)
-                                 throw Failure(DBTOOL_ERR_DATA, table + "." + r->columns[i].name + " holds \"" +
-                                                                    std::string(v) + "\", which is not a datetime");
-                               b.append_bytes(i, *canonical);
-                               continue;
-                             }
-                             switch (r->columns[i].type) {
-                               case sdk::ColumnType::Int64: b.append_int64(i, std::strtoll(std::string(v).c_str(), nullptr, 10)); break;
-                               case sdk::ColumnType::Bool: b.append_bool(i, v != "0"); break;
-                               case sdk::ColumnType::Float64: b.append_double(i, std::strtod(std::string(v).c_str(), nullptr)); break;
-                               default:
-                                 b.append_bytes(i, v);
-                             }
-                           }
-                         }
-                         if (b.rows() == 0) return false;
-                         b.finish(batch);
-                         return true;
-                       },
-                       out);
+    sdk::export_stream(
+        r->columns,
+        [r, table](ArrowArray* batch) {
+          sdk::BatchBuilder b(r->columns);
+          while (b.rows() < 4096) {
+            MYSQL_ROW row = mysql_fetch_row(r->result);
+            if (row == nullptr) {
+              if (mysql_errno(r->conn) != 0) fail(r->conn, "reading " + table);
+              break;
+            }
+            unsigned long* len = mysql_fetch_lengths(r->result);
+            for (size_t i = 0; i < r->columns.size(); ++i) {
+              if (row[i] == nullptr) {
+                b.append_null(i);
+                continue;
+              }
+              std::string_view v(row[i], len[i]);
+              // DATETIME(n<6) and TIMESTAMP come without all six fraction digits.
+              if (r->field_types[i] == MYSQL_TYPE_DATETIME || r->field_types[i] == MYSQL_TYPE_TIMESTAMP) {
+                std::optional<std::string> canonical = sdk::canonical_datetime(v);
+                if (!canonical)
+                  throw Failure(DBTOOL_ERR_DATA, table + "." + r->columns[i].name + " holds \"" + std::string(v) +
+                                                     "\", which is not a datetime");
+                b.append_bytes(i, *canonical);
+                continue;
+              }
+              switch (r->columns[i].type) {
+                case sdk::ColumnType::Int64:
+                  b.append_int64(i, std::strtoll(std::string(v).c_str(), nullptr, 10));
+                  break;
+                case sdk::ColumnType::Bool:
+                  b.append_bool(i, v != "0");
+                  break;
+                case sdk::ColumnType::Float64:
+                  b.append_double(i, std::strtod(std::string(v).c_str(), nullptr));
+                  break;
+                default:
+                  b.append_bytes(i, v);
+              }
+            }
+          }
+          if (b.rows() == 0) return false;
+          b.finish(batch);
+          return true;
+        },
+        out);
   });
 }
 

@@ -75,16 +75,17 @@ void set_type(sdk::PortableColumn& c, const std::string& data_type, const std::s
 }
 
 sdk::PortableTable describe_table(Connection& c, const std::string& db, const std::string& name, bool mariadb) {
-  const std::string where = " WHERE TABLE_SCHEMA = " + quote_string(c.get(), db) +
-                            " AND TABLE_NAME = " + quote_string(c.get(), name);
+  const std::string where =
+      " WHERE TABLE_SCHEMA = " + quote_string(c.get(), db) + " AND TABLE_NAME = " + quote_string(c.get(), name);
   sdk::PortableTable t;
   t.name = name;
   // MariaDB writes a JSON column as LONGTEXT with CHECK (json_valid(`col`)).
   std::vector<std::string> json_checked;
   if (mariadb)
-    for (const auto& row : rows_of(c, "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE "
-                                      "CONSTRAINT_SCHEMA = " + quote_string(c.get(), db) +
-                                      " AND TABLE_NAME = " + quote_string(c.get(), name)))
+    for (const auto& row : rows_of(c,
+                                   "SELECT CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS WHERE "
+                                   "CONSTRAINT_SCHEMA = " +
+                                       quote_string(c.get(), db) + " AND TABLE_NAME = " + quote_string(c.get(), name)))
       if (row[0]) json_checked.push_back(lower(*row[0]));
   for (const auto& row : rows_of(c,
                                  "SELECT COLUMN_NAME, DATA_TYPE, COLUMN_TYPE, CHARACTER_MAXIMUM_LENGTH, IS_NULLABLE, "

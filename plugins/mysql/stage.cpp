@@ -22,7 +22,8 @@ constexpr bool kInfileByDefault = false;
 // A prepared INSERT of `rows` rows, with bind buffers that point into the Arrow batch.
 class MultiInsert {
  public:
-  MultiInsert(MYSQL* m, const std::string& prefix, size_t columns, size_t rows) : m_(m), columns_(columns), rows_(rows) {
+  MultiInsert(MYSQL* m, const std::string& prefix, size_t columns, size_t rows)
+      : m_(m), columns_(columns), rows_(rows) {
     std::string row = "(";
     for (size_t c = 0; c < columns; ++c) row += c ? ",?" : "?";
     row += ")";
@@ -80,14 +81,16 @@ class MultiInsert {
             b.length = &lengths_[k];
             break;
           }
-          case sdk::ColumnType::Null: b.buffer_type = MYSQL_TYPE_NULL; break;
+          case sdk::ColumnType::Null:
+            b.buffer_type = MYSQL_TYPE_NULL;
+            break;
         }
       }
     if (mysql_stmt_bind_param(st_, binds_.data()) != 0 || mysql_stmt_execute(st_) != 0) {
       std::string msg = what + ": " + mysql_stmt_error(st_);
       unsigned err = mysql_stmt_errno(st_);
       std::string sqlstate = mysql_stmt_sqlstate(st_);
-      dbtool_status status = sqlstate.rfind("23", 0) == 0 ? DBTOOL_ERR_CONSTRAINT
+      dbtool_status status = sqlstate.rfind("23", 0) == 0   ? DBTOOL_ERR_CONSTRAINT
                              : sqlstate.rfind("22", 0) == 0 ? DBTOOL_ERR_DATA
                              : err == 1317                  ? DBTOOL_ERR_CANCELLED
                                                             : DBTOOL_ERR_BACKEND;
@@ -192,7 +195,8 @@ dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_sta
     for (size_t i = 0; i < ddl.size(); ++i) st->conn.query(ddl[i], "creating table " + st->schema.tables[i].name);
     // Keys are checked once at commit; unique and primary keys stay enforced row by row.
     st->conn.query("SET SESSION foreign_key_checks = 0", "preparing the load");
-    st->conn.query("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'", "preparing the load");
+    st->conn.query("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'",
+                   "preparing the load");
     st->conn.query("SET autocommit = 0", "preparing the load");
     s->has_stage = true;
   });
@@ -232,7 +236,8 @@ dbtool_status stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream
       sdk::BatchView v(reader.columns(), batch.a);
       int64_t r = 0;
       auto where = [&](int64_t n) {
-        return "loading " + table + ", rows " + std::to_string(loaded + 1) + "-" + std::to_string(loaded + n) + " of this load";
+        return "loading " + table + ", rows " + std::to_string(loaded + 1) + "-" + std::to_string(loaded + n) +
+               " of this load";
       };
       auto run = [&](MultiInsert& statement, int64_t n) {
         try {
@@ -277,15 +282,17 @@ dbtool_status stage_commit(dbtool_stage* st_raw, dbtool_text* report, dbtool_err
       for (const auto& fk : t.foreign_keys) {
         std::string on, not_null;
         for (size_t i = 0; i < fk.columns.size(); ++i) {
-          on += (i ? " AND " : "") + std::string("c.") + quote_identifier(fk.columns[i]) + " = p." + quote_identifier(fk.ref_columns[i]);
+          on += (i ? " AND " : "") + std::string("c.") + quote_identifier(fk.columns[i]) + " = p." +
+                quote_identifier(fk.ref_columns[i]);
           not_null += (i ? " AND " : "") + std::string("c.") + quote_identifier(fk.columns[i]) + " IS NOT NULL";
         }
         int64_t orphans = st->conn.scalar_int("SELECT COUNT(*) FROM " + quote_identifier(t.name) + " c LEFT JOIN " +
                                               quote_identifier(fk.ref_table) + " p ON " + on + " WHERE " + not_null +
                                               " AND p." + quote_identifier(fk.ref_columns[0]) + " IS NULL");
         if (orphans > 0)
-          throw Failure(DBTOOL_ERR_CONSTRAINT, std::to_string(orphans) + " rows of " + t.name +
-                                                   " refer to missing rows of " + fk.ref_table, "23000", 1452);
+          throw Failure(DBTOOL_ERR_CONSTRAINT,
+                        std::to_string(orphans) + " rows of " + t.name + " refer to missing rows of " + fk.ref_table,
+                        "23000", 1452);
       }
     st->conn.close();
     refuse_if_changed(st->session);

@@ -82,7 +82,8 @@ Uri parse_uri(const std::string& uri) {
   size_t scheme_end = uri.find("://");
   const std::string scheme = scheme_end == std::string::npos ? "" : uri.substr(0, scheme_end);
   if (scheme != "postgresql" && scheme != "postgres")
-    throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "a PostgreSQL URI is postgresql://USER@HOST:PORT/DB (or postgres://), not " + uri);
+    throw Failure(DBTOOL_ERR_INVALID_ARGUMENT,
+                  "a PostgreSQL URI is postgresql://USER@HOST:PORT/DB (or postgres://), not " + uri);
   std::string rest = uri.substr(scheme_end + 3);
   Uri u;
   const size_t slash = rest.find('/');
@@ -112,7 +113,10 @@ dbtool_status Backend::describe_uri(const char* uri, dbtool_text* out, dbtool_er
   return sdk::guard(error, [&] {
     const std::string given = uri != nullptr ? uri : "";
     const Uri u = parse_uri(given);
-    json::object o{{"uri", given}, {"location", given}, {"name", u.database}, {"password", u.user.empty() ? "optional" : "required"}};
+    json::object o{{"uri", given},
+                   {"location", given},
+                   {"name", u.database},
+                   {"password", u.user.empty() ? "optional" : "required"}};
     sdk::set_text(out, json::serialize(o));
   });
 }
@@ -206,8 +210,8 @@ std::string create_table(const std::string& schema, const sdk::PortableTable& t)
   for (const auto& f : t.foreign_keys) {
     std::string action = f.on_delete;
     for (char& ch : action) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
-    sql += ", CONSTRAINT " + quote(f.name) + " FOREIGN KEY (" + quote_list(f.columns) + ") REFERENCES " +
-           prefix + quote(f.ref_table) + " (" + quote_list(f.ref_columns) + ") ON DELETE " + action;
+    sql += ", CONSTRAINT " + quote(f.name) + " FOREIGN KEY (" + quote_list(f.columns) + ") REFERENCES " + prefix +
+           quote(f.ref_table) + " (" + quote_list(f.ref_columns) + ") ON DELETE " + action;
   }
   return sql + ")";
 }
@@ -240,11 +244,20 @@ std::string value_literal(sdk::ColumnType type, const char* text, int length) {
   std::string out = "E'";
   for (int i = 0; i < length; ++i) {
     switch (text[i]) {
-      case '\\': out += "\\\\"; break;
-      case '\'': out += "\\'"; break;
-      case '\n': out += "\\n"; break;
-      case '\r': out += "\\r"; break;
-      default: out += text[i];
+      case '\\':
+        out += "\\\\";
+        break;
+      case '\'':
+        out += "\\'";
+        break;
+      case '\n':
+        out += "\\n";
+        break;
+      case '\r':
+        out += "\\r";
+        break;
+      default:
+        out += text[i];
     }
   }
   return out + "'";
@@ -265,8 +278,9 @@ void advance_identities(PGconn* conn, const std::string& schema, const sdk::Port
     for (const auto& c : t.columns)
       if (c.auto_increment) {
         const std::string q = quote(schema) + "." + quote(t.name);
-        run(conn, "SELECT setval(pg_get_serial_sequence($1, $2), GREATEST((SELECT max(" + quote(c.name) + ") FROM " + q +
-                      "), 1), (SELECT max(" + quote(c.name) + ") FROM " + q + ") IS NOT NULL)",
+        run(conn,
+            "SELECT setval(pg_get_serial_sequence($1, $2), GREATEST((SELECT max(" + quote(c.name) + ") FROM " + q +
+                "), 1), (SELECT max(" + quote(c.name) + ") FROM " + q + ") IS NOT NULL)",
             {q.c_str(), c.name.c_str()});
       }
 }
@@ -343,7 +357,8 @@ dbtool_status Backend::open(const char* options_json, dbtool_session** out, dbto
     }
     s->conn = conn;
     run(conn, "SET client_min_messages = warning");  // notices would go to stderr otherwise
-    PQsetNoticeProcessor(conn, [](void*, const char*) {}, nullptr);
+    PQsetNoticeProcessor(
+        conn, [](void*, const char*) {}, nullptr);
     // One dbtool run per database at a time; the lock goes with the connection.
     Result lock = run(conn, "SELECT pg_try_advisory_lock(hashtext($1))", {("dbtool:" + u.database).c_str()});
     if (std::string(PQgetvalue(lock.get(), 0, 0)) != "t")
@@ -388,8 +403,7 @@ dbtool_status Backend::describe(dbtool_session* s, dbtool_text* out, dbtool_erro
   });
 }
 
-dbtool_status Backend::read_table(dbtool_session* s, const char* table_c, ArrowArrayStream* out,
-                                  dbtool_error* error) {
+dbtool_status Backend::read_table(dbtool_session* s, const char* table_c, ArrowArrayStream* out, dbtool_error* error) {
   return sdk::guard(error, [&] {
     const std::string table = table_c != nullptr ? table_c : "";
     const auto names = tables_of(s->conn, "public");
@@ -411,7 +425,8 @@ dbtool_status Backend::read_table(dbtool_session* s, const char* table_c, ArrowA
                      "a.attnum = ANY(i.indkey) WHERE i.indrelid = ('public.' || quote_ident($1))::regclass AND "
                      "i.indisprimary ORDER BY array_position(i.indkey::int2[], a.attnum)",
                      {table.c_str()});
-      for (int i = 0; i < PQntuples(r.get()); ++i) order += (order.empty() ? "" : ", ") + quote(PQgetvalue(r.get(), i, 0));
+      for (int i = 0; i < PQntuples(r.get()); ++i)
+        order += (order.empty() ? "" : ", ") + quote(PQgetvalue(r.get(), i, 0));
     }
     // A cursor in a read-only transaction on a connection of the stream's own streams the rows in
     // batches, so the session stays free for a stage the rows are loaded into meanwhile (as
@@ -454,11 +469,20 @@ dbtool_status Backend::read_table(dbtool_session* s, const char* table_c, ArrowA
               }
               const char* text = PQgetvalue(r.get(), row, col);
               switch (reader->columns[c].type) {
-                case sdk::ColumnType::Int64: b.append_int64(c, std::strtoll(text, nullptr, 10)); break;
-                case sdk::ColumnType::Float64: b.append_double(c, std::strtod(text, nullptr)); break;
-                case sdk::ColumnType::Bool: b.append_bool(c, text[0] == 't'); break;
-                case sdk::ColumnType::Binary: b.append_bytes(c, decode_bytea(text)); break;
-                default: b.append_bytes(c, std::string_view(text, PQgetlength(r.get(), row, col)));
+                case sdk::ColumnType::Int64:
+                  b.append_int64(c, std::strtoll(text, nullptr, 10));
+                  break;
+                case sdk::ColumnType::Float64:
+                  b.append_double(c, std::strtod(text, nullptr));
+                  break;
+                case sdk::ColumnType::Bool:
+                  b.append_bool(c, text[0] == 't');
+                  break;
+                case sdk::ColumnType::Binary:
+                  b.append_bytes(c, decode_bytea(text));
+                  break;
+                default:
+                  b.append_bytes(c, std::string_view(text, PQgetlength(r.get(), row, col)));
               }
             }
           }
@@ -495,8 +519,8 @@ dbtool_status Backend::stage_begin(dbtool_session* s, const char* schema_json, d
   });
 }
 
-dbtool_status Backend::stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream* stream,
-                                  int64_t* rows_loaded, dbtool_error* error) {
+dbtool_status Backend::stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream* stream, int64_t* rows_loaded,
+                                  dbtool_error* error) {
   int64_t loaded = 0;
   dbtool_status status = sdk::guard(error, [&] {
     sdk::StreamReader reader(stream);  // owns the stream from here on, whatever happens
@@ -536,8 +560,12 @@ dbtool_status Backend::stage_load(dbtool_stage* st, const char* table_c, ArrowAr
             }
             int format = 0;
             switch (v.spec(c).type) {
-              case sdk::ColumnType::Int64: texts.push_back(std::to_string(v.get_int64(c, r))); break;
-              case sdk::ColumnType::Bool: texts.push_back(v.get_bool(c, r) ? "t" : "f"); break;
+              case sdk::ColumnType::Int64:
+                texts.push_back(std::to_string(v.get_int64(c, r)));
+                break;
+              case sdk::ColumnType::Bool:
+                texts.push_back(v.get_bool(c, r) ? "t" : "f");
+                break;
               case sdk::ColumnType::Float64: {
                 char buf[40];
                 std::snprintf(buf, sizeof buf, "%.17g", v.get_double(c, r));
@@ -548,7 +576,8 @@ dbtool_status Backend::stage_load(dbtool_stage* st, const char* table_c, ArrowAr
                 texts.emplace_back(v.get_bytes(c, r));
                 format = 1;  // raw bytes, no escaping
                 break;
-              default: texts.emplace_back(v.get_bytes(c, r));
+              default:
+                texts.emplace_back(v.get_bytes(c, r));
             }
             params.push_back(nullptr);
             lengths.push_back(static_cast<int>(texts.back().size()));
@@ -567,8 +596,9 @@ dbtool_status Backend::stage_load(dbtool_stage* st, const char* table_c, ArrowAr
     // Explicit ids leave the identity's sequence behind; move it past the highest id.
     for (const auto& c : def.columns)
       if (c.auto_increment)
-        run(conn, "SELECT setval(pg_get_serial_sequence($1, $2), GREATEST((SELECT max(" + quote(c.name) + ") FROM " +
-                      qualified + "), 1), (SELECT max(" + quote(c.name) + ") FROM " + qualified + ") IS NOT NULL)",
+        run(conn,
+            "SELECT setval(pg_get_serial_sequence($1, $2), GREATEST((SELECT max(" + quote(c.name) + ") FROM " +
+                qualified + "), 1), (SELECT max(" + quote(c.name) + ") FROM " + qualified + ") IS NOT NULL)",
             {qualified.c_str(), c.name.c_str()});
   });
   if (rows_loaded != nullptr) *rows_loaded = loaded;
@@ -591,7 +621,8 @@ dbtool_status Backend::stage_commit(dbtool_stage* raw, dbtool_text* report, dbto
     run(conn, "COMMENT ON SCHEMA " + quote(st->schema_name) + " IS " + literal(json::string(st->schema_json)));
     sdk::set_text(report, json::serialize(cut_over(st->session, st->schema_name)));
   });
-  if (status != DBTOOL_OK) PQclear(PQexec(conn, ("DROP SCHEMA IF EXISTS " + quote(st->schema_name) + " CASCADE").c_str()));
+  if (status != DBTOOL_OK)
+    PQclear(PQexec(conn, ("DROP SCHEMA IF EXISTS " + quote(st->schema_name) + " CASCADE").c_str()));
   return status;
 }
 
@@ -628,22 +659,23 @@ dbtool_status Backend::backup(dbtool_session* s, const char* path_c, dbtool_text
       std::vector<sdk::ColumnType> types;
       for (const auto& c : t.columns) {
         names.push_back(c.name);
-        types.push_back(c.type == "int64" ? sdk::ColumnType::Int64
+        types.push_back(c.type == "int64"     ? sdk::ColumnType::Int64
                         : c.type == "float64" ? sdk::ColumnType::Float64
-                        : c.type == "bool" ? sdk::ColumnType::Bool
-                        : c.type == "blob" ? sdk::ColumnType::Binary
-                                           : sdk::ColumnType::Utf8);
+                        : c.type == "bool"    ? sdk::ColumnType::Bool
+                        : c.type == "blob"    ? sdk::ColumnType::Binary
+                                              : sdk::ColumnType::Utf8);
       }
       Result r = run(s->conn, "SELECT " + quote_list(names) + " FROM public." + quote(t.name));
       const int rows = PQntuples(r.get());
       for (int row = 0; row < rows; ++row) {
-        std::string line = "INSERT INTO " + quote(t.name) + " (" + quote_list(names) + ") OVERRIDING SYSTEM VALUE VALUES (";
+        std::string line =
+            "INSERT INTO " + quote(t.name) + " (" + quote_list(names) + ") OVERRIDING SYSTEM VALUE VALUES (";
         for (size_t c = 0; c < names.size(); ++c) {
           const int col = static_cast<int>(c);
           line += c == 0 ? "" : ", ";
-          line += PQgetisnull(r.get(), row, col) ? "NULL"
-                                                 : value_literal(types[c], PQgetvalue(r.get(), row, col),
-                                                                 PQgetlength(r.get(), row, col));
+          line += PQgetisnull(r.get(), row, col)
+                      ? "NULL"
+                      : value_literal(types[c], PQgetvalue(r.get(), row, col), PQgetlength(r.get(), row, col));
         }
         out << line << ");\n";
       }
@@ -654,7 +686,8 @@ dbtool_status Backend::backup(dbtool_session* s, const char* path_c, dbtool_text
     out.flush();
     if (!out) throw Failure(DBTOOL_ERR_IO, "writing the backup " + path + " failed");
     out.close();
-    json::object r{{"bytes", static_cast<int64_t>(std::filesystem::file_size(path))}, {"format", "postgresql-sql"},
+    json::object r{{"bytes", static_cast<int64_t>(std::filesystem::file_size(path))},
+                   {"format", "postgresql-sql"},
                    {"tables", tables}};
     sdk::set_text(report, json::serialize(r));
   });
@@ -681,7 +714,8 @@ dbtool_status Backend::restore(dbtool_session* s, const char* path_c, dbtool_tex
       expected[item.substr(0, item.find('='))] = std::strtoll(item.c_str() + item.find('=') + 1, nullptr, 10);
     }
     const std::string tag = "-- dbtool-schema ";
-    if (lines.size() < 2 || lines[1].rfind(tag, 0) != 0) throw Failure(DBTOOL_ERR_DATA, path + " has no dbtool schema line");
+    if (lines.size() < 2 || lines[1].rfind(tag, 0) != 0)
+      throw Failure(DBTOOL_ERR_DATA, path + " has no dbtool schema line");
     const std::string schema_json(json::parse(lines[1].substr(tag.size())).as_string());
     const sdk::PortableSchema ps = sdk::parse_portable_schema(schema_json);
     // Rebuilt beside the target in a stage schema, counted against the trailer, then swapped in.

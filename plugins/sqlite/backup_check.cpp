@@ -167,8 +167,7 @@ std::optional<Contents> read_manifest(Connection& c) {
     const unsigned char* sum = sqlite3_column_text(st.get(), 2);
     if (name == nullptr || sum == nullptr || sqlite3_column_type(st.get(), 1) != SQLITE_INTEGER)
       throw Failure(DBTOOL_ERR_DATA, "the backup's manifest is malformed");
-    out[reinterpret_cast<const char*>(name)] = {sqlite3_column_int64(st.get(), 1),
-                                                reinterpret_cast<const char*>(sum)};
+    out[reinterpret_cast<const char*>(name)] = {sqlite3_column_int64(st.get(), 1), reinterpret_cast<const char*>(sum)};
   }
   if (rc != SQLITE_DONE) fail(c.get(), rc, "reading the backup manifest");
   return out;

@@ -292,7 +292,8 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
           throw Failure(DBTOOL_ERR_BACKEND,
                         "another dbtool run is working on " + s->path.string() + " (lock " + lock + ")");
         }
-        struct stat held {}, named {};
+        struct stat held {
+        }, named{};
         if (::fstat(s->lock_fd, &held) == 0 && ::stat(lock.c_str(), &named) == 0 && held.st_ino == named.st_ino &&
             held.st_dev == named.st_dev)
           break;
@@ -422,7 +423,8 @@ dbtool_status restore(dbtool_session* s, const char* path, dbtool_text* report, 
       match_manifest(*manifest, check_database_file(stage, /*thorough=*/false, /*foreign_keys=*/false, "restored copy"),
                      "the backup " + file.string());
     } else {
-      log(DBTOOL_LOG_INFO, "the backup " + file.string() + " has no manifest (made by an older dbtool): checking it in full");
+      log(DBTOOL_LOG_INFO,
+          "the backup " + file.string() + " has no manifest (made by an older dbtool): checking it in full");
       verify_database(src, "the backup " + file.string());
       Connection dest(stage, SQLITE_OPEN_READWRITE);
       copy_pages(src.get(), dest.get(), s->busy, "restore");

@@ -4,12 +4,12 @@
 
 #include <dbtool/plugin.h>
 #include <dbtool/sdk/arrow.hpp>
+#include <dbtool/sdk/error.hpp>
 #include <dbtool/sdk/plugin.hpp>
 #include <dbtool/sdk/schema.hpp>
-#include <dbtool/sdk/error.hpp>
 
-#include <boost/json.hpp>
 #include <sqlite3.h>
+#include <boost/json.hpp>
 
 #include <atomic>
 #include <filesystem>
@@ -113,7 +113,7 @@ struct dbtool_session {
   std::filesystem::path path;
   int lock_fd = -1;
   std::string lock_path;
-  dbtool::sqlite::Connection db;  // open while the target exists
+  dbtool::sqlite::Connection db;        // open while the target exists
   std::atomic<sqlite3*> busy{nullptr};  // the connection a long call runs on, for cancel
   bool has_stage = false;
   bool read_only = false;    // a migration source: opened SQLITE_OPEN_READONLY, no lock, never written

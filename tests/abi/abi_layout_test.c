@@ -9,23 +9,21 @@
 #include "abi_v1_0_frozen.h"
 
 /* Every field keeps its offset and size. */
-#define ABI_SAME_FIELD(cur, frz, field)                                               \
-  _Static_assert(offsetof(cur, field) == offsetof(frz, field),                        \
-                 #cur "." #field " moved since ABI 1.0");                             \
-  _Static_assert(sizeof(((cur*)0)->field) == sizeof(((frz*)0)->field),                \
-                 #cur "." #field " changed size since ABI 1.0")
+#define ABI_SAME_FIELD(cur, frz, field)                                                                 \
+  _Static_assert(offsetof(cur, field) == offsetof(frz, field), #cur "." #field " moved since ABI 1.0"); \
+  _Static_assert(sizeof(((cur*)0)->field) == sizeof(((frz*)0)->field), #cur "." #field " changed size since ABI 1.0")
 
 /* Structs without struct_size cannot grow: the reader has no way to tell. */
-#define ABI_SAME_STRUCT(cur, frz)                                                     \
-  _Static_assert(sizeof(cur) == sizeof(frz), #cur " changed size since ABI 1.0");     \
+#define ABI_SAME_STRUCT(cur, frz)                                                 \
+  _Static_assert(sizeof(cur) == sizeof(frz), #cur " changed size since ABI 1.0"); \
   _Static_assert(_Alignof(cur) == _Alignof(frz), #cur " changed alignment since ABI 1.0")
 
 /* Tables with struct_size may grow at the end in a later minor, never in 1.0 itself. */
 #if DBTOOL_ABI_VERSION_MINOR == 0
 #define ABI_SAME_TABLE(cur, frz) ABI_SAME_STRUCT(cur, frz)
 #else
-#define ABI_SAME_TABLE(cur, frz)                                                      \
-  _Static_assert(sizeof(cur) >= sizeof(frz), #cur " shrank since ABI 1.0");           \
+#define ABI_SAME_TABLE(cur, frz)                                            \
+  _Static_assert(sizeof(cur) >= sizeof(frz), #cur " shrank since ABI 1.0"); \
   _Static_assert(_Alignof(cur) == _Alignof(frz), #cur " changed alignment since ABI 1.0")
 #endif
 
@@ -35,21 +33,18 @@
 _Static_assert(DBTOOL_ABI_VERSION_MAJOR == FROZEN_V1_0_ABI_VERSION_MAJOR, "ABI major changed");
 _Static_assert(DBTOOL_ABI_VERSION_MINOR >= FROZEN_V1_0_ABI_VERSION_MINOR, "ABI minor went back");
 _Static_assert(DBTOOL_ABI_MAKE(1, 0) == FROZEN_V1_0_ABI_VERSION, "ABI version packing changed");
-_Static_assert(DBTOOL_ABI_VERSION ==
-                   (((uint32_t)DBTOOL_ABI_VERSION_MAJOR << FROZEN_V1_0_ABI_MAJOR_SHIFT) |
-                    (uint32_t)DBTOOL_ABI_VERSION_MINOR),
+_Static_assert(DBTOOL_ABI_VERSION == (((uint32_t)DBTOOL_ABI_VERSION_MAJOR << FROZEN_V1_0_ABI_MAJOR_SHIFT) |
+                                      (uint32_t)DBTOOL_ABI_VERSION_MINOR),
                "DBTOOL_ABI_VERSION no longer packs major.minor");
 _Static_assert(DBTOOL_ABI_MAKE(0x1234, 0x5678) == 0x12345678u, "DBTOOL_ABI_MAKE changed");
 _Static_assert(DBTOOL_ABI_MAJOR_OF(0x12345678u) == 0x1234u, "DBTOOL_ABI_MAJOR_OF changed");
 _Static_assert(DBTOOL_ABI_MINOR_OF(0x12345678u) == (0x12345678u & FROZEN_V1_0_ABI_MINOR_MASK),
                "DBTOOL_ABI_MINOR_OF changed");
-_Static_assert(_Generic(DBTOOL_ABI_VERSION, uint32_t: 1, default: 0),
-               "DBTOOL_ABI_VERSION is no longer a uint32_t");
-_Static_assert(sizeof(DBTOOL_PLUGIN_ENTRY_SYMBOL) == sizeof(FROZEN_V1_0_PLUGIN_ENTRY_SYMBOL),
-               "entry symbol renamed");
+_Static_assert(_Generic(DBTOOL_ABI_VERSION, uint32_t : 1, default : 0), "DBTOOL_ABI_VERSION is no longer a uint32_t");
+_Static_assert(sizeof(DBTOOL_PLUGIN_ENTRY_SYMBOL) == sizeof(FROZEN_V1_0_PLUGIN_ENTRY_SYMBOL), "entry symbol renamed");
 
 /* ---- Status codes ---- */
-_Static_assert(_Generic((dbtool_status)0, int32_t: 1, default: 0), "dbtool_status retyped");
+_Static_assert(_Generic((dbtool_status)0, int32_t : 1, default : 0), "dbtool_status retyped");
 ABI_SAME_CONST(DBTOOL_OK, FROZEN_V1_0_OK);
 ABI_SAME_CONST(DBTOOL_ERR_UNKNOWN, FROZEN_V1_0_ERR_UNKNOWN);
 ABI_SAME_CONST(DBTOOL_ERR_INVALID_ARGUMENT, FROZEN_V1_0_ERR_INVALID_ARGUMENT);
@@ -88,7 +83,7 @@ ABI_SAME_CONST(DBTOOL_CAP_CANCEL, FROZEN_V1_0_CAP_CANCEL);
 ABI_SAME_CONST(DBTOOL_CAP_NETWORK, FROZEN_V1_0_CAP_NETWORK);
 ABI_SAME_CONST(DBTOOL_CAP_CACHEABLE, FROZEN_V1_0_CAP_CACHEABLE);
 /* capabilities is a uint64_t: the bits must stay 64-bit unsigned to be or-ed into it. */
-_Static_assert(_Generic(DBTOOL_CAP_BACKUP, unsigned long long: 1, default: 0),
+_Static_assert(_Generic(DBTOOL_CAP_BACKUP, unsigned long long : 1, default : 0),
                "DBTOOL_CAP_* are no longer unsigned long long");
 
 /* ---- dbtool_error ---- */

@@ -145,8 +145,7 @@ typedef struct frozen_v1_0_dbtool_plugin {
   const frozen_v1_0_source_api* source;
 } frozen_v1_0_dbtool_plugin;
 
-typedef frozen_v1_0_status (*frozen_v1_0_plugin_init_fn)(uint32_t host_abi,
-                                                         const frozen_v1_0_host_services* host,
+typedef frozen_v1_0_status (*frozen_v1_0_plugin_init_fn)(uint32_t host_abi, const frozen_v1_0_host_services* host,
                                                          frozen_v1_0_dbtool_plugin* out,
                                                          frozen_v1_0_dbtool_error* error);
 
@@ -156,24 +155,20 @@ typedef struct frozen_v1_0_stage frozen_v1_0_stage;
 
 struct frozen_v1_0_backend_api {
   uint32_t struct_size;
-  frozen_v1_0_status (*open)(const char* options_json, frozen_v1_0_session** out,
-                             frozen_v1_0_dbtool_error* error);
+  frozen_v1_0_status (*open)(const char* options_json, frozen_v1_0_session** out, frozen_v1_0_dbtool_error* error);
   void (*close)(frozen_v1_0_session* session);
   frozen_v1_0_status (*cancel)(frozen_v1_0_session* session, frozen_v1_0_dbtool_error* error);
-  frozen_v1_0_status (*describe)(frozen_v1_0_session* session, frozen_v1_0_text* out,
-                                 frozen_v1_0_dbtool_error* error);
-  frozen_v1_0_status (*read_table)(frozen_v1_0_session* session, const char* table,
-                                   frozen_v1_0_arrow_array_stream* out,
+  frozen_v1_0_status (*describe)(frozen_v1_0_session* session, frozen_v1_0_text* out, frozen_v1_0_dbtool_error* error);
+  frozen_v1_0_status (*read_table)(frozen_v1_0_session* session, const char* table, frozen_v1_0_arrow_array_stream* out,
                                    frozen_v1_0_dbtool_error* error);
-  frozen_v1_0_status (*backup)(frozen_v1_0_session* session, const char* path,
-                               frozen_v1_0_text* report, frozen_v1_0_dbtool_error* error);
-  frozen_v1_0_status (*restore)(frozen_v1_0_session* session, const char* path,
-                                frozen_v1_0_text* report, frozen_v1_0_dbtool_error* error);
-  frozen_v1_0_status (*stage_begin)(frozen_v1_0_session* session, const char* schema_json,
-                                    frozen_v1_0_stage** out, frozen_v1_0_dbtool_error* error);
-  frozen_v1_0_status (*stage_load)(frozen_v1_0_stage* stage, const char* table,
-                                   frozen_v1_0_arrow_array_stream* stream, int64_t* rows_loaded,
-                                   frozen_v1_0_dbtool_error* error);
+  frozen_v1_0_status (*backup)(frozen_v1_0_session* session, const char* path, frozen_v1_0_text* report,
+                               frozen_v1_0_dbtool_error* error);
+  frozen_v1_0_status (*restore)(frozen_v1_0_session* session, const char* path, frozen_v1_0_text* report,
+                                frozen_v1_0_dbtool_error* error);
+  frozen_v1_0_status (*stage_begin)(frozen_v1_0_session* session, const char* schema_json, frozen_v1_0_stage** out,
+                                    frozen_v1_0_dbtool_error* error);
+  frozen_v1_0_status (*stage_load)(frozen_v1_0_stage* stage, const char* table, frozen_v1_0_arrow_array_stream* stream,
+                                   int64_t* rows_loaded, frozen_v1_0_dbtool_error* error);
   frozen_v1_0_status (*stage_count)(frozen_v1_0_stage* stage, const char* table, int64_t* rows,
                                     frozen_v1_0_dbtool_error* error);
   frozen_v1_0_status (*stage_commit)(frozen_v1_0_stage* stage, frozen_v1_0_text* report,
@@ -184,8 +179,7 @@ struct frozen_v1_0_backend_api {
 /* Source */
 struct frozen_v1_0_source_api {
   uint32_t struct_size;
-  frozen_v1_0_status (*fetch)(const char* options_json, frozen_v1_0_text* report,
-                              frozen_v1_0_dbtool_error* error);
+  frozen_v1_0_status (*fetch)(const char* options_json, frozen_v1_0_text* report, frozen_v1_0_dbtool_error* error);
 };
 
 #endif /* DBTOOL_TESTS_ABI_V1_0_FROZEN_H_ */

@@ -4,8 +4,12 @@
 #include <dbtool/plugin.h>
 #include <dbtool/plugin.h> /* include guard */
 
-struct dbtool_session { int32_t open; };
-struct dbtool_stage { int64_t rows; };
+struct dbtool_session {
+  int32_t open;
+};
+struct dbtool_stage {
+  int64_t rows;
+};
 
 static struct dbtool_session the_session;
 static struct dbtool_stage the_stage;
@@ -34,24 +38,23 @@ static dbtool_status b_describe(dbtool_session* session, dbtool_text* out, dbtoo
   out->release = 0;
   return DBTOOL_OK;
 }
-static dbtool_status b_read_table(dbtool_session* session, const char* table,
-                                  struct ArrowArrayStream* out, dbtool_error* error) {
+static dbtool_status b_read_table(dbtool_session* session, const char* table, struct ArrowArrayStream* out,
+                                  dbtool_error* error) {
   (void)session;
   (void)table;
   (void)out;
   (void)error;
   return DBTOOL_ERR_NOT_SUPPORTED;
 }
-static dbtool_status b_backup(dbtool_session* session, const char* path, dbtool_text* report,
-                              dbtool_error* error) {
+static dbtool_status b_backup(dbtool_session* session, const char* path, dbtool_text* report, dbtool_error* error) {
   (void)session;
   (void)path;
   (void)report;
   (void)error;
   return DBTOOL_ERR_NOT_SUPPORTED;
 }
-static dbtool_status b_stage_begin(dbtool_session* session, const char* schema_json,
-                                   dbtool_stage** out, dbtool_error* error) {
+static dbtool_status b_stage_begin(dbtool_session* session, const char* schema_json, dbtool_stage** out,
+                                   dbtool_error* error) {
   (void)session;
   (void)schema_json;
   (void)error;
@@ -59,9 +62,8 @@ static dbtool_status b_stage_begin(dbtool_session* session, const char* schema_j
   *out = &the_stage;
   return DBTOOL_OK;
 }
-static dbtool_status b_stage_load(dbtool_stage* stage, const char* table,
-                                  struct ArrowArrayStream* stream, int64_t* rows_loaded,
-                                  dbtool_error* error) {
+static dbtool_status b_stage_load(dbtool_stage* stage, const char* table, struct ArrowArrayStream* stream,
+                                  int64_t* rows_loaded, dbtool_error* error) {
   (void)table;
   (void)error;
   *rows_loaded = 0;
@@ -69,15 +71,13 @@ static dbtool_status b_stage_load(dbtool_stage* stage, const char* table,
   stage->rows += *rows_loaded;
   return DBTOOL_OK;
 }
-static dbtool_status b_stage_count(dbtool_stage* stage, const char* table, int64_t* rows,
-                                   dbtool_error* error) {
+static dbtool_status b_stage_count(dbtool_stage* stage, const char* table, int64_t* rows, dbtool_error* error) {
   (void)table;
   (void)error;
   *rows = stage->rows;
   return DBTOOL_OK;
 }
-static dbtool_status b_stage_commit(dbtool_stage* stage, dbtool_text* report,
-                                    dbtool_error* error) {
+static dbtool_status b_stage_commit(dbtool_stage* stage, dbtool_text* report, dbtool_error* error) {
   (void)stage;
   (void)report;
   (void)error;
@@ -126,8 +126,8 @@ static dbtool_status init(uint32_t host_abi, const dbtool_host_services* host, d
   if (host->log) host->log(host->host_data, DBTOOL_LOG_INFO, "init");
   out->kind = DBTOOL_KIND_BACKEND;
   out->description = "checks that plugin.h is C99";
-  out->capabilities = DBTOOL_CAP_BACKUP | DBTOOL_CAP_RESTORE | DBTOOL_CAP_ATOMIC_CUTOVER |
-                      DBTOOL_CAP_CREATE_DATABASE | DBTOOL_CAP_CANCEL;
+  out->capabilities = DBTOOL_CAP_BACKUP | DBTOOL_CAP_RESTORE | DBTOOL_CAP_ATOMIC_CUTOVER | DBTOOL_CAP_CREATE_DATABASE |
+                      DBTOOL_CAP_CANCEL;
   out->backend = &backend;
   out->source = 0;
   return DBTOOL_OK;
@@ -150,8 +150,7 @@ static int32_t h_is_cancelled(void* host_data) {
 }
 
 int main(void) {
-  dbtool_host_services host = {sizeof(dbtool_host_services), DBTOOL_ABI_VERSION, 0, h_log,
-                               h_progress, h_is_cancelled};
+  dbtool_host_services host = {sizeof(dbtool_host_services), DBTOOL_ABI_VERSION, 0, h_log, h_progress, h_is_cancelled};
   dbtool_plugin plugin = {0};
   dbtool_error error = {0};
   dbtool_text text = {0};
@@ -167,8 +166,7 @@ int main(void) {
   if (plugin.backend->open("{}", &session, &error) != DBTOOL_OK) return 1;
   if (plugin.backend->stage_begin(session, "{}", &stage, &error) != DBTOOL_OK) return 1;
   if (plugin.backend->stage_load(stage, "users", &stream, &rows, &error) != DBTOOL_OK) return 1;
-  if (plugin.backend->stage_count(stage, "users", &rows, &error) != DBTOOL_OK || rows != 0)
-    return 1;
+  if (plugin.backend->stage_count(stage, "users", &rows, &error) != DBTOOL_OK || rows != 0) return 1;
   plugin.backend->stage_abort(stage);
   if (plugin.backend->describe(session, &text, &error) != DBTOOL_OK) return 1;
   plugin.backend->close(session);

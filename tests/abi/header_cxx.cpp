@@ -18,8 +18,7 @@ void release_stream(ArrowArrayStream* stream) { stream->release = nullptr; }
 
 constexpr dbtool_source_api source{.struct_size = sizeof(dbtool_source_api), .fetch = fetch};
 
-dbtool_status init(uint32_t host_abi, const dbtool_host_services* host, dbtool_plugin* out,
-                   dbtool_error* error) {
+dbtool_status init(uint32_t host_abi, const dbtool_host_services* host, dbtool_plugin* out, dbtool_error* error) {
   (void)host;
   (void)error;
   out->abi_version = DBTOOL_ABI_VERSION;
@@ -52,8 +51,7 @@ int main() {
   dbtool_plugin_init_fn entry = init;
   if (entry(DBTOOL_ABI_VERSION, &host, &plugin, &error) != DBTOOL_OK) return 1;
   if (plugin.source->fetch("{}", &text, &error) != DBTOOL_ERR_NOT_SUPPORTED) return 1;
-  const bool empty = backend.open == nullptr && schema.release == nullptr &&
-                     array.release == nullptr && stream.release == nullptr &&
-                     text.release == nullptr && plugin.backend == nullptr;
+  const bool empty = backend.open == nullptr && schema.release == nullptr && array.release == nullptr &&
+                     stream.release == nullptr && text.release == nullptr && plugin.backend == nullptr;
   return empty && DBTOOL_PLUGIN_ENTRY_SYMBOL[0] == 'd' ? 0 : 1;
 }

@@ -32,8 +32,8 @@ const char* kUsage =
 int main(int argc, char** argv) {
   std::vector<char*> rest = {argv[0]};
   const std::pair<const char*, const char*> options[] = {{"--plugin", "DBTOOL_CONFORMANCE_PLUGIN"},
-                                                          {"--uri-template", "DBTOOL_CONFORMANCE_URI"},
-                                                          {"--quirks", "DBTOOL_CONFORMANCE_QUIRKS"}};
+                                                         {"--uri-template", "DBTOOL_CONFORMANCE_URI"},
+                                                         {"--quirks", "DBTOOL_CONFORMANCE_QUIRKS"}};
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "--help" || arg == "-h") {

@@ -104,7 +104,8 @@ Target resolve(const std::string& label) {
       size_t slash = uri.find('/', uri.find("://") + 3);
       size_t query = uri.find('?', slash);
       t.uri_template = uri.substr(0, slash + 1) + "{db}" + (query == std::string::npos ? "" : uri.substr(query));
-      if (label != backend) t.uri_template += (query == std::string::npos ? "?load=" : "&load=") + label.substr(backend.size() + 1);
+      if (label != backend)
+        t.uri_template += (query == std::string::npos ? "?load=" : "&load=") + label.substr(backend.size() + 1);
     }
   }
   return t;
@@ -284,10 +285,17 @@ void build_batch(const std::vector<ColumnSpec>& cols, const Rows& rows, ArrowArr
         continue;
       }
       switch (cols[c].type) {
-        case ColumnType::Int64: b.append_int64(c, v.as_int64()); break;
-        case ColumnType::Float64: b.append_double(c, v.as_double()); break;
-        case ColumnType::Bool: b.append_bool(c, v.as_bool()); break;
-        default: b.append_bytes(c, v.as_string());
+        case ColumnType::Int64:
+          b.append_int64(c, v.as_int64());
+          break;
+        case ColumnType::Float64:
+          b.append_double(c, v.as_double());
+          break;
+        case ColumnType::Bool:
+          b.append_bool(c, v.as_bool());
+          break;
+        default:
+          b.append_bytes(c, v.as_string());
       }
     }
   }
@@ -300,15 +308,16 @@ void make_stream(const std::vector<ColumnSpec>& cols, std::vector<Rows> batches,
                  int fail_at = -1) {
   auto index = std::make_shared<size_t>(0);
   auto data = std::make_shared<std::vector<Rows>>(std::move(batches));
-  sdk::export_stream(cols,
-                     [cols, data, index, fail_at](ArrowArray* o) {
-                       if (fail_at >= 0 && *index == static_cast<size_t>(fail_at))
-                         throw std::runtime_error("injected source failure at batch " + std::to_string(fail_at));
-                       if (*index >= data->size()) return false;
-                       build_batch(cols, (*data)[(*index)++], o);
-                       return true;
-                     },
-                     out);
+  sdk::export_stream(
+      cols,
+      [cols, data, index, fail_at](ArrowArray* o) {
+        if (fail_at >= 0 && *index == static_cast<size_t>(fail_at))
+          throw std::runtime_error("injected source failure at batch " + std::to_string(fail_at));
+        if (*index >= data->size()) return false;
+        build_batch(cols, (*data)[(*index)++], o);
+        return true;
+      },
+      out);
 }
 
 json::value null_value() { return nullptr; }
@@ -511,11 +520,20 @@ class Conformance : public ::testing::TestWithParam<std::string> {
             continue;
           }
           switch (v.spec(c).type) {
-            case ColumnType::Int64: row.emplace_back(v.get_int64(c, r)); break;
-            case ColumnType::Float64: row.emplace_back(v.get_double(c, r)); break;
-            case ColumnType::Bool: row.emplace_back(v.get_bool(c, r)); break;
-            case ColumnType::Binary: row.emplace_back(json::object{{"hex", hex(v.get_bytes(c, r))}}); break;
-            default: row.emplace_back(json::string(v.get_bytes(c, r)));
+            case ColumnType::Int64:
+              row.emplace_back(v.get_int64(c, r));
+              break;
+            case ColumnType::Float64:
+              row.emplace_back(v.get_double(c, r));
+              break;
+            case ColumnType::Bool:
+              row.emplace_back(v.get_bool(c, r));
+              break;
+            case ColumnType::Binary:
+              row.emplace_back(json::object{{"hex", hex(v.get_bytes(c, r))}});
+              break;
+            default:
+              row.emplace_back(json::string(v.get_bytes(c, r)));
           }
         }
         out.push_back(std::move(row));
@@ -564,10 +582,14 @@ TEST_P(Conformance, DescriptorAndNegotiationFollowTheContract) {
   EXPECT_FALSE(plugin_->version.empty());
   EXPECT_EQ(DBTOOL_ABI_MAJOR_OF(plugin_->abi_version), DBTOOL_ABI_VERSION_MAJOR);
   for (auto [slot, set] : std::initializer_list<std::pair<const char*, bool>>{
-           {"open", DBTOOL_HAS_SLOT(api_, open)}, {"close", DBTOOL_HAS_SLOT(api_, close)},
-           {"describe", DBTOOL_HAS_SLOT(api_, describe)}, {"stage_begin", DBTOOL_HAS_SLOT(api_, stage_begin)},
-           {"stage_load", DBTOOL_HAS_SLOT(api_, stage_load)}, {"stage_count", DBTOOL_HAS_SLOT(api_, stage_count)},
-           {"stage_commit", DBTOOL_HAS_SLOT(api_, stage_commit)}, {"stage_abort", DBTOOL_HAS_SLOT(api_, stage_abort)},
+           {"open", DBTOOL_HAS_SLOT(api_, open)},
+           {"close", DBTOOL_HAS_SLOT(api_, close)},
+           {"describe", DBTOOL_HAS_SLOT(api_, describe)},
+           {"stage_begin", DBTOOL_HAS_SLOT(api_, stage_begin)},
+           {"stage_load", DBTOOL_HAS_SLOT(api_, stage_load)},
+           {"stage_count", DBTOOL_HAS_SLOT(api_, stage_count)},
+           {"stage_commit", DBTOOL_HAS_SLOT(api_, stage_commit)},
+           {"stage_abort", DBTOOL_HAS_SLOT(api_, stage_abort)},
            {"read_table (the suite reads data back with it)", DBTOOL_HAS_SLOT(api_, read_table)}})
     EXPECT_TRUE(set) << "required slot " << slot << " is missing";
   // A capability is a promise that the slot is there.
@@ -575,9 +597,9 @@ TEST_P(Conformance, DescriptorAndNegotiationFollowTheContract) {
   EXPECT_TRUE(!(caps & DBTOOL_CAP_BACKUP) || DBTOOL_HAS_SLOT(api_, backup));
   EXPECT_TRUE(!(caps & DBTOOL_CAP_RESTORE) || DBTOOL_HAS_SLOT(api_, restore));
   EXPECT_TRUE(!(caps & DBTOOL_CAP_CANCEL) || DBTOOL_HAS_SLOT(api_, cancel));
-  EXPECT_TRUE(!(caps & DBTOOL_CAP_READ) || (DBTOOL_HAS_SLOT(api_, snapshot_begin) &&
-                                            DBTOOL_HAS_SLOT(api_, snapshot_end) &&
-                                            DBTOOL_HAS_SLOT(api_, describe_schema)));
+  EXPECT_TRUE(!(caps & DBTOOL_CAP_READ) ||
+              (DBTOOL_HAS_SLOT(api_, snapshot_begin) && DBTOOL_HAS_SLOT(api_, snapshot_end) &&
+               DBTOOL_HAS_SLOT(api_, describe_schema)));
   EXPECT_TRUE(!(caps & DBTOOL_CAP_RESTORE) || (caps & DBTOOL_CAP_BACKUP))
       << "RESTORE restores what backup wrote, so it comes with BACKUP";
 
@@ -599,7 +621,8 @@ TEST_P(Conformance, DescriptorAndNegotiationFollowTheContract) {
 
 // describe_uri (ABI 1.2): the backend alone reads its URIs; the host asks it what one names.
 TEST_P(Conformance, DescribeUriSaysWhatItsOwnUriNamesAndRefusesOthers) {
-  if (!DBTOOL_HAS_SLOT(api_, describe_uri)) GTEST_SKIP() << "describe_uri is optional (ABI 1.2); the host reads the URI as opaque";
+  if (!DBTOOL_HAS_SLOT(api_, describe_uri))
+    GTEST_SKIP() << "describe_uri is optional (ABI 1.2); the host reads the URI as opaque";
   auto describe_uri = [&](const std::string& uri, dbtool_status want) {
     Err err;
     dbtool_text out{};
@@ -999,9 +1022,10 @@ TEST_P(Conformance, BadInputGetsAClearErrorNotACrash) {
   {
     Err err;
     dbtool_stage* stage = nullptr;
-    EXPECT_EQ(api_->stage_begin(s.get(), R"({"tables": [{"name": "x", "columns": [{"name": "c", "type": "decimal"}]}]})",
-                                &stage, &err.e),
-              DBTOOL_ERR_INVALID_ARGUMENT);
+    EXPECT_EQ(
+        api_->stage_begin(s.get(), R"({"tables": [{"name": "x", "columns": [{"name": "c", "type": "decimal"}]}]})",
+                          &stage, &err.e),
+        DBTOOL_ERR_INVALID_ARGUMENT);
     EXPECT_NE(err.message().find("decimal"), std::string::npos) << err.message();
   }
   Stage stage = begin(s.get());

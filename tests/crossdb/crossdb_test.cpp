@@ -13,9 +13,9 @@
 
 #include <dbtool/sdk/arrow.hpp>
 
+#include "mysql_test_support.hpp"
 #include "plugins/backend.hpp"
 #include "plugins/plugin_registry.hpp"
-#include "mysql_test_support.hpp"
 #include "run_dbtool.hpp"
 
 namespace dbtool {
@@ -31,8 +31,8 @@ constexpr const char* kAppTables[] = {"users",       "sections",           "user
 
 // Every row of every app table, as JSON values, read back through the backend itself.
 json::object read_all(const std::string& backend, const std::string& uri, const std::string& password) {
-  static PluginRegistry reg =
-      PluginRegistry::discover({fs::path(testing::dbtool_binary()).parent_path() / ".." / "lib" / "dbtool" / "plugins"});
+  static PluginRegistry reg = PluginRegistry::discover(
+      {fs::path(testing::dbtool_binary()).parent_path() / ".." / "lib" / "dbtool" / "plugins"});
   json::object open{{"uri", uri}};
   if (!password.empty()) open["password"] = password;
   BackendSession s(reg.get(backend, DBTOOL_KIND_BACKEND), open);
@@ -54,10 +54,18 @@ json::object read_all(const std::string& backend, const std::string& uri, const 
             continue;
           }
           switch (v.spec(c).type) {
-            case sdk::ColumnType::Int64: row[name] = v.get_int64(c, r); break;
-            case sdk::ColumnType::Float64: row[name] = v.get_double(c, r); break;
-            case sdk::ColumnType::Bool: row[name] = v.get_bool(c, r); break;
-            default: row[name] = std::string(v.get_bytes(c, r)); break;
+            case sdk::ColumnType::Int64:
+              row[name] = v.get_int64(c, r);
+              break;
+            case sdk::ColumnType::Float64:
+              row[name] = v.get_double(c, r);
+              break;
+            case sdk::ColumnType::Bool:
+              row[name] = v.get_bool(c, r);
+              break;
+            default:
+              row[name] = std::string(v.get_bytes(c, r));
+              break;
           }
         }
         rows.push_back(std::move(row));
@@ -331,9 +339,8 @@ TEST(CrossDb, ChecksumsRecordedOnMariaDbMatchWhatIsReadBackAndVerify) {
   EXPECT_EQ(r.exit_code, 0) << r.out << r.err;
 
   // The same export into SQLite records the same checksums.
-  auto s = run_dbtool({"migrate", "--yes", "--db", (dir / "app.db").string(), "--json-file", export_file.string(),
-                       "--json"},
-                      {}, dir);
+  auto s = run_dbtool(
+      {"migrate", "--yes", "--db", (dir / "app.db").string(), "--json-file", export_file.string(), "--json"}, {}, dir);
   ASSERT_EQ(s.exit_code, 0) << s.err;
   EXPECT_EQ(json::parse(s.out).at("tables"), mysql_report.at("tables"));
   fs::remove_all(dir);

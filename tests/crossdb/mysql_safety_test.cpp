@@ -90,8 +90,7 @@ class Admin {
 
   // Every row, every value ("\\N" for NULL).
   std::vector<std::vector<std::string>> rows(const std::string& sql) {
-    if (mysql_real_query(m_, sql.data(), sql.size()) != 0)
-      throw std::runtime_error(sql + ": " + mysql_error(m_));
+    if (mysql_real_query(m_, sql.data(), sql.size()) != 0) throw std::runtime_error(sql + ": " + mysql_error(m_));
     std::vector<std::vector<std::string>> out;
     MYSQL_RES* r = mysql_store_result(m_);
     if (r == nullptr) {
@@ -125,7 +124,9 @@ class Admin {
     return "'" + out + "'";
   }
 
-  std::vector<std::string> databases() { return column("SELECT schema_name FROM information_schema.schemata ORDER BY 1"); }
+  std::vector<std::string> databases() {
+    return column("SELECT schema_name FROM information_schema.schemata ORDER BY 1");
+  }
   bool database_exists(const std::string& db) {
     return scalar("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = " + quote(db)) != "0";
   }
@@ -245,7 +246,10 @@ class MysqlSafety : public ::testing::Test {
     e.insert(extra.begin(), extra.end());
     return run_dbtool(args, e);
   }
-  void SetUp() override { dir_ = testing::make_temp_dir("dbtool-mysql-safety"); backups_ = dir_ / "backups"; }
+  void SetUp() override {
+    dir_ = testing::make_temp_dir("dbtool-mysql-safety");
+    backups_ = dir_ / "backups";
+  }
   void TearDown() override {
     if (!HasFailure()) fs::remove_all(dir_);
   }
@@ -379,8 +383,8 @@ TEST_F(MysqlSafety, StagingDatabasesOfAnotherDatabaseAreLeftAlone) {
   ASSERT_EQ(r.exit_code, 128 + 9) << "not killed at mid-load: " << r.err;
   std::vector<std::string> b_stages;
   for (const auto& name : admin.databases())
-    if (std::find(databases.begin(), databases.end(), name) == databases.end() &&
-        name.rfind(b.substr(0, 19), 0) == 0 && name.find("__dbtool_stage_") != std::string::npos)
+    if (std::find(databases.begin(), databases.end(), name) == databases.end() && name.rfind(b.substr(0, 19), 0) == 0 &&
+        name.find("__dbtool_stage_") != std::string::npos)
       b_stages.push_back(name);
   ASSERT_EQ(b_stages.size(), 1u);
   const std::string b_stage = b_stages[0];
@@ -414,8 +418,9 @@ TEST_F(MysqlSafety, TheLongestDatabaseNameCutsOverRepeatedly) {
     auto r = dbtool({"init", "--db", uri, "--yes"}, server->password);
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
-  auto r = dbtool({"restore", "--db", uri, "--yes", (backups_ / fs::directory_iterator(backups_)->path().filename()).string()},
-                  server->password);
+  auto r = dbtool(
+      {"restore", "--db", uri, "--yes", (backups_ / fs::directory_iterator(backups_)->path().filename()).string()},
+      server->password);
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_GT(admin.count(db, "users"), 0);
   // Every cut-over set the old tables aside, under names that fit, and status lists them.
@@ -563,8 +568,8 @@ TEST_F(MysqlSafety, ViewsAndTriggersAreNamedAndNeverLostSilently) {
   Admin admin(*server);
   std::string uri = fresh_database_uri(server->uri, "objects");
   const std::string db = database_of(uri);
-  std::vector<std::string> migrate{"migrate", "--source", "json-file", "--json-file", export_.string(),
-                                   "--db",    uri,        "--yes"};
+  std::vector<std::string> migrate{"migrate",        "--source", "json-file", "--json-file",
+                                   export_.string(), "--db",     uri,         "--yes"};
   auto r = dbtool(migrate, server->password);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   admin.rows("CREATE VIEW `" + db + "`.active_users AS SELECT _uid FROM `" + db + "`.users");
@@ -676,8 +681,8 @@ TEST_F(MysqlSafety, KilledBeforeCutOverLeavesTheLiveTablesAsTheyWere) {
   const auto before = admin.snapshot(db);
   ASSERT_GT(admin.count(db, "users"), 0);
 
-  const std::vector<std::string> migrate{"migrate", "--source", "json-file", "--json-file", export_.string(),
-                                         "--db", uri, "--yes"};
+  const std::vector<std::string> migrate{"migrate",        "--source", "json-file", "--json-file",
+                                         export_.string(), "--db",     uri,         "--yes"};
   r = dbtool(migrate, server->password, {{"DBTOOL_TEST_FAULT", "mid-load:kill"}});
   ASSERT_EQ(r.exit_code, 128 + 9) << "not killed at mid-load: " << r.err;
   EXPECT_EQ(admin.snapshot(db), before);
@@ -703,9 +708,9 @@ TEST_F(MysqlSafety, StatusNoticesIndexDrift) {
   const fs::path& dir = dir_;
   const std::string uri = fresh_database_uri(server->uri, "index");
   std::map<std::string, std::string> env{{"DBTOOL_DB_PASSWORD", server->password}};
-  auto r = run_dbtool({"migrate", "--yes", "--db", uri, "--json-file",
-                       (testing::fixtures_dir() / "sample-export.json").string()},
-                      env, dir);
+  auto r = run_dbtool(
+      {"migrate", "--yes", "--db", uri, "--json-file", (testing::fixtures_dir() / "sample-export.json").string()}, env,
+      dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   auto kinds = [&] {
     auto s = run_dbtool({"status", "--db", uri, "--json"}, env, dir);

@@ -29,13 +29,13 @@ inline std::optional<MysqlServer> mysql_server() {
   return MysqlServer{uri, pw ? pw : "", sock ? sock : ""};
 }
 
-#define REQUIRE_MYSQL(server)                                                                  \
-  auto server = ::dbtool::testing::mysql_server();                                             \
-  if (!server) {                                                                               \
-    const char* ci = std::getenv("CI");                                                        \
-    if (ci != nullptr && std::string(ci) == "true")                                            \
+#define REQUIRE_MYSQL(server)                                                                    \
+  auto server = ::dbtool::testing::mysql_server();                                               \
+  if (!server) {                                                                                 \
+    const char* ci = std::getenv("CI");                                                          \
+    if (ci != nullptr && std::string(ci) == "true")                                              \
       FAIL() << "DBTOOL_TEST_MYSQL_URI is not set: CI must run a MariaDB server (scripts/test)"; \
-    GTEST_SKIP() << "no MariaDB server (DBTOOL_TEST_MYSQL_URI unset); run scripts/test";      \
+    GTEST_SKIP() << "no MariaDB server (DBTOOL_TEST_MYSQL_URI unset); run scripts/test";         \
   }
 
 // The database a URI names (mysql://user@host:port/DB?options -> DB).

@@ -14,13 +14,13 @@ namespace dbtool {
 namespace {
 namespace json = boost::json;
 
-#define REQUIRE_POSTGRES()                                                                         \
-  const char* uri = std::getenv("DBTOOL_TEST_PG_URI");                                             \
-  const char* password = std::getenv("DBTOOL_TEST_PG_PASSWORD");                                   \
-  if (uri == nullptr || *uri == '\0') {                                                            \
-    const char* ci = std::getenv("CI");                                                            \
-    if (ci != nullptr && std::string(ci) == "true")                                                \
-      FAIL() << "DBTOOL_TEST_PG_URI is not set: CI must run a PostgreSQL server (scripts/test)";    \
+#define REQUIRE_POSTGRES()                                                                       \
+  const char* uri = std::getenv("DBTOOL_TEST_PG_URI");                                           \
+  const char* password = std::getenv("DBTOOL_TEST_PG_PASSWORD");                                 \
+  if (uri == nullptr || *uri == '\0') {                                                          \
+    const char* ci = std::getenv("CI");                                                          \
+    if (ci != nullptr && std::string(ci) == "true")                                              \
+      FAIL() << "DBTOOL_TEST_PG_URI is not set: CI must run a PostgreSQL server (scripts/test)"; \
     GTEST_SKIP() << "no PostgreSQL server (DBTOOL_TEST_PG_URI unset); run scripts/test";         \
   }
 

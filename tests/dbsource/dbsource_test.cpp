@@ -121,7 +121,8 @@ TEST(DatabaseSource, PlanChangesNoByteAndReportsTheCountsTheRunLoads) {
   const json::object plan = parse_report(p.out);
   EXPECT_EQ(plan.at("source"), json::value(sqlite_uri(o.db)));
   std::map<std::string, json::value> planned;
-  for (const auto& t : plan.at("tables").as_array()) planned[std::string(t.at("name").as_string())] = t.at("rows_after");
+  for (const auto& t : plan.at("tables").as_array())
+    planned[std::string(t.at("name").as_string())] = t.at("rows_after");
   EXPECT_EQ(planned.at("users"), kUsers);
   ASSERT_EQ(source_table(plan, "users").at("dropped_columns").as_array().size(), 1u);
 

@@ -106,8 +106,8 @@ TEST_F(BackupVerifyTest, ABackupRecordsEveryTablesRowsAndTheRunsDigest) {
   size_t compared = 0;
   for (const auto& t : report.at("tables").as_array()) {
     const std::string name(t.at("name").as_string());
-    const std::string want = std::to_string(t.at("rows").to_number<int64_t>()) + "\t" +
-                             std::string(t.at("checksum").as_string());
+    const std::string want =
+        std::to_string(t.at("rows").to_number<int64_t>()) + "\t" + std::string(t.at("checksum").as_string());
     EXPECT_EQ(manifest[name], want) << name;
     ++compared;
   }
@@ -132,9 +132,10 @@ TEST_F(BackupVerifyTest, RestoreRefusesABackupWhoseContentDiffersFromItsManifest
   const std::string target = read_bytes(db_);
   const std::map<std::string, std::pair<std::string, std::string>> cases = {
       {"altered.db", {"UPDATE users SET _name = 'tampered' WHERE id = 2", "users: 5 rows, digest"}},
-      {"lost.db", {"DELETE FROM user_sections WHERE rowid = (SELECT min(rowid) FROM user_sections)",
-                   "user_sections: 8 rows"}},
-      {"added.db", {"INSERT INTO sections (id, _name, _abbreviation) VALUES (99, 'Extra', 'EXTRA')", "sections: 5 rows"}},
+      {"lost.db",
+       {"DELETE FROM user_sections WHERE rowid = (SELECT min(rowid) FROM user_sections)", "user_sections: 8 rows"}},
+      {"added.db",
+       {"INSERT INTO sections (id, _name, _abbreviation) VALUES (99, 'Extra', 'EXTRA')", "sections: 5 rows"}},
   };
   for (const auto& [name, c] : cases) {
     SCOPED_TRACE(name);

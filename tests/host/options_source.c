@@ -31,7 +31,8 @@ static dbtool_status fetch(const char* options_json, dbtool_text* report, dbtool
   const char* export_path = getenv("DBTOOL_TEST_EXPORT");
   FILE* f;
   size_t cap;
-  if (out == NULL || export_path == NULL) return fail(error, "DBTOOL_TEST_OPTIONS_OUT and DBTOOL_TEST_EXPORT must be set");
+  if (out == NULL || export_path == NULL)
+    return fail(error, "DBTOOL_TEST_OPTIONS_OUT and DBTOOL_TEST_EXPORT must be set");
   f = fopen(out, "w");
   if (f == NULL) return fail(error, "cannot write DBTOOL_TEST_OPTIONS_OUT");
   fputs(options_json, f);

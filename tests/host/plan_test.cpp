@@ -61,14 +61,13 @@ TEST_F(Plan, ChangesNoByteAndPlansTheCountsTheRunLoads) {
 
   json::object plan = json::parse(p.out).as_object();
   EXPECT_EQ(plan.at("schema").at("before").at("version"), plan.at("schema").at("after").at("version"));
-  EXPECT_EQ(rows(plan.at("tables"), "rows_before"),
-            (std::map<std::string, int64_t>{{"sections", 5},
-                                            {"stock_transactions", 0},
-                                            {"stock_users", 0},
-                                            {"table_stocks", 0},
-                                            {"user_sections", 8},
-                                            {"user_transaction_stocks", 0},
-                                            {"users", 5}}));
+  EXPECT_EQ(rows(plan.at("tables"), "rows_before"), (std::map<std::string, int64_t>{{"sections", 5},
+                                                                                    {"stock_transactions", 0},
+                                                                                    {"stock_users", 0},
+                                                                                    {"table_stocks", 0},
+                                                                                    {"user_sections", 8},
+                                                                                    {"user_transaction_stocks", 0},
+                                                                                    {"users", 5}}));
   bool asks = false;
   for (const auto& gd : plan.at("guards").as_array()) asks = asks || gd.at("guard") == "confirm";
   EXPECT_TRUE(asks) << p.out;

@@ -61,15 +61,15 @@ TEST(Plugins, ANonPluginLibraryIsSkippedWithAReason) {
 TEST(Plugins, SourceOptionsGoByNameToTheirOwnPluginOnly) {
   const fs::path dir = testing::make_temp_dir("dbtool-options");
   const fs::path seen = dir / "options.json";
-  auto r = run_dbtool({"--plugin-dir", DBTOOL_TEST_OPTIONS_PLUGIN_DIR, "migrate", "--yes", "--db",
-                       (dir / "app.db").string(), "--source", "options-echo", "--legacy-url", "http://127.0.0.1:9",
-                       "--json-file", (dir / "data.json").string()},
-                      {{"DBTOOL_LEGACY_UID", "admin-uid"},
-                       {"DBTOOL_LEGACY_PASSWORD", "Legacy-Pw-7f3"},
-                       {"DBTOOL_DEFAULT_PASSWORD", "x"},
-                       {"DBTOOL_TEST_OPTIONS_OUT", seen.string()},
-                       {"DBTOOL_TEST_EXPORT", (testing::fixtures_dir() / "sample-export.json").string()}},
-                      dir);
+  auto r = run_dbtool(
+      {"--plugin-dir", DBTOOL_TEST_OPTIONS_PLUGIN_DIR, "migrate", "--yes", "--db", (dir / "app.db").string(),
+       "--source", "options-echo", "--legacy-url", "http://127.0.0.1:9", "--json-file", (dir / "data.json").string()},
+      {{"DBTOOL_LEGACY_UID", "admin-uid"},
+       {"DBTOOL_LEGACY_PASSWORD", "Legacy-Pw-7f3"},
+       {"DBTOOL_DEFAULT_PASSWORD", "x"},
+       {"DBTOOL_TEST_OPTIONS_OUT", seen.string()},
+       {"DBTOOL_TEST_EXPORT", (testing::fixtures_dir() / "sample-export.json").string()}},
+      dir);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   const std::string text = testing::read_bytes(seen);
   const boost::json::object options = boost::json::parse(text).as_object();

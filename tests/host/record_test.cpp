@@ -284,8 +284,8 @@ TEST_F(Record, ARestoreWhoseHistoryCannotBeMergedSaysSoAndKeepsTheData) {
   ASSERT_EQ(b.exit_code, 0) << b.err;
   const std::string file(json::parse(b.out).at("path").as_string());
   ASSERT_EQ(dbtool({"migrate", "--yes", "--json-file", export_.string()}).exit_code, 0);
-  auto r = run_dbtool({"restore", "--db", db_.string(), "--yes", file}, {{"DBTOOL_TEST_FAULT", "before-history-commit"}},
-                      dir_);
+  auto r = run_dbtool({"restore", "--db", db_.string(), "--yes", file},
+                      {{"DBTOOL_TEST_FAULT", "before-history-commit"}}, dir_);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("restored " + db_.string() + " from " + file), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("the runs recorded since that backup are kept in the backup of the previous state"),
@@ -303,8 +303,9 @@ TEST_F(Record, ARestoreWhoseHistoryCannotBeMergedSaysSoAndKeepsTheData) {
 // and triggers kept, and the history left as the backup's, with a warning that says why.
 TEST_F(Record, ARestoreOfABackupWithViewsAndTriggersKeepsThem) {
   ASSERT_EQ(dbtool({"init", "--yes"}).exit_code, 0);
-  exec(db_, "CREATE VIEW active_users AS SELECT _uid FROM users;"
-            "CREATE TRIGGER users_touch AFTER UPDATE ON users BEGIN SELECT 1; END;");
+  exec(db_,
+       "CREATE VIEW active_users AS SELECT _uid FROM users;"
+       "CREATE TRIGGER users_touch AFTER UPDATE ON users BEGIN SELECT 1; END;");
   auto b = dbtool({"backup", "--json"});
   ASSERT_EQ(b.exit_code, 0) << b.err;
   const std::string file(json::parse(b.out).at("path").as_string());
@@ -316,8 +317,8 @@ TEST_F(Record, ARestoreOfABackupWithViewsAndTriggersKeepsThem) {
   sqlite3* h = nullptr;
   ASSERT_EQ(sqlite3_open(db_.c_str(), &h), SQLITE_OK);
   sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(h, "SELECT count(*) FROM sqlite_master WHERE name IN ('active_users', 'users_touch')", -1,
-                               &st, nullptr),
+  ASSERT_EQ(sqlite3_prepare_v2(h, "SELECT count(*) FROM sqlite_master WHERE name IN ('active_users', 'users_touch')",
+                               -1, &st, nullptr),
             SQLITE_OK);
   ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
   EXPECT_EQ(sqlite3_column_int(st, 0), 2) << "the view and the trigger are restored";

@@ -48,16 +48,20 @@ TEST(Schema, ErrorsNameFileAndField) {
             std::string::npos);
   EXPECT_NE(error_of(R"({"name":"x","version":0,"tables":[]})").find("version: expected a positive integer"),
             std::string::npos);
-  EXPECT_NE(error_of(R"({"name":"x","version":1,"tables":[{"name":"t","columns":[{"name":"a","type":"int64"}],"primary_key":["b"]}]})")
-                .find("primary_key[0]: no column \"b\""),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(
+          R"({"name":"x","version":1,"tables":[{"name":"t","columns":[{"name":"a","type":"int64"}],"primary_key":["b"]}]})")
+          .find("primary_key[0]: no column \"b\""),
+      std::string::npos);
   EXPECT_NE(error_of(R"({"name":"x","version":1,"tables":[{"name":"t","columns":[{"name":"a","type":"int64"}],
       "foreign_keys":[{"name":"f","columns":["a"],"references":{"table":"later","columns":["id"]}}]}]})")
                 .find("no table \"later\" declared before this one"),
             std::string::npos);
-  EXPECT_NE(error_of(R"({"name":"x","version":1,"tables":[{"name":"t","columns":[{"name":"a","type":"bool","default":"yes"}]}]})")
-                .find("columns[0].default: does not fit"),
-            std::string::npos);
+  EXPECT_NE(
+      error_of(
+          R"({"name":"x","version":1,"tables":[{"name":"t","columns":[{"name":"a","type":"bool","default":"yes"}]}]})")
+          .find("columns[0].default: does not fit"),
+      std::string::npos);
   EXPECT_NE(error_of(R"({"name":"x","version":1,"tables":[{"name":"t","colums":[]}]})").find("colums: unknown field"),
             std::string::npos);
 }
@@ -120,8 +124,10 @@ TEST(Schema, FileRules) {
   EXPECT_EQ(error_of(R"({"name":"x",)" + tables + "}"), "bad.json: version: expected a positive integer");
   EXPECT_NE(error_of(R"({"name":"x","version":1,"checksum":"00",)" + tables + "}").find("bad.json: checksum: "),
             std::string::npos);
-  EXPECT_EQ(error_of(R"({"name":"x","version":1,"tables":[{"name":"dbtool_history","columns":[{"name":"a","type":"int64"}]}]})"),
-            "bad.json: tables[0] (dbtool_history).name: reserved for dbtool's run history");
+  EXPECT_EQ(
+      error_of(
+          R"({"name":"x","version":1,"tables":[{"name":"dbtool_history","columns":[{"name":"a","type":"int64"}]}]})"),
+      "bad.json: tables[0] (dbtool_history).name: reserved for dbtool's run history");
   EXPECT_EQ(error_of(R"({"name":"x","version":1,)" + tables + "}"), "");
 }
 

@@ -4,8 +4,8 @@
 // served by the installed dbtool through the new backend.
 #include <gtest/gtest.h>
 
-#include <boost/json.hpp>
 #include <sqlite3.h>
+#include <boost/json.hpp>
 
 #include "run_dbtool.hpp"
 

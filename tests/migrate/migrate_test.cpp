@@ -37,10 +37,17 @@ std::vector<json::array> rows(const fs::path& db, const std::string& sql) {
     json::array row;
     for (int i = 0; i < sqlite3_column_count(st); ++i) {
       switch (sqlite3_column_type(st, i)) {
-        case SQLITE_NULL: row.emplace_back(nullptr); break;
-        case SQLITE_INTEGER: row.emplace_back(sqlite3_column_int64(st, i)); break;
-        case SQLITE_FLOAT: row.emplace_back(sqlite3_column_double(st, i)); break;
-        default: row.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, i)));
+        case SQLITE_NULL:
+          row.emplace_back(nullptr);
+          break;
+        case SQLITE_INTEGER:
+          row.emplace_back(sqlite3_column_int64(st, i));
+          break;
+        case SQLITE_FLOAT:
+          row.emplace_back(sqlite3_column_double(st, i));
+          break;
+        default:
+          row.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st, i)));
       }
     }
     out.push_back(std::move(row));
@@ -138,9 +145,12 @@ class FakeServer {
       : scheme_(tls ? "https" : "http") {
     fs::path port_file = dir / "port";
     fs::remove(port_file);
-    std::vector<std::string> args = {"python3", (testing::fixtures_dir() / "fake_legacy_server.py").string(),
-                                     "--export", export_file.string(), "--uid", "admin", "--password", kLegacyPassword,
-                                     "--port", "0", "--port-file", port_file.string()};
+    std::vector<std::string> args = {"python3",     (testing::fixtures_dir() / "fake_legacy_server.py").string(),
+                                     "--export",    export_file.string(),
+                                     "--uid",       "admin",
+                                     "--password",  kLegacyPassword,
+                                     "--port",      "0",
+                                     "--port-file", port_file.string()};
     if (tls) args.insert(args.end(), {"--tls-cert", tls->first.string(), "--tls-key", tls->second.string()});
     pid_ = fork();
     if (pid_ == 0) {
@@ -190,8 +200,8 @@ class MigrateTest : public ::testing::Test {
     if (!HasFailure()) fs::remove_all(dir_);
   }
   testing::RunResult migrate(std::vector<std::string> extra, std::map<std::string, std::string> env = {}) {
-    std::vector<std::string> args = {"migrate", "--db", db_.string(), "--json-file", cache_.string(), "--yes",
-                                     "--backup-dir", (dir_ / "backups").string()};
+    std::vector<std::string> args = {"migrate",       "--db",  db_.string(),   "--json-file",
+                                     cache_.string(), "--yes", "--backup-dir", (dir_ / "backups").string()};
     args.insert(args.end(), extra.begin(), extra.end());
     env.emplace("DBTOOL_LEGACY_UID", "admin");
     env.emplace("DBTOOL_LEGACY_PASSWORD", kLegacyPassword);
@@ -344,8 +354,8 @@ TEST_F(MigrateTest, EveryServerFailureFallsBackToTheUnchangedCache) {
   for (const auto& [mode, reason] : reasons) {
     SCOPED_TRACE(mode);
     server.set_mode(mode);
-    auto r = migrate({"--source", "http-legacy,json-file", "--legacy-url", server.url(), "--timeout", "3",
-                      "--retries", "0", "--max-body-bytes", "1000000", "--json"});
+    auto r = migrate({"--source", "http-legacy,json-file", "--legacy-url", server.url(), "--timeout", "3", "--retries",
+                      "0", "--max-body-bytes", "1000000", "--json"});
     ASSERT_EQ(r.exit_code, 0) << r.err;
     json::object report = json::parse(r.out).as_object();
     EXPECT_EQ(report.at("source").as_string(), "json-file");
@@ -367,16 +377,17 @@ TEST_F(MigrateTest, EveryServerFailureFallsBackToTheUnchangedCache) {
 // chain falls back), trusted with --ca-file, and reached with --insecure only with a warning.
 TEST_F(MigrateTest, HttpsServersAreVerified) {
   const fs::path cert = dir_ / "server.pem", key = dir_ / "server.key";
-  const std::string make_cert = "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
-                                "-addext subjectAltName=IP:127.0.0.1 -keyout '" + key.string() + "' -out '" +
-                                cert.string() + "' >/dev/null 2>&1";
+  const std::string make_cert =
+      "openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=127.0.0.1 "
+      "-addext subjectAltName=IP:127.0.0.1 -keyout '" +
+      key.string() + "' -out '" + cert.string() + "' >/dev/null 2>&1";
   ASSERT_EQ(std::system(make_cert.c_str()), 0) << "openssl is needed to make a test certificate";
   FakeServer server(dir_, export_, std::make_pair(cert, key));
   ASSERT_TRUE(server.ok());
   ASSERT_EQ(server.url().rfind("https://", 0), 0u);
   fs::copy_file(export_, cache_);
-  const std::vector<std::string> chain = {"--source", "http-legacy,json-file", "--legacy-url", server.url(),
-                                          "--retries", "0", "--json"};
+  const std::vector<std::string> chain = {
+      "--source", "http-legacy,json-file", "--legacy-url", server.url(), "--retries", "0", "--json"};
 
   auto r = migrate(chain);
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -403,8 +414,8 @@ TEST_F(MigrateTest, HttpsServersAreVerified) {
 
 TEST_F(MigrateTest, ServerDownFallsBackToTheCache) {
   fs::copy_file(export_, cache_);
-  auto r = migrate({"--source", "http-legacy,json-file", "--legacy-url", "http://127.0.0.1:9", "--retries", "0",
-                    "--json"});
+  auto r =
+      migrate({"--source", "http-legacy,json-file", "--legacy-url", "http://127.0.0.1:9", "--retries", "0", "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out).at("source").as_string(), "json-file");
 }
@@ -636,9 +647,17 @@ TEST_F(MigrateTest, FullDiskDuringTheLoadLeavesTheTargetByteIdentical) {
     }
   write_bytes(cache_, json::serialize(users));
   ASSERT_GT(fs::file_size(cache_), 2u << 20) << "the new database must outgrow the limit";
-  std::vector<std::string> args = {"-c", "trap '' XFSZ; ulimit -f 2048; exec \"$0\" \"$@\"",
-                                   testing::dbtool_binary().string(), "migrate", "--db", db_.string(), "--json-file",
-                                   cache_.string(), "--yes", "--backup-dir", (dir_ / "backups").string()};
+  std::vector<std::string> args = {"-c",
+                                   "trap '' XFSZ; ulimit -f 2048; exec \"$0\" \"$@\"",
+                                   testing::dbtool_binary().string(),
+                                   "migrate",
+                                   "--db",
+                                   db_.string(),
+                                   "--json-file",
+                                   cache_.string(),
+                                   "--yes",
+                                   "--backup-dir",
+                                   (dir_ / "backups").string()};
   auto r = testing::run_program("/bin/sh", args, {{"DBTOOL_DEFAULT_PASSWORD", "x"}});
   EXPECT_NE(r.exit_code, 0);
   EXPECT_EQ(r.exit_code, 1) << "an error, not a signal: " << r.err;
@@ -785,8 +804,8 @@ TEST_F(MigrateTest, FractionalTimeoutsAreHonouredInMilliseconds) {
   server.set_mode("slow");
   fs::copy_file(export_, cache_);
   const auto t0 = std::chrono::steady_clock::now();
-  auto r = migrate({"--source", "http-legacy,json-file", "--legacy-url", server.url(), "--retries", "0",
-                    "--timeout", "0.5", "--json"});
+  auto r = migrate({"--source", "http-legacy,json-file", "--legacy-url", server.url(), "--retries", "0", "--timeout",
+                    "0.5", "--json"});
   const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(json::parse(r.out).at("source").as_string(), "json-file");

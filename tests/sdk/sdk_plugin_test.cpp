@@ -74,8 +74,8 @@ TEST(SdkPlugin, MakeSourceApiSetsFetch) {
 }
 
 const dbtool_backend_api kApi = dbtool::sdk::make_backend_api<Minimal>();
-const dbtool::sdk::PluginInfo kInfo{DBTOOL_KIND_BACKEND, "sdk-test", "1.2.3", "for the test", DBTOOL_CAP_BACKUP,
-                                    &kApi, nullptr};
+const dbtool::sdk::PluginInfo kInfo{DBTOOL_KIND_BACKEND, "sdk-test", "1.2.3", "for the test",
+                                    DBTOOL_CAP_BACKUP,   &kApi,      nullptr};
 
 TEST(SdkPlugin, InitPluginWritesNothingPastTheHostsDescriptor) {
   // A host whose dbtool_plugin ended after `capabilities`: the bytes behind it are not its.

@@ -33,17 +33,21 @@ TEST(SdkSchema, UnknownKeysAreRefusedAtEveryLevelNamingTheField) {
   EXPECT_EQ(error_of(R"({"tables": [{"name": "t", "colums": []}]})"), "schema: tables[0] (t).colums: unknown field");
   EXPECT_EQ(error_of(table_doc(R"({"name": "a", "type": "int64", "nulable": false})")),
             "schema: tables[0] (t).columns[0].nulable: unknown field");
-  EXPECT_EQ(error_of(table_doc(R"({"name": "a", "type": "int64"})", R"(, "unique": [{"name": "u", "columns": ["a"], "where": 1}])")),
-            "schema: tables[0] (t).unique[0].where: unknown field");
   EXPECT_EQ(error_of(table_doc(R"({"name": "a", "type": "int64"})",
-                               R"(, "foreign_keys": [{"name": "f", "columns": ["a"], "references": {"table": "t", "columns": ["a"], "x": 1}}])")),
-            "schema: tables[0] (t).foreign_keys[0].references.x: unknown field");
+                               R"(, "unique": [{"name": "u", "columns": ["a"], "where": 1}])")),
+            "schema: tables[0] (t).unique[0].where: unknown field");
+  EXPECT_EQ(
+      error_of(table_doc(
+          R"({"name": "a", "type": "int64"})",
+          R"(, "foreign_keys": [{"name": "f", "columns": ["a"], "references": {"table": "t", "columns": ["a"], "x": 1}}])")),
+      "schema: tables[0] (t).foreign_keys[0].references.x: unknown field");
 }
 
 TEST(SdkSchema, APrimaryKeyColumnMustBeDeclaredNotNullable) {
   EXPECT_EQ(error_of(table_doc(R"({"name": "a", "type": "int64"})", R"(, "primary_key": ["a"])")),
             "schema: tables[0] (t).primary_key[0]: column \"a\" must be declared \"nullable\": false");
-  EXPECT_EQ(error_of(table_doc(R"({"name": "a", "type": "int64", "nullable": false})", R"(, "primary_key": ["a"])")), "");
+  EXPECT_EQ(error_of(table_doc(R"({"name": "a", "type": "int64", "nullable": false})", R"(, "primary_key": ["a"])")),
+            "");
 }
 
 TEST(SdkSchema, AnEmptyPrimaryKeyMeansNoneAndRoundTrips) {
@@ -89,20 +93,27 @@ TEST(SdkSchema, ColumnAttributesAreChecked) {
 }
 
 TEST(SdkSchema, KeysAndConstraintNamesAreChecked) {
-  EXPECT_EQ(error_of(table_doc(R"({"name": "a", "type": "int64", "nullable": false})", R"(, "primary_key": ["a", "a"])")),
-            "schema: tables[0] (t).primary_key[1]: repeats the column \"a\"");
-  EXPECT_EQ(error_of(table_doc(R"({"name": "a", "type": "int64"})", R"(, "indexes": [{"name": "i", "columns": ["b"]}])")),
-            "schema: tables[0] (t).indexes[0].columns[0]: no column \"b\" in table t");
+  EXPECT_EQ(
+      error_of(table_doc(R"({"name": "a", "type": "int64", "nullable": false})", R"(, "primary_key": ["a", "a"])")),
+      "schema: tables[0] (t).primary_key[1]: repeats the column \"a\"");
+  EXPECT_EQ(
+      error_of(table_doc(R"({"name": "a", "type": "int64"})", R"(, "indexes": [{"name": "i", "columns": ["b"]}])")),
+      "schema: tables[0] (t).indexes[0].columns[0]: no column \"b\" in table t");
   // A constraint name is used once in the whole schema (one namespace on SQLite and PostgreSQL).
-  EXPECT_EQ(error_of(R"({"tables": [{"name": "p", "columns": [{"name": "a", "type": "int64"}], "indexes": [{"name": "k", "columns": ["a"]}]},
+  EXPECT_EQ(
+      error_of(
+          R"({"tables": [{"name": "p", "columns": [{"name": "a", "type": "int64"}], "indexes": [{"name": "k", "columns": ["a"]}]},
                                     {"name": "c", "columns": [{"name": "a", "type": "int64"}], "unique": [{"name": "k", "columns": ["a"]}]}]})"),
-            "schema: tables[1] (c).unique[0].name: duplicate constraint name \"k\"");
+      "schema: tables[1] (c).unique[0].name: duplicate constraint name \"k\"");
   EXPECT_EQ(error_of(R"({"tables": [{"name": "c", "columns": [{"name": "p", "type": "int64"}],
       "foreign_keys": [{"name": "f", "columns": ["p"], "references": {"table": "later", "columns": ["id"]}}]}]})"),
-            "schema: tables[0] (c).foreign_keys[0].references.table: no table \"later\" declared before this one (list parents first)");
-  EXPECT_NE(error_of(table_doc(R"({"name": "a", "type": "int64"})",
-                               R"(, "foreign_keys": [{"name": "f", "columns": ["a"], "references": {"table": "t", "columns": ["a"]}, "on_delete": "explode"}])")),
-            "");
+            "schema: tables[0] (c).foreign_keys[0].references.table: no table \"later\" declared before this one (list "
+            "parents first)");
+  EXPECT_NE(
+      error_of(table_doc(
+          R"({"name": "a", "type": "int64"})",
+          R"(, "foreign_keys": [{"name": "f", "columns": ["a"], "references": {"table": "t", "columns": ["a"]}, "on_delete": "explode"}])")),
+      "");
 }
 
 TEST(SdkSchema, TheDocumentKeysAreReadWhenPresent) {

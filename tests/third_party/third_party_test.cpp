@@ -2,8 +2,8 @@
 // the installed dbtool and serves a migration (the path every third-party plugin takes).
 #include <gtest/gtest.h>
 
-#include <boost/json.hpp>
 #include <sqlite3.h>
+#include <boost/json.hpp>
 
 #include "run_dbtool.hpp"
 
@@ -18,7 +18,8 @@ int64_t count_users(const fs::path& db) {
   int64_t n = -1;
   if (sqlite3_open_v2(db.c_str(), &c, SQLITE_OPEN_READONLY, nullptr) == SQLITE_OK) {
     sqlite3_stmt* st = nullptr;
-    if (sqlite3_prepare_v2(c, "SELECT count(*) FROM users", -1, &st, nullptr) == SQLITE_OK && sqlite3_step(st) == SQLITE_ROW)
+    if (sqlite3_prepare_v2(c, "SELECT count(*) FROM users", -1, &st, nullptr) == SQLITE_OK &&
+        sqlite3_step(st) == SQLITE_ROW)
       n = sqlite3_column_int64(st, 0);
     sqlite3_finalize(st);
   }
@@ -40,9 +41,9 @@ class ThirdParty : public ::testing::Test {
     auto r = run_program(DBTOOL_TEST_CMAKE, {"--install", DBTOOL_TEST_BUILD_DIR, "--prefix", prefix.string()});
     if (r.exit_code != 0) return "cmake --install failed: " + r.out + r.err;
     if (!fs::exists(prefix / "include" / "dbtool" / "plugin.h")) return "plugin.h is not installed";
-    r = run_program(DBTOOL_TEST_CMAKE, {"-S", (testing::source_dir() / "tests" / "third_party" / "example-source").string(),
-                                        "-B", build.string(), "-G", DBTOOL_TEST_CMAKE_GENERATOR,
-                                        "-DCMAKE_PREFIX_PATH=" + prefix.string()});
+    r = run_program(DBTOOL_TEST_CMAKE,
+                    {"-S", (testing::source_dir() / "tests" / "third_party" / "example-source").string(), "-B",
+                     build.string(), "-G", DBTOOL_TEST_CMAKE_GENERATOR, "-DCMAKE_PREFIX_PATH=" + prefix.string()});
     if (r.exit_code != 0) return "configuring the example failed: " + r.out + r.err;
     r = run_program(DBTOOL_TEST_CMAKE, {"--build", build.string()});
     if (r.exit_code != 0) return "building the example failed: " + r.out + r.err;

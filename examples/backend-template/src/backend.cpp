@@ -33,15 +33,19 @@ using Db = std::unique_ptr<sqlite3, CloseDb>;
 [[noreturn]] void fail(sqlite3* db, int rc, const std::string& what) {
   const std::string message = what + ": " + (db != nullptr ? sqlite3_errmsg(db) : sqlite3_errstr(rc));
   switch (rc & 0xff) {
-    case SQLITE_CONSTRAINT: throw Failure(DBTOOL_ERR_CONSTRAINT, message, "23000", rc);
+    case SQLITE_CONSTRAINT:
+      throw Failure(DBTOOL_ERR_CONSTRAINT, message, "23000", rc);
     case SQLITE_CANTOPEN:
     case SQLITE_IOERR:
     case SQLITE_FULL:
     case SQLITE_READONLY:
-    case SQLITE_PERM: throw Failure(DBTOOL_ERR_IO, message, "", rc);
+    case SQLITE_PERM:
+      throw Failure(DBTOOL_ERR_IO, message, "", rc);
     case SQLITE_NOTADB:
-    case SQLITE_CORRUPT: throw Failure(DBTOOL_ERR_DATA, message, "", rc);
-    default: throw Failure(DBTOOL_ERR_BACKEND, message, "", rc);
+    case SQLITE_CORRUPT:
+      throw Failure(DBTOOL_ERR_DATA, message, "", rc);
+    default:
+      throw Failure(DBTOOL_ERR_BACKEND, message, "", rc);
   }
 }
 
@@ -269,8 +273,7 @@ dbtool_status Backend::describe(dbtool_session* s, dbtool_text* out, dbtool_erro
   });
 }
 
-dbtool_status Backend::read_table(dbtool_session* s, const char* table_c, ArrowArrayStream* out,
-                                  dbtool_error* error) {
+dbtool_status Backend::read_table(dbtool_session* s, const char* table_c, ArrowArrayStream* out, dbtool_error* error) {
   return sdk::guard(error, [&] {
     const std::string table = table_c != nullptr ? table_c : "";
     if (!fs::exists(s->path))
@@ -300,8 +303,8 @@ dbtool_status Backend::read_table(dbtool_session* s, const char* table_c, ArrowA
     std::sort(key.begin(), key.end());
     std::string order;
     for (const auto& k : key) order += (order.empty() ? "" : ", ") + quote(k.second);
-    r->rows = std::make_unique<Statement>(r->db.get(),
-                                          "SELECT * FROM " + quote(table) + " ORDER BY " + (order.empty() ? "rowid" : order));
+    r->rows = std::make_unique<Statement>(
+        r->db.get(), "SELECT * FROM " + quote(table) + " ORDER BY " + (order.empty() ? "rowid" : order));
     sdk::export_stream(
         r->columns,
         [r](ArrowArray* batch) {
@@ -320,9 +323,15 @@ dbtool_status Backend::read_table(dbtool_session* s, const char* table_c, ArrowA
                 continue;
               }
               switch (r->columns[c].type) {
-                case sdk::ColumnType::Int64: b.append_int64(c, sqlite3_column_int64(st, i)); break;
-                case sdk::ColumnType::Float64: b.append_double(c, sqlite3_column_double(st, i)); break;
-                case sdk::ColumnType::Bool: b.append_bool(c, sqlite3_column_int(st, i) != 0); break;
+                case sdk::ColumnType::Int64:
+                  b.append_int64(c, sqlite3_column_int64(st, i));
+                  break;
+                case sdk::ColumnType::Float64:
+                  b.append_double(c, sqlite3_column_double(st, i));
+                  break;
+                case sdk::ColumnType::Bool:
+                  b.append_bool(c, sqlite3_column_int(st, i) != 0);
+                  break;
                 case sdk::ColumnType::Binary: {
                   const void* p = sqlite3_column_blob(st, i);
                   b.append_bytes(c, std::string_view(static_cast<const char*>(p), sqlite3_column_bytes(st, i)));
@@ -361,7 +370,8 @@ dbtool_status Backend::backup(dbtool_session* s, const char* path_c, dbtool_text
     }
     Db check = open_db(path, SQLITE_OPEN_READONLY);
     verify(check.get(), path);
-    json::object r{{"bytes", static_cast<int64_t>(fs::file_size(path))}, {"format", "sqlite3"},
+    json::object r{{"bytes", static_cast<int64_t>(fs::file_size(path))},
+                   {"format", "sqlite3"},
                    {"tables", table_report(check.get())}};
     sdk::set_text(report, json::serialize(r));
     guard_file.keep();
@@ -382,9 +392,11 @@ dbtool_status Backend::restore(dbtool_session* s, const char* path_c, dbtool_tex
       verify(to.get(), next);
     }
     if (std::rename(next.c_str(), s->path.c_str()) != 0)
-      throw Failure(DBTOOL_ERR_IO, "cannot move the restored database into place: " + std::string(std::strerror(errno)));
+      throw Failure(DBTOOL_ERR_IO,
+                    "cannot move the restored database into place: " + std::string(std::strerror(errno)));
     guard_file.keep();
-    json::object r{{"bytes", static_cast<int64_t>(fs::file_size(s->path))}, {"format", "sqlite3"},
+    json::object r{{"bytes", static_cast<int64_t>(fs::file_size(s->path))},
+                   {"format", "sqlite3"},
                    {"tables", table_report(open_db(s->path, SQLITE_OPEN_READONLY).get())}};
     sdk::set_text(report, json::serialize(r));
   });
@@ -411,8 +423,8 @@ dbtool_status Backend::stage_begin(dbtool_session* s, const char* schema_json, d
   });
 }
 
-dbtool_status Backend::stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream* stream,
-                                  int64_t* rows_loaded, dbtool_error* error) {
+dbtool_status Backend::stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream* stream, int64_t* rows_loaded,
+                                  dbtool_error* error) {
   int64_t loaded = 0;
   dbtool_status status = sdk::guard(error, [&] {
     sdk::StreamReader reader(stream);  // owns the stream from here on, whatever happens
@@ -440,9 +452,15 @@ dbtool_status Backend::stage_load(dbtool_stage* st, const char* table_c, ArrowAr
             continue;
           }
           switch (v.spec(c).type) {
-            case sdk::ColumnType::Int64: sqlite3_bind_int64(ins, p, v.get_int64(c, r)); break;
-            case sdk::ColumnType::Bool: sqlite3_bind_int(ins, p, v.get_bool(c, r) ? 1 : 0); break;
-            case sdk::ColumnType::Float64: sqlite3_bind_double(ins, p, v.get_double(c, r)); break;
+            case sdk::ColumnType::Int64:
+              sqlite3_bind_int64(ins, p, v.get_int64(c, r));
+              break;
+            case sdk::ColumnType::Bool:
+              sqlite3_bind_int(ins, p, v.get_bool(c, r) ? 1 : 0);
+              break;
+            case sdk::ColumnType::Float64:
+              sqlite3_bind_double(ins, p, v.get_double(c, r));
+              break;
             case sdk::ColumnType::Binary: {
               std::string_view b = v.get_bytes(c, r);
               sqlite3_bind_blob64(ins, p, b.data(), b.size(), SQLITE_TRANSIENT);

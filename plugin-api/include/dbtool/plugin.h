@@ -48,10 +48,10 @@ extern "C" {
 /* Non-zero when the function table `table` (any dbtool_*_api, which starts with struct_size)
  * has the slot `slot` and it is set. A slot beyond the table's struct_size belongs to a newer
  * minor than the one the table was built with, and reads as "not supported". C and C++. */
-#define DBTOOL_HAS_SLOT(table, slot)                                                     \
-  ((table) != NULL &&                                                                    \
+#define DBTOOL_HAS_SLOT(table, slot)                                                       \
+  ((table) != NULL &&                                                                      \
    (size_t)((const char*)&(table)->slot - (const char*)(table)) + sizeof((table)->slot) <= \
-       (size_t)(table)->struct_size &&                                                   \
+       (size_t)(table)->struct_size &&                                                     \
    (table)->slot != NULL)
 
 /* The name of the single exported entry symbol. */
@@ -88,18 +88,18 @@ typedef int32_t dbtool_status;
  * after which every field is zero again. Only the plugin that filled it knows how to free it. */
 typedef struct dbtool_error {
   dbtool_status status;
-  char* message;        /* UTF-8, NUL-terminated, owned by the error; never holds a secret */
-  char sqlstate[6];     /* five characters and NUL when the database gave one, else "" */
-  int32_t vendor_code;  /* the database's own error number, 0 when none */
-  int32_t http_status;  /* the HTTP status for sources, 0 when none */
-  void* private_data;   /* for the producer */
+  char* message;       /* UTF-8, NUL-terminated, owned by the error; never holds a secret */
+  char sqlstate[6];    /* five characters and NUL when the database gave one, else "" */
+  int32_t vendor_code; /* the database's own error number, 0 when none */
+  int32_t http_status; /* the HTTP status for sources, 0 when none */
+  void* private_data;  /* for the producer */
   void (*release)(struct dbtool_error* error);
 } dbtool_error;
 
 /* Text a plugin hands to the host (reports, descriptions). Release exactly once. */
 typedef struct dbtool_text {
-  char* data;   /* UTF-8, NUL-terminated */
-  size_t size;  /* bytes, not counting the NUL */
+  char* data;  /* UTF-8, NUL-terminated */
+  size_t size; /* bytes, not counting the NUL */
   void* private_data;
   void (*release)(struct dbtool_text* text);
 } dbtool_text;
@@ -216,15 +216,15 @@ typedef struct dbtool_backend_api dbtool_backend_api;
 typedef struct dbtool_source_api dbtool_source_api;
 
 typedef struct dbtool_plugin {
-  uint32_t struct_size;   /* sizeof(dbtool_plugin) as the host built it */
-  uint32_t abi_version;   /* the plugin's ABI; filled even when init refuses */
-  uint32_t kind;          /* DBTOOL_KIND_* */
+  uint32_t struct_size; /* sizeof(dbtool_plugin) as the host built it */
+  uint32_t abi_version; /* the plugin's ABI; filled even when init refuses */
+  uint32_t kind;        /* DBTOOL_KIND_* */
   uint32_t reserved;
-  const char* name;       /* short, [a-z0-9-]: "sqlite", "http-legacy"; static storage. A
-                           * backend's name is also its URI scheme ("sqlite:///PATH"). */
-  const char* version;    /* the plugin's own version; static storage */
-  const char* description;/* one line; static storage */
-  uint64_t capabilities;  /* DBTOOL_CAP_* */
+  const char* name;                  /* short, [a-z0-9-]: "sqlite", "http-legacy"; static storage. A
+                                      * backend's name is also its URI scheme ("sqlite:///PATH"). */
+  const char* version;               /* the plugin's own version; static storage */
+  const char* description;           /* one line; static storage */
+  uint64_t capabilities;             /* DBTOOL_CAP_* */
   const dbtool_backend_api* backend; /* non-NULL iff kind == DBTOOL_KIND_BACKEND; static */
   const dbtool_source_api* source;   /* non-NULL iff kind == DBTOOL_KIND_SOURCE; static */
   /* Since 1.2: the other URI schemes a backend owns besides its name, NULL-terminated ("postgres"
@@ -240,8 +240,8 @@ typedef struct dbtool_plugin {
  *  error     filled on failure.
  * Returns DBTOOL_OK, or DBTOOL_ERR_INCOMPATIBLE when the host's major differs from the
  * plugin's. May be called more than once; must be cheap and have no side effects. */
-typedef dbtool_status (*dbtool_plugin_init_fn)(uint32_t host_abi, const dbtool_host_services* host,
-                                               dbtool_plugin* out, dbtool_error* error);
+typedef dbtool_status (*dbtool_plugin_init_fn)(uint32_t host_abi, const dbtool_host_services* host, dbtool_plugin* out,
+                                               dbtool_error* error);
 
 /* ---------------------------------------------------------------------------------------
  * Backend
@@ -277,36 +277,32 @@ struct dbtool_backend_api {
   /* Required. Streams the rows of a table of the target in primary-key order (or rowid/insertion
    * order without one), columns in table order, in the profile above. The stream is owned by
    * the caller, who must release it before the session closes. */
-  dbtool_status (*read_table)(dbtool_session* session, const char* table,
-                              struct ArrowArrayStream* out, dbtool_error* error);
+  dbtool_status (*read_table)(dbtool_session* session, const char* table, struct ArrowArrayStream* out,
+                              dbtool_error* error);
 
   /* Writes a complete, consistent backup of the target to `path` (which must not exist),
    * creating the file with mode 0600, then verifies it. report: {"bytes": N, "format":
    * "...", "tables": [{"name", "rows"}]}. On failure no file is left at `path`. */
-  dbtool_status (*backup)(dbtool_session* session, const char* path, dbtool_text* report,
-                          dbtool_error* error);
+  dbtool_status (*backup)(dbtool_session* session, const char* path, dbtool_text* report, dbtool_error* error);
 
   /* Replaces the target's contents with a backup made by `backup`, atomically: the backup is
    * verified and rebuilt beside the target first, then swapped in. */
-  dbtool_status (*restore)(dbtool_session* session, const char* path, dbtool_text* report,
-                           dbtool_error* error);
+  dbtool_status (*restore)(dbtool_session* session, const char* path, dbtool_text* report, dbtool_error* error);
 
   /* Starts a stage: a new, empty database beside the target with the portable schema
    * `schema_json` (see CONTRACT.md) created in it. One stage per session at a time. */
-  dbtool_status (*stage_begin)(dbtool_session* session, const char* schema_json,
-                               dbtool_stage** out, dbtool_error* error);
+  dbtool_status (*stage_begin)(dbtool_session* session, const char* schema_json, dbtool_stage** out,
+                               dbtool_error* error);
   /* Loads every batch of `stream` into `table` of the stage; takes ownership of the stream
    * and releases it, on success and on failure. The stream's columns must match the table's
    * columns by name, in any order, a subset allowed (missing columns take their default, an
    * auto_increment column a generated value higher than every id already in the table, explicit
    * ones included). rows_loaded receives the number of rows written. May be called many times
    * per table. */
-  dbtool_status (*stage_load)(dbtool_stage* stage, const char* table,
-                              struct ArrowArrayStream* stream, int64_t* rows_loaded,
-                              dbtool_error* error);
+  dbtool_status (*stage_load)(dbtool_stage* stage, const char* table, struct ArrowArrayStream* stream,
+                              int64_t* rows_loaded, dbtool_error* error);
   /* Counts the rows of a table in the stage, as the database sees them. */
-  dbtool_status (*stage_count)(dbtool_stage* stage, const char* table, int64_t* rows,
-                               dbtool_error* error);
+  dbtool_status (*stage_count)(dbtool_stage* stage, const char* table, int64_t* rows, dbtool_error* error);
   /* Verifies the stage (integrity, foreign keys) and swaps it in place of the target in one
    * atomic step. report: {"retired": "where the old data went, if kept", ...}. After this
    * call, success or not, the stage handle is gone. On failure the target is as it was.

@@ -22,7 +22,6 @@ static void log_info(const char* message) {
   if (g_host != NULL && g_host->log != NULL) g_host->log(g_host->host_data, DBTOOL_LOG_INFO, message);
 }
 
-
 static void release_error(dbtool_error* error) {
   free(error->message);
   memset(error, 0, sizeof *error);

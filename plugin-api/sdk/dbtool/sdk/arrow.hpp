@@ -27,12 +27,18 @@ enum class ColumnType { Null, Bool, Int64, Float64, Utf8, Binary };
 
 inline const char* arrow_format(ColumnType t) {
   switch (t) {
-    case ColumnType::Null: return "n";
-    case ColumnType::Bool: return "b";
-    case ColumnType::Int64: return "l";
-    case ColumnType::Float64: return "g";
-    case ColumnType::Utf8: return "u";
-    case ColumnType::Binary: return "z";
+    case ColumnType::Null:
+      return "n";
+    case ColumnType::Bool:
+      return "b";
+    case ColumnType::Int64:
+      return "l";
+    case ColumnType::Float64:
+      return "g";
+    case ColumnType::Utf8:
+      return "u";
+    case ColumnType::Binary:
+      return "z";
   }
   return "n";
 }
@@ -91,9 +97,7 @@ struct ArrayHolder {
 struct StreamHolder {
   ArrowArrayStream st{};
   StreamHolder() = default;
-  explicit StreamHolder(ArrowArrayStream* moved_from) : st(*moved_from) {
-    moved_from->release = nullptr;
-  }
+  explicit StreamHolder(ArrowArrayStream* moved_from) : st(*moved_from) { moved_from->release = nullptr; }
   StreamHolder(const StreamHolder&) = delete;
   StreamHolder& operator=(const StreamHolder&) = delete;
   StreamHolder(StreamHolder&& o) noexcept : st(o.st) { o.st.release = nullptr; }
@@ -193,12 +197,21 @@ class BatchBuilder {
     Col& c = cols_.at(col);
     set_valid(c, false);
     switch (specs_[col].type) {
-      case ColumnType::Bool: push_bit(c.data, c.length, false); break;
-      case ColumnType::Int64: push_raw<int64_t>(c, 0); break;
-      case ColumnType::Float64: push_raw<double>(c, 0.0); break;
+      case ColumnType::Bool:
+        push_bit(c.data, c.length, false);
+        break;
+      case ColumnType::Int64:
+        push_raw<int64_t>(c, 0);
+        break;
+      case ColumnType::Float64:
+        push_raw<double>(c, 0.0);
+        break;
       case ColumnType::Utf8:
-      case ColumnType::Binary: c.offsets.push_back(c.offsets.back()); break;
-      case ColumnType::Null: break;
+      case ColumnType::Binary:
+        c.offsets.push_back(c.offsets.back());
+        break;
+      case ColumnType::Null:
+        break;
     }
     ++c.null_count;
     ++c.length;
@@ -356,19 +369,17 @@ class BatchView {
   BatchView(const std::vector<ColumnSpec>& columns, const ArrowArray& array) : specs_(&columns) {
     if (array.release == nullptr) throw Failure(DBTOOL_ERR_DATA, "Arrow batch already released");
     if (array.n_children != static_cast<int64_t>(columns.size()))
-      throw Failure(DBTOOL_ERR_DATA, "Arrow batch has " + std::to_string(array.n_children) +
-                                         " columns, its schema " + std::to_string(columns.size()));
+      throw Failure(DBTOOL_ERR_DATA, "Arrow batch has " + std::to_string(array.n_children) + " columns, its schema " +
+                                         std::to_string(columns.size()));
     if (array.null_count > 0) throw Failure(DBTOOL_ERR_DATA, "top-level nulls are not supported");
     length_ = array.length;
     offset_ = array.offset;
     cols_.reserve(columns.size());
     for (size_t i = 0; i < columns.size(); ++i) {
       const ArrowArray* ch = array.children[i];
-      const int64_t want = columns[i].type == ColumnType::Null ? 0
-                           : (columns[i].type == ColumnType::Utf8 ||
-                              columns[i].type == ColumnType::Binary)
-                               ? 3
-                               : 2;
+      const int64_t want = columns[i].type == ColumnType::Null                                              ? 0
+                           : (columns[i].type == ColumnType::Utf8 || columns[i].type == ColumnType::Binary) ? 3
+                                                                                                            : 2;
       if (ch->n_buffers != want && !(columns[i].type == ColumnType::Null && ch->n_buffers == 1))
         throw Failure(DBTOOL_ERR_DATA, "column " + columns[i].name + ": wrong buffer count");
       if (ch->length < array.offset + array.length)
@@ -477,19 +488,19 @@ inline void export_stream(std::vector<ColumnSpec> columns, BatchProducer next, A
 }
 
 // Exports a stream over batches that already exist (moved in).
-inline void export_stream(std::vector<ColumnSpec> columns, std::vector<ArrayHolder> batches,
-                          ArrowArrayStream* out) {
+inline void export_stream(std::vector<ColumnSpec> columns, std::vector<ArrayHolder> batches, ArrowArrayStream* out) {
   auto shared = std::make_shared<std::vector<ArrayHolder>>(std::move(batches));
   auto index = std::make_shared<size_t>(0);
-  export_stream(std::move(columns),
-                [shared, index](ArrowArray* o) {
-                  if (*index >= shared->size()) return false;
-                  ArrayHolder& h = (*shared)[(*index)++];
-                  *o = h.a;
-                  h.a.release = nullptr;
-                  return true;
-                },
-                out);
+  export_stream(
+      std::move(columns),
+      [shared, index](ArrowArray* o) {
+        if (*index >= shared->size()) return false;
+        ArrayHolder& h = (*shared)[(*index)++];
+        *o = h.a;
+        h.a.release = nullptr;
+        return true;
+      },
+      out);
 }
 
 // Reads a stream it owns, batch by batch. Throws Failure(DBTOOL_ERR_DATA) on a stream error
@@ -515,8 +526,7 @@ class StreamReader {
   void check(int rc, const char* what) {
     if (rc == 0) return;
     const char* msg = stream_.st.get_last_error ? stream_.st.get_last_error(&stream_.st) : nullptr;
-    throw Failure(DBTOOL_ERR_DATA, std::string("Arrow stream ") + what + " failed: " +
-                                       (msg ? msg : std::strerror(rc)));
+    throw Failure(DBTOOL_ERR_DATA, std::string("Arrow stream ") + what + " failed: " + (msg ? msg : std::strerror(rc)));
   }
   StreamHolder stream_;
   std::vector<ColumnSpec> columns_;

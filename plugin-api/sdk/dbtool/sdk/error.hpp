@@ -17,8 +17,8 @@ namespace dbtool::sdk {
 // into a status and a filled dbtool_error at the boundary.
 class Failure : public std::runtime_error {
  public:
-  Failure(dbtool_status status, const std::string& message, std::string sqlstate = {},
-          int32_t vendor_code = 0, int32_t http_status = 0)
+  Failure(dbtool_status status, const std::string& message, std::string sqlstate = {}, int32_t vendor_code = 0,
+          int32_t http_status = 0)
       : std::runtime_error(message),
         status_(status),
         sqlstate_(std::move(sqlstate)),

@@ -42,10 +42,10 @@ bool fits(const dbtool_plugin* out, const Field* field) {
 }
 
 // has_<slot><Impl>: whether Impl declares a static member named like the slot.
-#define DBTOOL_SDK_DETECT_SLOT(slot)                                                     \
-  template <class T, class = void>                                                       \
-  struct has_##slot : std::false_type {};                                                \
-  template <class T>                                                                     \
+#define DBTOOL_SDK_DETECT_SLOT(slot)      \
+  template <class T, class = void>        \
+  struct has_##slot : std::false_type {}; \
+  template <class T>                      \
   struct has_##slot<T, std::void_t<decltype(&T::slot)>> : std::true_type {};
 DBTOOL_SDK_DETECT_SLOT(open)
 DBTOOL_SDK_DETECT_SLOT(close)
@@ -160,7 +160,8 @@ inline dbtool_status init_plugin(uint32_t host_abi, const dbtool_host_services* 
     set(out->uri_schemes, info.uri_schemes);
     // An older host's shorter table still has the services it had; log(), progress() and
     // cancelled() check each slot against its struct_size before calling it.
-    if (host != nullptr && host->struct_size >= offsetof(dbtool_host_services, host_data) + sizeof(void*)) g_host = host;
+    if (host != nullptr && host->struct_size >= offsetof(dbtool_host_services, host_data) + sizeof(void*))
+      g_host = host;
   });
 }
 

@@ -40,15 +40,24 @@ inline std::optional<PortableType> to_portable_type(std::string_view name) {
 
 inline const char* type_name(PortableType t) {
   switch (t) {
-    case PortableType::Int64: return "int64";
-    case PortableType::Float64: return "float64";
-    case PortableType::Bool: return "bool";
-    case PortableType::Text: return "text";
-    case PortableType::Json: return "json";
-    case PortableType::Blob: return "blob";
-    case PortableType::Timestamp: return "timestamp";
-    case PortableType::Date: return "date";
-    case PortableType::DateTime: return "datetime";
+    case PortableType::Int64:
+      return "int64";
+    case PortableType::Float64:
+      return "float64";
+    case PortableType::Bool:
+      return "bool";
+    case PortableType::Text:
+      return "text";
+    case PortableType::Json:
+      return "json";
+    case PortableType::Blob:
+      return "blob";
+    case PortableType::Timestamp:
+      return "timestamp";
+    case PortableType::Date:
+      return "date";
+    case PortableType::DateTime:
+      return "datetime";
   }
   return "text";
 }
@@ -111,7 +120,7 @@ struct PortableSchema {
   std::string name;
   int64_t version = 0;
   std::string checksum;
-  std::string description;  // free text of a schema file; never sent to a backend
+  std::string description;            // free text of a schema file; never sent to a backend
   std::vector<PortableTable> tables;  // parents first
 
   const PortableTable* find_table(std::string_view n) const {
@@ -161,15 +170,20 @@ inline bool arrow_fits(std::string_view type, ColumnType arrow) {
 // datetime as utf8 text in their canonical forms.
 inline ColumnType arrow_type_of(PortableType type) {
   switch (type) {
-    case PortableType::Int64: return ColumnType::Int64;
-    case PortableType::Float64: return ColumnType::Float64;
-    case PortableType::Bool: return ColumnType::Bool;
-    case PortableType::Blob: return ColumnType::Binary;
+    case PortableType::Int64:
+      return ColumnType::Int64;
+    case PortableType::Float64:
+      return ColumnType::Float64;
+    case PortableType::Bool:
+      return ColumnType::Bool;
+    case PortableType::Blob:
+      return ColumnType::Binary;
     case PortableType::Text:
     case PortableType::Json:
     case PortableType::Timestamp:
     case PortableType::Date:
-    case PortableType::DateTime: return ColumnType::Utf8;
+    case PortableType::DateTime:
+      return ColumnType::Utf8;
   }
   return ColumnType::Utf8;
 }
@@ -319,15 +333,22 @@ inline std::string duplicate_key_message(const std::string& table, const std::st
 // checks at load, so a default in another form is refused here). A blob has no JSON form.
 inline bool value_fits(PortableType t, const boost::json::value& v) {
   switch (t) {
-    case PortableType::Int64: return v.is_int64() || (v.is_uint64() && v.get_uint64() <= INT64_MAX);
-    case PortableType::Float64: return v.is_number();
-    case PortableType::Bool: return v.is_bool();
+    case PortableType::Int64:
+      return v.is_int64() || (v.is_uint64() && v.get_uint64() <= INT64_MAX);
+    case PortableType::Float64:
+      return v.is_number();
+    case PortableType::Bool:
+      return v.is_bool();
     case PortableType::Text:
     case PortableType::Json:
-    case PortableType::Timestamp: return v.is_string();
-    case PortableType::Date: return v.is_string() && is_canonical_temporal("date", v.get_string());
-    case PortableType::DateTime: return v.is_string() && is_canonical_temporal("datetime", v.get_string());
-    case PortableType::Blob: return false;
+    case PortableType::Timestamp:
+      return v.is_string();
+    case PortableType::Date:
+      return v.is_string() && is_canonical_temporal("date", v.get_string());
+    case PortableType::DateTime:
+      return v.is_string() && is_canonical_temporal("datetime", v.get_string());
+    case PortableType::Blob:
+      return false;
   }
   return false;
 }
@@ -384,8 +405,8 @@ class SchemaReader {
   std::string identifier(const boost::json::object& o, std::string_view key, const std::string& path) const {
     std::string s = text(required(o, key, path), field(path, key));
     if (!is_identifier(s))
-      fail(field(path, key), boost::json::serialize(boost::json::string(s)) +
-                                 " is not a valid identifier ([A-Za-z_][A-Za-z0-9_]{0,63})");
+      fail(field(path, key),
+           boost::json::serialize(boost::json::string(s)) + " is not a valid identifier ([A-Za-z_][A-Za-z0-9_]{0,63})");
     return s;
   }
   bool boolean(const boost::json::object& o, std::string_view key, const std::string& path, bool fallback) const {
@@ -424,8 +445,8 @@ inline PortableColumn parse_column(const SchemaReader& r, const boost::json::val
   c.type = r.text(r.required(o, "type", path), path + ".type");
   const std::optional<PortableType> type = to_portable_type(c.type);
   if (!type)
-    r.fail(path + ".type", "unknown type \"" + c.type +
-                               "\" (int64, float64, bool, text, json, blob, timestamp, date, datetime)");
+    r.fail(path + ".type",
+           "unknown type \"" + c.type + "\" (int64, float64, bool, text, json, blob, timestamp, date, datetime)");
   c.nullable = r.boolean(o, "nullable", path, true);
   c.auto_increment = r.boolean(o, "auto_increment", path, false);
   if (c.auto_increment && *type != PortableType::Int64)
@@ -456,9 +477,8 @@ inline PortableKey parse_key(const SchemaReader& r, const boost::json::value& v,
   return k;
 }
 
-inline PortableForeignKey parse_foreign_key(const SchemaReader& r, const boost::json::value& v,
-                                            const std::string& path, const PortableTable& table,
-                                            const PortableSchema& earlier) {
+inline PortableForeignKey parse_foreign_key(const SchemaReader& r, const boost::json::value& v, const std::string& path,
+                                            const PortableTable& table, const PortableSchema& earlier) {
   const boost::json::object& o = r.object(v, path);
   r.only_keys(o, {"name", "columns", "references", "on_delete"}, path);
   PortableForeignKey fk;
