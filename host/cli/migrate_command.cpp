@@ -240,7 +240,7 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
     run.default_password_hash = [] { return default_password_hash(o.with_defaults ? "123Qwerty!" : nullptr); };
     ro.source = extracted.source;
     json::object report = rebuild(session, target, schema, ro, [&](BackendStage& stage) {
-      LoadOutcome out = import_into_stage(stage, schema, run);
+      LoadOutcome out = import_into_stage(stage, setup.schema, run);
       out.details["sources"] = extracted.to_json();
       out.details["export"] = extracted.export_file.string();
       return out;
