@@ -205,11 +205,12 @@ ChainResult run_source_chain(const PluginRegistry& plugins, const std::vector<st
       // A download counts only once it is complete and parses as an export: checked here,
       // whatever the plugin says, before it may replace the cache. A local file is checked by the import
       // itself, which stops before the cut-over at the first bad byte.
-      auto* c = attempt.report.if_contains("cacheable");
-      if (c && c->is_bool() && c->get_bool()) {
-        attempt.report["records"] = validate_export(delivered, s.record_key);
-      }
-      if (c && c->is_bool() && c->get_bool() && !s.scratch_dir) {
+      // Read once: adding keys to the report below may move its values (ASan found the pointer
+      // into it used after the report grew).
+      const auto* c = attempt.report.if_contains("cacheable");
+      const bool cacheable = c && c->is_bool() && c->get_bool();
+      if (cacheable) attempt.report["records"] = validate_export(delivered, s.record_key);
+      if (cacheable && !s.scratch_dir) {
         if (auto bak = install_cache(delivered, cache)) attempt.report["cache_backup"] = bak->string();
         attempt.report["cache"] = cache.string();
         delivered = cache;
