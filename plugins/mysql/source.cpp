@@ -175,8 +175,9 @@ sdk::PortableTable describe_table(Connection& c, const std::string& db, const st
       continue;
     }
     if (non_unique != "0") {
+      const sdk::PortableKey& k = key;  // a structured binding is not captured by clang 14
       auto fk = std::find_if(t.foreign_keys.begin(), t.foreign_keys.end(), [&](const sdk::PortableForeignKey& f) {
-        return f.name == key.name && f.columns == key.columns;
+        return f.name == k.name && f.columns == k.columns;
       });
       if (fk != t.foreign_keys.end()) continue;
     }

@@ -22,8 +22,7 @@ constexpr bool kInfileByDefault = false;
 // A prepared INSERT of `rows` rows, with bind buffers that point into the Arrow batch.
 class MultiInsert {
  public:
-  MultiInsert(MYSQL* m, const std::string& prefix, size_t columns, size_t rows)
-      : m_(m), columns_(columns), rows_(rows) {
+  MultiInsert(MYSQL* m, const std::string& prefix, size_t columns, size_t rows) : columns_(columns), rows_(rows) {
     std::string row = "(";
     for (size_t c = 0; c < columns; ++c) row += c ? ",?" : "?";
     row += ")";
@@ -100,7 +99,6 @@ class MultiInsert {
   size_t rows() const { return rows_; }
 
  private:
-  MYSQL* m_;
   size_t columns_, rows_;
   MYSQL_STMT* st_ = nullptr;
   std::vector<MYSQL_BIND> binds_;
