@@ -3,13 +3,13 @@
 // it, and --verify=full finding what only integrity_check finds (an index that does not match
 // its table). The real binary on real files.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <boost/json.hpp>
 
 #include <map>
 
 #include "run_dbtool.hpp"
+#include "sqlite_file.hpp"
 
 namespace dbtool {
 namespace {
@@ -17,39 +17,8 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using testing::read_bytes;
 using testing::run_dbtool;
-
-// Every row of `sql` as tab-separated text, one line per row.
-std::string query(const fs::path& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  std::string out;
-  if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
-    out = std::string("ERROR: ") + sqlite3_errmsg(h);
-  } else {
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      for (int i = 0; i < sqlite3_column_count(st); ++i) {
-        const unsigned char* t = sqlite3_column_text(st, i);
-        out += (i ? "\t" : "") + std::string(t ? reinterpret_cast<const char*>(t) : "NULL");
-      }
-      out += "\n";
-    }
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return out;
-}
-
-void exec(const fs::path& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
-  char* err = nullptr;
-  int rc = sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err);
-  std::string msg = err ? err : "";
-  sqlite3_free(err);
-  sqlite3_close(h);
-  ASSERT_EQ(rc, SQLITE_OK) << msg;
-}
+using testing::sqlite_exec;
+using testing::sqlite_query;
 
 size_t files_in(const fs::path& dir) {
   size_t n = 0;
@@ -61,12 +30,12 @@ size_t files_in(const fs::path& dir) {
 // Makes the unique index on sections._abbreviation describe another column: its entries no
 // longer match the table. quick_check does not look inside indexes; integrity_check does.
 void break_an_index(const fs::path& db) {
-  exec(db,
-       "PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = "
-       "'CREATE UNIQUE INDEX \"uq_sections_abbreviation\" ON \"sections\" (\"_name\")' "
-       "WHERE name = 'uq_sections_abbreviation'");
-  ASSERT_EQ(query(db, "PRAGMA quick_check"), "ok\n");
-  ASSERT_NE(query(db, "PRAGMA integrity_check"), "ok\n");
+  sqlite_exec(db,
+              "PRAGMA writable_schema = ON; UPDATE sqlite_master SET sql = "
+              "'CREATE UNIQUE INDEX \"uq_sections_abbreviation\" ON \"sections\" (\"_name\")' "
+              "WHERE name = 'uq_sections_abbreviation'");
+  ASSERT_EQ(sqlite_query(db, "PRAGMA quick_check"), "ok\n");
+  ASSERT_NE(sqlite_query(db, "PRAGMA integrity_check"), "ok\n");
 }
 
 class BackupVerifyTest : public ::testing::Test {
@@ -97,12 +66,12 @@ TEST_F(BackupVerifyTest, ABackupRecordsEveryTablesRowsAndTheRunsDigest) {
   const fs::path file = backup();
   ASSERT_FALSE(file.empty());
   std::map<std::string, std::string> manifest;
-  std::string rows = query(file, "SELECT table_name, row_count, checksum FROM dbtool_backup_manifest");
+  std::string rows = sqlite_query(file, "SELECT table_name, row_count, checksum FROM dbtool_backup_manifest");
   for (size_t at = 0, nl; (nl = rows.find('\n', at)) != std::string::npos; at = nl + 1) {
     std::string line = rows.substr(at, nl - at);
     manifest[line.substr(0, line.find('\t'))] = line.substr(line.find('\t') + 1);
   }
-  const json::value report = json::parse(query(db_, "SELECT report FROM dbtool_history"));
+  const json::value report = json::parse(sqlite_query(db_, "SELECT report FROM dbtool_history"));
   size_t compared = 0;
   for (const auto& t : report.at("tables").as_array()) {
     const std::string name(t.at("name").as_string());
@@ -118,9 +87,9 @@ TEST_F(BackupVerifyTest, ABackupRecordsEveryTablesRowsAndTheRunsDigest) {
   auto r = run_dbtool({"restore", "--db", db_.string(), "--yes", file.string(), "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.find("dbtool_backup_manifest"), std::string::npos) << r.out;
-  EXPECT_EQ(query(db_, "SELECT count(*) FROM sqlite_master WHERE name = 'dbtool_backup_manifest'"), "0\n");
-  EXPECT_EQ(query(db_, "PRAGMA application_id"), "0\n");
-  EXPECT_EQ(query(db_, "PRAGMA integrity_check"), "ok\n");
+  EXPECT_EQ(sqlite_query(db_, "SELECT count(*) FROM sqlite_master WHERE name = 'dbtool_backup_manifest'"), "0\n");
+  EXPECT_EQ(sqlite_query(db_, "PRAGMA application_id"), "0\n");
+  EXPECT_EQ(sqlite_query(db_, "PRAGMA integrity_check"), "ok\n");
 }
 
 // A backup whose rows were changed (or lost) after it was written no longer matches its
@@ -128,7 +97,7 @@ TEST_F(BackupVerifyTest, ABackupRecordsEveryTablesRowsAndTheRunsDigest) {
 TEST_F(BackupVerifyTest, RestoreRefusesABackupWhoseContentDiffersFromItsManifest) {
   const fs::path file = backup();
   ASSERT_FALSE(file.empty());
-  exec(db_, "UPDATE users SET _name = 'after the backup' WHERE id = 1");
+  sqlite_exec(db_, "UPDATE users SET _name = 'after the backup' WHERE id = 1");
   const std::string target = read_bytes(db_);
   const std::map<std::string, std::pair<std::string, std::string>> cases = {
       {"altered.db", {"UPDATE users SET _name = 'tampered' WHERE id = 2", "users: 5 rows, digest"}},
@@ -140,7 +109,7 @@ TEST_F(BackupVerifyTest, RestoreRefusesABackupWhoseContentDiffersFromItsManifest
   for (const auto& [name, c] : cases) {
     SCOPED_TRACE(name);
     fs::copy_file(file, dir_ / name);
-    exec(dir_ / name, c.first);
+    sqlite_exec(dir_ / name, c.first);
     auto r = run_dbtool({"restore", "--db", db_.string(), "--yes", (dir_ / name).string()});
     EXPECT_EQ(r.exit_code, 1) << r.err;
     EXPECT_NE(r.err.find("does not hold what its manifest recorded"), std::string::npos) << r.err;
@@ -151,7 +120,7 @@ TEST_F(BackupVerifyTest, RestoreRefusesABackupWhoseContentDiffersFromItsManifest
   // The untouched backup still restores.
   auto r = run_dbtool({"restore", "--db", db_.string(), "--yes", file.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(query(db_, "SELECT count(*) FROM users WHERE _name = 'after the backup'"), "0\n");
+  EXPECT_EQ(sqlite_query(db_, "SELECT count(*) FROM users WHERE _name = 'after the backup'"), "0\n");
 }
 
 // An index that no longer matches its table passes the quick check (the rows and the digest
@@ -194,21 +163,21 @@ TEST_F(BackupVerifyTest, ADatabaseThatWasABackupBacksUpAndRestores) {
   const fs::path first = backup();
   ASSERT_FALSE(first.empty());
   fs::copy_file(first, db_, fs::copy_options::overwrite_existing);
-  exec(db_, "INSERT INTO sections (id, _name, _abbreviation) VALUES (99, 'Extra', 'EXTRA')");
+  sqlite_exec(db_, "INSERT INTO sections (id, _name, _abbreviation) VALUES (99, 'Extra', 'EXTRA')");
   const fs::path second = backup();
   ASSERT_FALSE(second.empty());
-  EXPECT_EQ(query(second, "SELECT row_count FROM dbtool_backup_manifest WHERE table_name = 'sections'"), "6\n");
+  EXPECT_EQ(sqlite_query(second, "SELECT row_count FROM dbtool_backup_manifest WHERE table_name = 'sections'"), "6\n");
   auto r = run_dbtool({"restore", "--db", db_.string(), "--yes", second.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(query(db_, "SELECT count(*) FROM sections"), "6\n");
-  EXPECT_EQ(query(db_, "SELECT count(*) FROM sqlite_master WHERE name = 'dbtool_backup_manifest'"), "0\n");
+  EXPECT_EQ(sqlite_query(db_, "SELECT count(*) FROM sections"), "6\n");
+  EXPECT_EQ(sqlite_query(db_, "SELECT count(*) FROM sqlite_master WHERE name = 'dbtool_backup_manifest'"), "0\n");
 }
 
 // A backup made before manifests existed (no manifest table) still restores, checked in full.
 TEST_F(BackupVerifyTest, ABackupWithoutManifestIsCheckedInFull) {
   const fs::path file = backup();
   ASSERT_FALSE(file.empty());
-  exec(file, "DROP TABLE dbtool_backup_manifest");
+  sqlite_exec(file, "DROP TABLE dbtool_backup_manifest");
   fs::path broken = dir_ / "old-broken.db";
   fs::copy_file(file, broken);
   break_an_index(broken);
@@ -217,7 +186,7 @@ TEST_F(BackupVerifyTest, ABackupWithoutManifestIsCheckedInFull) {
   EXPECT_NE(r.err.find("missing from index"), std::string::npos) << r.err;
   r = run_dbtool({"restore", "--db", db_.string(), "--yes", file.string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(query(db_, "PRAGMA integrity_check"), "ok\n");
+  EXPECT_EQ(sqlite_query(db_, "PRAGMA integrity_check"), "ok\n");
 }
 
 }  // namespace

@@ -12,6 +12,7 @@
 #include <thread>
 
 #include "run_dbtool.hpp"
+#include "sqlite_file.hpp"
 #include "util/password_hash.hpp"
 
 namespace dbtool {
@@ -19,47 +20,17 @@ namespace {
 namespace fs = std::filesystem;
 using testing::read_bytes;
 using testing::run_dbtool;
-
-// Every row of `sql` as tab-separated text, one line per row.
-std::string query(const fs::path& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  std::string out;
-  if (sqlite3_prepare_v2(h, sql.c_str(), -1, &st, nullptr) != SQLITE_OK) {
-    out = std::string("ERROR: ") + sqlite3_errmsg(h);
-  } else {
-    while (sqlite3_step(st) == SQLITE_ROW) {
-      for (int i = 0; i < sqlite3_column_count(st); ++i) {
-        const unsigned char* t = sqlite3_column_text(st, i);
-        out += (i ? "\t" : "") + std::string(t ? reinterpret_cast<const char*>(t) : "NULL");
-      }
-      out += "\n";
-    }
-  }
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return out;
-}
-
-void exec(const fs::path& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
-  char* err = nullptr;
-  int rc = sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err);
-  std::string msg = err ? err : "";
-  sqlite3_free(err);
-  sqlite3_close(h);
-  ASSERT_EQ(rc, SQLITE_OK) << msg;
-}
+using testing::sqlite_exec;
+using testing::sqlite_query;
 
 // The app's data, ordered, as text.
 std::string app_data(const fs::path& db) {
-  return query(db, "SELECT * FROM users ORDER BY id") + query(db, "SELECT * FROM sections ORDER BY id") +
-         query(db, "SELECT * FROM user_sections ORDER BY user_id, section_id") +
-         query(db, "SELECT * FROM table_stocks ORDER BY id") + query(db, "SELECT * FROM stock_users ORDER BY id") +
-         query(db, "SELECT * FROM stock_transactions ORDER BY id") +
-         query(db, "SELECT * FROM user_transaction_stocks ORDER BY 1, 2, 3");
+  return sqlite_query(db, "SELECT * FROM users ORDER BY id") + sqlite_query(db, "SELECT * FROM sections ORDER BY id") +
+         sqlite_query(db, "SELECT * FROM user_sections ORDER BY user_id, section_id") +
+         sqlite_query(db, "SELECT * FROM table_stocks ORDER BY id") +
+         sqlite_query(db, "SELECT * FROM stock_users ORDER BY id") +
+         sqlite_query(db, "SELECT * FROM stock_transactions ORDER BY id") +
+         sqlite_query(db, "SELECT * FROM user_transaction_stocks ORDER BY 1, 2, 3");
 }
 
 // A database's structure as SQLite itself reports it, whatever SQL text built it: per table
@@ -67,18 +38,18 @@ std::string app_data(const fs::path& db) {
 // key, each foreign key with its ON DELETE, and each unique key's columns.
 std::string structure(const fs::path& db) {
   std::string out;
-  std::string names = query(db,
-                            "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
-                            "AND name != 'dbtool_history' ORDER BY name");
+  std::string names = sqlite_query(db,
+                                   "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' "
+                                   "AND name != 'dbtool_history' ORDER BY name");
   for (size_t at = 0, nl; (nl = names.find('\n', at)) != std::string::npos; at = nl + 1) {
     const std::string t = names.substr(at, nl - at);
     out += "table " + t + "\n";
-    out += query(db, "SELECT name, type, \"notnull\", pk FROM pragma_table_info('" + t + "') ORDER BY cid");
-    out += query(db, "SELECT \"from\", \"table\", \"to\", on_delete FROM pragma_foreign_key_list('" + t +
-                         "') ORDER BY \"from\"");
-    out += query(db, "SELECT 'unique', group_concat(ii.name) FROM pragma_index_list('" + t +
-                         "') il, pragma_index_info(il.name) ii WHERE il.\"unique\" AND il.origin != 'pk' "
-                         "GROUP BY il.name ORDER BY 2");
+    out += sqlite_query(db, "SELECT name, type, \"notnull\", pk FROM pragma_table_info('" + t + "') ORDER BY cid");
+    out += sqlite_query(db, "SELECT \"from\", \"table\", \"to\", on_delete FROM pragma_foreign_key_list('" + t +
+                                "') ORDER BY \"from\"");
+    out += sqlite_query(db, "SELECT 'unique', group_concat(ii.name) FROM pragma_index_list('" + t +
+                                "') il, pragma_index_info(il.name) ii WHERE il.\"unique\" AND il.origin != 'pk' "
+                                "GROUP BY il.name ORDER BY 2");
   }
   return out;
 }
@@ -109,7 +80,7 @@ class InitTest : public ::testing::Test {
   void populate() {
     auto r = init();
     ASSERT_EQ(r.exit_code, 0) << r.err;
-    exec(db_, "UPDATE users SET _name = 'Marker ''before''' WHERE id = 1");
+    sqlite_exec(db_, "UPDATE users SET _name = 'Marker ''before''' WHERE id = 1");
   }
 
   fs::path dir_, db_;
@@ -121,20 +92,20 @@ TEST_F(InitTest, EmptyTargetGetsSchemaDefaultsAndHistory) {
   boost::json::value report = boost::json::parse(r.out);
   EXPECT_EQ(report.at("operation").as_string(), "init");
   EXPECT_TRUE(report.at("backup").is_null());
-  EXPECT_GE(std::stoi(query(db_, "SELECT count(*) FROM users")), 4);
-  EXPECT_GE(std::stoi(query(db_, "SELECT count(*) FROM sections")), 3);
-  EXPECT_GE(std::stoi(query(db_, "SELECT count(*) FROM user_sections")), 3);
-  EXPECT_EQ(query(db_, "SELECT count(*) FROM users WHERE _role = 'Admin'"), "1\n");
-  EXPECT_EQ(query(db_, "SELECT operation, schema_name, schema_version, source FROM dbtool_history"),
+  EXPECT_GE(std::stoi(sqlite_query(db_, "SELECT count(*) FROM users")), 4);
+  EXPECT_GE(std::stoi(sqlite_query(db_, "SELECT count(*) FROM sections")), 3);
+  EXPECT_GE(std::stoi(sqlite_query(db_, "SELECT count(*) FROM user_sections")), 3);
+  EXPECT_EQ(sqlite_query(db_, "SELECT count(*) FROM users WHERE _role = 'Admin'"), "1\n");
+  EXPECT_EQ(sqlite_query(db_, "SELECT operation, schema_name, schema_version, source FROM dbtool_history"),
             "init\tuser_management\t2\tdefaults\n");
-  EXPECT_EQ(query(db_, "SELECT length(schema_checksum) FROM dbtool_history"), "64\n");
+  EXPECT_EQ(sqlite_query(db_, "SELECT length(schema_checksum) FROM dbtool_history"), "64\n");
   // Passwords are stored only as hashes of the default password.
-  std::string hash = query(db_, "SELECT _password FROM users WHERE _role = 'Admin'");
+  std::string hash = sqlite_query(db_, "SELECT _password FROM users WHERE _role = 'Admin'");
   hash.pop_back();
   EXPECT_EQ(hash.rfind("pbkdf2:sha256:", 0), 0u);
   EXPECT_TRUE(check_password(hash, "test-only-pw"));
-  EXPECT_EQ(query(db_, "PRAGMA integrity_check"), "ok\n");
-  EXPECT_EQ(query(db_, "PRAGMA foreign_key_check"), "");
+  EXPECT_EQ(sqlite_query(db_, "PRAGMA integrity_check"), "ok\n");
+  EXPECT_EQ(sqlite_query(db_, "PRAGMA foreign_key_check"), "");
 }
 
 // schemas/schema.json is the app's schema: what init builds has the same tables, columns, types,
@@ -144,12 +115,12 @@ TEST_F(InitTest, BuildsExactlyTheAppsSchema) {
   auto r = init();
   ASSERT_EQ(r.exit_code, 0) << r.err;
   fs::path app = dir_ / "app-created.db";
-  exec(app, read_bytes(testing::fixtures_dir() / "app-schema-current.sql"));
+  sqlite_exec(app, read_bytes(testing::fixtures_dir() / "app-schema-current.sql"));
   const std::string expected = structure(app);
   ASSERT_NE(expected.find("table user_transaction_stocks"), std::string::npos) << expected;
   EXPECT_EQ(structure(db_), expected);
   for (const char* t : {"table_stocks", "stock_users", "stock_transactions", "user_transaction_stocks"})
-    EXPECT_EQ(query(db_, std::string("SELECT count(*) FROM ") + t), "0\n") << t;
+    EXPECT_EQ(sqlite_query(db_, std::string("SELECT count(*) FROM ") + t), "0\n") << t;
 }
 
 TEST_F(InitTest, DefaultPathWorksInAFreshFolder) {
@@ -173,8 +144,8 @@ TEST_F(InitTest, SecondRunBacksUpOwnerOnlyAndReplaces) {
   ASSERT_EQ(stat((dir_ / "backups").c_str(), &st), 0);
   EXPECT_EQ(st.st_mode & 0777, 0700u);
   EXPECT_EQ(app_data(backups[0]), before) << "the backup holds the data of before";
-  EXPECT_EQ(query(db_, "SELECT count(*) FROM users WHERE _name LIKE 'Marker%'"), "0\n");
-  EXPECT_EQ(query(db_, "SELECT count(*) FROM dbtool_history"), "2\n") << "history carried over";
+  EXPECT_EQ(sqlite_query(db_, "SELECT count(*) FROM users WHERE _name LIKE 'Marker%'"), "0\n");
+  EXPECT_EQ(sqlite_query(db_, "SELECT count(*) FROM dbtool_history"), "2\n") << "history carried over";
 }
 
 TEST_F(InitTest, RefusesWithoutYesAndTerminal) {
@@ -239,7 +210,7 @@ TEST_F(InitTest, BackupThenRestoreReturnsTheExactData) {
   auto b = run_dbtool({"backup", "--db", db_.string(), "--json"});
   ASSERT_EQ(b.exit_code, 0) << b.err;
   fs::path file = std::string(boost::json::parse(b.out).at("path").as_string());
-  exec(db_, "DELETE FROM user_sections; UPDATE users SET _name = 'changed'");
+  sqlite_exec(db_, "DELETE FROM user_sections; UPDATE users SET _name = 'changed'");
   ASSERT_NE(app_data(db_), before);
   auto r = run_dbtool({"restore", "--db", db_.string(), "--yes", file.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -268,14 +239,15 @@ TEST_F(InitTest, RestoreRefusesWithoutYesAndAGarbageBackupChangesNothing) {
 // truncated, another format, or a database dbtool did not make are refused, clearly.
 TEST_F(InitTest, RestoreRefusesFilesThatAreNotCompleteDbtoolBackups) {
   populate();
-  exec(db_,
-       "CREATE TABLE padding (b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) "
-       "INSERT INTO padding SELECT randomblob(2000) FROM n");
+  sqlite_exec(
+      db_,
+      "CREATE TABLE padding (b BLOB); WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 200) "
+      "INSERT INTO padding SELECT randomblob(2000) FROM n");
   auto b = run_dbtool({"backup", "--db", db_.string(), "--json"});
   ASSERT_EQ(b.exit_code, 0) << b.err;
   const fs::path good = std::string(boost::json::parse(b.out).at("path").as_string());
   const std::string good_bytes = read_bytes(good);
-  exec(db_, "UPDATE users SET _name = 'after the backup'");
+  sqlite_exec(db_, "UPDATE users SET _name = 'after the backup'");
   const std::string bytes = read_bytes(db_);
   const std::map<std::string, std::pair<std::string, std::string>> cases = {
       {"empty.db", {"", "is empty (0 bytes)"}},
@@ -294,8 +266,8 @@ TEST_F(InitTest, RestoreRefusesFilesThatAreNotCompleteDbtoolBackups) {
   }
   auto r = run_dbtool({"restore", "--db", db_.string(), "--yes", good.string()});
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(query(db_, "SELECT count(*) FROM users WHERE _name = 'after the backup'"), "0\n");
-  EXPECT_EQ(query(db_, "PRAGMA application_id"), "0\n") << "the backup's marker stays in the backup";
+  EXPECT_EQ(sqlite_query(db_, "SELECT count(*) FROM users WHERE _name = 'after the backup'"), "0\n");
+  EXPECT_EQ(sqlite_query(db_, "PRAGMA application_id"), "0\n") << "the backup's marker stays in the backup";
 }
 
 // A backup killed before it is complete leaves no file that looks like a backup; the next one
@@ -319,10 +291,10 @@ TEST_F(InitTest, AKilledBackupLeavesNoFileThatLooksReal) {
 // committing 20 times a second it must still finish, in seconds.
 TEST_F(InitTest, BackupFinishesUnderABusyWriter) {
   populate();
-  exec(db_,
-       "CREATE TABLE padding (b BLOB); CREATE TABLE app_log (at TEXT); "
-       "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000) "
-       "INSERT INTO padding SELECT randomblob(2000) FROM n");
+  sqlite_exec(db_,
+              "CREATE TABLE padding (b BLOB); CREATE TABLE app_log (at TEXT); "
+              "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 40000) "
+              "INSERT INTO padding SELECT randomblob(2000) FROM n");
   std::atomic<bool> stop{false};
   std::atomic<int> commits{0};
   std::thread writer([&] {
@@ -346,8 +318,8 @@ TEST_F(InitTest, BackupFinishesUnderABusyWriter) {
   EXPECT_GT(commits.load(), 0) << "the writer made progress too";
   auto backups = files_in(dir_ / "backups");
   ASSERT_EQ(backups.size(), 1u);
-  EXPECT_EQ(query(backups[0], "PRAGMA integrity_check"), "ok\n");
-  EXPECT_EQ(query(backups[0], "SELECT count(*) FROM padding"), "40000\n");
+  EXPECT_EQ(sqlite_query(backups[0], "PRAGMA integrity_check"), "ok\n");
+  EXPECT_EQ(sqlite_query(backups[0], "SELECT count(*) FROM padding"), "40000\n");
 }
 
 // A backend that can back up but not restore: restore refuses before it writes anything, not
@@ -383,7 +355,7 @@ TEST_F(InitTest, APluginWithoutDescribeUriHasItsUriReadAsOpaque) {
   const fs::path file = std::string(v.at("path").as_string());
   EXPECT_EQ(file.parent_path(), work / "backups");
   EXPECT_EQ(file.filename().string().rfind(db_.stem().string() + "-", 0), 0u) << file;
-  EXPECT_EQ(query(file, "SELECT count(*) FROM users"), query(db_, "SELECT count(*) FROM users"));
+  EXPECT_EQ(sqlite_query(file, "SELECT count(*) FROM users"), sqlite_query(db_, "SELECT count(*) FROM users"));
 
   r = run_dbtool({"--plugin-dir", DBTOOL_TEST_NORESTORE_PLUGIN_DIR, "backup", "--db", "sqlite-norestore://host/"}, {},
                  work);

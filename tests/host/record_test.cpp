@@ -2,11 +2,11 @@
 // counts and checksums, `status` says what drifted since, `verify` compares a source with the
 // live database, and read-only commands (and finished runs) leave no file behind.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 
 #include <boost/json.hpp>
 
 #include "run_dbtool.hpp"
+#include "sqlite_file.hpp"
 
 namespace dbtool {
 namespace {
@@ -14,17 +14,8 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using testing::run_dbtool;
 using testing::run_program;
-
-void exec(const fs::path& db, const std::string& sql) {
-  sqlite3* h = nullptr;
-  ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);
-  char* err = nullptr;
-  int rc = sqlite3_exec(h, sql.c_str(), nullptr, nullptr, &err);
-  std::string msg = err ? err : "";
-  sqlite3_free(err);
-  sqlite3_close(h);
-  ASSERT_EQ(rc, SQLITE_OK) << msg;
-}
+using testing::sqlite_exec;
+using testing::sqlite_query;
 
 // Every file below `dir` with its bytes and modification time.
 std::map<std::string, std::string> snapshot(const fs::path& dir) {
@@ -111,20 +102,20 @@ TEST_F(Record, StatusSaysWhatDriftedSinceTheLastRun) {
   ASSERT_EQ(dbtool({"migrate", "--json-file", export_.string()}).exit_code, 0);
   EXPECT_EQ(drift_kinds(), std::set<std::string>{}) << "a fresh run must show no drift";
 
-  exec(db_, "ALTER TABLE users ADD COLUMN nickname TEXT");
+  sqlite_exec(db_, "ALTER TABLE users ADD COLUMN nickname TEXT");
   EXPECT_EQ(drift_kinds(), std::set<std::string>{"column_added:users"});
 
-  exec(db_, "INSERT INTO sections (_name, _abbreviation) VALUES ('Added by hand', 'HAND')");
+  sqlite_exec(db_, "INSERT INTO sections (_name, _abbreviation) VALUES ('Added by hand', 'HAND')");
   EXPECT_EQ(drift_kinds(), (std::set<std::string>{"column_added:users", "rows_changed:sections"}));
   auto r = dbtool({"status"});
   EXPECT_NE(r.out.find("sections: 7 rows, 6 recorded by the last run"), std::string::npos) << r.out;
 
-  exec(db_, "UPDATE user_sections SET section_id = section_id WHERE 0");  // a no-op changes nothing
-  exec(db_, "UPDATE users SET _name = 'Changed by hand' WHERE id = 7");
+  sqlite_exec(db_, "UPDATE user_sections SET section_id = section_id WHERE 0");  // a no-op changes nothing
+  sqlite_exec(db_, "UPDATE users SET _name = 'Changed by hand' WHERE id = 7");
   EXPECT_EQ(drift_kinds(),
             (std::set<std::string>{"column_added:users", "rows_changed:sections", "content_changed:users"}));
 
-  exec(db_, "CREATE TABLE notes (id INTEGER PRIMARY KEY)");
+  sqlite_exec(db_, "CREATE TABLE notes (id INTEGER PRIMARY KEY)");
   EXPECT_TRUE(drift_kinds().count("table_added:notes"));
 }
 
@@ -175,9 +166,9 @@ TEST_F(Record, RestoreDryRunChangesNoByteAndSaysRowsBeforeAndAfter) {
 TEST_F(Record, StatusNoticesADroppedAndAnAddedIndex) {
   ASSERT_EQ(dbtool({"migrate", "--json-file", export_.string()}).exit_code, 0);
   ASSERT_EQ(drift_kinds(), std::set<std::string>{});
-  exec(db_, "DROP INDEX uq_users_uid");
+  sqlite_exec(db_, "DROP INDEX uq_users_uid");
   EXPECT_EQ(drift_kinds(), std::set<std::string>{"index_missing:users"});
-  exec(db_, "CREATE INDEX by_name ON sections (_name)");
+  sqlite_exec(db_, "CREATE INDEX by_name ON sections (_name)");
   EXPECT_EQ(drift_kinds(), (std::set<std::string>{"index_missing:users", "index_added:sections"}));
   const json::object s = status();
   for (const auto& d : s.at("drift").at("differences").as_array())
@@ -199,7 +190,7 @@ TEST_F(Record, VerifyComparesTheSourceWithTheLiveDatabase) {
   EXPECT_TRUE(ok.at("ok").as_bool());
   EXPECT_TRUE(ok.at("match").as_bool());
 
-  exec(db_, "UPDATE users SET _email = 'someone@else.example' WHERE id = 3");
+  sqlite_exec(db_, "UPDATE users SET _email = 'someone@else.example' WHERE id = 3");
   r = dbtool({"verify", "--source", export_.string(), "--json"});
   EXPECT_EQ(r.exit_code, 1);
   json::object changed = json::parse(r.out).as_object();
@@ -208,7 +199,7 @@ TEST_F(Record, VerifyComparesTheSourceWithTheLiveDatabase) {
             std::string::npos)
       << r.out;
 
-  exec(db_, "DELETE FROM user_sections WHERE rowid IN (SELECT rowid FROM user_sections LIMIT 1)");
+  sqlite_exec(db_, "DELETE FROM user_sections WHERE rowid IN (SELECT rowid FROM user_sections LIMIT 1)");
   r = dbtool({"verify", "--source", export_.string()});
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("user_sections: 305 rows in the database, 306 in the source"), std::string::npos) << r.err;
@@ -303,9 +294,9 @@ TEST_F(Record, ARestoreWhoseHistoryCannotBeMergedSaysSoAndKeepsTheData) {
 // and triggers kept, and the history left as the backup's, with a warning that says why.
 TEST_F(Record, ARestoreOfABackupWithViewsAndTriggersKeepsThem) {
   ASSERT_EQ(dbtool({"init", "--yes"}).exit_code, 0);
-  exec(db_,
-       "CREATE VIEW active_users AS SELECT _uid FROM users;"
-       "CREATE TRIGGER users_touch AFTER UPDATE ON users BEGIN SELECT 1; END;");
+  sqlite_exec(db_,
+              "CREATE VIEW active_users AS SELECT _uid FROM users;"
+              "CREATE TRIGGER users_touch AFTER UPDATE ON users BEGIN SELECT 1; END;");
   auto b = dbtool({"backup", "--json"});
   ASSERT_EQ(b.exit_code, 0) << b.err;
   const std::string file(json::parse(b.out).at("path").as_string());
@@ -314,16 +305,9 @@ TEST_F(Record, ARestoreOfABackupWithViewsAndTriggersKeepsThem) {
   EXPECT_NE(r.err.find("it holds view active_users, trigger users_touch"), std::string::npos) << r.err;
   const json::object s = status();
   EXPECT_EQ(s.at("history").as_array().size(), 1u) << "the backup's history";
-  sqlite3* h = nullptr;
-  ASSERT_EQ(sqlite3_open(db_.c_str(), &h), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  ASSERT_EQ(sqlite3_prepare_v2(h, "SELECT count(*) FROM sqlite_master WHERE name IN ('active_users', 'users_touch')",
-                               -1, &st, nullptr),
-            SQLITE_OK);
-  ASSERT_EQ(sqlite3_step(st), SQLITE_ROW);
-  EXPECT_EQ(sqlite3_column_int(st, 0), 2) << "the view and the trigger are restored";
-  sqlite3_finalize(st);
-  sqlite3_close(h);
+  EXPECT_EQ(sqlite_query(db_, "SELECT count(*) FROM sqlite_master WHERE name IN ('active_users', 'users_touch')"),
+            "2\n")
+      << "the view and the trigger are restored";
 }
 
 }  // namespace
