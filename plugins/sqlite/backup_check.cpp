@@ -1,8 +1,10 @@
 // The backup manifest and the checks made with it: a backup records, in a table of its own,
-// the rows and content digest of every table it holds (sdk/digest.hpp, the digest `status`
-// and `verify` compute); verifying a backup or a restored copy is then one structural check
-// (quick_check, or integrity_check on request) and one sequential read of the rows, run side
-// by side on two connections, instead of a full integrity_check each time.
+// the rows and content digest of every table it holds (sdk/digest.hpp: the canonical rows
+// `status` and `verify` digest, hashed with the digest version the manifest records); verifying
+// a backup is then one structural check (quick_check, or integrity_check on request) and one
+// sequential read of the rows, run side by side on two connections, instead of a full
+// integrity_check each time. The bytes of a file so checked are hashed too, so that a copy of
+// it can be proven byte-identical (restore) instead of being checked a second time.
 #include "sqlite_backend.hpp"
 
 #include <dbtool/sdk/digest.hpp>
@@ -55,7 +57,7 @@ void hash_value(sdk::RowHash& h, sqlite3_stmt* st, int col, sdk::ColumnType arro
   }
 }
 
-TableContent digest_table(Connection& c, const std::string& table) {
+TableContent digest_table(Connection& c, const std::string& table, int digest_version) {
   std::vector<sdk::ColumnType> arrow;
   std::vector<std::string> types;
   std::string select;
@@ -74,9 +76,10 @@ TableContent digest_table(Connection& c, const std::string& table) {
   // In storage order: the sum does not depend on it, and a sequential scan is the cheapest read.
   Statement st(c.get(), "SELECT " + select + " FROM " + quote_identifier(table));
   sdk::ContentDigest digest;
+  sdk::RowHash h(digest_version);
   int rc;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
-    sdk::RowHash h;
+    h.reset();
     for (size_t i = 0; i < arrow.size(); ++i) hash_value(h, st.get(), static_cast<int>(i), arrow[i], types[i]);
     digest.add(h);
   }
@@ -105,20 +108,46 @@ std::string differences(const Contents& manifest, const Contents& found) {
 
 }  // namespace
 
-Contents digest_tables(Connection& c) {
+Contents digest_tables(Connection& c, int digest_version) {
   Contents out;
-  for (const auto& t : user_tables(c)) out[t] = digest_table(c, t);
+  for (const auto& t : user_tables(c)) out[t] = digest_table(c, t, digest_version);
   return out;
 }
 
-Contents check_database_file(const fs::path& file, bool thorough, bool foreign_keys, const std::string& what) {
+FileIdentity identify(const fs::path& file) {
+  struct stat st {};
+  if (::stat(file.c_str(), &st) != 0)
+    throw Failure(DBTOOL_ERR_IO, "cannot stat " + file.string() + ": " + std::strerror(errno));
+  return {static_cast<uint64_t>(st.st_dev), static_cast<uint64_t>(st.st_ino), static_cast<int64_t>(st.st_size),
+          static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec,
+          static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
+}
+
+uint64_t hash_file_bytes(const fs::path& file, const std::string& what) {
+  int in = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) throw Failure(DBTOOL_ERR_IO, what + ": cannot open " + file.string() + ": " + std::strerror(errno));
+  sdk::WideHash h;
+  std::vector<char> buffer(1 << 20);  // a multiple of eight: every piece but the last is whole words
+  ssize_t n;
+  while ((n = ::read(in, buffer.data(), buffer.size())) > 0) h.update(buffer.data(), static_cast<size_t>(n));
+  const int err = errno;
+  ::close(in);
+  if (n < 0) throw Failure(DBTOOL_ERR_IO, what + ": cannot read " + file.string() + ": " + std::strerror(err));
+  return h.get();
+}
+
+Contents check_database_file(const fs::path& file, bool thorough, bool foreign_keys, const std::string& what,
+                             int digest_version, uint64_t* bytes_hash) {
   // The structural check and the digest read the same pages; on two connections they run on two
-  // cores, so the check costs about the longer of the two instead of their sum.
+  // cores, so the check costs about the longer of the two instead of their sum. The byte hash,
+  // when asked, follows the structural check (the shorter of the two) on its thread.
   std::exception_ptr structural;
   std::thread checker([&] {
     try {
       Connection c(file, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
       verify_database(c, what, thorough, foreign_keys);
+      c.close();
+      if (bytes_hash) *bytes_hash = hash_file_bytes(file, what);
     } catch (...) {
       structural = std::current_exception();
     }
@@ -127,7 +156,7 @@ Contents check_database_file(const fs::path& file, bool thorough, bool foreign_k
   std::exception_ptr reading;
   try {
     Connection c(file, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);  // one thread each: no locking per call
-    found = digest_tables(c);
+    found = digest_tables(c, digest_version);
   } catch (...) {
     reading = std::current_exception();
   }
@@ -137,39 +166,57 @@ Contents check_database_file(const fs::path& file, bool thorough, bool foreign_k
   return found;
 }
 
-void write_manifest(Connection& c, const Contents& contents) {
+void write_manifest(Connection& c, const Contents& contents, int digest_version) {
   // A database that was itself once a backup (copied into place by hand) brings the old
   // manifest along in the copy: this backup's replaces it.
   c.exec("BEGIN; DROP TABLE IF EXISTS " + quote_identifier(kManifestTable) + "; CREATE TABLE " +
              quote_identifier(kManifestTable) +
-             " (table_name TEXT NOT NULL PRIMARY KEY, row_count INTEGER NOT NULL, checksum TEXT NOT NULL)",
+             " (table_name TEXT NOT NULL PRIMARY KEY, row_count INTEGER NOT NULL, checksum TEXT NOT NULL,"
+             " digest_version INTEGER NOT NULL)",
          "writing the backup manifest");
-  Statement st(c.get(), "INSERT INTO " + quote_identifier(kManifestTable) + " VALUES (?, ?, ?)");
+  Statement st(c.get(), "INSERT INTO " + quote_identifier(kManifestTable) + " VALUES (?, ?, ?, ?)");
   for (const auto& [name, t] : contents) {
     sqlite3_reset(st.get());
     sqlite3_bind_text(st.get(), 1, name.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st.get(), 2, t.rows);
     sqlite3_bind_text(st.get(), 3, t.checksum.c_str(), -1, SQLITE_TRANSIENT);
+    sqlite3_bind_int64(st.get(), 4, digest_version);
     if (int rc = sqlite3_step(st.get()); rc != SQLITE_DONE) fail(c.get(), rc, "writing the backup manifest");
   }
   c.exec("COMMIT", "writing the backup manifest");
 }
 
-std::optional<Contents> read_manifest(Connection& c) {
+std::optional<Manifest> read_manifest(Connection& c) {
   if (c.scalar_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '" +
                    std::string(kManifestTable) + "'") == 0)
     return std::nullopt;
-  Contents out;
-  Statement st(c.get(), "SELECT table_name, row_count, checksum FROM " + quote_identifier(kManifestTable));
+  // Manifests written before digest version 2 have no digest_version column: FNV-1a, version 1.
+  const bool versioned = c.scalar_int("SELECT count(*) FROM pragma_table_info('" + std::string(kManifestTable) +
+                                      "') WHERE name = 'digest_version'") > 0;
+  Manifest out;
+  out.digest_version = versioned ? 0 : sdk::kDigestFnv1a;
+  Statement st(c.get(), "SELECT table_name, row_count, checksum, " + std::string(versioned ? "digest_version" : "1") +
+                            " FROM " + quote_identifier(kManifestTable));
   int rc;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW) {
     const unsigned char* name = sqlite3_column_text(st.get(), 0);
     const unsigned char* sum = sqlite3_column_text(st.get(), 2);
-    if (name == nullptr || sum == nullptr || sqlite3_column_type(st.get(), 1) != SQLITE_INTEGER)
+    if (name == nullptr || sum == nullptr || sqlite3_column_type(st.get(), 1) != SQLITE_INTEGER ||
+        sqlite3_column_type(st.get(), 3) != SQLITE_INTEGER)
       throw Failure(DBTOOL_ERR_DATA, "the backup's manifest is malformed");
-    out[reinterpret_cast<const char*>(name)] = {sqlite3_column_int64(st.get(), 1), reinterpret_cast<const char*>(sum)};
+    const int64_t version = sqlite3_column_int64(st.get(), 3);
+    if (version != sdk::kDigestFnv1a && version != sdk::kDigestWide)
+      throw Failure(DBTOOL_ERR_DATA, "the backup's manifest records its digests with version " +
+                                         std::to_string(version) +
+                                         ", which this dbtool does not know (made by a newer dbtool?)");
+    if (out.digest_version != 0 && out.digest_version != version)
+      throw Failure(DBTOOL_ERR_DATA, "the backup's manifest is malformed (its tables name different digest versions)");
+    out.digest_version = static_cast<int>(version);
+    out.tables[reinterpret_cast<const char*>(name)] = {sqlite3_column_int64(st.get(), 1),
+                                                       reinterpret_cast<const char*>(sum)};
   }
   if (rc != SQLITE_DONE) fail(c.get(), rc, "reading the backup manifest");
+  if (out.digest_version == 0) out.digest_version = sdk::kDigestWide;  // no tables: nothing was digested
   return out;
 }
 
@@ -179,7 +226,7 @@ void match_manifest(const Contents& manifest, const Contents& found, const std::
                                      differences(manifest, found) + "): it was changed or damaged since; refusing it");
 }
 
-void copy_file_bytes(const fs::path& from, const fs::path& to, const std::string& what) {
+void copy_file_bytes(const fs::path& from, const fs::path& to, const std::string& what, uint64_t* bytes_hash) {
   int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) throw Failure(DBTOOL_ERR_IO, what + ": cannot open " + from.string() + ": " + std::strerror(errno));
   int out = ::open(to.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
@@ -193,7 +240,9 @@ void copy_file_bytes(const fs::path& from, const fs::path& to, const std::string
   const int64_t total = st.st_size;
   int64_t done = 0;
   std::string error;
-  bool in_kernel = true;
+  // Hashing the bytes means reading them here; otherwise the kernel copies them.
+  bool in_kernel = bytes_hash == nullptr;
+  sdk::WideHash hash;
   std::vector<char> buffer;
   while (done < total) {
     const size_t chunk = static_cast<size_t>(std::min<int64_t>(total - done, 64 << 20));
@@ -205,8 +254,15 @@ void copy_file_bytes(const fs::path& from, const fs::path& to, const std::string
       if (n < 0 && (errno == EXDEV || errno == ENOSYS || errno == EOPNOTSUPP || errno == EINVAL)) in_kernel = false;
     }
     if (!in_kernel) {
-      buffer.resize(1 << 20);
+      buffer.resize(1 << 20);  // a multiple of eight: WideHash takes it piece by piece
       n = ::pread(in, buffer.data(), std::min(chunk, buffer.size()), done);
+      if (n > 0 && bytes_hash) {
+        if (n % 8 != 0 && done + n < total) {  // a short read: keep the pieces whole words
+          n -= n % 8;
+          if (n == 0) n = -1, errno = EIO;
+        }
+        if (n > 0) hash.update(buffer.data(), static_cast<size_t>(n));
+      }
       for (ssize_t w = 0, k; n > 0 && w < n; w += k)
         if ((k = ::pwrite(out, buffer.data() + w, static_cast<size_t>(n - w), done + w)) < 0) n = -1;
     }
@@ -223,6 +279,7 @@ void copy_file_bytes(const fs::path& from, const fs::path& to, const std::string
   }
   ::close(in);
   ::close(out);
+  if (bytes_hash) *bytes_hash = hash.get();
   if (error == "cancelled") throw Failure(DBTOOL_ERR_CANCELLED, what + ": cancelled");
   if (!error.empty()) throw Failure(DBTOOL_ERR_IO, what + ": cannot copy " + from.string() + ": " + error);
 }

@@ -2,6 +2,8 @@
 // backup API, reading tables back as Arrow streams, cancel.
 #include "sqlite_backend.hpp"
 
+#include <dbtool/sdk/digest.hpp>
+
 #include <boost/json.hpp>
 
 #include <fcntl.h>
@@ -155,17 +157,25 @@ Connection open_backup_file(const fs::path& file) {
 }
 
 // Checks the content of the backup `file` opened as `c`: sound (quick_check, or integrity_check
-// when `full`) and holding the rows and digests its manifest recorded at backup time. Foreign
-// keys were checked when the backup was made, and the digests prove these are those rows. A
-// backup made before manifests existed gets the full check it always had.
-void check_backup_content(Connection& c, const fs::path& file, bool full) {
+// when `full`) and holding the rows and digests its manifest recorded at backup time (with the
+// digest version it names). Foreign keys were checked when the backup was made, and the digests
+// prove these are those rows. A backup made before manifests existed gets the full check it
+// always had. Returns the file's identity and the hash of its bytes when the file did not change
+// while it was checked (what restore's copy is compared with), else nullopt.
+std::optional<dbtool_session::CheckedBackup> check_backup_content(Connection& c, const fs::path& file, bool full) {
   const std::string what = "the backup " + file.string();
-  if (std::optional<Contents> manifest = read_manifest(c)) {
-    match_manifest(*manifest, check_database_file(file, full, /*foreign_keys=*/false, what), what);
+  if (std::optional<Manifest> manifest = read_manifest(c)) {
+    const FileIdentity before = identify(file);
+    uint64_t bytes = 0;
+    match_manifest(manifest->tables,
+                   check_database_file(file, full, /*foreign_keys=*/false, what, manifest->digest_version, &bytes),
+                   what);
+    if (identify(file) == before) return dbtool_session::CheckedBackup{file, before, bytes};
   } else {
     log(DBTOOL_LOG_INFO, what + " has no manifest (made by an older dbtool): checking it in full");
     verify_database(c, what);
   }
+  return std::nullopt;
 }
 
 std::string report_json(const fs::path& file, const json::array& tables) {
@@ -370,13 +380,14 @@ dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report, d
     // Verify: a sound database (quick_check, or integrity_check on request, and foreign keys)
     // holding the same tables and row counts as the source; its digests become the manifest
     // that verify_backup and restore check the file against.
-    Contents got = check_database_file(file, s->verify_full, /*foreign_keys=*/true, "backup " + file.string());
+    Contents got =
+        check_database_file(file, s->verify_full, /*foreign_keys=*/true, "backup " + file.string(), sdk::kDigestWide);
     json::array got_counts;
     for (const auto& [name, t] : got) got_counts.push_back(json::object{{"name", name}, {"rows", t.rows}});
     if (want != json::serialize(got_counts))
       throw Failure(DBTOOL_ERR_DATA, "backup verification failed: the copy holds " + json::serialize(got_counts) +
                                          ", the database " + want);
-    write_manifest(dest, got);
+    write_manifest(dest, got, sdk::kDigestWide);
     dest.close();
     fsync_path(file);
     sdk::set_text(report, report_json(file, got_counts));
@@ -391,10 +402,12 @@ dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report, d
 dbtool_status verify_backup(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error) {
   return sdk::guard(error, [&] {
     fs::path file(path ? path : "");
+    s->checked_backup.reset();
     Connection c = open_backup_file(file);
-    // The host calls this before anything is changed, so the full check (when asked) runs
-    // here, on the file, once; restore then holds its byte copy to the manifest.
-    check_backup_content(c, file, s->verify_full);
+    // The host calls this before anything is changed, so the check (the full one when asked)
+    // runs here, on the file, once; restore then proves its copy byte-identical to what was
+    // checked here.
+    s->checked_backup = check_backup_content(c, file, s->verify_full);
     sdk::set_text(report, report_json(file, c));
   });
 }
@@ -405,23 +418,40 @@ dbtool_status restore(dbtool_session* s, const char* path, dbtool_text* report, 
     refuse_if_read_only(s, "restore");
     fs::path file(path ? path : "");
     Connection src = open_backup_file(file);
-    std::optional<Contents> manifest = read_manifest(src);
+    std::optional<Manifest> manifest = read_manifest(src);
+    // What verify_backup checked, when it was this file, unchanged since.
+    std::optional<dbtool_session::CheckedBackup> checked;
+    checked.swap(s->checked_backup);
+    if (checked && checked->file != file) checked.reset();
+    const auto changed = [&] {
+      log(DBTOOL_LOG_INFO, "the backup " + file.string() + " changed since it was checked: checking the copy");
+    };
+    if (checked && identify(file) != checked->identity) {
+      changed();
+      checked.reset();
+    }
     if (!s->baseline_version) s->baseline_version = target_version(s);
     fs::create_directories(s->path.parent_path());
     stage = new_stage_file(s->path);
     if (manifest) {
-      // The backup file is a finished database: its bytes are the copy. The copy is then held
-      // to the manifest (rows and digests) and quick_check'ed, so what is swapped in is proven
-      // to hold what was backed up. The full check, when asked, ran on the file in
-      // verify_backup (which the host calls first), so integrity_check runs once.
-      copy_file_bytes(file, stage, "restore");
-      {
-        Connection dest(stage, SQLITE_OPEN_READWRITE);
-        // The marker and the manifest belong to the backup file, not to the database brought back.
-        dest.exec("DROP TABLE " + quote_identifier(kManifestTable) + "; PRAGMA application_id = 0", "restore");
-      }
-      match_manifest(*manifest, check_database_file(stage, /*thorough=*/false, /*foreign_keys=*/false, "restored copy"),
-                     "the backup " + file.string());
+      // The backup file is a finished database: its bytes are the copy. When verify_backup
+      // (which the host calls first) checked this file against its manifest, the bytes are
+      // hashed as they are copied: the same hash proves the copy byte-identical to the file
+      // that passed (quick_check or integrity_check, rows and digests), so it is not checked a
+      // second time. Otherwise (or when the bytes differ: the file changed since) the copy is
+      // held to the manifest and quick_check'ed itself.
+      uint64_t copied = 0;
+      copy_file_bytes(file, stage, "restore", checked ? &copied : nullptr);
+      const bool proven = checked && copied == checked->bytes_hash;
+      if (checked && !proven) changed();
+      if (!proven)
+        match_manifest(manifest->tables,
+                       check_database_file(stage, /*thorough=*/s->verify_full, /*foreign_keys=*/false, "restored copy",
+                                           manifest->digest_version),
+                       "the backup " + file.string());
+      Connection dest(stage, SQLITE_OPEN_READWRITE);
+      // The marker and the manifest belong to the backup file, not to the database brought back.
+      dest.exec("DROP TABLE " + quote_identifier(kManifestTable) + "; PRAGMA application_id = 0", "restore");
     } else {
       log(DBTOOL_LOG_INFO,
           "the backup " + file.string() + " has no manifest (made by an older dbtool): checking it in full");

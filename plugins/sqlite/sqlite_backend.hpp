@@ -76,8 +76,10 @@ void verify_database(Connection& c, const std::string& what, bool thorough = tru
 void fsync_path(const std::filesystem::path& p);
 
 // The backup manifest (backup_check.cpp): a table in every backup file recording each table's
-// rows and content digest (sdk/digest.hpp) at backup time. Not a table of the database: user
-// tables, describe and digests leave it out, and restore drops it from the copy it brings back.
+// rows and content digest (sdk/digest.hpp) at backup time, and the digest's version (a
+// manifest without that column is version 1, FNV-1a; backups made now use version 2). Not a
+// table of the database: user tables, describe and digests leave it out, and restore drops it
+// from the copy it brings back.
 inline constexpr const char* kManifestTable = "dbtool_backup_manifest";
 struct TableContent {
   int64_t rows = 0;
@@ -85,18 +87,40 @@ struct TableContent {
   bool operator==(const TableContent& o) const { return rows == o.rows && checksum == o.checksum; }
 };
 using Contents = std::map<std::string, TableContent>;  // by table name
-Contents digest_tables(Connection& c);
+struct Manifest {
+  int digest_version = 0;  // sdk::kDigestFnv1a or sdk::kDigestWide
+  Contents tables;
+};
+Contents digest_tables(Connection& c, int digest_version);
 // Checks the database `file` (integrity_check when `thorough`, else quick_check, and
-// foreign_key_check when `foreign_keys`) while a second connection digests its tables; throws
-// Failure(DATA) naming `what` when a check fails, else returns the digests.
+// foreign_key_check when `foreign_keys`) while a second connection digests its tables with
+// `digest_version`; throws Failure(DATA) naming `what` when a check fails, else returns the
+// digests. With `bytes_hash`, also hashes the file's bytes (sdk::WideHash) into it.
 Contents check_database_file(const std::filesystem::path& file, bool thorough, bool foreign_keys,
-                             const std::string& what);
-void write_manifest(Connection& c, const Contents& contents);
-std::optional<Contents> read_manifest(Connection& c);  // nullopt: a backup made before manifests
+                             const std::string& what, int digest_version, uint64_t* bytes_hash = nullptr);
+void write_manifest(Connection& c, const Contents& contents, int digest_version);
+// nullopt: a backup made before manifests. Throws Failure(DATA) for a malformed manifest or one
+// of a digest version this build does not know.
+std::optional<Manifest> read_manifest(Connection& c);
+// What says a file is still the one that was looked at: an edit in place changes its size or
+// times (the change time cannot be set back), a replacement its inode.
+struct FileIdentity {
+  uint64_t device = 0, inode = 0;
+  int64_t size = 0, modified_ns = 0, changed_ns = 0;
+  bool operator==(const FileIdentity& o) const {
+    return device == o.device && inode == o.inode && size == o.size && modified_ns == o.modified_ns &&
+           changed_ns == o.changed_ns;
+  }
+  bool operator!=(const FileIdentity& o) const { return !(*this == o); }
+};
+FileIdentity identify(const std::filesystem::path& file);
+uint64_t hash_file_bytes(const std::filesystem::path& file, const std::string& what);  // sdk::WideHash
 // Throws Failure(DATA) when `found` is not what `manifest` recorded, listing both.
 void match_manifest(const Contents& manifest, const Contents& found, const std::string& what);
-// Copies the bytes of `from` over the existing file `to` (not flushed), reporting progress.
-void copy_file_bytes(const std::filesystem::path& from, const std::filesystem::path& to, const std::string& what);
+// Copies the bytes of `from` over the existing file `to` (not flushed), reporting progress; with
+// `bytes_hash`, hashes the bytes it copies (sdk::WideHash, as hash_file_bytes) into it.
+void copy_file_bytes(const std::filesystem::path& from, const std::filesystem::path& to, const std::string& what,
+                     uint64_t* bytes_hash = nullptr);
 // After a unique index failed to build: the first primary or unique key of `schema` that holds
 // a value twice, as sdk::duplicate_key_message words it ("" when none does).
 std::string find_duplicate_key(Connection& c, const sdk::PortableSchema& schema);
@@ -125,6 +149,15 @@ struct dbtool_session {
   std::optional<int64_t> baseline_version;
   bool allow_concurrent_writes = false;
   bool verify_full = false;  // open option "verify": "full": integrity_check on backups and restores
+  // The backup file verify_backup last checked in full against its manifest (structure, rows,
+  // digests) and the hash of the bytes it checked: restore proves its copy is those bytes
+  // instead of checking the copy a second time.
+  struct CheckedBackup {
+    std::filesystem::path file;
+    dbtool::sqlite::FileIdentity identity;
+    uint64_t bytes_hash = 0;
+  };
+  std::optional<CheckedBackup> checked_backup;
 };
 
 struct dbtool_stage {

@@ -6,7 +6,9 @@
 
 #include <boost/json.hpp>
 
+#include <chrono>
 #include <map>
+#include <thread>
 
 #include "run_dbtool.hpp"
 #include "sqlite_file.hpp"
@@ -59,10 +61,42 @@ class BackupVerifyTest : public ::testing::Test {
   fs::path dir_, db_;
 };
 
-// The manifest holds every table's rows and the digest the run recorded in its history (the
-// one digest `status` and `verify` use), and belongs to the backup only: the report does not
-// list it and the database a restore brings back does not hold it.
-TEST_F(BackupVerifyTest, ABackupRecordsEveryTablesRowsAndTheRunsDigest) {
+// The run's report in the history of `db` (the init run): per table, "rows\tchecksum" with
+// the digest `status` and `verify` use (sdk/digest.hpp version 1, FNV-1a).
+std::map<std::string, std::string> run_digests(const fs::path& db) {
+  std::map<std::string, std::string> out;
+  const json::value report = json::parse(sqlite_query(db, "SELECT report FROM dbtool_history"));
+  for (const auto& t : report.at("tables").as_array())
+    out[std::string(t.at("name").as_string())] =
+        std::to_string(t.at("rows").to_number<int64_t>()) + "\t" + std::string(t.at("checksum").as_string());
+  return out;
+}
+
+// Replaces the manifest of the backup `file` with one as dbtool wrote it before digest version
+// 2 (no digest_version column, FNV-1a checksums), describing the file as it is: the tables
+// with the init run's digests, dbtool_history emptied (no rows: the same checksum in every
+// version). With `version_column`, the same checksums are labelled with that version instead.
+void write_old_manifest(const fs::path& file, const std::map<std::string, std::string>& digests,
+                        const std::string& version_column = "") {
+  std::string sql =
+      "DELETE FROM dbtool_history; DROP TABLE dbtool_backup_manifest; "
+      "CREATE TABLE dbtool_backup_manifest (table_name TEXT NOT NULL PRIMARY KEY, "
+      "row_count INTEGER NOT NULL, checksum TEXT NOT NULL" +
+      std::string(version_column.empty() ? "" : ", digest_version INTEGER NOT NULL") + ");";
+  auto row = [&](const std::string& name, const std::string& rows, const std::string& sum) {
+    sql += "INSERT INTO dbtool_backup_manifest VALUES ('" + name + "', " + rows + ", '" + sum + "'" +
+           (version_column.empty() ? "" : ", " + version_column) + ");";
+  };
+  for (const auto& [name, d] : digests) row(name, d.substr(0, d.find('\t')), d.substr(d.find('\t') + 1));
+  row("dbtool_history", "0", "0000000000000000");
+  sqlite_exec(file, sql);
+}
+
+// The manifest holds every table's rows and content digest, with the digest version it used
+// (2: sdk/digest.hpp's WideHash over the same canonical rows the run history's FNV-1a digests
+// hash), and belongs to the backup only: the report does not list it and the database a restore
+// brings back does not hold it.
+TEST_F(BackupVerifyTest, ABackupRecordsEveryTablesRowsAndItsDigestVersion) {
   const fs::path file = backup();
   ASSERT_FALSE(file.empty());
   std::map<std::string, std::string> manifest;
@@ -71,16 +105,19 @@ TEST_F(BackupVerifyTest, ABackupRecordsEveryTablesRowsAndTheRunsDigest) {
     std::string line = rows.substr(at, nl - at);
     manifest[line.substr(0, line.find('\t'))] = line.substr(line.find('\t') + 1);
   }
-  const json::value report = json::parse(sqlite_query(db_, "SELECT report FROM dbtool_history"));
-  size_t compared = 0;
-  for (const auto& t : report.at("tables").as_array()) {
-    const std::string name(t.at("name").as_string());
-    const std::string want =
-        std::to_string(t.at("rows").to_number<int64_t>()) + "\t" + std::string(t.at("checksum").as_string());
-    EXPECT_EQ(manifest[name], want) << name;
-    ++compared;
+  EXPECT_EQ(sqlite_query(file, "SELECT DISTINCT digest_version FROM dbtool_backup_manifest"), "2\n");
+  size_t compared = 0, differ = 0;
+  for (const auto& [name, want] : run_digests(db_)) {
+    const std::string& got = manifest[name];
+    EXPECT_EQ(got.substr(0, got.find('\t')), want.substr(0, want.find('\t'))) << name << ": the same rows";
+    EXPECT_EQ(got.size() - got.find('\t') - 1, 16u) << name << ": 16 hex digits";
+    const bool empty = want.substr(0, want.find('\t')) == "0";
+    if (!empty) differ += got != want;  // another hash of the same rows
+    compared += !empty;
   }
-  EXPECT_EQ(compared, 7u);
+  EXPECT_GT(compared, 0u);
+  EXPECT_EQ(differ, compared) << "version 2 checksums are not the run's version 1 checksums";
+  EXPECT_EQ(manifest.size(), 8u);
   EXPECT_EQ(manifest.count("dbtool_history"), 1u) << "every table of the database is in the manifest";
   EXPECT_EQ(manifest.count("dbtool_backup_manifest"), 0u);
 
@@ -187,6 +224,73 @@ TEST_F(BackupVerifyTest, ABackupWithoutManifestIsCheckedInFull) {
   r = run_dbtool({"restore", "--db", db_.string(), "--yes", file.string()});
   EXPECT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(sqlite_query(db_, "PRAGMA integrity_check"), "ok\n");
+}
+
+// A backup whose manifest was written before digest version 2 (FNV-1a checksums, no version
+// column) still verifies and restores: it is checked with the digest it recorded. Changed rows
+// in it are still refused, and so are its checksums read as another version, and a version
+// this dbtool does not know.
+TEST_F(BackupVerifyTest, AnOldVersionManifestStillVerifiesWithItsOwnDigest) {
+  const fs::path made = backup();
+  ASSERT_FALSE(made.empty());
+  const std::map<std::string, std::string> digests = run_digests(db_);
+  const fs::path old = dir_ / "old-manifest.db";
+  fs::copy_file(made, old);
+  write_old_manifest(old, digests);
+  EXPECT_EQ(sqlite_query(old, "SELECT count(*) FROM pragma_table_info('dbtool_backup_manifest')"), "3\n");
+
+  const fs::path tampered = dir_ / "old-tampered.db", relabelled = dir_ / "old-relabelled.db",
+                 future = dir_ / "future.db";
+  fs::copy_file(old, tampered);
+  sqlite_exec(tampered, "UPDATE users SET _name = 'tampered' WHERE id = 2");
+  fs::copy_file(made, relabelled);
+  write_old_manifest(relabelled, digests, "2");
+  fs::copy_file(made, future);
+  sqlite_exec(future, "UPDATE dbtool_backup_manifest SET digest_version = 3");
+  const std::string target = read_bytes(db_);
+  for (const auto& [file, message] :
+       std::map<fs::path, std::string>{{tampered, "users: 5 rows, digest"},
+                                       {relabelled, "does not hold what its manifest recorded"},
+                                       {future, "with version 3, which this dbtool does not know"}}) {
+    SCOPED_TRACE(file.filename().string());
+    auto r = run_dbtool({"restore", "--db", db_.string(), "--yes", file.string()});
+    EXPECT_EQ(r.exit_code, 1) << r.err;
+    EXPECT_NE(r.err.find(message), std::string::npos) << r.err;
+    EXPECT_EQ(read_bytes(db_), target);
+  }
+
+  auto r = run_dbtool({"restore", "--db", db_.string(), "--yes", old.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(sqlite_query(db_, "SELECT count(*) FROM users"), "5\n");
+  EXPECT_EQ(sqlite_query(db_, "SELECT count(*) FROM sqlite_master WHERE name = 'dbtool_backup_manifest'"), "0\n");
+  EXPECT_EQ(sqlite_query(db_, "PRAGMA integrity_check"), "ok\n");
+}
+
+// Restore proves its copy byte-identical to the file verify_backup checked instead of checking
+// the copy again; a backup changed after that check (here while the run is paused between the
+// check and the restore) no longer hashes the same, so the copy is checked against the
+// manifest itself and refused: nothing is swapped in.
+TEST_F(BackupVerifyTest, ABackupChangedAfterItsCheckIsCheckedAgainAndRefused) {
+  const fs::path file = backup();
+  ASSERT_FALSE(file.empty());
+  sqlite_exec(db_, "UPDATE users SET _name = 'after the backup' WHERE id = 1");
+  const fs::path pause = dir_ / "pause";
+  testing::RunResult r;
+  std::thread run([&] {
+    r = run_dbtool({"-v", "restore", "--db", db_.string(), "--yes", file.string()},
+                   {{"DBTOOL_TEST_FAULT", "after-backup:pause"}, {"DBTOOL_TEST_PAUSE_FILE", pause.string()}});
+  });
+  for (int i = 0; i < 3000 && !fs::exists(pause); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_TRUE(fs::exists(pause)) << "the run never reached after-backup";
+  sqlite_exec(file, "UPDATE users SET _name = 'tampered after the check' WHERE id = 2");
+  fs::remove(pause);
+  run.join();
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("changed since it was checked: checking the copy"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("does not hold what its manifest recorded"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("users: 5 rows, digest"), std::string::npos) << r.err;
+  EXPECT_EQ(sqlite_query(db_, "SELECT _name FROM users WHERE id = 1"), "after the backup\n");
+  EXPECT_EQ(sqlite_query(db_, "SELECT count(*) FROM users WHERE _name = 'tampered after the check'"), "0\n");
 }
 
 }  // namespace

@@ -6,21 +6,86 @@
 //
 // A row is its values in column order, each written in canonical form (integers and booleans as
 // decimals, doubles in their shortest exact form, text and bytes as they are) behind a length
-// prefix ("V<len>:"), NULL as "N", hashed with 64-bit FNV-1a; the checksum is the sum of the
-// row hashes modulo 2^64. Not cryptographic: it catches changed, added and lost rows, not a
-// deliberate forgery.
+// prefix ("V<len>:"), NULL as "N". The checksum is the sum of the row hashes modulo 2^64. Two
+// versions hash that same canonical row:
+//   1 (kDigestFnv1a): 64-bit FNV-1a, one byte at a time. The run history, `status` and
+//     `verify` record and compare this one, and backup manifests written before version 2.
+//   2 (kDigestWide): WideHash below, eight bytes at a time (about eight times fewer steps);
+//     the SQLite backend's backup manifests, which record the version they used.
+// A checksum is only comparable with one of the same version. Neither is cryptographic: they
+// catch changed, added and lost rows, not a deliberate forgery.
 #pragma once
 
 #include <charconv>
 #include <cstdint>
 #include <cstdio>
+#include <cstring>
 #include <string>
 #include <string_view>
 
 namespace dbtool::sdk {
 
+inline constexpr int kDigestFnv1a = 1;
+inline constexpr int kDigestWide = 2;
+
+// A 64-bit hash of a byte string taken eight bytes (one little-endian word) at a time: each word
+// is xored in, multiplied by an odd constant and folded (xor of the high bits into the low
+// ones); the total length and a final avalanche close it. Fed in pieces through update(), every
+// piece but the last a multiple of eight bytes long, it gives the hash of their concatenation.
+class WideHash {
+ public:
+  void update(const void* data, size_t n) {
+    const auto* p = static_cast<const unsigned char*>(data);
+    length_ += n;
+    for (; n >= 8; n -= 8, p += 8) step(load(p, 8));
+    if (n > 0) step(load(p, n) ^ (static_cast<uint64_t>(n) << 59));  // the tail, its length marked
+  }
+  uint64_t get() const {
+    uint64_t h = h_ ^ (length_ * kM2);
+    h ^= h >> 32;
+    h *= kM2;
+    h ^= h >> 29;
+    h *= kM1;
+    return h ^ (h >> 32);
+  }
+  static uint64_t of(std::string_view bytes) {
+    WideHash w;
+    w.update(bytes.data(), bytes.size());
+    return w.get();
+  }
+
+ private:
+  static constexpr uint64_t kM1 = 0x9e3779b97f4a7c15ull;    // 2^64 / golden ratio, odd
+  static constexpr uint64_t kM2 = 0xd6e8feb86659fd93ull;    // odd, bits well spread
+  static uint64_t load(const unsigned char* p, size_t n) {  // n <= 8 bytes, little-endian
+    if (n == 8) {
+      uint64_t w;
+      std::memcpy(&w, p, 8);
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_BIG_ENDIAN__
+      w = __builtin_bswap64(w);
+#endif
+      return w;
+    }
+    uint64_t w = 0;
+    for (size_t i = 0; i < n; ++i) w |= static_cast<uint64_t>(p[i]) << (8 * i);
+    return w;
+  }
+  void step(uint64_t w) {
+    h_ = (h_ ^ w) * kM1;
+    h_ ^= h_ >> 29;
+  }
+  uint64_t h_ = 0x243f6a8885a308d3ull;  // fractional digits of pi: any fixed start
+  uint64_t length_ = 0;
+};
+
 class RowHash {
  public:
+  explicit RowHash(int version = kDigestFnv1a) : version_(version) {}
+  // Empties the row for the next one (same version), keeping what was allocated.
+  void reset() {
+    h_ = kFnvBasis;
+    row_.clear();
+  }
   void null() { mix("N"); }
   void value(std::string_view canonical) {
     char len[24] = {'V'};
@@ -37,16 +102,24 @@ class RowHash {
     char buf[64];
     value(std::string_view(buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof(buf), v).ptr - buf)));
   }
-  uint64_t get() const { return h_; }
+  uint64_t get() const { return version_ == kDigestWide ? WideHash::of(row_) : h_; }
+  int version() const { return version_; }
 
  private:
+  static constexpr uint64_t kFnvBasis = 1469598103934665603ull;  // FNV-1a 64-bit offset basis
   void mix(std::string_view bytes) {
+    if (version_ == kDigestWide) {
+      row_.append(bytes.data(), bytes.size());  // hashed whole, eight bytes at a time, by get()
+      return;
+    }
     for (unsigned char c : bytes) {
       h_ ^= c;
       h_ *= 1099511628211ull;  // FNV-1a 64-bit prime
     }
   }
-  uint64_t h_ = 1469598103934665603ull;  // FNV-1a 64-bit offset basis
+  int version_;
+  uint64_t h_ = kFnvBasis;
+  std::string row_;  // version 2: the canonical row
 };
 
 class ContentDigest {
