@@ -156,21 +156,31 @@ Connection open_backup_file(const fs::path& file) {
   return c;
 }
 
+// A write-ahead log or rollback journal beside `file`: SQLite reads the file through it, so the
+// file's bytes alone are not what a check through SQLite saw.
+bool has_sidecar(const fs::path& file) {
+  std::error_code ec;
+  return fs::exists(file.string() + "-wal", ec) || fs::exists(file.string() + "-journal", ec);
+}
+
 // Checks the content of the backup `file` opened as `c`: sound (quick_check, or integrity_check
 // when `full`) and holding the rows and digests its manifest recorded at backup time (with the
 // digest version it names). Foreign keys were checked when the backup was made, and the digests
 // prove these are those rows. A backup made before manifests existed gets the full check it
 // always had. Returns the file's identity and the hash of its bytes when the file did not change
-// while it was checked (what restore's copy is compared with), else nullopt.
+// while it was checked and SQLite read it alone (no journal or log beside it): what restore's
+// copy is compared with. Else nullopt.
 std::optional<dbtool_session::CheckedBackup> check_backup_content(Connection& c, const fs::path& file, bool full) {
   const std::string what = "the backup " + file.string();
   if (std::optional<Manifest> manifest = read_manifest(c)) {
     const FileIdentity before = identify(file);
+    const bool alone = !has_sidecar(file);
     uint64_t bytes = 0;
     match_manifest(manifest->tables,
                    check_database_file(file, full, /*foreign_keys=*/false, what, manifest->digest_version, &bytes),
                    what);
-    if (identify(file) == before) return dbtool_session::CheckedBackup{file, before, bytes};
+    if (alone && identify(file) == before && !has_sidecar(file))
+      return dbtool_session::CheckedBackup{file, before, bytes};
   } else {
     log(DBTOOL_LOG_INFO, what + " has no manifest (made by an older dbtool): checking it in full");
     verify_database(c, what);
@@ -426,7 +436,7 @@ dbtool_status restore(dbtool_session* s, const char* path, dbtool_text* report, 
     const auto changed = [&] {
       log(DBTOOL_LOG_INFO, "the backup " + file.string() + " changed since it was checked: checking the copy");
     };
-    if (checked && identify(file) != checked->identity) {
+    if (checked && (identify(file) != checked->identity || has_sidecar(file))) {
       changed();
       checked.reset();
     }
