@@ -4,6 +4,7 @@
 
 #include "plugins/host_services.hpp"
 #include "util/error.hpp"
+#include "util/key_set.hpp"
 
 #include <boost/json/basic_parser_impl.hpp>
 
@@ -11,7 +12,6 @@
 #include <cstring>
 #include <exception>
 #include <fstream>
-#include <unordered_set>
 #include <vector>
 
 namespace dbtool {
@@ -39,9 +39,8 @@ struct Handler {
 
   using ec_t = boost::system::error_code;
 
-  // Keys seen in each open object of the current record, by depth: a hash set, so a hostile
-  // record with 200k keys costs 200k look-ups, not 200k² comparisons.
-  std::vector<std::unordered_set<std::string>> keys_at;
+  // Keys seen in each open object of the current record, by depth.
+  std::vector<KeySet> keys_at;
   std::string key_part;
   std::string repeated_key;
 
@@ -124,8 +123,9 @@ struct Handler {
   }
   bool on_key(std::string_view s, std::size_t, ec_t&) {
     stack.push_key(s);
-    key_part.append(s);
-    if (!keys_at[depth].insert(key_part).second && repeated_key.empty()) repeated_key = key_part;
+    std::string_view key = s;
+    if (!key_part.empty()) key = key_part.append(s);
+    if (!keys_at[depth].insert(key) && repeated_key.empty()) repeated_key = key;
     key_part.clear();
     return true;
   }

@@ -14,7 +14,7 @@ namespace dbtool {
 
 namespace {
 
-// The whole import with each batch (digested first) handed to `consume`.
+// The whole import with each batch (digested on the way) handed to `consume`.
 LoadOutcome import_batches(const Schema& schema, const ImportRun& run, const char* phase,
                            const std::function<void(ImportBatch&)>& consume) {
   ImportMapping mapping = load_mapping(run.mapping_file, schema);
@@ -27,11 +27,15 @@ LoadOutcome import_batches(const Schema& schema, const ImportRun& run, const cha
     rejects.emplace(*run.reject_file, "reject file");
     options.reject_sink = &*rejects;
   }
+  // Digested on the parsing thread, which has time to spare while the loading thread inserts;
+  // read only after import_files has joined it.
   std::map<std::string, TableDigest> digests;
+  options.before_queue = [&](const ImportBatch& b) {
+    if (const PortableTable* t = schema.find_table(b.table)) digests[b.table].add(*t, b.columns, b.array.a);
+  };
   int64_t done = 0;
   ImportReport report = import_files(run.files, schema, mapping, options, [&](ImportBatch&& b) {
     if (cancel_requested()) throw Error("cancelled while loading; nothing was changed", ExitCode::kCancelled);
-    if (const PortableTable* t = schema.find_table(b.table)) digests[b.table].add(*t, b.columns, b.array.a);
     const int64_t rows = b.array.a.length;
     consume(b);
     report_progress(phase, done += rows, -1);
