@@ -146,8 +146,8 @@ class Importer {
     } catch (const RecordError& e) {
       std::string where = mapper_.describe(index, key_, file_);
       if (options_.reject_sink == nullptr)
-        throw Error(where + ": " + e.reason + "; nothing was changed (use --reject-file to set such records aside)",
-                    ExitCode::kDataError);
+        throw Error::untouched(where + ": " + e.reason, ExitCode::kDataError,
+                               " (use --reject-file to set such records aside)");
       json::object line{{"file", file_}, {"index", index}, {"reason", e.reason}, {"record", v}};
       *options_.reject_sink << json::serialize(line) << '\n';
       if (!*options_.reject_sink) throw Error("cannot write the reject file");

@@ -185,8 +185,7 @@ void read_records(const fs::path& file, const RecordCallback& on_record) {
   };
   while (in) {
     // Checked per megabyte, so Ctrl-C or SIGTERM stops even a hostile file within a second.
-    if (cancel_requested())
-      throw Error("cancelled while reading " + file.string() + "; nothing was changed", ExitCode::kCancelled);
+    if (cancel_requested()) throw Error::untouched("cancelled while reading " + file.string(), ExitCode::kCancelled);
     in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
     std::size_t got = static_cast<std::size_t>(in.gcount());
     if (got == 0) break;

@@ -235,14 +235,15 @@ MappingPlan plan_mapping(const Schema& source, const Schema& target, const Datab
     for (const auto& n : nowhere) msg += "\n  " + n;
     msg += "\ndrop them on purpose in " + mapping.origin +
            " (\"drop\" for a table, \"drop_columns\" for a column, with the reason), map them there "
-           "(\"rename_to\", \"rename_columns\"), or pass --allow-drop; nothing was changed";
-    for (const auto& p : problems) msg += "\n  also: " + p;
-    throw Error(msg, ExitCode::kDataError);
+           "(\"rename_to\", \"rename_columns\"), or pass --allow-drop";
+    std::string also;
+    for (const auto& p : problems) also += "\n  also: " + p;
+    throw Error::untouched(msg, ExitCode::kDataError, also);
   }
   if (!problems.empty()) {
-    std::string msg = "the source database does not fit the target schema; nothing was changed:";
-    for (const auto& p : problems) msg += "\n  " + p;
-    throw Error(msg, ExitCode::kDataError);
+    std::string listing = ":";
+    for (const auto& p : problems) listing += "\n  " + p;
+    throw Error::untouched("the source database does not fit the target schema", ExitCode::kDataError, listing);
   }
   for (const auto& t : target.tables) {
     auto it = by_target.find(t.name);

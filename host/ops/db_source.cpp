@@ -494,23 +494,21 @@ LoadOutcome read_from_database(DatabaseSource& source, const MappingPlan& plan, 
     } catch (const Error& e) {
       reader.stop();
       // A Ctrl-C seen by the stream or the backend reaches here as the backend's failure.
-      if (cancel_requested())
-        throw Error("cancelled while loading " + tp.target + "; nothing was changed", ExitCode::kCancelled);
+      if (cancel_requested()) throw Error::untouched("cancelled while loading " + tp.target, ExitCode::kCancelled);
       // When reading failed, its own error says exactly which value and why; the backend only
       // relayed it.
-      if (reader_ended && reader.error())
-        throw Error(std::string(reader.error()->what()) + "; nothing was changed", reader.error()->code());
-      throw Error(std::string(e.what()) + " (loading " + tp.target + " from " + source.display() + " table " +
-                      tp.source + "); nothing was changed",
-                  e.code());
+      if (reader_ended && reader.error()) throw reader.error()->with_target_untouched();
+      throw Error::untouched(
+          std::string(e.what()) + " (loading " + tp.target + " from " + source.display() + " table " + tp.source + ")",
+          e.code());
     }
     if (!rows_read)
-      throw Error("loading " + tp.target + " from " + tp.source +
-                  ": the backend stopped before the table's end (wrote " + std::to_string(loaded) +
-                  " rows); nothing was changed");
+      throw Error::untouched("loading " + tp.target + " from " + tp.source +
+                             ": the backend stopped before the table's end (wrote " + std::to_string(loaded) +
+                             " rows)");
     if (loaded != *rows_read)
-      throw Error("loading " + tp.target + " from " + tp.source + ": read " + std::to_string(*rows_read) +
-                  " rows but the backend wrote " + std::to_string(loaded) + "; nothing was changed");
+      throw Error::untouched("loading " + tp.target + " from " + tp.source + ": read " + std::to_string(*rows_read) +
+                             " rows but the backend wrote " + std::to_string(loaded));
     if (i == 0) fault_point("mid-load");
     out.expected_rows[tp.target] = loaded;
     json::array dropped;

@@ -35,7 +35,7 @@ LoadOutcome import_batches(const Schema& schema, const ImportRun& run, const cha
   };
   int64_t done = 0;
   ImportReport report = import_files(run.files, schema, mapping, options, [&](ImportBatch&& b) {
-    if (cancel_requested()) throw Error("cancelled while loading; nothing was changed", ExitCode::kCancelled);
+    if (cancel_requested()) throw Error::untouched("cancelled while loading", ExitCode::kCancelled);
     const int64_t rows = b.array.a.length;
     consume(b);
     report_progress(phase, done += rows, -1);
@@ -47,11 +47,11 @@ LoadOutcome import_batches(const Schema& schema, const ImportRun& run, const cha
   // Rejects are data not migrated: past the ceiling the run is a failure, not a summary line.
   const int64_t ceiling = run.max_rejects ? *run.max_rejects : (run.reject_file ? report.records_read / 100 : 0);
   if (report.records_rejected > ceiling)
-    throw Error(std::to_string(report.records_rejected) + " of " + std::to_string(report.records_read) +
-                    " records could not be mapped (see " + run.reject_file->string() + "), more than the " +
-                    std::to_string(ceiling) + " --max-rejects allows" + (run.max_rejects ? "" : " (1% by default)") +
-                    "; nothing was changed",
-                ExitCode::kDataError);
+    throw Error::untouched(std::to_string(report.records_rejected) + " of " + std::to_string(report.records_read) +
+                               " records could not be mapped (see " + run.reject_file->string() + "), more than the " +
+                               std::to_string(ceiling) + " --max-rejects allows" +
+                               (run.max_rejects ? "" : " (1% by default)"),
+                           ExitCode::kDataError);
   LoadOutcome out;
   for (const auto& [table, rows] : report.rows) out.expected_rows[table] = rows;
   for (const auto& [table, digest] : digests) out.checksums[table] = digest.checksum();
@@ -73,10 +73,10 @@ LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const I
     try {
       load_batch(stage, b.table, b.columns, std::move(b.array));
     } catch (const Error& e) {
-      throw Error(std::string(e.what()) + " (in the batch of " + b.table + " rows from records " +
-                      std::to_string(b.first_record) + "–" + std::to_string(b.last_record) + " of " + b.file +
-                      "); nothing was changed",
-                  e.code());
+      throw Error::untouched(std::string(e.what()) + " (in the batch of " + b.table + " rows from records " +
+                                 std::to_string(b.first_record) + "–" + std::to_string(b.last_record) + " of " +
+                                 b.file + ")",
+                             e.code());
     }
     if (first) fault_point("mid-load");
     first = false;

@@ -64,20 +64,18 @@ void guard_against_shrink(const json::object& before, const json::array& staged,
     }
   if (staged_total == 0) {
     if (!options.allow_shrink)
-      throw Error(options.operation +
-                      " refused: the source delivered no rows at all, so the new database would be "
-                      "empty" +
-                      (shrunk.empty() ? "" : " (before -> after:" + listing + ")") +
-                      "; nothing was changed (pass --allow-shrink if an empty database is what you want)",
-                  ExitCode::kRefused);
+      throw Error::untouched(options.operation +
+                                 " refused: the source delivered no rows at all, so the new database would be "
+                                 "empty" +
+                                 (shrunk.empty() ? "" : " (before -> after:" + listing + ")"),
+                             ExitCode::kRefused, " (pass --allow-shrink if an empty database is what you want)");
     log_warn("the new database is empty (--allow-shrink)");
   }
   if (shrunk.empty()) return;
   if (!options.allow_shrink)
-    throw Error(options.operation + " refused: it would leave tables with fewer rows than " +
-                    "the target holds now (before -> after):" + listing +
-                    "\nnothing was changed (pass --allow-shrink if these rows are meant to go)",
-                ExitCode::kRefused);
+    throw Error::untouched(options.operation + " refused: it would leave tables with fewer rows than " +
+                               "the target holds now (before -> after):" + listing + "\n",
+                           ExitCode::kRefused, " (pass --allow-shrink if these rows are meant to go)");
   log_warn("tables shrink (--allow-shrink):" + listing);
   report["shrunk"] = std::move(shrunk);
 }
@@ -197,8 +195,8 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
       int64_t expected = outcome.expected_rows.count(t.name) ? outcome.expected_rows.at(t.name) : 0;
       int64_t actual = stage->count(t.name);
       if (actual != expected)
-        throw Error("verification failed: " + t.name + " holds " + std::to_string(actual) + " rows, the source held " +
-                    std::to_string(expected) + "; nothing was changed");
+        throw Error::untouched("verification failed: " + t.name + " holds " + std::to_string(actual) +
+                               " rows, the source held " + std::to_string(expected));
       json::object row{{"name", t.name}, {"rows", actual}};
       if (auto c = outcome.checksums.find(t.name); c != outcome.checksums.end())
         row["checksum"] = c->second;
@@ -218,18 +216,16 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
     int64_t carried = carry_history(session, *stage, before);
     record_run(*stage, full, options, started, report);
     if (stage->count(std::string(kHistoryTable)) != carried + 1)
-      throw Error("verification failed: the run history did not carry over; nothing was changed");
+      throw Error::untouched("verification failed: the run history did not carry over");
     fault_point("before-commit");
     // The last moment a Ctrl-C can still keep everything as it was.
-    if (cancel_requested()) throw Error("cancelled before the cut-over", ExitCode::kCancelled);
+    if (cancel_requested()) throw Error::untouched("cancelled before the cut-over", ExitCode::kCancelled);
 
     // 6. Cut over in one atomic step.
     json::object commit = stage->commit();
     if (auto* r = commit.if_contains("retired")) report["retired"] = *r;
   } catch (const Error& e) {
-    std::string msg = e.what();
-    if (msg.find("nothing was changed") == std::string::npos) msg += "; nothing was changed";
-    throw Error(msg, e.code());
+    throw e.with_target_untouched();
   }
   report["seconds"] = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   return report;

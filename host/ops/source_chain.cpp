@@ -228,9 +228,9 @@ ChainResult run_source_chain(const PluginRegistry& plugins, const std::vector<st
       result.attempts.push_back(std::move(attempt));
     }
   }
-  std::string msg = "no source delivered the data; nothing was changed:";
-  for (const auto& a : result.attempts) msg += "\n  " + a.source + ": " + a.reason;
-  throw Error(msg);
+  std::string listing = ":";
+  for (const auto& a : result.attempts) listing += "\n  " + a.source + ": " + a.reason;
+  throw Error::untouched("no source delivered the data", ExitCode::kFailure, listing);
 }
 
 }  // namespace dbtool

@@ -100,9 +100,13 @@ BackendSession::BackendSession(const LoadedPlugin& plugin, const json::object& o
   std::string opts = json::serialize(options);
   dbtool_status st = plugin_.backend->open(opts.c_str(), &session_, &err.e);
   if (st != DBTOOL_OK) fail("open", st, err);
+  if (can_cancel()) cancel_registration_ = session_cancels().add([this] { cancel(); });
 }
 
 BackendSession::~BackendSession() {
+  // First out of the registry, which waits for a cancel running on the watcher thread: the
+  // plugin never sees cancel on a closed session.
+  cancel_registration_.reset();
   if (session_ != nullptr) plugin_.backend->close(session_);
 }
 
@@ -185,10 +189,16 @@ json::object BackendSession::describe_schema() {
   return parse_report(plugin_.name, text.t);
 }
 
-void BackendSession::cancel() {
-  if (!DBTOOL_HAS_SLOT(plugin_.backend, cancel)) return;
-  PluginErrorHolder err;
-  plugin_.backend->cancel(session_, &err.e);
+bool BackendSession::can_cancel() const { return can(DBTOOL_CAP_CANCEL) && DBTOOL_HAS_SLOT(plugin_.backend, cancel); }
+
+void BackendSession::cancel() noexcept {
+  if (!can_cancel() || session_ == nullptr) return;
+  try {
+    PluginErrorHolder err;
+    if (plugin_.backend->cancel(session_, &err.e) != DBTOOL_OK)
+      log_debug(plugin_.name + ": cancel failed: " + err.message_or("no message"));
+  } catch (...) {  // only a failed allocation of the message: nothing to do about it
+  }
 }
 
 std::unique_ptr<BackendStage> BackendSession::begin_stage(const std::string& schema_json) {

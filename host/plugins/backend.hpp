@@ -2,6 +2,7 @@
 // themselves, and plugin errors turned into dbtool::Error.
 #pragma once
 
+#include "plugins/cancel_registry.hpp"
 #include "plugins/plugin_registry.hpp"
 
 #include <boost/json.hpp>
@@ -35,7 +36,12 @@ class BackendSession {
   boost::json::object verify_backup(const std::filesystem::path& file);
   bool can_read_tables() const;
   void read_table(const std::string& table, ArrowArrayStream* out);
-  void cancel();
+  // Whether the backend can interrupt a running call (DBTOOL_CAP_CANCEL and the slot). Such a
+  // session is registered with session_cancels() from open to close, so Ctrl-C reaches it.
+  bool can_cancel() const;
+  // Asks the backend to interrupt the call running on this session; any thread, never throws
+  // (a failure is logged with --verbose). A no-op for a backend that cannot.
+  void cancel() noexcept;
 
   // Reading a database as a source (ABI 1.1): true when the plugin announces DBTOOL_CAP_READ
   // and sets every slot that takes. The others throw dbtool::Error on a plugin failure.
@@ -53,6 +59,7 @@ class BackendSession {
 
   const LoadedPlugin& plugin_;
   dbtool_session* session_ = nullptr;
+  CancelRegistry::Registration cancel_registration_;  // dropped before close
 };
 
 // A stage aborts itself when destroyed uncommitted, so any exception on the way leaves the

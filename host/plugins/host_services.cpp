@@ -1,13 +1,17 @@
 // Host services: logs go to stderr (stdout is for results and --json); progress is a live line
 // on a terminal and a plain line every few seconds in a log; cancellation is a flag set by
-// SIGINT/SIGTERM.
+// SIGINT/SIGTERM, which also wakes the thread that cancels the open backend sessions.
 #include "plugins/host_services.hpp"
 
+#include "plugins/cancel_registry.hpp"
 #include "util/error.hpp"
 
+#include <fcntl.h>
+#include <pthread.h>
 #include <unistd.h>
 
 #include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <cmath>
 #include <csignal>
@@ -15,6 +19,8 @@
 #include <cstdlib>
 #include <mutex>
 #include <string>
+#include <system_error>
+#include <thread>
 
 namespace dbtool {
 namespace {
@@ -140,11 +146,63 @@ void service_progress(void*, const char* phase, int64_t done, int64_t total) {
 
 int32_t service_is_cancelled(void*) { return g_cancelled.load() ? 1 : 0; }
 
+// The write end of the pipe that wakes the cancel watcher; -1 until install_cancel_handler().
+// A lock-free atomic, so the signal handler may read it.
+std::atomic<int> g_wake_fd{-1};
+static_assert(std::atomic<int>::is_always_lock_free);
+
+// Async-signal-safe: one non-blocking write. A full pipe means a wake-up is pending already.
+void wake_watcher() {
+  const int fd = g_wake_fd.load();
+  if (fd < 0) return;
+  const int saved = errno;
+  const char byte = 1;
+  [[maybe_unused]] ssize_t n = ::write(fd, &byte, 1);
+  errno = saved;
+}
+
 void on_signal(int) {
   g_cancelled.store(true);
+  wake_watcher();
   // Restore the default so a second Ctrl-C ends a process that stopped polling.
   std::signal(SIGINT, SIG_DFL);
   std::signal(SIGTERM, SIG_DFL);
+}
+
+// The cancel watcher: sleeps on the pipe; each wake-up cancels every registered session that
+// was not cancelled yet (plugins' cancel is called here, never in the signal handler).
+void watch_for_cancel(int read_fd) {
+  for (;;) {
+    char buf[64];
+    const ssize_t n = ::read(read_fd, buf, sizeof(buf));
+    if (n < 0 && errno == EINTR) continue;
+    if (n <= 0) return;
+    if (g_cancelled.load()) session_cancels().cancel_all();
+  }
+}
+
+void start_watcher() {
+  int fds[2];
+  if (::pipe2(fds, O_CLOEXEC) != 0) {
+    log_warn("cannot start the cancel watcher (pipe failed); Ctrl-C stops the run between steps only");
+    return;
+  }
+  ::fcntl(fds[1], F_SETFL, O_NONBLOCK);
+  // The watcher never takes the signals itself: they keep interrupting the main thread as before.
+  sigset_t block, old;
+  sigemptyset(&block);
+  sigaddset(&block, SIGINT);
+  sigaddset(&block, SIGTERM);
+  pthread_sigmask(SIG_BLOCK, &block, &old);
+  try {
+    std::thread(watch_for_cancel, fds[0]).detach();
+    g_wake_fd.store(fds[1]);
+  } catch (const std::system_error&) {
+    ::close(fds[0]);
+    ::close(fds[1]);
+    log_warn("cannot start the cancel watcher (no thread); Ctrl-C stops the run between steps only");
+  }
+  pthread_sigmask(SIG_SETMASK, &old, nullptr);
 }
 
 }  // namespace
@@ -167,11 +225,16 @@ void log_warn(std::string_view m) { write_line(DBTOOL_LOG_WARN, m); }
 void log_error(std::string_view m) { write_line(DBTOOL_LOG_ERROR, m); }
 
 void install_cancel_handler() {
+  static std::once_flag started;
+  std::call_once(started, start_watcher);
   std::signal(SIGINT, on_signal);
   std::signal(SIGTERM, on_signal);
 }
 bool cancel_requested() { return g_cancelled.load(); }
-void request_cancel() { g_cancelled.store(true); }
+void request_cancel() {
+  g_cancelled.store(true);
+  wake_watcher();
+}
 
 const dbtool_host_services* host_services() {
   static const dbtool_host_services services = {

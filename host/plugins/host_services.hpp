@@ -34,11 +34,14 @@ void log_error(std::string_view message);
 using LogSink = void (*)(int32_t level, std::string_view message);
 void set_log_sink(LogSink sink);
 
-// Ctrl-C sets the flag that plugins poll through is_cancelled. The second Ctrl-C is left to
-// the default handler, so a stuck process can still be stopped.
+// Ctrl-C (or SIGTERM) sets the flag that plugins poll through is_cancelled, and wakes a watcher
+// thread that calls `cancel` once on every open session of a backend announcing
+// DBTOOL_CAP_CANCEL (session_cancels(), plugins/cancel_registry.hpp), so a call blocked in the
+// database is interrupted too. The second Ctrl-C is left to the default handler, so a stuck
+// process can still be stopped.
 void install_cancel_handler();
 bool cancel_requested();
-void request_cancel();  // for tests and timeouts
+void request_cancel();  // as a signal would, for tests and timeouts
 
 // The table passed to plugins at init; valid for the life of the process.
 const dbtool_host_services* host_services();

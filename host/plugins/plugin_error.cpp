@@ -47,7 +47,10 @@ const char* status_name(dbtool_status status) {
 
 void throw_plugin_error(const std::string& plugin, const std::string& what, dbtool_status status,
                         const PluginErrorHolder& err) {
-  std::string msg = plugin + ": " + what + " failed: " + err.message_or(status_name(status));
+  // A call the backend interrupted (Ctrl-C reached its cancel, or it polled the flag) says so
+  // first, whatever the server's own words for it are.
+  std::string msg = plugin + ": " + what + (status == DBTOOL_ERR_CANCELLED ? " cancelled: " : " failed: ") +
+                    err.message_or(status_name(status));
   std::string facts;
   if (err.e.sqlstate[0] != '\0') facts += std::string("SQLSTATE ") + err.e.sqlstate;
   if (err.e.vendor_code != 0)

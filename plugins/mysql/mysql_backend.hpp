@@ -86,9 +86,13 @@ std::string swap_databases(Connection& c, const std::string& live, const std::st
 struct dbtool_session {
   dbtool::mysql::Target target;
   std::string password;
-  dbtool::mysql::Connection conn;             // holds the advisory lock
-  std::string collation;                      // text_collation() of the server, asked once at open
-  std::atomic<unsigned long> busy_thread{0};  // server thread id of a long call, for cancel
+  dbtool::mysql::Connection conn;  // holds the advisory lock
+  std::string collation;           // text_collation() of the server, asked once at open
+  // Server thread ids that cancel interrupts with KILL QUERY (0: none): the session's own
+  // connection, the open stage's load connection, and the connection of a backup or restore.
+  std::atomic<unsigned long> session_thread{0};
+  std::atomic<unsigned long> stage_thread{0};
+  std::atomic<unsigned long> busy_thread{0};
   bool exists = false;
   bool has_stage = false;
   bool read_only = false;    // a migration source: no lock, nothing created or dropped, READ ONLY transactions

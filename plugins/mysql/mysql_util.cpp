@@ -315,6 +315,8 @@ std::string swap_databases(Connection& c, const std::string& live, const std::st
     sql += (sql.empty() ? "" : ", ") + quote_identifier(stage) + "." + quote_identifier(t) + " TO " +
            quote_identifier(live) + "." + quote_identifier(t);
   try {
+    // The last moment a cancel that came between two statements can still keep the target.
+    if (cancelled()) throw Failure(DBTOOL_ERR_CANCELLED, "cut-over cancelled before the RENAME TABLE");
     c.query("RENAME TABLE " + sql, "cut-over (RENAME TABLE)");
   } catch (...) {
     if (!retired.empty()) mysql_query(c.get(), ("DROP DATABASE IF EXISTS " + quote_identifier(retired)).c_str());

@@ -4,10 +4,13 @@
 
 #include <boost/json.hpp>
 
+#include <mysqld_error.h>
+
 #include <algorithm>
 #include <cstdlib>
 #include <memory>
 #include <optional>
+#include <vector>
 
 namespace dbtool::mysql {
 namespace json = boost::json;
@@ -34,6 +37,7 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
       s->read_only = ro->get_bool();
     }
     s->conn = Connection(s->target, s->password, "");
+    s->session_thread = mysql_thread_id(s->conn.get());
     s->collation = text_collation(s->conn.get());
     const std::string& db = s->target.database;
     s->exists = s->conn.scalar_int("SELECT COUNT(*) FROM information_schema.schemata WHERE schema_name = " +
@@ -87,12 +91,25 @@ void close_session(dbtool_session* s) {
   delete s;
 }
 
+// Called by the host from another thread while the session's own thread may be blocked in any
+// statement (a RENAME waiting for a metadata lock, a long load): interrupts the statement running
+// on each of the session's connections from a connection of its own. The interrupted call fails
+// with ER_QUERY_INTERRUPTED, which is DBTOOL_ERR_CANCELLED, and cleans up as after any failure.
+// Reads only atomics of the session, so a stage finishing meanwhile is no hazard; a connection
+// that closed in between is no longer there to kill, which is no failure.
 dbtool_status cancel(dbtool_session* s, dbtool_error* error) {
   return sdk::guard(error, [&] {
-    unsigned long id = s->busy_thread.load();
-    if (id == 0) return;
+    std::vector<unsigned long> ids;
+    for (const auto* slot : {&s->busy_thread, &s->stage_thread, &s->session_thread})
+      if (unsigned long id = slot->load(); id != 0 && std::find(ids.begin(), ids.end(), id) == ids.end())
+        ids.push_back(id);
+    if (ids.empty()) return;
     Connection killer(s->target, s->password, "");
-    killer.query("KILL QUERY " + std::to_string(id), "cancel");
+    for (unsigned long id : ids) {
+      const std::string sql = "KILL QUERY " + std::to_string(id);
+      if (mysql_real_query(killer.get(), sql.data(), sql.size()) != 0 && mysql_errno(killer.get()) != ER_NO_SUCH_THREAD)
+        fail(killer.get(), "cancel");
+    }
   });
 }
 

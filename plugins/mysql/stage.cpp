@@ -151,6 +151,7 @@ class MultiInsert {
 void drop(dbtool_stage* st) {
   // Close the load connection first: its open transaction holds metadata locks on the stage's
   // tables, and DROP DATABASE from the session connection would wait on them forever.
+  st->session->stage_thread = 0;
   st->conn.close();
   if (st->session->conn)
     mysql_query(st->session->conn.get(), ("DROP DATABASE IF EXISTS " + quote_identifier(st->database)).c_str());
@@ -190,6 +191,7 @@ dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_sta
     created = true;
     st->infile = s->target.load == "infile" || (s->target.load.empty() && kInfileByDefault);
     st->conn = Connection(s->target, s->password, st->database, st->infile);
+    s->stage_thread = mysql_thread_id(st->conn.get());
     for (size_t i = 0; i < ddl.size(); ++i) st->conn.query(ddl[i], "creating table " + st->schema.tables[i].name);
     // Keys are checked once at commit; unique and primary keys stay enforced row by row.
     st->conn.query("SET SESSION foreign_key_checks = 0", "preparing the load");
@@ -199,6 +201,7 @@ dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_sta
     s->has_stage = true;
   });
   if (status != DBTOOL_OK) {
+    s->stage_thread = 0;
     if (created) mysql_query(s->conn.get(), ("DROP DATABASE IF EXISTS " + quote_identifier(st->database)).c_str());
     return status;
   }
@@ -292,6 +295,7 @@ dbtool_status stage_commit(dbtool_stage* st_raw, dbtool_text* report, dbtool_err
                         std::to_string(orphans) + " rows of " + t.name + " refer to missing rows of " + fk.ref_table,
                         "23000", 1452);
       }
+    st->session->stage_thread = 0;
     st->conn.close();
     refuse_if_changed(st->session);
     std::string retired = swap_databases(st->session->conn, st->session->target.database, st->database);

@@ -331,7 +331,8 @@ dbtool_status Backend::open(const char* options_json, dbtool_session** out, dbto
     const std::string password =
         o.if_contains("password") && o.at("password").is_string() ? std::string(o.at("password").get_string()) : "";
     const bool create = o.if_contains("create") && o.at("create").is_bool() && o.at("create").get_bool();
-    auto s = std::make_unique<dbtool_session>();
+    // Closed like any session when open fails part way (its connection and canceller freed).
+    std::unique_ptr<dbtool_session, void (*)(dbtool_session*)> s(new dbtool_session, &Backend::close);
     s->database = u.database;
     s->uri = std::string(uri->get_string());
     s->password = password;
@@ -356,6 +357,8 @@ dbtool_status Backend::open(const char* options_json, dbtool_session** out, dbto
       if (PQstatus(conn) != CONNECTION_OK) fail_connect(conn, s->location);
     }
     s->conn = conn;
+    s->canceller = PQgetCancel(conn);
+    if (s->canceller == nullptr) throw Failure(DBTOOL_ERR_INTERNAL, "out of memory");
     run(conn, "SET client_min_messages = warning");  // notices would go to stderr otherwise
     PQsetNoticeProcessor(
         conn, [](void*, const char*) {}, nullptr);
@@ -373,8 +376,21 @@ dbtool_status Backend::open(const char* options_json, dbtool_session** out, dbto
 
 void Backend::close(dbtool_session* session) {
   if (session == nullptr) return;
+  if (session->canceller != nullptr) PQfreeCancel(session->canceller);
   PQfinish(session->conn);
   delete session;
+}
+
+// From the host's watcher thread while the session's own thread may be blocked in a statement
+// (a lock wait, a long COPY): asks the server to cancel what runs on the session's connection,
+// which every stage of the session uses too. The statement then fails with SQLSTATE 57014,
+// DBTOOL_ERR_CANCELLED. With nothing running the server ignores the request.
+dbtool_status Backend::cancel(dbtool_session* s, dbtool_error* error) {
+  return sdk::guard(error, [&] {
+    char message[256] = {};
+    if (PQcancel(s->canceller, message, sizeof(message)) == 0)
+      throw Failure(DBTOOL_ERR_NETWORK, std::string("cannot send the cancel request: ") + message);
+  });
 }
 
 dbtool_status Backend::describe(dbtool_session* s, dbtool_text* out, dbtool_error* error) {

@@ -17,10 +17,10 @@ extern "C" __attribute__((visibility("default"))) dbtool_status dbtool_plugin_in
                                                                                    const dbtool_host_services* host,
                                                                                    dbtool_plugin* out,
                                                                                    dbtool_error* error) {
-  return dbtool::sdk::init_plugin(
-      host_abi, host, out, error,
-      {DBTOOL_KIND_BACKEND, dbtool::postgres::kName, "0.1.0",
-       "PostgreSQL: staging schema, cut-over by renaming schemas in one transaction",
-       DBTOOL_CAP_BACKUP | DBTOOL_CAP_RESTORE | DBTOOL_CAP_ATOMIC_CUTOVER | DBTOOL_CAP_CREATE_DATABASE, &kApi, nullptr,
-       kSchemes});
+  return dbtool::sdk::init_plugin(host_abi, host, out, error,
+                                  {DBTOOL_KIND_BACKEND, dbtool::postgres::kName, "0.1.0",
+                                   "PostgreSQL: staging schema, cut-over by renaming schemas in one transaction",
+                                   DBTOOL_CAP_BACKUP | DBTOOL_CAP_RESTORE | DBTOOL_CAP_ATOMIC_CUTOVER |
+                                       DBTOOL_CAP_CREATE_DATABASE | DBTOOL_CAP_CANCEL,
+                                   &kApi, nullptr, kSchemes});
 }

@@ -13,6 +13,7 @@
 
 struct dbtool_session {
   PGconn* conn = nullptr;
+  PGcancel* canceller = nullptr;  // for conn, made at open: PQcancel may then run on any thread
   std::string database;
   std::string location;  // postgresql://user@host:port/db, never with a password
   std::string uri;       // as given, for read_table's own connections
@@ -33,6 +34,7 @@ inline constexpr const char* kName = "postgresql";
 struct Backend {
   static dbtool_status open(const char* options_json, dbtool_session** out, dbtool_error* error);
   static void close(dbtool_session* session);
+  static dbtool_status cancel(dbtool_session* session, dbtool_error* error);
   static dbtool_status describe(dbtool_session* session, dbtool_text* out, dbtool_error* error);
   static dbtool_status read_table(dbtool_session* session, const char* table, ArrowArrayStream* out,
                                   dbtool_error* error);

@@ -98,7 +98,7 @@ class ReadTransaction {
 // restarts because another connection wrote (which it otherwise does at every step, so under a
 // busy writer it would never finish). In WAL mode writers go on meanwhile; with a rollback
 // journal they wait for the copy (their busy timeout), as for any reader.
-void copy_pages(sqlite3* from, sqlite3* to, std::atomic<sqlite3*>& busy, const std::string& what) {
+void copy_pages(sqlite3* from, sqlite3* to, BusyConnection& busy, const std::string& what) {
   ReadTransaction read(from, what);
   sqlite3_backup* b = sqlite3_backup_init(to, "main", from, "main");
   if (b == nullptr) fail(to, sqlite3_errcode(to), what);
@@ -344,9 +344,7 @@ void close_session(dbtool_session* s) {
 }
 
 dbtool_status cancel(dbtool_session* s, dbtool_error* error) {
-  return sdk::guard(error, [&] {
-    if (sqlite3* db = s->busy.load()) sqlite3_interrupt(db);
-  });
+  return sdk::guard(error, [&] { s->busy.interrupt(); });
 }
 
 dbtool_status describe(dbtool_session* s, dbtool_text* out, dbtool_error* error) {

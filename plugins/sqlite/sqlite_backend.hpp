@@ -14,6 +14,7 @@
 #include <atomic>
 #include <filesystem>
 #include <map>
+#include <mutex>
 #include <optional>
 #include <string>
 #include <vector>
@@ -131,6 +132,26 @@ std::string find_duplicate_key(Connection& c, const sdk::PortableSchema& schema)
 void schema_to_ddl(const sdk::PortableSchema& schema, std::vector<std::string>& tables_ddl,
                    std::vector<std::string>& index_ddl);
 
+// The connection a long call runs on (0 when none), for cancel, which the host calls from
+// another thread: the lock keeps the call from finishing and its connection from being closed
+// while cancel interrupts it, so sqlite3_interrupt never reaches a closed connection.
+class BusyConnection {
+ public:
+  BusyConnection& operator=(sqlite3* db) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    db_ = db;
+    return *this;
+  }
+  void interrupt() {
+    std::lock_guard<std::mutex> lock(mutex_);
+    if (db_ != nullptr) sqlite3_interrupt(db_);
+  }
+
+ private:
+  std::mutex mutex_;
+  sqlite3* db_ = nullptr;  // guarded by mutex_
+};
+
 }  // namespace dbtool::sqlite
 
 struct dbtool_session {
@@ -138,7 +159,7 @@ struct dbtool_session {
   int lock_fd = -1;
   std::string lock_path;
   dbtool::sqlite::Connection db;        // open while the target exists
-  std::atomic<sqlite3*> busy{nullptr};  // the connection a long call runs on, for cancel
+  dbtool::sqlite::BusyConnection busy;  // the connection a long call runs on, for cancel
   bool has_stage = false;
   bool read_only = false;    // a migration source: opened SQLITE_OPEN_READONLY, no lock, never written
   bool in_snapshot = false;  // `db` holds the read transaction snapshot_begin started

@@ -26,6 +26,7 @@
 #include <memory>
 #include <random>
 #include <regex>
+#include <thread>
 
 #include "plugins/host_services.hpp"
 #include "plugins/plugin_registry.hpp"
@@ -901,6 +902,42 @@ TEST_P(Conformance, AStageIsInvisibleUntilCommitAndAbortLeavesNoTrace) {
   s.reset();
   Session again = open();
   expect_rows(expected_every_type(c), read_rows(again.get(), "every_type"), "target from a new session");
+}
+
+// The host calls `cancel` from its watcher thread, not the session's, at any moment while the
+// session is open (CONTRACT.md, "Cancellation"), and most often nothing is running then. Without
+// a statement blocked in a server the suite checks what it can: cancel from another thread on an
+// idle session and on one with an open stage returns DBTOOL_OK and leaves both fully usable (a
+// cancel that found nothing to stop is not held against the next call); a backend without
+// DBTOOL_CAP_CANCEL is skipped.
+TEST_P(Conformance, CancelFromAnotherThreadWhileIdleIsHarmless) {
+  if ((plugin_->capabilities & DBTOOL_CAP_CANCEL) == 0)
+    GTEST_SKIP() << "the backend does not announce DBTOOL_CAP_CANCEL";
+  ASSERT_TRUE(DBTOOL_HAS_SLOT(api_, cancel)) << "DBTOOL_CAP_CANCEL is announced but the cancel slot is not set";
+  Session s = open();
+  auto cancel_from_another_thread = [&](const char* when) {
+    dbtool_status st = DBTOOL_ERR_INTERNAL;
+    Err err;
+    std::thread([&] { st = api_->cancel(s.get(), &err.e); }).join();
+    EXPECT_EQ(st, DBTOOL_OK) << "cancel " << when << ": " << err.message();
+  };
+  cancel_from_another_thread("on a fresh session");
+  Rows a = {{1, 1, 10, 1.5, true, "A", "a", "{}", "a", null_value(), null_value(), null_value()}};
+  commit_data(s.get(), a);
+  cancel_from_another_thread("after a commit");
+  expect_rows(expected_every_type(a), read_rows(s.get(), "every_type"), "target read after an idle cancel");
+
+  Rows b = {{2, 2, 20, 2.5, false, "B", "b", "[]", "b", null_value(), null_value(), null_value()}};
+  Stage stage = begin(s.get());
+  cancel_from_another_thread("with a stage open");
+  load(stage.get(), "parent", kParentColumns, {parent_rows()});
+  cancel_from_another_thread("between two loads");
+  EXPECT_EQ(load(stage.get(), "every_type", kEveryColumns, {b}), 1);
+  EXPECT_EQ(count(stage.get(), "every_type"), 1);
+  cancel_from_another_thread("before the commit");
+  commit(stage);
+  expect_rows(expected_every_type(b), read_rows(s.get(), "every_type"), "target after a stage cancelled while idle");
+  cancel_from_another_thread("right before close");
 }
 
 TEST_P(Conformance, AFailingSourceStreamMidLoadLeavesTheTargetIntact) {

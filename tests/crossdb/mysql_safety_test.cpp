@@ -17,6 +17,7 @@
 #include <algorithm>
 #include <cctype>
 #include <chrono>
+#include <csignal>
 #include <filesystem>
 #include <map>
 #include <optional>
@@ -700,6 +701,65 @@ TEST_F(MysqlSafety, KilledBeforeCutOverLeavesTheLiveTablesAsTheyWere) {
     std::string name(t.at("name").as_string());
     EXPECT_EQ(admin.count(db, name), t.at("rows").to_number<int64_t>()) << name;
   }
+}
+
+// Ctrl-C while the cut-over's RENAME TABLE waits for a metadata lock that another connection
+// holds (an open transaction that has read the table, as an application's would): the host's
+// watcher calls the backend's cancel, which kills the waiting statement, so the run ends within
+// a few seconds with exit code 130 while the lock is still held, and the target is as it was.
+// Before the fix the run only stopped once the lock was released, and then cut over.
+TEST_F(MysqlSafety, CtrlCInterruptsACutOverWaitingForALock) {
+  REQUIRE_MYSQL(server);
+  Admin admin(*server);
+  std::string uri = fresh_database_uri(server->uri, "cancel");
+  const std::string db = database_of(uri);
+  auto r = dbtool({"init", "--db", uri, "--yes"}, server->password);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto before = admin.snapshot(db);
+  const auto databases = family_of(admin, db);
+
+  const fs::path pause = dir_ / "pause";
+  auto e = env(server->password);
+  e["DBTOOL_TEST_FAULT"] = "before-commit:pause";
+  e["DBTOOL_TEST_PAUSE_FILE"] = pause.string();
+  testing::RunningProgram run =
+      testing::start_dbtool({"migrate", "--source", "json-file", "--json-file", export_.string(), "--db", uri, "--yes",
+                             "--backup-dir", backups_.string()},
+                            e);
+  for (int i = 0; i < 3000 && !fs::exists(pause); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(fs::exists(pause)) << "the run never reached before-commit";
+
+  Admin holder(*server);
+  holder.exec("START TRANSACTION");
+  holder.exec("SELECT COUNT(*) FROM `" + db + "`.`users`");  // a shared metadata lock until the transaction ends
+  fs::remove(pause);
+  const std::string waiting =
+      "SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE 'RENAME TABLE%' AND info LIKE " +
+      admin.quote("%" + db + "%") + " AND state LIKE 'Waiting for table metadata lock%'";
+  bool blocked = false;
+  for (int i = 0; i < 3000 && !blocked; ++i) {
+    blocked = admin.scalar(waiting) != "0";
+    if (!blocked) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (!blocked) holder.exec("ROLLBACK");
+  ASSERT_TRUE(blocked) << "the cut-over never waited for the lock";
+
+  ASSERT_EQ(::kill(run.pid(), SIGINT), 0);
+  const auto t0 = std::chrono::steady_clock::now();
+  std::optional<testing::RunResult> ended = run.wait_for(std::chrono::seconds(10));
+  const double seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  const std::string still_waiting = admin.scalar(waiting);
+  holder.exec("ROLLBACK");  // lets a run that ignored Ctrl-C go on, so the test ends either way
+  if (!ended) ended = run.wait();
+  ASSERT_LT(seconds, 10) << "Ctrl-C did not stop the run while the lock was held; it ended (exit " << ended->exit_code
+                         << ") only after the lock was released: " << ended->err;
+  EXPECT_LT(seconds, 5);
+  EXPECT_EQ(still_waiting, "0") << "the RENAME is still waiting after the run ended";
+  EXPECT_EQ(ended->exit_code, 130) << ended->err;
+  EXPECT_NE(ended->err.find("cancelled"), std::string::npos) << ended->err;
+  EXPECT_NE(ended->err.find("nothing was changed"), std::string::npos) << ended->err;
+  EXPECT_EQ(admin.snapshot(db), before);
+  EXPECT_EQ(family_of(admin, db), databases) << "no stage or retired database left";
 }
 
 // status compares indexes on MariaDB too: one dropped, one added by hand.

@@ -5,11 +5,13 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <csignal>
 #include <cstdlib>
 #include <fstream>
 #include <random>
 #include <sstream>
 #include <stdexcept>
+#include <thread>
 
 namespace dbtool::testing {
 namespace fs = std::filesystem;
@@ -46,6 +48,16 @@ RunResult run_dbtool(const std::vector<std::string>& args, const std::map<std::s
 
 RunResult run_program(const fs::path& program, const std::vector<std::string>& args,
                       const std::map<std::string, std::string>& env, const fs::path& cwd) {
+  return start_program(program, args, env, cwd).wait();
+}
+
+RunningProgram start_dbtool(const std::vector<std::string>& args, const std::map<std::string, std::string>& env,
+                            const fs::path& cwd) {
+  return start_program(dbtool_binary(), args, env, cwd);
+}
+
+RunningProgram start_program(const fs::path& program, const std::vector<std::string>& args,
+                             const std::map<std::string, std::string>& env, const fs::path& cwd) {
   fs::path tmp = make_temp_dir("dbtool-run");
   fs::path out_file = tmp / "out", err_file = tmp / "err";
   pid_t pid = fork();
@@ -78,14 +90,46 @@ RunResult run_program(const fs::path& program, const std::vector<std::string>& a
     execvp(argv[0], argv.data());
     _exit(127);
   }
+  return RunningProgram(pid, tmp);
+}
+
+RunningProgram::~RunningProgram() {
+  if (reaped_) return;
+  ::kill(pid_, SIGKILL);
   int status = 0;
-  waitpid(pid, &status, 0);
+  ::waitpid(pid_, &status, 0);
+  std::error_code ec;
+  fs::remove_all(dir_, ec);
+}
+
+RunResult RunningProgram::finish(int status) {
+  reaped_ = true;
   RunResult r;
   r.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  r.out = read_bytes(out_file);
-  r.err = read_bytes(err_file);
-  fs::remove_all(tmp);
+  r.out = read_bytes(dir_ / "out");
+  r.err = read_bytes(dir_ / "err");
+  fs::remove_all(dir_);
   return r;
+}
+
+std::optional<RunResult> RunningProgram::wait_for(std::chrono::milliseconds timeout) {
+  if (reaped_) throw std::logic_error("the program was already waited for");
+  const auto until = std::chrono::steady_clock::now() + timeout;
+  for (;;) {
+    int status = 0;
+    pid_t got = ::waitpid(pid_, &status, WNOHANG);
+    if (got == pid_) return finish(status);
+    if (got < 0) throw std::runtime_error("waitpid failed");
+    if (std::chrono::steady_clock::now() >= until) return std::nullopt;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+}
+
+RunResult RunningProgram::wait() {
+  if (reaped_) throw std::logic_error("the program was already waited for");
+  int status = 0;
+  ::waitpid(pid_, &status, 0);
+  return finish(status);
 }
 
 }  // namespace dbtool::testing

@@ -265,7 +265,11 @@ struct dbtool_backend_api {
   dbtool_status (*open)(const char* options_json, dbtool_session** out, dbtool_error* error);
   /* Closes the session; NULL is a no-op. Any open stage must have been committed or aborted. */
   void (*close)(dbtool_session* session);
-  /* Asks the running operation on this session to stop soon. Any thread. Optional. */
+  /* Asks the running operation on this session to stop soon. Optional (DBTOOL_CAP_CANCEL).
+   * Called from another thread than the session's, concurrently with any call on it, never
+   * after close began; interrupts a blocked statement so that call returns
+   * DBTOOL_ERR_CANCELLED; with nothing running, does nothing and returns DBTOOL_OK. Must return
+   * promptly. CONTRACT.md, "Cancellation". */
   dbtool_status (*cancel)(dbtool_session* session, dbtool_error* error);
 
   /* Describes the target: {"exists": bool, "location": "redacted display form",
