@@ -13,7 +13,7 @@ namespace dbtool::mysql {
 namespace json = boost::json;
 using sdk::Failure;
 
-dbtool_status open_session(const char* options_json, dbtool_session** out, dbtool_error* error) {
+dbtool_status Backend::open(const char* options_json, dbtool_session** out, dbtool_error* error) {
   return sdk::guard(error, [&] {
     *out = nullptr;
     boost::system::error_code ec;
@@ -77,7 +77,7 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
   });
 }
 
-void close_session(dbtool_session* s) {
+void Backend::close(dbtool_session* s) {
   // Released explicitly so that the next run finds it free at once; closing would free it too,
   // but only once the server has noticed the connection is gone.
   if (s != nullptr && s->conn && !s->read_only) {
@@ -87,7 +87,7 @@ void close_session(dbtool_session* s) {
   delete s;
 }
 
-dbtool_status cancel(dbtool_session* s, dbtool_error* error) {
+dbtool_status Backend::cancel(dbtool_session* s, dbtool_error* error) {
   return sdk::guard(error, [&] {
     unsigned long id = s->busy_thread.load();
     if (id == 0) return;
@@ -96,7 +96,7 @@ dbtool_status cancel(dbtool_session* s, dbtool_error* error) {
   });
 }
 
-dbtool_status describe(dbtool_session* s, dbtool_text* out, dbtool_error* error) {
+dbtool_status Backend::describe(dbtool_session* s, dbtool_text* out, dbtool_error* error) {
   return sdk::guard(error, [&] {
     json::object o;
     o["exists"] = s->exists;
@@ -164,7 +164,7 @@ struct TableReader {
 
 }  // namespace
 
-dbtool_status read_table(dbtool_session* s, const char* table_c, ArrowArrayStream* out, dbtool_error* error) {
+dbtool_status Backend::read_table(dbtool_session* s, const char* table_c, ArrowArrayStream* out, dbtool_error* error) {
   return sdk::guard(error, [&] {
     const std::string table = table_c ? table_c : "";
     const std::string& db = s->target.database;
