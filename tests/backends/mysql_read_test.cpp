@@ -10,21 +10,16 @@
 #include <mysql.h>
 #include <boost/json.hpp>
 
-#include "../crossdb/mysql_test_support.hpp"
+#include "plugin_results.hpp"
 #include "plugins/plugin_registry.hpp"
 #include "run_dbtool.hpp"
+#include "test_servers.hpp"
 
 namespace dbtool {
 namespace {
 namespace json = boost::json;
 
-struct Err {
-  dbtool_error e{};
-  ~Err() {
-    if (e.release) e.release(&e);
-  }
-  std::string message() const { return e.message ? e.message : ""; }
-};
+using testing::Err;
 
 class App {  // the app's own connection, autocommit
  public:

@@ -13,27 +13,18 @@
 
 #include <set>
 
+#include "plugin_results.hpp"
 #include "plugins/plugin_registry.hpp"
 #include "run_dbtool.hpp"
+#include "temp_dir_test.hpp"
 
 namespace dbtool {
 namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-struct Err {
-  dbtool_error e{};
-  ~Err() {
-    if (e.release) e.release(&e);
-  }
-  std::string message() const { return e.message ? e.message : ""; }
-};
-
-std::string take_text(dbtool_text& t) {
-  std::string s = t.data ? std::string(t.data, t.size) : "";
-  if (t.release) t.release(&t);
-  return s;
-}
+using testing::Err;
+using testing::take_text;
 
 // Every file in `dir` with its bytes, to prove nothing was written or added.
 std::map<std::string, std::string> snapshot_of(const fs::path& dir) {
@@ -50,17 +41,14 @@ void exec(sqlite3* db, const std::string& sql) {
   if (rc != SQLITE_OK) throw std::runtime_error(sql + ": " + msg);
 }
 
-class SqliteRead : public ::testing::Test {
+class SqliteRead : public testing::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = testing::make_temp_dir("dbtool-sqlite-read");
+    TempDirTest::SetUp();
     plugin_ = load_plugin(testing::dbtool_binary().parent_path() / ".." / "lib" / "dbtool" / "plugins" /
                           "libdbtool-sqlite.so");
     api_ = plugin_.backend;
     ASSERT_TRUE(plugin_.capabilities & DBTOOL_CAP_READ);
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
   }
 
   fs::path generate(const std::string& shape, int users, const std::string& name = "old.db") {
@@ -133,7 +121,6 @@ class SqliteRead : public ::testing::Test {
     return rows;
   }
 
-  fs::path dir_;
   LoadedPlugin plugin_;
   const dbtool_backend_api* api_ = nullptr;
 };

@@ -7,7 +7,10 @@
 #include <string>
 #include <vector>
 
+// The suites are written inside this namespace, so its helpers need no using-declarations.
 namespace dbtool::testing {
+
+namespace fs = std::filesystem;
 
 struct RunResult {
   int exit_code = -1;  // 128 + signal when killed

@@ -1,9 +1,12 @@
-// Shared by the MariaDB suites: the test server from the environment (scripts/test starts
-// one), REQUIRE_MYSQL, and a fresh database name per test.
+// The database servers the suites need, from the environment (scripts/test starts them), and
+// a fresh database name per test:
 //   DBTOOL_TEST_MYSQL_URI       mysql://user@host:port/dbtool_test
 //   DBTOOL_TEST_MYSQL_PASSWORD  that user's password
 //   DBTOOL_TEST_MYSQL_SOCKET    the server's socket, where root logs in without a password
-// Without a server the tests fail in CI (CI=true) and skip elsewhere.
+//   DBTOOL_TEST_PG_URI          postgresql://user@host:port/dbtool_test
+//   DBTOOL_TEST_PG_PASSWORD     that user's password
+// REQUIRE_MYSQL / REQUIRE_POSTGRES: without the server a test fails in CI (CI=true) and skips
+// elsewhere.
 #pragma once
 
 #include <gtest/gtest.h>
@@ -29,16 +32,33 @@ inline std::optional<MysqlServer> mysql_server() {
   return MysqlServer{uri, pw ? pw : "", sock ? sock : ""};
 }
 
-#define REQUIRE_MYSQL(server)                                                                    \
-  auto server = ::dbtool::testing::mysql_server();                                               \
-  if (!server) {                                                                                 \
-    const char* ci = std::getenv("CI");                                                          \
-    if (ci != nullptr && std::string(ci) == "true")                                              \
-      FAIL() << "DBTOOL_TEST_MYSQL_URI is not set: CI must run a MariaDB server (scripts/test)"; \
-    GTEST_SKIP() << "no MariaDB server (DBTOOL_TEST_MYSQL_URI unset); run scripts/test";         \
-  }
+struct PostgresServer {
+  std::string uri;  // postgresql://user@host:port/dbtool_test
+  std::string password;
+};
 
-// The database a URI names (mysql://user@host:port/DB?options -> DB).
+inline std::optional<PostgresServer> postgres_server() {
+  const char* uri = std::getenv("DBTOOL_TEST_PG_URI");
+  const char* pw = std::getenv("DBTOOL_TEST_PG_PASSWORD");
+  if (uri == nullptr || *uri == '\0') return std::nullopt;
+  return PostgresServer{uri, pw ? pw : ""};
+}
+
+// `server` = getter(), or the test fails (CI=true) or skips, naming the variable `env`.
+#define DBTOOL_REQUIRE_SERVER(server, getter, env, what)                         \
+  auto server = getter();                                                        \
+  if (!server) {                                                                 \
+    const char* ci = std::getenv("CI");                                          \
+    if (ci != nullptr && std::string(ci) == "true")                              \
+      FAIL() << env " is not set: CI must run a " what " server (scripts/test)"; \
+    GTEST_SKIP() << "no " what " server (" env " unset); run scripts/test";      \
+  }
+#define REQUIRE_MYSQL(server) \
+  DBTOOL_REQUIRE_SERVER(server, ::dbtool::testing::mysql_server, "DBTOOL_TEST_MYSQL_URI", "MariaDB")
+#define REQUIRE_POSTGRES(server) \
+  DBTOOL_REQUIRE_SERVER(server, ::dbtool::testing::postgres_server, "DBTOOL_TEST_PG_URI", "PostgreSQL")
+
+// The database a URI names (mysql://user@host:port/DB?options -> DB; likewise postgresql://).
 inline std::string database_of(const std::string& uri) {
   size_t slash = uri.find('/', uri.find("://") + 3);
   std::string db = uri.substr(slash + 1);
