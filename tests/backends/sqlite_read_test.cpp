@@ -13,7 +13,7 @@
 
 #include <set>
 
-#include "plugin_results.hpp"
+#include "plugins/plugin_error.hpp"
 #include "plugins/plugin_registry.hpp"
 #include "run_dbtool.hpp"
 #include "temp_dir_test.hpp"
@@ -23,8 +23,13 @@ namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-using testing::Err;
-using testing::take_text;
+using Err = PluginErrorHolder;  // the host's owner of a dbtool_error
+
+std::string take_text(dbtool_text& t) {
+  std::string s = t.data ? std::string(t.data, t.size) : "";
+  if (t.release) t.release(&t);
+  return s;
+}
 
 // Every file in `dir` with its bytes, to prove nothing was written or added.
 std::map<std::string, std::string> snapshot_of(const fs::path& dir) {
@@ -67,7 +72,7 @@ class SqliteRead : public testing::TempDirTest {
   dbtool_session* open_ok(const fs::path& file, bool read_only) {
     Err err;
     dbtool_session* s = nullptr;
-    if (open(file, read_only, &s, err) != DBTOOL_OK) throw std::runtime_error("open: " + err.message());
+    if (open(file, read_only, &s, err) != DBTOOL_OK) throw std::runtime_error("open: " + err.message_or(""));
     return s;
   }
 
@@ -76,13 +81,13 @@ class SqliteRead : public testing::TempDirTest {
     dbtool_text t{};
     dbtool_status st = api_->describe_schema(s, &t, &err.e);
     std::string text = take_text(t);
-    if (st != DBTOOL_OK) throw std::runtime_error("describe_schema: " + err.message());
+    if (st != DBTOOL_OK) throw std::runtime_error("describe_schema: " + err.message_or(""));
     return json::parse(text);
   }
 
   void call(dbtool_status (*fn)(dbtool_session*, dbtool_error*), dbtool_session* s, const char* what) {
     Err err;
-    if (fn(s, &err.e) != DBTOOL_OK) throw std::runtime_error(std::string(what) + ": " + err.message());
+    if (fn(s, &err.e) != DBTOOL_OK) throw std::runtime_error(std::string(what) + ": " + err.message_or(""));
   }
 
   // Reads `table` whole; rows as JSON arrays, with the Arrow formats of the stream's columns.
@@ -91,7 +96,7 @@ class SqliteRead : public testing::TempDirTest {
     ArrowArrayStream raw{};
     Err err;
     if (api_->read_table(s, table, &raw, &err.e) != DBTOOL_OK)
-      throw std::runtime_error(std::string("read_table ") + table + ": " + err.message());
+      throw std::runtime_error(std::string("read_table ") + table + ": " + err.message_or(""));
     sdk::StreamReader reader(&raw);
     if (formats)
       for (const auto& c : reader.columns()) formats->push_back(sdk::arrow_format(c.type));
@@ -284,7 +289,7 @@ TEST_F(SqliteRead, ReadsDatesDatetimesAndFloatsInTheirCanonicalForms) {
   sqlite3_close(db);
   ArrowArrayStream raw{};
   Err err;
-  ASSERT_EQ(api_->read_table(s, "stock_transactions", &raw, &err.e), DBTOOL_OK) << err.message();
+  ASSERT_EQ(api_->read_table(s, "stock_transactions", &raw, &err.e), DBTOOL_OK) << err.message_or("");
   sdk::StreamReader reader(&raw);
   sdk::ArrayHolder batch;
   try {
@@ -304,7 +309,7 @@ TEST_F(SqliteRead, AReadOnlySessionWritesNothingAndRefusesEveryChange) {
     dbtool_session* s = nullptr;
     EXPECT_EQ(open(dir_ / "missing.db", true, &s, err), DBTOOL_ERR_NOT_FOUND);
     EXPECT_EQ(s, nullptr);
-    EXPECT_NE(err.message().find("missing.db"), std::string::npos) << err.message();
+    EXPECT_NE(err.message_or("").find("missing.db"), std::string::npos) << err.message_or("");
     EXPECT_TRUE(fs::is_empty(dir_));
   }
   fs::path file = generate("old", 50);
@@ -322,7 +327,7 @@ TEST_F(SqliteRead, AReadOnlySessionWritesNothingAndRefusesEveryChange) {
         api_->stage_begin(s, R"({"tables":[{"name":"t","columns":[{"name":"a","type":"int64"}]}]})", &stage, &err.e),
         DBTOOL_ERR_NOT_SUPPORTED);
     EXPECT_EQ(stage, nullptr);
-    EXPECT_NE(err.message().find("read-only"), std::string::npos) << err.message();
+    EXPECT_NE(err.message_or("").find("read-only"), std::string::npos) << err.message_or("");
   }
   {
     Err err;
@@ -391,7 +396,7 @@ TEST_F(SqliteRead, SnapshotCallsAreCheckedAndEndingWithoutOneIsANoOp) {
   ArrowArrayStream raw{};
   {
     Err err;
-    ASSERT_EQ(api_->read_table(s, "users", &raw, &err.e), DBTOOL_OK) << err.message();
+    ASSERT_EQ(api_->read_table(s, "users", &raw, &err.e), DBTOOL_OK) << err.message_or("");
   }
   {
     Err err;
