@@ -7,7 +7,7 @@
 #include <string>
 #include <vector>
 
-// The suites are written inside this namespace, so its helpers need no using-declarations.
+// A suite may be written inside this namespace, so that its helpers need no using-declarations.
 namespace dbtool::testing {
 
 namespace fs = std::filesystem;
