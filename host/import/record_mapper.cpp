@@ -64,8 +64,7 @@ size_t RecordMapper::table_index(const PortableTable* t) const {
 }
 
 std::string RecordMapper::describe(int64_t index, const std::string& key, const std::string& file) const {
-  return "record " + std::to_string(index) + (key.empty() ? "" : " (" + m_.key_field + " " + key + ")") + " of " +
-         file;
+  return "record " + std::to_string(index) + (key.empty() ? "" : " (" + m_.key_field + " " + key + ")") + " of " + file;
 }
 
 const MappedRecord& RecordMapper::map(const json::object& o) {
@@ -217,8 +216,8 @@ int64_t RecordMapper::resolve_lookup(const json::object& eo, const json::value& 
   if (!l.id_field.empty())
     if (const json::value* iv = eo.if_contains(l.id_field); iv && !iv->is_null())
       given = convert(*iv, table, static_cast<size_t>(l.id_column), where.at(l.id_field)).i;
-  auto pending = std::find_if(new_keys_.begin(), new_keys_.end(),
-                              [&](const NewKey& p) { return p.table == table && p.key == k; });
+  auto pending =
+      std::find_if(new_keys_.begin(), new_keys_.end(), [&](const NewKey& p) { return p.table == table && p.key == k; });
   auto what = [&] { return l.table->name + "." + l.table->columns[static_cast<size_t>(l.key_column)].name; };
   auto found = state.by_key.find(std::string(k));
   if (found != state.by_key.end() || pending != new_keys_.end()) {
@@ -227,8 +226,7 @@ int64_t RecordMapper::resolve_lookup(const json::object& eo, const json::value& 
     if (given && *given != id)
       throw RecordError{"field '" + where.at(l.id_field).str() + "': " + what() + " \"" + std::string(k) +
                         "\" is given id " + std::to_string(*given) + " here, but " +
-                        (earlier ? (found->second.assigned ? "was assigned id " : "id ") + std::to_string(id) +
-                                       " by " +
+                        (earlier ? (found->second.assigned ? "was assigned id " : "id ") + std::to_string(id) + " by " +
                                        describe(found->second.record, found->second.record_key, found->second.file)
                                  : "id " + std::to_string(id) + " earlier in this record")};
     return id;
@@ -293,8 +291,7 @@ Cell RecordMapper::convert(const json::value& v, size_t table, size_t column, co
       if (v.is_uint64() && v.get_uint64() <= static_cast<uint64_t>(std::numeric_limits<int64_t>::max()))
         return Cell::integer(static_cast<int64_t>(v.get_uint64()));
       if (v.is_uint64() || (v.is_double() && std::abs(v.get_double()) >= 9.2e18))
-        throw RecordError{"field '" + where.str() + "': " + json::serialize(v) +
-                          " is beyond the 64-bit integer range"};
+        throw RecordError{"field '" + where.str() + "': " + json::serialize(v) + " is beyond the 64-bit integer range"};
       return fail("an integer");
     case PortableType::Float64:
       if (v.is_number()) return Cell::real(v.to_number<double>());

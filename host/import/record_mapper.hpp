@@ -101,8 +101,7 @@ struct MappedRecord {
 class RecordMapper {
  public:
   // `schema` and `mapping` outlive the mapper; `report` gets its counters.
-  RecordMapper(const Schema& schema, const ImportMapping& mapping, const ImportOptions& options,
-               ImportReport& report);
+  RecordMapper(const Schema& schema, const ImportMapping& mapping, const ImportOptions& options, ImportReport& report);
 
   // Maps `o` into rows. Throws RecordError; nothing the mapper keeps changes then.
   const MappedRecord& map(const boost::json::object& o);
@@ -171,13 +170,13 @@ class RecordMapper {
   ImportReport& report_;
   std::vector<std::vector<PortableType>> kinds_;  // of each column of each table, parsed once
   size_t own_table_ = 0;
-  std::unordered_map<std::string_view, FieldUse> uses_;  // keys point into the mapping
-  std::vector<NestedUse> nested_;                        // as m_.nested
+  std::unordered_map<std::string_view, FieldUse> uses_;     // keys point into the mapping
+  std::vector<NestedUse> nested_;                           // as m_.nested
   std::unordered_map<std::string_view, int64_t*> unknown_;  // into report_.unknown_fields
-  std::vector<std::string_view> filled_;                 // when_missing fields given to this record
+  std::vector<std::string_view> filled_;                    // when_missing fields given to this record
   bool default_password_ = false;
   std::vector<NewKey> new_keys_;
-  KeySet seen_;  // look-up keys met in the nested array being mapped
+  KeySet seen_;                    // look-up keys met in the nested array being mapped
   std::deque<std::string> owned_;  // text made while mapping (JSON columns): stable addresses
   MappedRecord out_;
 

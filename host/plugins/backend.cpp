@@ -122,33 +122,35 @@ json::object BackendSession::describe() {
   return parse_report(plugin_.name, text.t);
 }
 
+namespace {
+// Calls one of the slots that take a file and answer with a JSON report (backup, restore,
+// verify_backup); a failure names the call as `what`.
+using FileReportSlot = dbtool_status (*)(dbtool_session*, const char*, dbtool_text*, dbtool_error*);
+json::object call_with_file(const LoadedPlugin& plugin, dbtool_session* session, FileReportSlot slot,
+                            const std::filesystem::path& file, const std::string& what) {
+  PluginErrorHolder err;
+  TextHolder text;
+  dbtool_status st = slot(session, file.c_str(), &text.t, &err.e);
+  if (st != DBTOOL_OK) throw_plugin_error(plugin.name, what, st, err);
+  return parse_report(plugin.name, text.t);
+}
+}  // namespace
+
 json::object BackendSession::backup(const std::filesystem::path& file) {
   if (!can(DBTOOL_CAP_BACKUP) || !DBTOOL_HAS_SLOT(plugin_.backend, backup))
     throw Error("the " + plugin_.name + " backend cannot make backups");
-  PluginErrorHolder err;
-  TextHolder text;
-  dbtool_status st = plugin_.backend->backup(session_, file.c_str(), &text.t, &err.e);
-  if (st != DBTOOL_OK) fail("backup", st, err);
-  return parse_report(plugin_.name, text.t);
+  return call_with_file(plugin_, session_, plugin_.backend->backup, file, "backup");
 }
 
 json::object BackendSession::restore(const std::filesystem::path& file) {
   if (!can(DBTOOL_CAP_RESTORE) || !DBTOOL_HAS_SLOT(plugin_.backend, restore))
     throw Error("the " + plugin_.name + " backend cannot restore backups");
-  PluginErrorHolder err;
-  TextHolder text;
-  dbtool_status st = plugin_.backend->restore(session_, file.c_str(), &text.t, &err.e);
-  if (st != DBTOOL_OK) fail("restore", st, err);
-  return parse_report(plugin_.name, text.t);
+  return call_with_file(plugin_, session_, plugin_.backend->restore, file, "restore");
 }
 
 json::object BackendSession::verify_backup(const std::filesystem::path& file) {
   if (!DBTOOL_HAS_SLOT(plugin_.backend, verify_backup)) return {};
-  PluginErrorHolder err;
-  TextHolder text;
-  dbtool_status st = plugin_.backend->verify_backup(session_, file.c_str(), &text.t, &err.e);
-  if (st != DBTOOL_OK) fail("checking the backup", st, err);
-  return parse_report(plugin_.name, text.t);
+  return call_with_file(plugin_, session_, plugin_.backend->verify_backup, file, "checking the backup");
 }
 
 bool BackendSession::can_read_tables() const { return DBTOOL_HAS_SLOT(plugin_.backend, read_table); }

@@ -45,14 +45,14 @@ dbtool_status fetch(const char* options_json, dbtool_text* report, dbtool_error*
 
 const dbtool_source_api kApi = {sizeof(dbtool_source_api), fetch};
 
+const dbtool::sdk::PluginInfo kInfo = {DBTOOL_KIND_SOURCE,
+                                       "json-file",
+                                       "0.1.0",
+                                       "a local JSON export (the fallback, and the cache downloads refresh)",
+                                       0,
+                                       nullptr,
+                                       &kApi};
+
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) dbtool_status dbtool_plugin_init(uint32_t host_abi,
-                                                                                   const dbtool_host_services* host,
-                                                                                   dbtool_plugin* out,
-                                                                                   dbtool_error* error) {
-  return dbtool::sdk::init_plugin(
-      host_abi, host, out, error,
-      {DBTOOL_KIND_SOURCE, "json-file", "0.1.0", "a local JSON export (the fallback, and the cache downloads refresh)",
-       0, nullptr, &kApi});
-}
+DBTOOL_SDK_EXPORT_PLUGIN(kInfo)

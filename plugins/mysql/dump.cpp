@@ -136,7 +136,7 @@ std::string report(int64_t bytes, const std::map<std::string, int64_t>& counts) 
 
 }  // namespace
 
-dbtool_status backup(dbtool_session* s, const char* path_c, dbtool_text* out, dbtool_error* error) {
+dbtool_status Backend::backup(dbtool_session* s, const char* path_c, dbtool_text* out, dbtool_error* error) {
   const std::string path = path_c ? path_c : "";
   bool created = false;
   dbtool_status status = sdk::guard(error, [&] {
@@ -236,7 +236,7 @@ dbtool_status backup(dbtool_session* s, const char* path_c, dbtool_text* out, db
   return status;
 }
 
-dbtool_status verify_backup(dbtool_session*, const char* path_c, dbtool_text* out, dbtool_error* error) {
+dbtool_status Backend::verify_backup(dbtool_session*, const char* path_c, dbtool_text* out, dbtool_error* error) {
   return sdk::guard(error, [&] {
     const std::string path = path_c ? path_c : "";
     std::map<std::string, int64_t> counts = read_trailer(path);
@@ -245,7 +245,7 @@ dbtool_status verify_backup(dbtool_session*, const char* path_c, dbtool_text* ou
   });
 }
 
-dbtool_status restore(dbtool_session* s, const char* path_c, dbtool_text* out, dbtool_error* error) {
+dbtool_status Backend::restore(dbtool_session* s, const char* path_c, dbtool_text* out, dbtool_error* error) {
   std::string stage;
   dbtool_status status = sdk::guard(error, [&] {
     refuse_if_read_only(s, "restore");

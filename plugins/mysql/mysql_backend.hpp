@@ -5,6 +5,7 @@
 #include <dbtool/plugin.h>
 #include <dbtool/sdk/arrow.hpp>
 #include <dbtool/sdk/error.hpp>
+#include <dbtool/sdk/handle.hpp>
 #include <dbtool/sdk/plugin.hpp>
 #include <dbtool/sdk/schema.hpp>
 
@@ -39,18 +40,15 @@ class Connection {
   Connection() = default;
   // `local_infile` lets this connection send LOAD DATA LOCAL INFILE data (stage loads only).
   Connection(const Target& t, const std::string& password, const std::string& database, bool local_infile = false);
-  ~Connection() { close(); }
-  Connection(Connection&& o) noexcept : m_(o.m_) { o.m_ = nullptr; }
-  Connection& operator=(Connection&& o) noexcept;
-  MYSQL* get() const { return m_; }
+  MYSQL* get() const { return m_.get(); }
   explicit operator bool() const { return m_ != nullptr; }
-  void close();
+  void close() { m_.reset(); }
   void query(const std::string& sql, const std::string& what);
   int64_t scalar_int(const std::string& sql);
   std::vector<std::string> column_of(const std::string& sql);  // first column of every row
 
  private:
-  MYSQL* m_ = nullptr;
+  sdk::Handle<MYSQL, mysql_close> m_;
 };
 
 std::string quote_identifier(const std::string& name);   // validates, then `name`
@@ -115,20 +113,30 @@ struct dbtool_stage {
 };
 
 namespace dbtool::mysql {
-dbtool_status open_session(const char* options_json, dbtool_session** out, dbtool_error* error);
-void close_session(dbtool_session* s);
-dbtool_status cancel(dbtool_session* s, dbtool_error* error);
-dbtool_status describe(dbtool_session* s, dbtool_text* out, dbtool_error* error);
-dbtool_status read_table(dbtool_session* s, const char* table, ArrowArrayStream* out, dbtool_error* error);
-dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error);
-dbtool_status restore(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error);
-dbtool_status verify_backup(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error);
-dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_stage** out, dbtool_error* error);
-dbtool_status stage_load(dbtool_stage* st, const char* table, ArrowArrayStream* stream, int64_t* rows,
-                         dbtool_error* error);
-dbtool_status stage_count(dbtool_stage* st, const char* table, int64_t* rows, dbtool_error* error);
-dbtool_status stage_commit(dbtool_stage* st, dbtool_text* report, dbtool_error* error);
-void stage_abort(dbtool_stage* st);
+// Every slot of the function table; make_backend_api<Backend>() (entry.cpp) puts each in the
+// slot of the same name. Defined in session.cpp (open to read_table), dump.cpp (backup, restore,
+// verify_backup), stage.cpp (stage_*), source.cpp (ABI 1.1 reading slots) and mysql_util.cpp
+// (describe_uri, ABI 1.2: what a mysql:// or mariadb:// URI names, without connecting).
+struct Backend {
+  static dbtool_status open(const char* options_json, dbtool_session** out, dbtool_error* error);
+  static void close(dbtool_session* s);
+  static dbtool_status cancel(dbtool_session* s, dbtool_error* error);
+  static dbtool_status describe(dbtool_session* s, dbtool_text* out, dbtool_error* error);
+  static dbtool_status read_table(dbtool_session* s, const char* table, ArrowArrayStream* out, dbtool_error* error);
+  static dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error);
+  static dbtool_status restore(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error);
+  static dbtool_status verify_backup(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error);
+  static dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_stage** out, dbtool_error* error);
+  static dbtool_status stage_load(dbtool_stage* st, const char* table, ArrowArrayStream* stream, int64_t* rows,
+                                  dbtool_error* error);
+  static dbtool_status stage_count(dbtool_stage* st, const char* table, int64_t* rows, dbtool_error* error);
+  static dbtool_status stage_commit(dbtool_stage* st, dbtool_text* report, dbtool_error* error);
+  static void stage_abort(dbtool_stage* st);
+  static dbtool_status snapshot_begin(dbtool_session* s, dbtool_error* error);
+  static dbtool_status snapshot_end(dbtool_session* s, dbtool_error* error);
+  static dbtool_status describe_schema(dbtool_session* s, dbtool_text* out, dbtool_error* error);
+  static dbtool_status describe_uri(const char* uri, dbtool_text* out, dbtool_error* error);
+};
 std::string new_stage_database(const std::string& live);
 // Every table of the target and its checksum ("" for no database or no tables).
 std::string target_state(dbtool_session* s);
@@ -138,12 +146,6 @@ void refuse_if_changed(dbtool_session* s);
 // Loads `reader` into `table` of the stage with LOAD DATA LOCAL INFILE fed from memory.
 // Returns false, having read nothing from the stream, when the server refuses LOCAL INFILE.
 bool load_infile(dbtool_stage* st, sdk::StreamReader& reader, const std::string& table, int64_t& loaded);
-// ABI 1.1 reading slots, defined in source.cpp.
-dbtool_status snapshot_begin(dbtool_session* s, dbtool_error* error);
-dbtool_status snapshot_end(dbtool_session* s, dbtool_error* error);
-dbtool_status describe_schema(dbtool_session* s, dbtool_text* out, dbtool_error* error);
-// ABI 1.2: what a mysql:// or mariadb:// URI names, without connecting (mysql_util.cpp).
-dbtool_status describe_uri(const char* uri, dbtool_text* out, dbtool_error* error);
 // Throws Failure(NOT_SUPPORTED) when `s` was opened read-only; `what` names the refused call.
 void refuse_if_read_only(const dbtool_session* s, const std::string& what);
 }  // namespace dbtool::mysql

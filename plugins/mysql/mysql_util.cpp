@@ -81,7 +81,7 @@ Target parse_uri(const std::string& uri) {
   return t;
 }
 
-dbtool_status describe_uri(const char* uri, dbtool_text* out, dbtool_error* error) {
+dbtool_status Backend::describe_uri(const char* uri, dbtool_text* out, dbtool_error* error) {
   return sdk::guard(error, [&] {
     const Target t = parse_uri(uri ? uri : "");
     json::object o{{"uri", t.display},
@@ -137,65 +137,45 @@ void fail(MYSQL* m, const std::string& what) {
 }
 
 Connection::Connection(const Target& t, const std::string& password, const std::string& database, bool local_infile) {
-  m_ = mysql_init(nullptr);
-  if (m_ == nullptr) throw Failure(DBTOOL_ERR_INTERNAL, "out of memory");
+  // m_ closes the connection when this constructor throws.
+  m_.reset(mysql_init(nullptr));
+  MYSQL* m = m_.get();
+  if (m == nullptr) throw Failure(DBTOOL_ERR_INTERNAL, "out of memory");
   unsigned timeout = 10;
-  mysql_options(m_, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
-  mysql_options(m_, MYSQL_SET_CHARSET_NAME, "utf8mb4");
+  mysql_options(m, MYSQL_OPT_CONNECT_TIMEOUT, &timeout);
+  mysql_options(m, MYSQL_SET_CHARSET_NAME, "utf8mb4");
   if (!t.ssl_mode.empty() && t.ssl_mode != "DISABLED" && t.ssl_mode != "PREFERRED") {
     my_bool on = 1;
-    mysql_optionsv(m_, MYSQL_OPT_SSL_ENFORCE, &on);
+    mysql_optionsv(m, MYSQL_OPT_SSL_ENFORCE, &on);
     if (t.ssl_mode == "VERIFY_CA" || t.ssl_mode == "VERIFY_IDENTITY")
-      mysql_optionsv(m_, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
+      mysql_optionsv(m, MYSQL_OPT_SSL_VERIFY_SERVER_CERT, &on);
   }
-  if (!t.ssl_ca.empty()) mysql_optionsv(m_, MYSQL_OPT_SSL_CA, t.ssl_ca.c_str());
+  if (!t.ssl_ca.empty()) mysql_optionsv(m, MYSQL_OPT_SSL_CA, t.ssl_ca.c_str());
   if (local_infile) {
     unsigned on = 1;
-    mysql_optionsv(m_, MYSQL_OPT_LOCAL_INFILE, &on);
+    mysql_optionsv(m, MYSQL_OPT_LOCAL_INFILE, &on);
   }
-  if (!mysql_real_connect(m_, t.socket.empty() ? t.host.c_str() : nullptr, t.user.empty() ? nullptr : t.user.c_str(),
+  if (!mysql_real_connect(m, t.socket.empty() ? t.host.c_str() : nullptr, t.user.empty() ? nullptr : t.user.c_str(),
                           password.empty() ? nullptr : password.c_str(), database.empty() ? nullptr : database.c_str(),
-                          t.port, t.socket.empty() ? nullptr : t.socket.c_str(), 0)) {
-    try {
-      fail(m_, "cannot connect to " + t.display);
-    } catch (...) {
-      close();
-      throw;
-    }
-  }
+                          t.port, t.socket.empty() ? nullptr : t.socket.c_str(), 0))
+    fail(m, "cannot connect to " + t.display);
   // Connector/C may connect in clear text to a server without TLS even when told to enforce
   // it; a required TLS connection is checked here, never assumed.
   if (!t.ssl_mode.empty() && t.ssl_mode != "DISABLED" && t.ssl_mode != "PREFERRED" &&
-      mysql_get_ssl_cipher(m_) == nullptr) {
-    close();
+      mysql_get_ssl_cipher(m) == nullptr)
     throw Failure(DBTOOL_ERR_NETWORK, "cannot connect to " + t.display + ": ssl-mode=" + t.ssl_mode +
                                           " but the server did not agree to a TLS (SSL) connection");
-  }
-}
-
-Connection& Connection::operator=(Connection&& o) noexcept {
-  if (this != &o) {
-    close();
-    m_ = o.m_;
-    o.m_ = nullptr;
-  }
-  return *this;
-}
-
-void Connection::close() {
-  if (m_ != nullptr) mysql_close(m_);
-  m_ = nullptr;
 }
 
 void Connection::query(const std::string& sql, const std::string& what) {
-  if (mysql_real_query(m_, sql.data(), sql.size()) != 0) fail(m_, what);
-  if (MYSQL_RES* r = mysql_store_result(m_)) mysql_free_result(r);
+  if (mysql_real_query(m_.get(), sql.data(), sql.size()) != 0) fail(m_.get(), what);
+  if (MYSQL_RES* r = mysql_store_result(m_.get())) mysql_free_result(r);
 }
 
 int64_t Connection::scalar_int(const std::string& sql) {
-  if (mysql_real_query(m_, sql.data(), sql.size()) != 0) fail(m_, "query failed");
-  MYSQL_RES* r = mysql_store_result(m_);
-  if (r == nullptr) fail(m_, "query returned nothing");
+  if (mysql_real_query(m_.get(), sql.data(), sql.size()) != 0) fail(m_.get(), "query failed");
+  MYSQL_RES* r = mysql_store_result(m_.get());
+  if (r == nullptr) fail(m_.get(), "query returned nothing");
   MYSQL_ROW row = mysql_fetch_row(r);
   int64_t v = row && row[0] ? std::stoll(row[0]) : 0;
   mysql_free_result(r);
@@ -203,8 +183,8 @@ int64_t Connection::scalar_int(const std::string& sql) {
 }
 
 std::vector<std::string> Connection::column_of(const std::string& sql) {
-  if (mysql_real_query(m_, sql.data(), sql.size()) != 0) fail(m_, "query failed");
-  MYSQL_RES* r = mysql_store_result(m_);
+  if (mysql_real_query(m_.get(), sql.data(), sql.size()) != 0) fail(m_.get(), "query failed");
+  MYSQL_RES* r = mysql_store_result(m_.get());
   std::vector<std::string> out;
   if (r == nullptr) return out;
   while (MYSQL_ROW row = mysql_fetch_row(r)) out.emplace_back(row[0] ? row[0] : "");
@@ -344,16 +324,7 @@ std::string sql_type(const sdk::PortableColumn& c, const std::string& collation)
 }
 
 std::string literal(MYSQL* m, const json::value& v) {
-  if (v.is_bool()) return v.get_bool() ? "1" : "0";
-  if (v.is_int64()) return std::to_string(v.get_int64());
-  if (v.is_uint64()) return std::to_string(v.get_uint64());
-  if (v.is_double()) {
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.17g", v.get_double());
-    return buf;
-  }
-  if (v.is_string()) return quote_string(m, v.get_string());
-  return "NULL";
+  return sdk::sql_literal(v, [m](std::string_view text) { return quote_string(m, text); });
 }
 
 // Always spelled out: InnoDB reports a foreign key without ON DELETE as RESTRICT, not NO ACTION.
@@ -362,11 +333,7 @@ std::string upper(std::string s) {
   return s;
 }
 
-std::string joined(const std::vector<std::string>& v) {
-  std::string out;
-  for (const auto& n : v) out += (out.empty() ? "" : ", ") + quote_identifier(n);
-  return out;
-}
+std::string joined(const std::vector<std::string>& v) { return sdk::quoted_list(v, quote_identifier); }
 
 }  // namespace
 

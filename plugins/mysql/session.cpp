@@ -16,7 +16,7 @@ namespace dbtool::mysql {
 namespace json = boost::json;
 using sdk::Failure;
 
-dbtool_status open_session(const char* options_json, dbtool_session** out, dbtool_error* error) {
+dbtool_status Backend::open(const char* options_json, dbtool_session** out, dbtool_error* error) {
   return sdk::guard(error, [&] {
     *out = nullptr;
     boost::system::error_code ec;
@@ -81,7 +81,7 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
   });
 }
 
-void close_session(dbtool_session* s) {
+void Backend::close(dbtool_session* s) {
   // Released explicitly so that the next run finds it free at once; closing would free it too,
   // but only once the server has noticed the connection is gone.
   if (s != nullptr && s->conn && !s->read_only) {
@@ -97,7 +97,7 @@ void close_session(dbtool_session* s) {
 // with ER_QUERY_INTERRUPTED, which is DBTOOL_ERR_CANCELLED, and cleans up as after any failure.
 // Reads only atomics of the session, so a stage finishing meanwhile is no hazard; a connection
 // that closed in between is no longer there to kill, which is no failure.
-dbtool_status cancel(dbtool_session* s, dbtool_error* error) {
+dbtool_status Backend::cancel(dbtool_session* s, dbtool_error* error) {
   return sdk::guard(error, [&] {
     std::vector<unsigned long> ids;
     for (const auto* slot : {&s->busy_thread, &s->stage_thread, &s->session_thread})
@@ -113,7 +113,7 @@ dbtool_status cancel(dbtool_session* s, dbtool_error* error) {
   });
 }
 
-dbtool_status describe(dbtool_session* s, dbtool_text* out, dbtool_error* error) {
+dbtool_status Backend::describe(dbtool_session* s, dbtool_text* out, dbtool_error* error) {
   return sdk::guard(error, [&] {
     json::object o;
     o["exists"] = s->exists;
@@ -181,7 +181,7 @@ struct TableReader {
 
 }  // namespace
 
-dbtool_status read_table(dbtool_session* s, const char* table_c, ArrowArrayStream* out, dbtool_error* error) {
+dbtool_status Backend::read_table(dbtool_session* s, const char* table_c, ArrowArrayStream* out, dbtool_error* error) {
   return sdk::guard(error, [&] {
     const std::string table = table_c ? table_c : "";
     const std::string& db = s->target.database;

@@ -194,7 +194,7 @@ void refuse_if_read_only(const dbtool_session* s, const std::string& what) {
                   what + " is refused: " + s->target.display + " was opened read-only, as a migration source");
 }
 
-dbtool_status snapshot_begin(dbtool_session* s, dbtool_error* error) {
+dbtool_status Backend::snapshot_begin(dbtool_session* s, dbtool_error* error) {
   return sdk::guard(error, [&] {
     if (!s->exists) throw Failure(DBTOOL_ERR_NOT_FOUND, "no database " + s->target.database);
     if (s->in_snapshot) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "this session already has a snapshot");
@@ -219,7 +219,7 @@ dbtool_status snapshot_begin(dbtool_session* s, dbtool_error* error) {
   });
 }
 
-dbtool_status snapshot_end(dbtool_session* s, dbtool_error* error) {
+dbtool_status Backend::snapshot_end(dbtool_session* s, dbtool_error* error) {
   return sdk::guard(error, [&] {
     if (!s->in_snapshot) return;
     if (s->open_streams > 0)
@@ -229,7 +229,7 @@ dbtool_status snapshot_end(dbtool_session* s, dbtool_error* error) {
   });
 }
 
-dbtool_status describe_schema(dbtool_session* s, dbtool_text* out, dbtool_error* error) {
+dbtool_status Backend::describe_schema(dbtool_session* s, dbtool_text* out, dbtool_error* error) {
   return sdk::guard(error, [&] {
     if (!s->exists) throw Failure(DBTOOL_ERR_NOT_FOUND, "no database " + s->target.database);
     if (s->in_snapshot && s->open_streams > 0)

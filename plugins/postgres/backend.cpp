@@ -67,11 +67,7 @@ std::string quote(const std::string& name) {
   return out + "\"";
 }
 
-std::string quote_list(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + quote(n);
-  return out;
-}
+std::string quote_list(const std::vector<std::string>& names) { return sdk::quoted_list(names, quote); }
 
 // postgresql://USER@HOST:PORT/DB or postgres://...; the password comes from the options only.
 struct Uri {

@@ -11,16 +11,16 @@ const char* const kSchemes[] = {"postgres", nullptr};
 
 const dbtool_backend_api kApi = dbtool::sdk::make_backend_api<dbtool::postgres::Backend>();
 
+const dbtool::sdk::PluginInfo kInfo = {
+    DBTOOL_KIND_BACKEND,
+    dbtool::postgres::kName,
+    "0.1.0",
+    "PostgreSQL: staging schema, cut-over by renaming schemas in one transaction",
+    DBTOOL_CAP_BACKUP | DBTOOL_CAP_RESTORE | DBTOOL_CAP_ATOMIC_CUTOVER | DBTOOL_CAP_CREATE_DATABASE | DBTOOL_CAP_CANCEL,
+    &kApi,
+    nullptr,
+    kSchemes};
+
 }  // namespace
 
-extern "C" __attribute__((visibility("default"))) dbtool_status dbtool_plugin_init(uint32_t host_abi,
-                                                                                   const dbtool_host_services* host,
-                                                                                   dbtool_plugin* out,
-                                                                                   dbtool_error* error) {
-  return dbtool::sdk::init_plugin(host_abi, host, out, error,
-                                  {DBTOOL_KIND_BACKEND, dbtool::postgres::kName, "0.1.0",
-                                   "PostgreSQL: staging schema, cut-over by renaming schemas in one transaction",
-                                   DBTOOL_CAP_BACKUP | DBTOOL_CAP_RESTORE | DBTOOL_CAP_ATOMIC_CUTOVER |
-                                       DBTOOL_CAP_CREATE_DATABASE | DBTOOL_CAP_CANCEL,
-                                   &kApi, nullptr, kSchemes});
-}
+DBTOOL_SDK_EXPORT_PLUGIN(kInfo)

@@ -259,7 +259,7 @@ void swap_in(dbtool_session* s, const fs::path& stage) {
   open_target(s);
 }
 
-dbtool_status describe_uri(const char* uri, dbtool_text* out, dbtool_error* error) {
+dbtool_status Backend::describe_uri(const char* uri, dbtool_text* out, dbtool_error* error) {
   return sdk::guard(error, [&] {
     const fs::path file = database_file(uri ? uri : "");
     json::object o{{"uri", "sqlite:///" + file.string()},
@@ -271,7 +271,7 @@ dbtool_status describe_uri(const char* uri, dbtool_text* out, dbtool_error* erro
   });
 }
 
-dbtool_status open_session(const char* options_json, dbtool_session** out, dbtool_error* error) {
+dbtool_status Backend::open(const char* options_json, dbtool_session** out, dbtool_error* error) {
   return sdk::guard(error, [&] {
     *out = nullptr;
     boost::system::error_code ec;
@@ -333,7 +333,7 @@ dbtool_status open_session(const char* options_json, dbtool_session** out, dbtoo
   });
 }
 
-void close_session(dbtool_session* s) {
+void Backend::close(dbtool_session* s) {
   if (s == nullptr) return;
   s->db.close();
   if (s->lock_fd >= 0) {
@@ -343,11 +343,11 @@ void close_session(dbtool_session* s) {
   delete s;
 }
 
-dbtool_status cancel(dbtool_session* s, dbtool_error* error) {
+dbtool_status Backend::cancel(dbtool_session* s, dbtool_error* error) {
   return sdk::guard(error, [&] { s->busy.interrupt(); });
 }
 
-dbtool_status describe(dbtool_session* s, dbtool_text* out, dbtool_error* error) {
+dbtool_status Backend::describe(dbtool_session* s, dbtool_text* out, dbtool_error* error) {
   return sdk::guard(error, [&] {
     json::object o;
     o["exists"] = static_cast<bool>(s->db);
@@ -363,7 +363,7 @@ dbtool_status describe(dbtool_session* s, dbtool_text* out, dbtool_error* error)
   });
 }
 
-dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error) {
+dbtool_status Backend::backup(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error) {
   fs::path file(path ? path : "");
   bool created = false;
   dbtool_status st = sdk::guard(error, [&] {
@@ -407,7 +407,7 @@ dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report, d
   return st;
 }
 
-dbtool_status verify_backup(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error) {
+dbtool_status Backend::verify_backup(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error) {
   return sdk::guard(error, [&] {
     fs::path file(path ? path : "");
     s->checked_backup.reset();
@@ -420,7 +420,7 @@ dbtool_status verify_backup(dbtool_session* s, const char* path, dbtool_text* re
   });
 }
 
-dbtool_status restore(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error) {
+dbtool_status Backend::restore(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error) {
   fs::path stage;
   dbtool_status st = sdk::guard(error, [&] {
     refuse_if_read_only(s, "restore");
@@ -500,7 +500,7 @@ struct TableReader {
 
 }  // namespace
 
-dbtool_status read_table(dbtool_session* s, const char* table_c, ArrowArrayStream* out, dbtool_error* error) {
+dbtool_status Backend::read_table(dbtool_session* s, const char* table_c, ArrowArrayStream* out, dbtool_error* error) {
   return sdk::guard(error, [&] {
     std::string table = table_c ? table_c : "";
     if (!s->db || !table_exists(s->db, table))

@@ -332,7 +332,7 @@ sdk::PortableColumn portable_column_of(const std::string& name, const std::strin
   return c;
 }
 
-dbtool_status snapshot_begin(dbtool_session* s, dbtool_error* error) {
+dbtool_status Backend::snapshot_begin(dbtool_session* s, dbtool_error* error) {
   return sdk::guard(error, [&] {
     if (!s->db) throw Failure(DBTOOL_ERR_NOT_FOUND, "no SQLite database at " + s->path.string());
     if (s->in_snapshot) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "this session already has a snapshot");
@@ -350,7 +350,7 @@ dbtool_status snapshot_begin(dbtool_session* s, dbtool_error* error) {
   });
 }
 
-dbtool_status snapshot_end(dbtool_session* s, dbtool_error* error) {
+dbtool_status Backend::snapshot_end(dbtool_session* s, dbtool_error* error) {
   return sdk::guard(error, [&] {
     if (!s->in_snapshot) return;
     if (s->open_streams > 0)
@@ -360,7 +360,7 @@ dbtool_status snapshot_end(dbtool_session* s, dbtool_error* error) {
   });
 }
 
-dbtool_status describe_schema(dbtool_session* s, dbtool_text* out, dbtool_error* error) {
+dbtool_status Backend::describe_schema(dbtool_session* s, dbtool_text* out, dbtool_error* error) {
   return sdk::guard(error, [&] {
     if (!s->db) throw Failure(DBTOOL_ERR_NOT_FOUND, "no SQLite database at " + s->path.string());
     // On the session's connection: inside a snapshot, that is the snapshot's transaction.

@@ -5,6 +5,7 @@
 #include <dbtool/plugin.h>
 #include <dbtool/sdk/arrow.hpp>
 #include <dbtool/sdk/error.hpp>
+#include <dbtool/sdk/handle.hpp>
 #include <dbtool/sdk/plugin.hpp>
 #include <dbtool/sdk/schema.hpp>
 
@@ -33,32 +34,26 @@ class Connection {
  public:
   Connection() = default;
   Connection(const std::filesystem::path& file, int flags);
-  ~Connection();
-  Connection(Connection&& o) noexcept : db_(o.db_) { o.db_ = nullptr; }
-  Connection& operator=(Connection&& o) noexcept;
-  sqlite3* get() const { return db_; }
+  sqlite3* get() const { return db_.get(); }
   explicit operator bool() const { return db_ != nullptr; }
-  void close();
+  void close() { db_.reset(); }
   void exec(const std::string& sql, const std::string& what);
   // The first column of the first row as text ("" when there is none).
   std::string scalar_text(const std::string& sql);
   int64_t scalar_int(const std::string& sql);
 
  private:
-  sqlite3* db_ = nullptr;
+  sdk::Handle<sqlite3, sqlite3_close_v2> db_;
 };
 
 // A prepared statement, finalized on destruction.
 class Statement {
  public:
   Statement(sqlite3* db, const std::string& sql);
-  ~Statement() { sqlite3_finalize(st_); }
-  Statement(const Statement&) = delete;
-  Statement& operator=(const Statement&) = delete;
-  sqlite3_stmt* get() const { return st_; }
+  sqlite3_stmt* get() const { return st_.get(); }
 
  private:
-  sqlite3_stmt* st_ = nullptr;
+  sdk::Handle<sqlite3_stmt, sqlite3_finalize> st_;
 };
 
 std::string quote_identifier(const std::string& name);  // validates, then "name"
@@ -190,27 +185,30 @@ struct dbtool_stage {
 };
 
 namespace dbtool::sqlite {
-// Slots of the function table, defined in session.cpp and stage.cpp.
-dbtool_status open_session(const char* options_json, dbtool_session** out, dbtool_error* error);
-void close_session(dbtool_session* s);
-dbtool_status cancel(dbtool_session* s, dbtool_error* error);
-dbtool_status describe(dbtool_session* s, dbtool_text* out, dbtool_error* error);
-dbtool_status read_table(dbtool_session* s, const char* table, ArrowArrayStream* out, dbtool_error* error);
-dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error);
-dbtool_status restore(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error);
-dbtool_status verify_backup(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error);
-dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_stage** out, dbtool_error* error);
-dbtool_status stage_load(dbtool_stage* st, const char* table, ArrowArrayStream* stream, int64_t* rows,
-                         dbtool_error* error);
-dbtool_status stage_count(dbtool_stage* st, const char* table, int64_t* rows, dbtool_error* error);
-dbtool_status stage_commit(dbtool_stage* st, dbtool_text* report, dbtool_error* error);
-void stage_abort(dbtool_stage* st);
-// ABI 1.1 reading slots, defined in source.cpp.
-dbtool_status snapshot_begin(dbtool_session* s, dbtool_error* error);
-dbtool_status snapshot_end(dbtool_session* s, dbtool_error* error);
-dbtool_status describe_schema(dbtool_session* s, dbtool_text* out, dbtool_error* error);
-// ABI 1.2: what a URI (sqlite:///PATH or a plain path) names, defined in session.cpp.
-dbtool_status describe_uri(const char* uri, dbtool_text* out, dbtool_error* error);
+// Every slot of the function table; make_backend_api<Backend>() (entry.cpp) puts each in the
+// slot of the same name. Defined in session.cpp (open to read_table, backup, restore,
+// verify_backup and describe_uri, ABI 1.2: what sqlite:///PATH or a plain path names),
+// stage.cpp (stage_*) and source.cpp (ABI 1.1 reading slots).
+struct Backend {
+  static dbtool_status open(const char* options_json, dbtool_session** out, dbtool_error* error);
+  static void close(dbtool_session* s);
+  static dbtool_status cancel(dbtool_session* s, dbtool_error* error);
+  static dbtool_status describe(dbtool_session* s, dbtool_text* out, dbtool_error* error);
+  static dbtool_status read_table(dbtool_session* s, const char* table, ArrowArrayStream* out, dbtool_error* error);
+  static dbtool_status backup(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error);
+  static dbtool_status restore(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error);
+  static dbtool_status verify_backup(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error);
+  static dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_stage** out, dbtool_error* error);
+  static dbtool_status stage_load(dbtool_stage* st, const char* table, ArrowArrayStream* stream, int64_t* rows,
+                                  dbtool_error* error);
+  static dbtool_status stage_count(dbtool_stage* st, const char* table, int64_t* rows, dbtool_error* error);
+  static dbtool_status stage_commit(dbtool_stage* st, dbtool_text* report, dbtool_error* error);
+  static void stage_abort(dbtool_stage* st);
+  static dbtool_status snapshot_begin(dbtool_session* s, dbtool_error* error);
+  static dbtool_status snapshot_end(dbtool_session* s, dbtool_error* error);
+  static dbtool_status describe_schema(dbtool_session* s, dbtool_text* out, dbtool_error* error);
+  static dbtool_status describe_uri(const char* uri, dbtool_text* out, dbtool_error* error);
+};
 
 // Throws Failure(NOT_SUPPORTED) when `s` was opened read-only; `what` names the refused call.
 void refuse_if_read_only(const dbtool_session* s, const std::string& what);

@@ -70,66 +70,44 @@ Connection::Connection(const std::filesystem::path& file, int flags) {
   // Only possible before SQLite initialises; if the host process already did, it is a no-op.
   static const bool configured = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0) == SQLITE_OK;
   (void)configured;
-  int rc = sqlite3_open_v2(file.c_str(), &db_, flags, nullptr);
-  if (rc != SQLITE_OK) {
-    std::string what = "cannot open " + file.string();
-    sqlite3* h = db_;
-    db_ = nullptr;
-    try {
-      fail(h, rc, what);
-    } catch (...) {
-      sqlite3_close_v2(h);
-      throw;
-    }
-  }
-  sqlite3_extended_result_codes(db_, 1);
-  sqlite3_busy_timeout(db_, 5000);
-}
-
-Connection::~Connection() { close(); }
-
-Connection& Connection::operator=(Connection&& o) noexcept {
-  if (this != &o) {
-    close();
-    db_ = o.db_;
-    o.db_ = nullptr;
-  }
-  return *this;
-}
-
-void Connection::close() {
-  if (db_ != nullptr) sqlite3_close_v2(db_);
-  db_ = nullptr;
+  sqlite3* h = nullptr;
+  int rc = sqlite3_open_v2(file.c_str(), &h, flags, nullptr);
+  db_.reset(h);  // SQLite may return a handle even when opening fails; db_ closes it as this throws
+  if (rc != SQLITE_OK) fail(h, rc, "cannot open " + file.string());
+  sqlite3_extended_result_codes(h, 1);
+  sqlite3_busy_timeout(h, 5000);
 }
 
 void Connection::exec(const std::string& sql, const std::string& what) {
   char* err = nullptr;
-  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+  int rc = sqlite3_exec(db_.get(), sql.c_str(), nullptr, nullptr, &err);
   sqlite3_free(err);
-  if (rc != SQLITE_OK) fail(db_, rc, what);
+  if (rc != SQLITE_OK) fail(db_.get(), rc, what);
 }
 
 std::string Connection::scalar_text(const std::string& sql) {
-  Statement st(db_, sql);
+  Statement st(db_.get(), sql);
   int rc = sqlite3_step(st.get());
   if (rc == SQLITE_ROW) {
     const unsigned char* t = sqlite3_column_text(st.get(), 0);
     return t ? reinterpret_cast<const char*>(t) : "";
   }
-  if (rc != SQLITE_DONE) fail(db_, rc, "query failed");
+  if (rc != SQLITE_DONE) fail(db_.get(), rc, "query failed");
   return "";
 }
 
 int64_t Connection::scalar_int(const std::string& sql) {
-  Statement st(db_, sql);
+  Statement st(db_.get(), sql);
   int rc = sqlite3_step(st.get());
   if (rc == SQLITE_ROW) return sqlite3_column_int64(st.get(), 0);
-  if (rc != SQLITE_DONE) fail(db_, rc, "query failed");
+  if (rc != SQLITE_DONE) fail(db_.get(), rc, "query failed");
   return 0;
 }
 
 Statement::Statement(sqlite3* db, const std::string& sql) {
-  int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &st_, nullptr);
+  sqlite3_stmt* st = nullptr;
+  int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
+  st_.reset(st);
   if (rc != SQLITE_OK) fail(db, rc, "cannot prepare a statement");
 }
 
@@ -257,20 +235,11 @@ std::string sql_type(const sdk::PortableColumn& c) {
 }
 
 std::string literal(const json::value& v) {
-  if (v.is_bool()) return v.get_bool() ? "1" : "0";
-  if (v.is_int64()) return std::to_string(v.get_int64());
-  if (v.is_uint64()) return std::to_string(v.get_uint64());
-  if (v.is_double()) {
-    char buf[32];
-    std::snprintf(buf, sizeof(buf), "%.17g", v.get_double());
-    return buf;
-  }
-  if (v.is_string()) {
+  return sdk::sql_literal(v, [](std::string_view text) {
     std::string s = "'";
-    for (char c : v.get_string()) s += c == '\'' ? std::string("''") : std::string(1, c);
+    for (char c : text) s += c == '\'' ? std::string("''") : std::string(1, c);
     return s + "'";
-  }
-  return "NULL";
+  });
 }
 
 std::string on_delete_clause(const std::string& action) {
@@ -280,11 +249,7 @@ std::string on_delete_clause(const std::string& action) {
   return "";
 }
 
-std::string name_list(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + quote_identifier(n);
-  return out;
-}
+std::string name_list(const std::vector<std::string>& names) { return sdk::quoted_list(names, quote_identifier); }
 
 }  // namespace
 

@@ -19,7 +19,8 @@ void drop_stage(dbtool_stage* st) {
 
 }  // namespace
 
-dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_stage** out, dbtool_error* error) {
+dbtool_status Backend::stage_begin(dbtool_session* s, const char* schema_json, dbtool_stage** out,
+                                   dbtool_error* error) {
   auto st = std::make_unique<dbtool_stage>();
   dbtool_status status = sdk::guard(error, [&] {
     *out = nullptr;
@@ -55,8 +56,8 @@ dbtool_status stage_begin(dbtool_session* s, const char* schema_json, dbtool_sta
   return DBTOOL_OK;
 }
 
-dbtool_status stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream* stream, int64_t* rows,
-                         dbtool_error* error) {
+dbtool_status Backend::stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream* stream, int64_t* rows,
+                                  dbtool_error* error) {
   int64_t loaded = 0;
   dbtool_status status = sdk::guard(error, [&] {
     sdk::StreamReader reader(stream);  // owns the stream from here on, whatever happens
@@ -142,7 +143,7 @@ dbtool_status stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream
   return status;
 }
 
-dbtool_status stage_count(dbtool_stage* st, const char* table_c, int64_t* rows, dbtool_error* error) {
+dbtool_status Backend::stage_count(dbtool_stage* st, const char* table_c, int64_t* rows, dbtool_error* error) {
   return sdk::guard(error, [&] {
     const std::string table = table_c ? table_c : "";
     st->schema.table(table);  // only tables of the schema
@@ -150,7 +151,7 @@ dbtool_status stage_count(dbtool_stage* st, const char* table_c, int64_t* rows, 
   });
 }
 
-dbtool_status stage_commit(dbtool_stage* st_raw, dbtool_text* report, dbtool_error* error) {
+dbtool_status Backend::stage_commit(dbtool_stage* st_raw, dbtool_text* report, dbtool_error* error) {
   std::unique_ptr<dbtool_stage> st(st_raw);
   dbtool_status status = sdk::guard(error, [&] {
     try {
@@ -174,7 +175,7 @@ dbtool_status stage_commit(dbtool_stage* st_raw, dbtool_text* report, dbtool_err
   return status;
 }
 
-void stage_abort(dbtool_stage* st) {
+void Backend::stage_abort(dbtool_stage* st) {
   if (st == nullptr) return;
   drop_stage(st);
   delete st;

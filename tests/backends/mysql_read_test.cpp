@@ -10,21 +10,16 @@
 #include <mysql.h>
 #include <boost/json.hpp>
 
-#include "../crossdb/mysql_test_support.hpp"
+#include "plugins/plugin_error.hpp"
 #include "plugins/plugin_registry.hpp"
 #include "run_dbtool.hpp"
+#include "test_servers.hpp"
 
 namespace dbtool {
 namespace {
 namespace json = boost::json;
 
-struct Err {
-  dbtool_error e{};
-  ~Err() {
-    if (e.release) e.release(&e);
-  }
-  std::string message() const { return e.message ? e.message : ""; }
-};
+using Err = PluginErrorHolder;  // the host's owner of a dbtool_error
 
 class App {  // the app's own connection, autocommit
  public:
@@ -69,11 +64,11 @@ TEST(MysqlRead, DescribesTheAppsOwnDdlAndItsSnapshotIgnoresTheAppsWrites) {
   dbtool_session* s = nullptr;
   {
     Err err;
-    ASSERT_EQ(api->open(opts.c_str(), &s, &err.e), DBTOOL_OK) << err.message();
+    ASSERT_EQ(api->open(opts.c_str(), &s, &err.e), DBTOOL_OK) << err.message_or("");
   }
   {
     Err err;
-    ASSERT_EQ(api->snapshot_begin(s, &err.e), DBTOOL_OK) << err.message();
+    ASSERT_EQ(api->snapshot_begin(s, &err.e), DBTOOL_OK) << err.message_or("");
   }
   int next = 100000;
   auto app_writes = [&] {
@@ -86,7 +81,7 @@ TEST(MysqlRead, DescribesTheAppsOwnDdlAndItsSnapshotIgnoresTheAppsWrites) {
   dbtool_text text{};
   {
     Err err;
-    ASSERT_EQ(api->describe_schema(s, &text, &err.e), DBTOOL_OK) << err.message();
+    ASSERT_EQ(api->describe_schema(s, &text, &err.e), DBTOOL_OK) << err.message_or("");
   }
   json::value schema = json::parse(std::string(text.data, text.size));
   text.release(&text);
@@ -102,7 +97,7 @@ TEST(MysqlRead, DescribesTheAppsOwnDdlAndItsSnapshotIgnoresTheAppsWrites) {
   auto read_users = [&](bool write_midway) {
     ArrowArrayStream raw{};
     Err err;
-    if (api->read_table(s, "users", &raw, &err.e) != DBTOOL_OK) throw std::runtime_error(err.message());
+    if (api->read_table(s, "users", &raw, &err.e) != DBTOOL_OK) throw std::runtime_error(err.message_or(""));
     sdk::StreamReader reader(&raw);
     std::vector<std::tuple<int64_t, std::string, std::string>> rows;
     sdk::ArrayHolder batch;
@@ -121,7 +116,7 @@ TEST(MysqlRead, DescribesTheAppsOwnDdlAndItsSnapshotIgnoresTheAppsWrites) {
   auto in_snapshot = read_users(true);
   {
     Err err;
-    ASSERT_EQ(api->snapshot_end(s, &err.e), DBTOOL_OK) << err.message();
+    ASSERT_EQ(api->snapshot_end(s, &err.e), DBTOOL_OK) << err.message_or("");
   }
   ASSERT_EQ(in_snapshot.size(), 6000u);
   for (size_t i = 0; i < in_snapshot.size(); ++i) {

@@ -13,21 +13,17 @@
 
 #include <set>
 
+#include "plugins/plugin_error.hpp"
 #include "plugins/plugin_registry.hpp"
 #include "run_dbtool.hpp"
+#include "temp_dir_test.hpp"
 
 namespace dbtool {
 namespace {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
-struct Err {
-  dbtool_error e{};
-  ~Err() {
-    if (e.release) e.release(&e);
-  }
-  std::string message() const { return e.message ? e.message : ""; }
-};
+using Err = PluginErrorHolder;  // the host's owner of a dbtool_error
 
 std::string take_text(dbtool_text& t) {
   std::string s = t.data ? std::string(t.data, t.size) : "";
@@ -50,17 +46,14 @@ void exec(sqlite3* db, const std::string& sql) {
   if (rc != SQLITE_OK) throw std::runtime_error(sql + ": " + msg);
 }
 
-class SqliteRead : public ::testing::Test {
+class SqliteRead : public testing::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = testing::make_temp_dir("dbtool-sqlite-read");
+    TempDirTest::SetUp();
     plugin_ = load_plugin(testing::dbtool_binary().parent_path() / ".." / "lib" / "dbtool" / "plugins" /
                           "libdbtool-sqlite.so");
     api_ = plugin_.backend;
     ASSERT_TRUE(plugin_.capabilities & DBTOOL_CAP_READ);
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
   }
 
   fs::path generate(const std::string& shape, int users, const std::string& name = "old.db") {
@@ -79,7 +72,7 @@ class SqliteRead : public ::testing::Test {
   dbtool_session* open_ok(const fs::path& file, bool read_only) {
     Err err;
     dbtool_session* s = nullptr;
-    if (open(file, read_only, &s, err) != DBTOOL_OK) throw std::runtime_error("open: " + err.message());
+    if (open(file, read_only, &s, err) != DBTOOL_OK) throw std::runtime_error("open: " + err.message_or(""));
     return s;
   }
 
@@ -88,13 +81,13 @@ class SqliteRead : public ::testing::Test {
     dbtool_text t{};
     dbtool_status st = api_->describe_schema(s, &t, &err.e);
     std::string text = take_text(t);
-    if (st != DBTOOL_OK) throw std::runtime_error("describe_schema: " + err.message());
+    if (st != DBTOOL_OK) throw std::runtime_error("describe_schema: " + err.message_or(""));
     return json::parse(text);
   }
 
   void call(dbtool_status (*fn)(dbtool_session*, dbtool_error*), dbtool_session* s, const char* what) {
     Err err;
-    if (fn(s, &err.e) != DBTOOL_OK) throw std::runtime_error(std::string(what) + ": " + err.message());
+    if (fn(s, &err.e) != DBTOOL_OK) throw std::runtime_error(std::string(what) + ": " + err.message_or(""));
   }
 
   // Reads `table` whole; rows as JSON arrays, with the Arrow formats of the stream's columns.
@@ -103,7 +96,7 @@ class SqliteRead : public ::testing::Test {
     ArrowArrayStream raw{};
     Err err;
     if (api_->read_table(s, table, &raw, &err.e) != DBTOOL_OK)
-      throw std::runtime_error(std::string("read_table ") + table + ": " + err.message());
+      throw std::runtime_error(std::string("read_table ") + table + ": " + err.message_or(""));
     sdk::StreamReader reader(&raw);
     if (formats)
       for (const auto& c : reader.columns()) formats->push_back(sdk::arrow_format(c.type));
@@ -133,7 +126,6 @@ class SqliteRead : public ::testing::Test {
     return rows;
   }
 
-  fs::path dir_;
   LoadedPlugin plugin_;
   const dbtool_backend_api* api_ = nullptr;
 };
@@ -297,7 +289,7 @@ TEST_F(SqliteRead, ReadsDatesDatetimesAndFloatsInTheirCanonicalForms) {
   sqlite3_close(db);
   ArrowArrayStream raw{};
   Err err;
-  ASSERT_EQ(api_->read_table(s, "stock_transactions", &raw, &err.e), DBTOOL_OK) << err.message();
+  ASSERT_EQ(api_->read_table(s, "stock_transactions", &raw, &err.e), DBTOOL_OK) << err.message_or("");
   sdk::StreamReader reader(&raw);
   sdk::ArrayHolder batch;
   try {
@@ -317,7 +309,7 @@ TEST_F(SqliteRead, AReadOnlySessionWritesNothingAndRefusesEveryChange) {
     dbtool_session* s = nullptr;
     EXPECT_EQ(open(dir_ / "missing.db", true, &s, err), DBTOOL_ERR_NOT_FOUND);
     EXPECT_EQ(s, nullptr);
-    EXPECT_NE(err.message().find("missing.db"), std::string::npos) << err.message();
+    EXPECT_NE(err.message_or("").find("missing.db"), std::string::npos) << err.message_or("");
     EXPECT_TRUE(fs::is_empty(dir_));
   }
   fs::path file = generate("old", 50);
@@ -335,7 +327,7 @@ TEST_F(SqliteRead, AReadOnlySessionWritesNothingAndRefusesEveryChange) {
         api_->stage_begin(s, R"({"tables":[{"name":"t","columns":[{"name":"a","type":"int64"}]}]})", &stage, &err.e),
         DBTOOL_ERR_NOT_SUPPORTED);
     EXPECT_EQ(stage, nullptr);
-    EXPECT_NE(err.message().find("read-only"), std::string::npos) << err.message();
+    EXPECT_NE(err.message_or("").find("read-only"), std::string::npos) << err.message_or("");
   }
   {
     Err err;
@@ -404,7 +396,7 @@ TEST_F(SqliteRead, SnapshotCallsAreCheckedAndEndingWithoutOneIsANoOp) {
   ArrowArrayStream raw{};
   {
     Err err;
-    ASSERT_EQ(api_->read_table(s, "users", &raw, &err.e), DBTOOL_OK) << err.message();
+    ASSERT_EQ(api_->read_table(s, "users", &raw, &err.e), DBTOOL_OK) << err.message_or("");
   }
   {
     Err err;

@@ -13,17 +13,14 @@
 
 #include <dbtool/sdk/arrow.hpp>
 
-#include "mysql_test_support.hpp"
 #include "plugins/backend.hpp"
 #include "plugins/plugin_registry.hpp"
 #include "run_dbtool.hpp"
+#include "test_servers.hpp"
 
-namespace dbtool {
+namespace dbtool::testing {
 namespace {
-namespace fs = std::filesystem;
 namespace json = boost::json;
-using testing::fresh_database_uri;
-using testing::run_dbtool;
 
 // The app's seven tables (legacy-api.md, "The new database").
 constexpr const char* kAppTables[] = {"users",       "sections",           "user_sections",          "table_stocks",
@@ -109,19 +106,12 @@ TEST(CrossDb, SameExportGivesIdenticalDataInSqliteAndMariaDb) {
 // The same for PostgreSQL (DBTOOL_TEST_PG_URI / DBTOOL_TEST_PG_PASSWORD, started by
 // scripts/postgres-test-server), so all three backends hold the very same rows.
 TEST(CrossDb, SameExportGivesIdenticalDataInSqliteAndPostgres) {
-  const char* pg = std::getenv("DBTOOL_TEST_PG_URI");
-  if (pg == nullptr || *pg == '\0') {
-    const char* ci = std::getenv("CI");
-    if (ci != nullptr && std::string(ci) == "true")
-      FAIL() << "DBTOOL_TEST_PG_URI is not set: CI must run a PostgreSQL server (scripts/test)";
-    GTEST_SKIP() << "no PostgreSQL server (DBTOOL_TEST_PG_URI unset); run scripts/test";
-  }
-  const char* pg_password_env = std::getenv("DBTOOL_TEST_PG_PASSWORD");
-  const std::string pg_password = pg_password_env != nullptr ? pg_password_env : "";
+  REQUIRE_POSTGRES(pg);
+  const std::string& pg_password = pg->password;
   fs::path dir = testing::make_temp_dir("dbtool-crossdb-pg");
   fs::path export_file = testing::fixtures_dir() / "sample-export.json";
   fs::path db = dir / "app.db";
-  std::string pg_uri = fresh_database_uri(pg, "cross");
+  std::string pg_uri = fresh_database_uri(pg->uri, "cross");
   auto a = run_dbtool({"migrate", "--yes", "--db", db.string(), "--json-file", export_file.string()});
   ASSERT_EQ(a.exit_code, 0) << a.err;
   auto b = run_dbtool({"migrate", "--yes", "--db", pg_uri, "--json-file", export_file.string(), "--backup-dir",
@@ -347,4 +337,4 @@ TEST(CrossDb, ChecksumsRecordedOnMariaDbMatchWhatIsReadBackAndVerify) {
 }
 
 }  // namespace
-}  // namespace dbtool
+}  // namespace dbtool::testing

@@ -28,19 +28,15 @@
 
 #include <dbtool/sdk/arrow.hpp>
 
-#include "mysql_test_support.hpp"
 #include "plugins/backend.hpp"
 #include "plugins/plugin_registry.hpp"
 #include "run_dbtool.hpp"
+#include "temp_dir_test.hpp"
+#include "test_servers.hpp"
 
-namespace dbtool {
+namespace dbtool::testing {
 namespace {
-namespace fs = std::filesystem;
 namespace json = boost::json;
-using testing::database_of;
-using testing::fresh_database_uri;
-using testing::MysqlServer;
-using testing::run_dbtool;
 
 // Where and how the test itself logs in (the server's user for dbtool comes from the URI).
 struct Login {
@@ -234,7 +230,7 @@ int run_mariadb_client(const MysqlServer& s, const std::string& database, const 
   return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
-class MysqlSafety : public ::testing::Test {
+class MysqlSafety : public testing::TempDirTest {
  protected:
   std::map<std::string, std::string> env(const std::string& password) const {
     return {{"DBTOOL_DB_PASSWORD", password}, {"DBTOOL_DEFAULT_PASSWORD", "Test-Default-1"}};
@@ -248,13 +244,10 @@ class MysqlSafety : public ::testing::Test {
     return run_dbtool(args, e);
   }
   void SetUp() override {
-    dir_ = testing::make_temp_dir("dbtool-mysql-safety");
+    TempDirTest::SetUp();
     backups_ = dir_ / "backups";
   }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-  }
-  fs::path dir_, backups_;
+  fs::path backups_;
   const fs::path export_ = testing::fixtures_dir() / "sample-export.json";
 };
 
@@ -790,4 +783,4 @@ TEST_F(MysqlSafety, StatusNoticesIndexDrift) {
 }
 
 }  // namespace
-}  // namespace dbtool
+}  // namespace dbtool::testing

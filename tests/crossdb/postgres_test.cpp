@@ -6,23 +6,13 @@
 #include <boost/json.hpp>
 
 #include <map>
-#include <random>
 
 #include "run_dbtool.hpp"
+#include "test_servers.hpp"
 
 namespace dbtool {
 namespace {
 namespace json = boost::json;
-
-#define REQUIRE_POSTGRES()                                                                       \
-  const char* uri = std::getenv("DBTOOL_TEST_PG_URI");                                           \
-  const char* password = std::getenv("DBTOOL_TEST_PG_PASSWORD");                                 \
-  if (uri == nullptr || *uri == '\0') {                                                          \
-    const char* ci = std::getenv("CI");                                                          \
-    if (ci != nullptr && std::string(ci) == "true")                                              \
-      FAIL() << "DBTOOL_TEST_PG_URI is not set: CI must run a PostgreSQL server (scripts/test)"; \
-    GTEST_SKIP() << "no PostgreSQL server (DBTOOL_TEST_PG_URI unset); run scripts/test";         \
-  }
 
 // Rows per table as `dbtool status --json` reports them.
 std::map<std::string, int64_t> table_rows(const std::string& out) {
@@ -34,11 +24,9 @@ std::map<std::string, int64_t> table_rows(const std::string& out) {
 }
 
 TEST(Postgres, InitMigrateMigrateBackupRestore) {
-  REQUIRE_POSTGRES();
-  std::string db = uri;
-  std::random_device rd;
-  db = db.substr(0, db.rfind('/') + 1) + "dbtool_cycle_" + std::to_string(rd() % 1000000);
-  const std::map<std::string, std::string> env = {{"DBTOOL_DB_PASSWORD", password ? password : ""},
+  REQUIRE_POSTGRES(pg);
+  const std::string db = testing::fresh_database_uri(pg->uri, "cycle");
+  const std::map<std::string, std::string> env = {{"DBTOOL_DB_PASSWORD", pg->password},
                                                   {"DBTOOL_DEFAULT_PASSWORD", "test-only-pw"}};
   const auto dir = testing::make_temp_dir("dbtool-pg-cycle");
   const std::string export_file = (testing::fixtures_dir() / "sample-export.json").string();
@@ -75,16 +63,15 @@ TEST(Postgres, InitMigrateMigrateBackupRestore) {
 }
 
 TEST(Postgres, InitThroughThePostgresAliasThenStatusListsTheTables) {
-  REQUIRE_POSTGRES();
-  std::string base = uri;
-  base = "postgres" + base.substr(base.find("://"), base.rfind('/') - base.find("://") + 1);
-  std::random_device rd;
-  const std::string db = base + "dbtool_init_" + std::to_string(rd() % 1000000);
-  const std::map<std::string, std::string> env = {{"DBTOOL_DB_PASSWORD", password ? password : ""},
+  REQUIRE_POSTGRES(pg);
+  const std::string fresh = testing::fresh_database_uri(pg->uri, "init");
+  const std::string db = "postgres" + fresh.substr(fresh.find("://"));
+  const std::map<std::string, std::string> env = {{"DBTOOL_DB_PASSWORD", pg->password},
                                                   {"DBTOOL_DEFAULT_PASSWORD", "test-only-pw"}};
   auto r = testing::run_dbtool({"init", "--yes", "--db", db}, env);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_EQ(r.err.find(password ? password : "\x01"), std::string::npos) << "the password never shows";
+  EXPECT_EQ(r.err.find(pg->password.empty() ? std::string("\x01") : pg->password), std::string::npos)
+      << "the password never shows";
   r = testing::run_dbtool({"status", "--json", "--db", db}, env);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.out.find("\"users\""), std::string::npos) << r.out;

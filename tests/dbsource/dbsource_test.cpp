@@ -12,15 +12,12 @@
 #include <set>
 #include <thread>
 
-#include "../crossdb/mysql_test_support.hpp"
 #include "run_dbtool.hpp"
+#include "test_servers.hpp"
 
-namespace dbtool {
+namespace dbtool::testing {
 namespace {
-namespace fs = std::filesystem;
 namespace json = boost::json;
-using testing::run_dbtool;
-using testing::run_program;
 
 // Twins (uids differing only in case) appear every 500 users.
 constexpr int kUsers = 600;
@@ -276,48 +273,60 @@ std::set<std::string> files_in(const fs::path& dir) {
   return names;
 }
 
+// A target migrated once from an old database, with what a failed run must leave as it was:
+// the target's bytes and the files beside it.
+struct MigratedOnce {
+  fs::path target;
+  std::string before;
+  std::set<std::string> files;
+};
+
+MigratedOnce migrate_once(const OldDb& o) {
+  MigratedOnce m;
+  m.target = o.dir / "new.db";
+  auto first = run_dbtool({"migrate", "--yes", "--source", sqlite_uri(o.db), "--db", m.target.string()});
+  EXPECT_EQ(first.exit_code, 0) << first.err;
+  m.before = read_bytes(m.target);
+  m.files = files_in(o.dir);
+  return m;
+}
+
+// Migrates `o` into m.target again with DBTOOL_TEST_FAULT=`fault`: the run must say nothing was
+// changed and leave the target's bytes and the files of o.dir as they were.
+RunResult rerun_with_fault(const OldDb& o, const MigratedOnce& m, const std::string& fault) {
+  auto r = run_dbtool({"migrate", "--yes", "--source", sqlite_uri(o.db), "--db", m.target.string(), "--backup-dir",
+                       (o.dir / "backups").string()},
+                      {{"DBTOOL_TEST_FAULT", fault}});
+  EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(m.target), m.before) << "the target changed";
+  std::set<std::string> after = files_in(o.dir);
+  after.erase("backups");
+  EXPECT_EQ(after, m.files) << "a stage was left behind";
+  return r;
+}
+
 // Reading fails after the first table, while the loader (on the other thread) is loading it:
 // the run fails with the reader's error, and the target that held data is as it was.
 TEST(DatabaseSource, SourceReadFailingMidwayLeavesTheTargetUntouched) {
   OldDb o = make_old_db("current", 3000);
-  fs::path target = o.dir / "new.db";
-  auto first = run_dbtool({"migrate", "--yes", "--source", sqlite_uri(o.db), "--db", target.string()});
-  ASSERT_EQ(first.exit_code, 0) << first.err;
-  const std::string before = testing::read_bytes(target);
-  const std::set<std::string> files = files_in(o.dir);
-  auto r = run_dbtool({"migrate", "--yes", "--source", sqlite_uri(o.db), "--db", target.string(), "--backup-dir",
-                       (o.dir / "backups").string()},
-                      {{"DBTOOL_TEST_FAULT", "mid-read"}});
+  const MigratedOnce m = migrate_once(o);
+  ASSERT_FALSE(HasFailure());
+  auto r = rerun_with_fault(o, m, "mid-read");
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("injected fault at mid-read"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
-  EXPECT_EQ(testing::read_bytes(target), before) << "the target changed";
-  std::set<std::string> after = files_in(o.dir);
-  after.erase("backups");
-  EXPECT_EQ(after, files) << "a stage was left behind";
 }
 
 // Ctrl-C on either thread (the reader's after its first table, the loader's after loading it):
 // exit 130, the target as it was, no stage left.
 TEST(DatabaseSource, InterruptedReadOrLoadChangesNothing) {
   OldDb o = make_old_db("current", 3000);
-  fs::path target = o.dir / "new.db";
-  auto first = run_dbtool({"migrate", "--yes", "--source", sqlite_uri(o.db), "--db", target.string()});
-  ASSERT_EQ(first.exit_code, 0) << first.err;
-  const std::string before = testing::read_bytes(target);
-  const std::set<std::string> files = files_in(o.dir);
+  const MigratedOnce m = migrate_once(o);
+  ASSERT_FALSE(HasFailure());
   for (std::string point : {"mid-read:interrupt", "mid-load:interrupt"}) {
     SCOPED_TRACE(point);
-    auto r = run_dbtool({"migrate", "--yes", "--source", sqlite_uri(o.db), "--db", target.string(), "--backup-dir",
-                         (o.dir / "backups").string()},
-                        {{"DBTOOL_TEST_FAULT", point}});
+    auto r = rerun_with_fault(o, m, point);
     EXPECT_EQ(r.exit_code, 130) << r.err;
     EXPECT_NE(r.err.find("cancelled"), std::string::npos) << r.err;
-    EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
-    EXPECT_EQ(testing::read_bytes(target), before) << "the target changed";
-    std::set<std::string> after = files_in(o.dir);
-    after.erase("backups");
-    EXPECT_EQ(after, files) << "a stage was left behind";
   }
 }
 
@@ -456,4 +465,4 @@ TEST(DatabaseSourceMysql, SchemaImportRoundTripsAndDiffIsEqualOnMariadb) {
 }
 
 }  // namespace
-}  // namespace dbtool
+}  // namespace dbtool::testing

@@ -17,8 +17,8 @@
 #include <random>
 #include <thread>
 
-#include "../crossdb/mysql_test_support.hpp"
 #include "run_dbtool.hpp"
+#include "test_servers.hpp"
 
 extern char** environ;
 

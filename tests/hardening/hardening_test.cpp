@@ -2,7 +2,6 @@
 // files and links dbtool writes, secrets on the command line and in .env, and bounded work on
 // hostile input.
 #include <gtest/gtest.h>
-#include <sqlite3.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -12,27 +11,12 @@
 #include <limits>
 
 #include "run_dbtool.hpp"
+#include "sqlite_file.hpp"
+#include "temp_dir_test.hpp"
 
-namespace dbtool {
+namespace dbtool::testing {
 namespace {
-namespace fs = std::filesystem;
 namespace json = boost::json;
-using testing::read_bytes;
-using testing::run_dbtool;
-using testing::write_bytes;
-
-int64_t count(const fs::path& db, const std::string& table) {
-  sqlite3* h = nullptr;
-  EXPECT_EQ(sqlite3_open_v2(db.c_str(), &h, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
-  sqlite3_stmt* st = nullptr;
-  int64_t n = -1;
-  if (sqlite3_prepare_v2(h, ("SELECT count(*) FROM " + table).c_str(), -1, &st, nullptr) == SQLITE_OK &&
-      sqlite3_step(st) == SQLITE_ROW)
-    n = sqlite3_column_int64(st, 0);
-  sqlite3_finalize(st);
-  sqlite3_close(h);
-  return n;
-}
 
 unsigned mode_of(const fs::path& p) {
   struct stat st {};
@@ -40,17 +24,13 @@ unsigned mode_of(const fs::path& p) {
   return st.st_mode & 07777;
 }
 
-class HardeningTest : public ::testing::Test {
+class HardeningTest : public testing::TempDirTest {
  protected:
   void SetUp() override {
     ::umask(022);  // the usual umask, which made every file dbtool wrote world-readable
-    dir_ = testing::make_temp_dir("dbtool-hardening");
-    db_ = dir_ / "app.db";
+    TempDirTest::SetUp();
     export_ = testing::fixtures_dir() / "sample-export.json";
     users_ = json::parse(read_bytes(export_)).as_array();
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
   }
   testing::RunResult migrate(const fs::path& export_file, std::vector<std::string> extra,
                              std::map<std::string, std::string> env = {}) {
@@ -71,7 +51,7 @@ class HardeningTest : public ::testing::Test {
     return f;
   }
 
-  fs::path dir_, db_, export_;
+  fs::path export_;
   json::array users_;
 };
 
@@ -163,7 +143,7 @@ TEST_F(HardeningTest, ADatabaseLinkIsResolvedForTheLockTheStageAndTheSwap) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_TRUE(fs::is_symlink(link));
   EXPECT_EQ(fs::read_symlink(link), real);
-  EXPECT_EQ(count(real, "users"), static_cast<int64_t>(users_.size()));
+  EXPECT_EQ(sqlite_count(real, "users"), static_cast<int64_t>(users_.size()));
   EXPECT_TRUE(fs::exists(dir_ / "real" / "backups")) << "the backup goes beside the real database";
 
   fs::path dangling = dir_ / "dangling.db";
@@ -219,7 +199,7 @@ TEST_F(HardeningTest, ADotEnvCannotChooseThePluginsToLoad) {
   // The documented settings still come from it: DBTOOL_DB names the database init creates.
   r = run_dbtool({"init"}, {{"DBTOOL_DEFAULT_PASSWORD", "x"}}, dir_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  EXPECT_GT(count(db_, "users"), 0);
+  EXPECT_GT(sqlite_count(db_, "users"), 0);
   // The real environment is trusted.
   r = run_dbtool({"plugins", "--json"}, {{"DBTOOL_PLUGIN_PATH", planted.string()}}, dir_);
   ASSERT_EQ(r.exit_code, 0) << r.err;
@@ -263,7 +243,7 @@ TEST_F(HardeningTest, ARecordWithManyKeysIsFastAndTheUnknownFieldListIsCapped) {
   int64_t occurrences = imp.at("unknown_fields_not_listed").to_number<int64_t>();
   for (const auto& kv : listed) occurrences += kv.value().to_number<int64_t>();
   EXPECT_EQ(occurrences, kKeys + baseline);
-  EXPECT_EQ(count(db_, "users"), static_cast<int64_t>(users_.size()));
+  EXPECT_EQ(sqlite_count(db_, "users"), static_cast<int64_t>(users_.size()));
   EXPECT_LT(r.out.size(), 20000u) << "the report grew with the input";
 }
 
@@ -357,4 +337,4 @@ TEST_F(HardeningTest, AnEmptyPathIsAnErrorNotTheDefault) {
 }
 
 }  // namespace
-}  // namespace dbtool
+}  // namespace dbtool::testing

@@ -12,15 +12,11 @@
 
 #include "run_dbtool.hpp"
 #include "sqlite_file.hpp"
+#include "temp_dir_test.hpp"
 
-namespace dbtool {
+namespace dbtool::testing {
 namespace {
-namespace fs = std::filesystem;
 namespace json = boost::json;
-using testing::read_bytes;
-using testing::run_dbtool;
-using testing::sqlite_exec;
-using testing::sqlite_query;
 
 size_t files_in(const fs::path& dir) {
   size_t n = 0;
@@ -40,16 +36,12 @@ void break_an_index(const fs::path& db) {
   ASSERT_NE(sqlite_query(db, "PRAGMA integrity_check"), "ok\n");
 }
 
-class BackupVerifyTest : public ::testing::Test {
+class BackupVerifyTest : public testing::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = testing::make_temp_dir("dbtool-backup-verify");
-    db_ = dir_ / "app.db";
+    TempDirTest::SetUp();
     auto r = run_dbtool({"init", "--db", db_.string()}, {{"DBTOOL_DEFAULT_PASSWORD", "test-only-pw"}});
     ASSERT_EQ(r.exit_code, 0) << r.err;
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
   }
   fs::path backup(std::vector<std::string> extra = {}) {
     std::vector<std::string> args = {"backup", "--db", db_.string(), "--json"};
@@ -58,7 +50,6 @@ class BackupVerifyTest : public ::testing::Test {
     EXPECT_EQ(b.exit_code, 0) << b.err;
     return b.exit_code == 0 ? fs::path(std::string(json::parse(b.out).at("path").as_string())) : fs::path();
   }
-  fs::path dir_, db_;
 };
 
 // The run's report in the history of `db` (the init run): per table, "rows\tchecksum" with
@@ -294,4 +285,4 @@ TEST_F(BackupVerifyTest, ABackupChangedAfterItsCheckIsCheckedAgainAndRefused) {
 }
 
 }  // namespace
-}  // namespace dbtool
+}  // namespace dbtool::testing

@@ -5,6 +5,7 @@
 #include <boost/json.hpp>
 
 #include "run_dbtool.hpp"
+#include "temp_dir_test.hpp"
 
 namespace dbtool {
 namespace {
@@ -12,12 +13,8 @@ namespace fs = std::filesystem;
 namespace json = boost::json;
 using testing::run_dbtool;
 
-class Config : public ::testing::Test {
+class Config : public testing::TempDirTest {
  protected:
-  void SetUp() override { dir_ = testing::make_temp_dir("dbtool-config"); }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-  }
   void ini(const std::string& text) { testing::write_bytes(dir_ / "dbtool.ini", text); }
   // The database `status` addresses, run in the test folder.
   std::string database(std::vector<std::string> extra, std::map<std::string, std::string> env = {}) {
@@ -30,7 +27,6 @@ class Config : public ::testing::Test {
     if (ec || !v.is_object() || !v.as_object().contains("database")) return "unparsed: " + r.out;
     return fs::path(std::string(v.at("database").as_string())).filename().string();
   }
-  fs::path dir_;
 };
 
 TEST_F(Config, CommandLineBeatsEnvironment) {

@@ -7,6 +7,7 @@
 #include <regex>
 
 #include "run_dbtool.hpp"
+#include "temp_dir_test.hpp"
 
 namespace dbtool {
 namespace {
@@ -22,14 +23,9 @@ json::object one_document(const std::string& out) {
   return v.is_object() ? v.as_object() : json::object{};
 }
 
-class Contract : public ::testing::Test {
+class Contract : public testing::TempDirTest {
  protected:
-  void SetUp() override { dir_ = testing::make_temp_dir("dbtool-contract"); }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-  }
   std::map<std::string, std::string> env_{{"DBTOOL_DEFAULT_PASSWORD", "test-only-pw"}};
-  fs::path dir_;
 };
 
 TEST_F(Contract, EveryUsageErrorExitsTwo) {

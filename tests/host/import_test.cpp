@@ -163,17 +163,20 @@ TEST_F(ImportPath, ErrorsNameTheRecordAndTheField) {
   EXPECT_NE(error_of(R"([{"uid": "u1", "name": "A", "email": "a", "password": "h", "uid": "u2"}])")
                 .find("the key \"uid\" appears twice in one object"),
             std::string::npos);
-  EXPECT_NE(error_of(R"([{"uid": "u1", "name": "A", "password": "h", "sections": [{"abbreviation": "X", "name": "X", "id": 1}]},
+  EXPECT_NE(
+      error_of(
+          R"([{"uid": "u1", "name": "A", "password": "h", "sections": [{"abbreviation": "X", "name": "X", "id": 1}]},
                          {"uid": "u2", "name": "B", "password": "h", "sections": [{"abbreviation": "X", "id": 2}]}])")
-                .find("record 1 (uid u2) of " + (dir_ / "e.json").string() +
-                      ": field 'sections[0].id': sections._abbreviation \"X\" is given id 2 here, but id 1 by record 0 "
-                      "(uid u1)"),
-            std::string::npos);
-  EXPECT_NE(error_of(R"([{"uid": "u1", "name": "A", "password": "h", "sections": [{"abbreviation": "X", "name": "X", "id": 1},
+          .find("record 1 (uid u2) of " + (dir_ / "e.json").string() +
+                ": field 'sections[0].id': sections._abbreviation \"X\" is given id 2 here, but id 1 by record 0 "
+                "(uid u1)"),
+      std::string::npos);
+  EXPECT_NE(
+      error_of(R"([{"uid": "u1", "name": "A", "password": "h", "sections": [{"abbreviation": "X", "name": "X", "id": 1},
                                                                                  {"abbreviation": "Y", "name": "Y", "id": 1}]}])")
-                .find("id 1 of sections is given to sections._abbreviation \"Y\" here, but to \"X\" earlier in this "
-                      "record"),
-            std::string::npos);
+          .find("id 1 of sections is given to sections._abbreviation \"Y\" here, but to \"X\" earlier in this "
+                "record"),
+      std::string::npos);
   EXPECT_NE(error_of(R"([{"uid": "u1", "password": "h"}])").find("missing required field 'name' (column _name"),
             std::string::npos);
   EXPECT_NE(error_of(R"([{"uid": "u1", "name": "A", "password": "h", "sections": {"abbreviation": "X"}}])")

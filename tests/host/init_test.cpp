@@ -13,6 +13,7 @@
 
 #include "run_dbtool.hpp"
 #include "sqlite_file.hpp"
+#include "temp_dir_test.hpp"
 #include "util/password_hash.hpp"
 
 namespace dbtool {
@@ -61,15 +62,8 @@ std::vector<fs::path> files_in(const fs::path& dir) {
   return out;
 }
 
-class InitTest : public ::testing::Test {
+class InitTest : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = testing::make_temp_dir("dbtool-init");
-    db_ = dir_ / "app.db";
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-  }
   testing::RunResult init(std::vector<std::string> extra = {}, std::map<std::string, std::string> env = {}) {
     std::vector<std::string> args = {"init", "--db", db_.string()};
     args.insert(args.end(), extra.begin(), extra.end());
@@ -82,8 +76,6 @@ class InitTest : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r.err;
     sqlite_exec(db_, "UPDATE users SET _name = 'Marker ''before''' WHERE id = 1");
   }
-
-  fs::path dir_, db_;
 };
 
 TEST_F(InitTest, EmptyTargetGetsSchemaDefaultsAndHistory) {

@@ -6,6 +6,7 @@
 #include <boost/json.hpp>
 
 #include "run_dbtool.hpp"
+#include "temp_dir_test.hpp"
 
 namespace dbtool {
 namespace {
@@ -24,16 +25,13 @@ std::map<std::string, std::string> snapshot(const fs::path& dir) {
   return out;
 }
 
-class Plan : public ::testing::Test {
+class Plan : public testing::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = testing::make_temp_dir("dbtool-plan-test");
+    TempDirTest::SetUp();
     fs::create_directories(dir_ / "tmp");
     fs::copy_file(testing::fixtures_dir() / "sample-export.json", dir_ / "data.json");
     env_ = {{"DBTOOL_DEFAULT_PASSWORD", "x"}, {"TMPDIR", (dir_ / "tmp").string()}};
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
   }
   testing::RunResult dbtool(std::vector<std::string> args) { return run_dbtool(args, env_, dir_); }
   std::map<std::string, int64_t> rows(const json::value& tables, const char* key) {
@@ -41,7 +39,6 @@ class Plan : public ::testing::Test {
     for (const auto& t : tables.as_array()) out[std::string(t.at("name").as_string())] = t.at(key).as_int64();
     return out;
   }
-  fs::path dir_;
   std::map<std::string, std::string> env_;
 };
 

@@ -5,18 +5,15 @@
 #include <regex>
 
 #include "run_dbtool.hpp"
+#include "temp_dir_test.hpp"
 
 namespace dbtool {
 namespace {
 namespace fs = std::filesystem;
 using testing::run_dbtool;
 
-class Progress : public ::testing::Test {
+class Progress : public testing::TempDirTest {
  protected:
-  void SetUp() override { dir_ = testing::make_temp_dir("dbtool-progress"); }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-  }
   // Small batches so even the sample export takes many steps.
   std::vector<std::string> migrate(const std::string& db) {
     return {"migrate",      "--yes",
@@ -24,7 +21,6 @@ class Progress : public ::testing::Test {
             "--json-file",  (testing::fixtures_dir() / "sample-export.json").string(),
             "--batch-rows", "10"};
   }
-  fs::path dir_;
 };
 
 TEST_F(Progress, ALogGetsPlainLinesWithPhaseRowsAndNoTerminalCodes) {

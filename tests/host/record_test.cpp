@@ -7,15 +7,11 @@
 
 #include "run_dbtool.hpp"
 #include "sqlite_file.hpp"
+#include "temp_dir_test.hpp"
 
-namespace dbtool {
+namespace dbtool::testing {
 namespace {
-namespace fs = std::filesystem;
 namespace json = boost::json;
-using testing::run_dbtool;
-using testing::run_program;
-using testing::sqlite_exec;
-using testing::sqlite_query;
 
 // Every file below `dir` with its bytes and modification time.
 std::map<std::string, std::string> snapshot(const fs::path& dir) {
@@ -31,15 +27,8 @@ std::map<std::string, std::string> snapshot(const fs::path& dir) {
   return out;
 }
 
-class Record : public ::testing::Test {
+class Record : public testing::TempDirTest {
  protected:
-  void SetUp() override {
-    dir_ = testing::make_temp_dir("dbtool-record");
-    db_ = dir_ / "app.db";
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
-  }
   testing::RunResult dbtool(std::vector<std::string> args) {
     args.insert(args.begin() + 1, {"--db", db_.string()});
     return run_dbtool(args, {{"DBTOOL_DEFAULT_PASSWORD", "test-only-pw"}}, dir_);
@@ -57,7 +46,6 @@ class Record : public ::testing::Test {
                    (d.as_object().contains("table") ? std::string(d.at("table").as_string()) : ""));
     return kinds;
   }
-  fs::path dir_, db_;
   const fs::path export_ = testing::fixtures_dir() / "sample-export.json";
 };
 
@@ -311,4 +299,4 @@ TEST_F(Record, ARestoreOfABackupWithViewsAndTriggersKeepsThem) {
 }
 
 }  // namespace
-}  // namespace dbtool
+}  // namespace dbtool::testing

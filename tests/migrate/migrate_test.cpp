@@ -15,14 +15,12 @@
 #include <thread>
 
 #include "run_dbtool.hpp"
+#include "sqlite_file.hpp"
+#include "temp_dir_test.hpp"
 
-namespace dbtool {
+namespace dbtool::testing {
 namespace {
-namespace fs = std::filesystem;
 namespace json = boost::json;
-using testing::read_bytes;
-using testing::run_dbtool;
-using testing::write_bytes;
 
 constexpr const char* kLegacyPassword = "Legacy-PW-7f3a9-secret";
 
@@ -188,16 +186,12 @@ class FakeServer {
   std::string port_;
 };
 
-class MigrateTest : public ::testing::Test {
+class MigrateTest : public testing::TempDirTest {
  protected:
   void SetUp() override {
-    dir_ = testing::make_temp_dir("dbtool-migrate");
-    db_ = dir_ / "app.db";
+    TempDirTest::SetUp();
     cache_ = dir_ / "data.json";
     export_ = testing::fixtures_dir() / "sample-export.json";
-  }
-  void TearDown() override {
-    if (!HasFailure()) fs::remove_all(dir_);
   }
   testing::RunResult migrate(std::vector<std::string> extra, std::map<std::string, std::string> env = {}) {
     std::vector<std::string> args = {"migrate",       "--db",  db_.string(),   "--json-file",
@@ -216,7 +210,7 @@ class MigrateTest : public ::testing::Test {
     ASSERT_EQ(r.exit_code, 0) << r.err;
   }
 
-  fs::path dir_, db_, cache_, export_;
+  fs::path cache_, export_;
 };
 
 TEST_F(MigrateTest, FromJsonFileEqualsTheExportFieldByField) {
@@ -703,11 +697,7 @@ TEST_F(MigrateTest, AWriteAfterTheBackupRefusesTheCutOver) {
     });
     for (int i = 0; i < 3000 && !fs::exists(pause); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
     EXPECT_TRUE(fs::exists(pause)) << "the run never reached before-commit";
-    sqlite3* h = nullptr;
-    EXPECT_EQ(sqlite3_open(db_.c_str(), &h), SQLITE_OK);
-    std::string sql = "UPDATE users SET _name = '" + name + "' WHERE id = (SELECT min(id) FROM users)";
-    EXPECT_EQ(sqlite3_exec(h, sql.c_str(), nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(h);
-    sqlite3_close(h);
+    sqlite_exec(db_, "UPDATE users SET _name = '" + name + "' WHERE id = (SELECT min(id) FROM users)");
     fs::remove(pause);
     run.join();
     return r;
@@ -729,12 +719,8 @@ TEST_F(MigrateTest, AWriteAfterTheBackupRefusesTheCutOver) {
 // happens and never dropped silently: with --yes the run is refused unless --drop-unknown.
 TEST_F(MigrateTest, ATableTheSchemaDoesNotKnowIsNamedAndNotDroppedSilently) {
   populate();
-  sqlite3* h = nullptr;
-  ASSERT_EQ(sqlite3_open(db_.c_str(), &h), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(h, "CREATE TABLE audit_log (at TEXT); INSERT INTO audit_log VALUES ('a'), ('b'), ('c')",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(h);
+  ASSERT_NO_FATAL_FAILURE(
+      sqlite_exec(db_, "CREATE TABLE audit_log (at TEXT); INSERT INTO audit_log VALUES ('a'), ('b'), ('c')"));
   const std::string before = read_bytes(db_);
   fs::copy_file(export_, cache_);
   auto r = migrate({});
@@ -756,14 +742,9 @@ TEST_F(MigrateTest, ATableTheSchemaDoesNotKnowIsNamedAndNotDroppedSilently) {
 // anything happens, refused with --yes unless --drop-unknown, and listed in the report.
 TEST_F(MigrateTest, ViewsAndTriggersAreNamedAndNotDroppedSilently) {
   populate();
-  sqlite3* h = nullptr;
-  ASSERT_EQ(sqlite3_open(db_.c_str(), &h), SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(h,
-                         "CREATE VIEW active_users AS SELECT _uid FROM users;"
-                         "CREATE TRIGGER users_touch AFTER UPDATE ON users BEGIN SELECT 1; END;",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK);
-  sqlite3_close(h);
+  ASSERT_NO_FATAL_FAILURE(sqlite_exec(db_,
+                                      "CREATE VIEW active_users AS SELECT _uid FROM users;"
+                                      "CREATE TRIGGER users_touch AFTER UPDATE ON users BEGIN SELECT 1; END;"));
   const std::string before = read_bytes(db_);
   fs::copy_file(export_, cache_);
   auto r = migrate({});
@@ -818,4 +799,4 @@ TEST_F(MigrateTest, FractionalTimeoutsAreHonouredInMilliseconds) {
 }
 
 }  // namespace
-}  // namespace dbtool
+}  // namespace dbtool::testing

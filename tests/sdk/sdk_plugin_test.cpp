@@ -1,8 +1,10 @@
-// The SDK's plugin entry helpers: make_backend_api fills slots by name and nothing else, and
+// The SDK's plugin entry helpers: make_backend_api fills slots by name and nothing else,
 // init_plugin honours struct_size both ways (a host's shorter descriptor is not overrun, an
-// older host's services table keeps the services it has).
+// older host's services table keeps the services it has), DBTOOL_SDK_EXPORT_PLUGIN defines the
+// entry point; and Handle releases what it owns exactly once.
 #include <gtest/gtest.h>
 
+#include <dbtool/sdk/handle.hpp>
 #include <dbtool/sdk/plugin.hpp>
 
 #include <cstring>
@@ -157,6 +159,51 @@ TEST(SdkPlugin, AnotherMajorIsRefusedButTheDescriptorNamesThePlugin) {
   EXPECT_EQ(out.backend, nullptr);
   ASSERT_NE(err.release, nullptr);
   err.release(&err);
+}
+
+}  // namespace
+
+// This test program's own entry point, as a plugin writes it.
+DBTOOL_SDK_EXPORT_PLUGIN(kInfo)
+
+namespace {
+
+TEST(SdkPlugin, ExportPluginDefinesTheEntryPointOverInitPlugin) {
+  dbtool_plugin out{};
+  out.struct_size = sizeof out;
+  dbtool_error err{};
+  ASSERT_EQ(dbtool_plugin_init(DBTOOL_ABI_VERSION, nullptr, &out, &err), DBTOOL_OK);
+  EXPECT_STREQ(out.name, "sdk-test");
+  EXPECT_EQ(out.kind, static_cast<uint32_t>(DBTOOL_KIND_BACKEND));
+  dbtool::sdk::g_host = nullptr;
+  EXPECT_EQ(dbtool_plugin_init(DBTOOL_ABI_MAKE(2, 0), nullptr, &out, &err), DBTOOL_ERR_INCOMPATIBLE);
+  ASSERT_NE(err.release, nullptr);
+  err.release(&err);
+}
+
+int g_released = 0;
+void release_int(int* p) {
+  ++g_released;
+  delete p;
+}
+
+TEST(SdkPlugin, HandleReleasesOnceWhereverItIsMoved) {
+  using IntHandle = dbtool::sdk::Handle<int, release_int>;
+  g_released = 0;
+  {
+    IntHandle a(new int(7));
+    IntHandle b = std::move(a);
+    EXPECT_EQ(a, nullptr);
+    EXPECT_EQ(*b, 7);
+    IntHandle c;
+    c = std::move(b);
+    EXPECT_EQ(g_released, 0);
+    c.reset();
+    EXPECT_EQ(g_released, 1);
+    c.reset(new int(8));
+    IntHandle empty;  // nothing to release
+  }
+  EXPECT_EQ(g_released, 2);
 }
 
 }  // namespace

@@ -132,4 +132,16 @@ TEST(SdkSchema, TheDocumentKeysAreReadWhenPresent) {
             dbtool::sdk::portable_schema_json(s));
 }
 
+TEST(SdkSchema, QuotedListAndSqlLiteralForDdl) {
+  auto quote = [](const std::string& n) { return "[" + n + "]"; };
+  EXPECT_EQ(dbtool::sdk::quoted_list({"a", "b c"}, quote), "[a], [b c]");
+  EXPECT_EQ(dbtool::sdk::quoted_list({}, quote), "");
+  auto quote_string = [](std::string_view s) { return "'" + std::string(s) + "'"; };
+  EXPECT_EQ(dbtool::sdk::sql_literal(boost::json::value(true), quote_string), "1");
+  EXPECT_EQ(dbtool::sdk::sql_literal(boost::json::value(-5), quote_string), "-5");
+  EXPECT_EQ(dbtool::sdk::sql_literal(boost::json::value(0.1), quote_string), "0.10000000000000001");
+  EXPECT_EQ(dbtool::sdk::sql_literal(boost::json::value("x"), quote_string), "'x'");
+  EXPECT_EQ(dbtool::sdk::sql_literal(boost::json::value(nullptr), quote_string), "NULL");
+}
+
 }  // namespace

@@ -11,7 +11,10 @@
 #include <string>
 #include <vector>
 
+// A suite may be written inside this namespace, so that its helpers need no using-declarations.
 namespace dbtool::testing {
+
+namespace fs = std::filesystem;
 
 struct RunResult {
   int exit_code = -1;  // 128 + signal when killed

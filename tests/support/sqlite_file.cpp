@@ -26,6 +26,11 @@ std::string sqlite_query(const std::filesystem::path& db, const std::string& sql
   return out;
 }
 
+int64_t sqlite_count(const std::filesystem::path& db, const std::string& from) {
+  const std::string n = sqlite_query(db, "SELECT count(*) FROM " + from);
+  return !n.empty() && n[0] >= '0' && n[0] <= '9' ? std::stoll(n) : -1;
+}
+
 void sqlite_exec(const std::filesystem::path& db, const std::string& sql) {
   sqlite3* h = nullptr;
   ASSERT_EQ(sqlite3_open(db.c_str(), &h), SQLITE_OK);

@@ -4,6 +4,7 @@
 // calls with your database's and keep the promises each function's comment in plugin.h makes.
 #include "template_backend.hpp"
 
+#include <dbtool/sdk/handle.hpp>
 #include <dbtool/sdk/plugin.hpp>
 
 #include <fcntl.h>
@@ -24,10 +25,7 @@ using sdk::Failure;
 
 // ---- SQLite helpers: the part a port replaces ----------------------------------------------
 
-struct CloseDb {
-  void operator()(sqlite3* db) const { sqlite3_close_v2(db); }
-};
-using Db = std::unique_ptr<sqlite3, CloseDb>;
+using Db = sdk::Handle<sqlite3, sqlite3_close_v2>;
 
 // Throws the SQLite error `rc` as a Failure whose status says what the host may do about it.
 [[noreturn]] void fail(sqlite3* db, int rc, const std::string& what) {
@@ -66,15 +64,15 @@ void exec(sqlite3* db, const std::string& sql) {
 class Statement {
  public:
   Statement(sqlite3* db, const std::string& sql) : db_(db) {
-    int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &st_, nullptr);
+    sqlite3_stmt* st = nullptr;
+    int rc = sqlite3_prepare_v2(db, sql.c_str(), -1, &st, nullptr);
+    st_.reset(st);
     if (rc != SQLITE_OK) fail(db, rc, "SQL failed");
   }
-  Statement(const Statement&) = delete;
-  ~Statement() { sqlite3_finalize(st_); }
-  sqlite3_stmt* get() const { return st_; }
+  sqlite3_stmt* get() const { return st_.get(); }
   // True while there is a row; throws on error.
   bool step() {
-    int rc = sqlite3_step(st_);
+    int rc = sqlite3_step(st_.get());
     if (rc == SQLITE_ROW) return true;
     if (rc != SQLITE_DONE) fail(db_, rc, "SQL failed");
     return false;
@@ -82,7 +80,7 @@ class Statement {
 
  private:
   sqlite3* db_;
-  sqlite3_stmt* st_ = nullptr;
+  sdk::Handle<sqlite3_stmt, sqlite3_finalize> st_;
 };
 
 std::string quote(const std::string& name) {
@@ -91,11 +89,7 @@ std::string quote(const std::string& name) {
   return out + "\"";
 }
 
-std::string quote_list(const std::vector<std::string>& names) {
-  std::string out;
-  for (const auto& n : names) out += (out.empty() ? "" : ", ") + quote(n);
-  return out;
-}
+std::string quote_list(const std::vector<std::string>& names) { return sdk::quoted_list(names, quote); }
 
 std::vector<std::string> table_names(sqlite3* db) {
   Statement st(db, "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name");

@@ -131,11 +131,7 @@ struct PluginInfo {
   const char* const* uri_schemes = nullptr;
 };
 
-// The whole body of dbtool_plugin_init:
-//   extern "C" __attribute__((visibility("default"))) dbtool_status dbtool_plugin_init(
-//       uint32_t abi, const dbtool_host_services* host, dbtool_plugin* out, dbtool_error* error) {
-//     return dbtool::sdk::init_plugin(abi, host, out, error, kInfo);
-//   }
+// The whole body of dbtool_plugin_init (DBTOOL_SDK_EXPORT_PLUGIN, below, writes the function).
 inline dbtool_status init_plugin(uint32_t host_abi, const dbtool_host_services* host, dbtool_plugin* out,
                                  dbtool_error* error, const PluginInfo& info) {
   return guard(error, [&] {
@@ -166,3 +162,15 @@ inline dbtool_status init_plugin(uint32_t host_abi, const dbtool_host_services* 
 }
 
 }  // namespace dbtool::sdk
+
+// Defines the plugin's one exported symbol, dbtool_plugin_init, as init_plugin(..., info). Write
+// it once, at namespace scope in one source file, with a PluginInfo (a name or a braced list):
+//   const dbtool_backend_api kApi = dbtool::sdk::make_backend_api<MyBackend>();
+//   const dbtool::sdk::PluginInfo kInfo = {DBTOOL_KIND_BACKEND, "mine", "0.1.0", "...", 0, &kApi, nullptr};
+//   DBTOOL_SDK_EXPORT_PLUGIN(kInfo)
+// Build with hidden visibility: this is the only symbol the macro marks visible.
+#define DBTOOL_SDK_EXPORT_PLUGIN(...)                                                                 \
+  extern "C" __attribute__((visibility("default"))) dbtool_status dbtool_plugin_init(                 \
+      uint32_t host_abi, const dbtool_host_services* host, dbtool_plugin* out, dbtool_error* error) { \
+    return ::dbtool::sdk::init_plugin(host_abi, host, out, error, __VA_ARGS__);                       \
+  }

@@ -10,6 +10,7 @@
 #include <boost/json.hpp>
 #include <cerrno>
 #include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <dbtool/sdk/arrow.hpp>
 #include <dbtool/sdk/error.hpp>
@@ -731,6 +732,33 @@ inline void order_parents_first(std::vector<PortableTable>& tables) {
     }
   }
   tables = std::move(ordered);
+}
+
+// ---- SQL text for a backend's DDL ------------------------------------------------------
+
+// `names`, each quoted by the backend's identifier quoting `quote`, separated by ", ".
+template <class Quote>
+std::string quoted_list(const std::vector<std::string>& names, Quote quote) {
+  std::string out;
+  for (const auto& n : names) out += (out.empty() ? "" : ", ") + quote(n);
+  return out;
+}
+
+// A column default (a JSON scalar) as an SQL literal: a bool as 1 or 0, a number as written (a
+// double with 17 significant digits, so that it reads back the same), a string through the
+// backend's `quote_string` (taking a std::string_view), anything else NULL.
+template <class QuoteString>
+std::string sql_literal(const boost::json::value& v, QuoteString quote_string) {
+  if (v.is_bool()) return v.get_bool() ? "1" : "0";
+  if (v.is_int64()) return std::to_string(v.get_int64());
+  if (v.is_uint64()) return std::to_string(v.get_uint64());
+  if (v.is_double()) {
+    char buf[32];
+    std::snprintf(buf, sizeof(buf), "%.17g", v.get_double());
+    return buf;
+  }
+  if (v.is_string()) return quote_string(std::string_view(v.get_string()));
+  return "NULL";
 }
 
 }  // namespace dbtool::sdk
