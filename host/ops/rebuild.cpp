@@ -165,9 +165,16 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
     if (!confirm(question)) throw Error("nothing changed: " + options.operation + " was declined", ExitCode::kRefused);
   }
 
-  // 2. Back up whatever is there.
+  // 2. Back up whatever is there. A backup only reads the target: a failure here (Ctrl-C
+  // included) has left it untouched.
   if (occupied) {
-    BackupResult b = make_backup(session, target, options.backup_dir);
+    BackupResult b = [&] {
+      try {
+        return make_backup(session, target, options.backup_dir);
+      } catch (const Error& e) {
+        throw e.with_target_untouched();
+      }
+    }();
     log_info("backup: " + b.path.string() + " (verified)");
     report["backup"] = b.path.string();
   } else {
