@@ -69,6 +69,9 @@ boost::json::array triggers_json(Connection& c);
 // enough for a file this process just wrote. `foreign_keys` false skips foreign_key_check
 // (for a copy whose rows are proven to be those of a database that passed it).
 void verify_database(Connection& c, const std::string& what, bool thorough = true, bool foreign_keys = true);
+// Its two halves, for callers that run them side by side on two connections.
+void check_integrity(Connection& c, const std::string& what, bool thorough);
+void check_foreign_keys(Connection& c, const std::string& what);
 void fsync_path(const std::filesystem::path& p);
 
 // The backup manifest (backup_check.cpp): a table in every backup file recording each table's

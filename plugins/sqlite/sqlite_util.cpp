@@ -160,9 +160,16 @@ json::array triggers_json(Connection& c) {
 }
 
 void verify_database(Connection& c, const std::string& what, bool thorough, bool foreign_keys) {
+  check_integrity(c, what, thorough);
+  if (foreign_keys) check_foreign_keys(c, what);
+}
+
+void check_integrity(Connection& c, const std::string& what, bool thorough) {
   std::string ok = c.scalar_text(thorough ? "PRAGMA integrity_check" : "PRAGMA quick_check");
   if (ok != "ok") throw Failure(DBTOOL_ERR_DATA, what + ": integrity check failed: " + ok);
-  if (!foreign_keys) return;
+}
+
+void check_foreign_keys(Connection& c, const std::string& what) {
   Statement st(c.get(), "PRAGMA foreign_key_check");
   int rc = sqlite3_step(st.get());
   if (rc == SQLITE_ROW) {
