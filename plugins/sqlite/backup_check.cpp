@@ -15,9 +15,7 @@
 
 #include <cerrno>
 #include <cstring>
-#include <exception>
 #include <set>
-#include <thread>
 #include <vector>
 
 namespace dbtool::sqlite {
@@ -141,28 +139,18 @@ Contents check_database_file(const fs::path& file, bool thorough, bool foreign_k
   // The structural check and the digest read the same pages; on two connections they run on two
   // cores, so the check costs about the longer of the two instead of their sum. The byte hash,
   // when asked, follows the structural check (the shorter of the two) on its thread.
-  std::exception_ptr structural;
-  std::thread checker([&] {
-    try {
-      Connection c(file, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
-      verify_database(c, what, thorough, foreign_keys);
-      c.close();
-      if (bytes_hash) *bytes_hash = hash_file_bytes(file, what);
-    } catch (...) {
-      structural = std::current_exception();
-    }
-  });
   Contents found;
-  std::exception_ptr reading;
-  try {
-    Connection c(file, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);  // one thread each: no locking per call
-    found = digest_tables(c, digest_version);
-  } catch (...) {
-    reading = std::current_exception();
-  }
-  checker.join();
-  if (structural) std::rethrow_exception(structural);  // says more than a failed read
-  if (reading) std::rethrow_exception(reading);
+  side_by_side(
+      [&] {
+        Connection c(file, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+        verify_database(c, what, thorough, foreign_keys);
+        c.close();
+        if (bytes_hash) *bytes_hash = hash_file_bytes(file, what);
+      },
+      [&] {
+        Connection c(file, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);  // one thread each: no locking per call
+        found = digest_tables(c, digest_version);
+      });  // a structural failure says more than a failed read, so it is the one thrown
   return found;
 }
 

@@ -14,6 +14,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <mutex>
 #include <optional>
@@ -72,6 +73,10 @@ void verify_database(Connection& c, const std::string& what, bool thorough = tru
 // Its two halves, for callers that run them side by side on two connections.
 void check_integrity(Connection& c, const std::string& what, bool thorough);
 void check_foreign_keys(Connection& c, const std::string& what);
+// Runs `first` on a thread of its own and `second` on this one (each on its own connection:
+// whole-file reads side by side on two cores), waits for both, then throws `first`'s failure
+// if it failed, else `second`'s.
+void side_by_side(const std::function<void()>& first, const std::function<void()>& second);
 void fsync_path(const std::filesystem::path& p);
 
 // The backup manifest (backup_check.cpp): a table in every backup file recording each table's

@@ -9,6 +9,8 @@
 #include <cctype>
 #include <cerrno>
 #include <cstdio>
+#include <exception>
+#include <thread>
 
 namespace dbtool::sqlite {
 namespace json = boost::json;
@@ -162,6 +164,26 @@ json::array triggers_json(Connection& c) {
 void verify_database(Connection& c, const std::string& what, bool thorough, bool foreign_keys) {
   check_integrity(c, what, thorough);
   if (foreign_keys) check_foreign_keys(c, what);
+}
+
+void side_by_side(const std::function<void()>& first, const std::function<void()>& second) {
+  std::exception_ptr first_failure;
+  std::thread thread([&] {
+    try {
+      first();
+    } catch (...) {
+      first_failure = std::current_exception();
+    }
+  });
+  std::exception_ptr second_failure;
+  try {
+    second();
+  } catch (...) {
+    second_failure = std::current_exception();
+  }
+  thread.join();
+  if (first_failure) std::rethrow_exception(first_failure);
+  if (second_failure) std::rethrow_exception(second_failure);
 }
 
 void check_integrity(Connection& c, const std::string& what, bool thorough) {

@@ -4,9 +4,6 @@
 
 #include <boost/json.hpp>
 
-#include <exception>
-#include <thread>
-
 namespace dbtool::sqlite {
 namespace fs = std::filesystem;
 using sdk::Failure;
@@ -14,28 +11,15 @@ using sdk::Failure;
 namespace {
 
 // quick_check and the foreign-key check each read the whole new file, and nothing else runs at
-// this point of a migration: the foreign keys are checked on a second (read-only) connection
-// while the stage's own runs quick_check, side by side on two cores. Both must pass.
+// this point of a migration: quick_check on the stage's connection, the foreign keys on a
+// second (read-only) one, side by side on two cores. Both must pass.
 void verify_new_database(dbtool_stage* st) {
   const std::string what = "the new database";
-  std::exception_ptr foreign_keys_failure;
-  std::thread foreign_keys([&] {
-    try {
-      Connection reader(st->file, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
-      check_foreign_keys(reader, what);
-    } catch (...) {
-      foreign_keys_failure = std::current_exception();
-    }
-  });
-  std::exception_ptr integrity_failure;
-  try {
-    check_integrity(st->db, what, /*thorough=*/false);
-  } catch (...) {
-    integrity_failure = std::current_exception();
-  }
-  foreign_keys.join();
-  if (integrity_failure) std::rethrow_exception(integrity_failure);
-  if (foreign_keys_failure) std::rethrow_exception(foreign_keys_failure);
+  side_by_side([&] { check_integrity(st->db, what, /*thorough=*/false); },
+               [&] {
+                 Connection reader(st->file, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+                 check_foreign_keys(reader, what);
+               });
 }
 
 void drop_stage(dbtool_stage* st) {
