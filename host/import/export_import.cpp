@@ -58,7 +58,8 @@ struct TableBatch {
     for (size_t i = 0; i < columns.size(); ++i) {
       const Cell& cell = row[i];
       switch (cell.kind) {
-        case Cell::Kind::Unset:  // the mapper fills every cell; never here
+        case Cell::Kind::Unset:  // the mapper fills every cell: a bug, never a NULL loaded silently
+          throw Error("internal: column " + columns[i].name + " of " + table->name + " was left unset");
         case Cell::Kind::Null:
           builder->append_null(i);
           break;
@@ -132,7 +133,7 @@ class Importer {
       if (!repeated_key.empty())
         throw RecordError{"the key \"" + repeated_key +
                           "\" appears twice in one object, so which value is meant is ambiguous"};
-      if (!key_.empty() && !later_keys_.empty() && later_keys_.count(key_)) {
+      if (!key_.empty() && later_keys_.count(key_)) {
         if (later_file_ && !loaded_keys_.insert(key_).second) {
           ++report_.records_skipped;
           return;
