@@ -165,26 +165,19 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
     if (!confirm(question)) throw Error("nothing changed: " + options.operation + " was declined", ExitCode::kRefused);
   }
 
-  // 2. Back up whatever is there. A backup only reads the target: a failure here (Ctrl-C
-  // included) has left it untouched.
-  if (occupied) {
-    BackupResult b = [&] {
-      try {
-        return make_backup(session, target, options.backup_dir);
-      } catch (const Error& e) {
-        throw e.with_target_untouched();
-      }
-    }();
-    log_info("backup: " + b.path.string() + " (verified)");
-    report["backup"] = b.path.string();
-  } else {
-    report["backup"] = nullptr;
-  }
-  fault_point("after-backup");
-
-  // Until the cut-over succeeds the target is untouched (the stage contract); every failure
-  // from here on says so, whichever step it came from.
+  // Until the cut-over succeeds the target is untouched (a backup only reads it; the stage
+  // contract covers the rest): every failure from here on says so, whichever step it came from.
   try {
+    // 2. Back up whatever is there.
+    if (occupied) {
+      BackupResult b = make_backup(session, target, options.backup_dir);
+      log_info("backup: " + b.path.string() + " (verified)");
+      report["backup"] = b.path.string();
+    } else {
+      report["backup"] = nullptr;
+    }
+    fault_point("after-backup");
+
     // 3. Build the new schema beside the target and load it.
     Schema full = schema;
     add_history_table(full);
