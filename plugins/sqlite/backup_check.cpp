@@ -1,10 +1,12 @@
-// The backup manifest and the checks made with it: a backup records, in a table of its own,
-// the rows and content digest of every table it holds (sdk/digest.hpp: the canonical rows
-// `status` and `verify` digest, hashed with the digest version the manifest records); verifying
-// a backup is then one structural check (quick_check, or integrity_check on request) and one
-// sequential read of the rows, run side by side on two connections, instead of a full
-// integrity_check each time. The bytes of a file so checked are hashed too, so that a copy of
-// it can be proven byte-identical (restore) instead of being checked a second time.
+// The backup manifest and the checks made with it. A backup records, in a table of its own, the
+// rows of every table it holds, and seals the file: once the copy has passed its checks
+// (quick_check, or integrity_check on request, foreign keys, the rows against the database's),
+// a hash of the file's bytes is written into a one-row table of its own. Verifying a backup is
+// then one sequential hash of the file instead of a second check of its structure and a read of
+// every row: equal bytes are the checked database. Manifests written before the seal (versions 1
+// and 2) record a content digest per table (sdk/digest.hpp) instead, checked with one structural
+// check and one read of the rows side by side; the bytes of a file so checked are hashed too, so
+// that a copy of it can be proven byte-identical (restore) instead of being checked again.
 #include "sqlite_backend.hpp"
 
 #include <dbtool/sdk/digest.hpp>
@@ -13,9 +15,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <set>
+#include <string_view>
 #include <vector>
 
 namespace dbtool::sqlite {
@@ -90,8 +95,9 @@ TableContent digest_table(Connection& c, const std::string& table, int digest_ve
 std::string differences(const Contents& manifest, const Contents& found) {
   auto side = [](const Contents& c, const std::string& name) {
     auto it = c.find(name);
-    return it == c.end() ? std::string("no table")
-                         : std::to_string(it->second.rows) + " rows, digest " + it->second.checksum;
+    if (it == c.end()) return std::string("no table");
+    const std::string rows = std::to_string(it->second.rows) + " rows";
+    return it->second.checksum.empty() ? rows : rows + ", digest " + it->second.checksum;
   };
   std::set<std::string> names;
   for (const auto& kv : manifest) names.insert(kv.first);
@@ -105,6 +111,14 @@ std::string differences(const Contents& manifest, const Contents& found) {
 }
 
 }  // namespace
+
+Contents count_tables(Connection& c) {
+  Contents out;
+  const boost::json::value counted = boost::json::parse(tables_json(c));
+  for (const auto& t : counted.as_array())
+    out[std::string(t.at("name").as_string())].rows = t.at("rows").to_number<int64_t>();
+  return out;
+}
 
 Contents digest_tables(Connection& c, int digest_version) {
   Contents out;
@@ -121,13 +135,42 @@ FileIdentity identify(const fs::path& file) {
           static_cast<int64_t>(st.st_ctim.tv_sec) * 1000000000 + st.st_ctim.tv_nsec};
 }
 
-uint64_t hash_file_bytes(const fs::path& file, const std::string& what) {
+namespace {
+
+constexpr std::string_view kSealMarker = "dbtool-seal:";
+constexpr size_t kSealDigits = 16;
+
+// Hashes `n` bytes of `buffer`, which start at byte `at` of a file, with the seal's digits (16
+// bytes at `mask_at`, when >= 0) read as "0". The buffer is left as it was.
+void hash_piece(sdk::WideHash& h, char* buffer, size_t n, int64_t at, int64_t mask_at) {
+  const int64_t from = std::max<int64_t>(mask_at, at), to = std::min<int64_t>(mask_at + kSealDigits, at + n);
+  if (mask_at < 0 || from >= to) return h.update(buffer, n);
+  char kept[kSealDigits];
+  std::memcpy(kept, buffer + (from - at), static_cast<size_t>(to - from));
+  std::memset(buffer + (from - at), '0', static_cast<size_t>(to - from));
+  h.update(buffer, n);
+  std::memcpy(buffer + (from - at), kept, static_cast<size_t>(to - from));
+}
+
+}  // namespace
+
+uint64_t hash_file_bytes(const fs::path& file, const std::string& what, int64_t mask_at) {
   int in = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) throw Failure(DBTOOL_ERR_IO, what + ": cannot open " + file.string() + ": " + std::strerror(errno));
   sdk::WideHash h;
   std::vector<char> buffer(1 << 20);  // a multiple of eight: every piece but the last is whole words
+  int64_t at = 0;
   ssize_t n;
-  while ((n = ::read(in, buffer.data(), buffer.size())) > 0) h.update(buffer.data(), static_cast<size_t>(n));
+  while ((n = ::read(in, buffer.data(), buffer.size())) > 0) {
+    ssize_t more = 1;  // a short read: read on to whole words (or the end)
+    while (n % 8 != 0 && (more = ::read(in, buffer.data() + n, buffer.size() - static_cast<size_t>(n))) > 0) n += more;
+    if (more < 0) {
+      n = -1;
+      break;
+    }
+    hash_piece(h, buffer.data(), static_cast<size_t>(n), at, mask_at);
+    at += n;
+  }
   const int err = errno;
   ::close(in);
   if (n < 0) throw Failure(DBTOOL_ERR_IO, what + ": cannot read " + file.string() + ": " + std::strerror(err));
@@ -156,9 +199,9 @@ Contents check_database_file(const fs::path& file, bool thorough, bool foreign_k
 
 void write_manifest(Connection& c, const Contents& contents, int digest_version) {
   // A database that was itself once a backup (copied into place by hand) brings the old
-  // manifest along in the copy: this backup's replaces it.
-  c.exec("BEGIN; DROP TABLE IF EXISTS " + quote_identifier(kManifestTable) + "; CREATE TABLE " +
-             quote_identifier(kManifestTable) +
+  // manifest and seal along in the copy: this backup's replace them.
+  c.exec("BEGIN; DROP TABLE IF EXISTS " + quote_identifier(kManifestTable) + "; DROP TABLE IF EXISTS " +
+             quote_identifier(kSealTable) + "; CREATE TABLE " + quote_identifier(kManifestTable) +
              " (table_name TEXT NOT NULL PRIMARY KEY, row_count INTEGER NOT NULL, checksum TEXT NOT NULL,"
              " digest_version INTEGER NOT NULL)",
          "writing the backup manifest");
@@ -171,7 +214,60 @@ void write_manifest(Connection& c, const Contents& contents, int digest_version)
     sqlite3_bind_int64(st.get(), 4, digest_version);
     if (int rc = sqlite3_step(st.get()); rc != SQLITE_DONE) fail(c.get(), rc, "writing the backup manifest");
   }
+  // The placeholder is as long as the hash that replaces it, so filling it in rewrites 16 bytes
+  // of one page and nothing else.
+  if (digest_version == kManifestSealed)
+    c.exec("CREATE TABLE " + quote_identifier(kSealTable) + " (seal TEXT NOT NULL); INSERT INTO " +
+               quote_identifier(kSealTable) + " VALUES ('" + std::string(kSealMarker) + std::string(kSealDigits, '0') +
+               "')",
+           "writing the backup seal");
   c.exec("COMMIT", "writing the backup manifest");
+}
+
+Seal read_seal(Connection& c, const fs::path& file, const std::string& what) {
+  const auto malformed = [&](const std::string& why) {
+    return Failure(DBTOOL_ERR_DATA,
+                   what + " has a malformed seal (" + why + "): it was changed or damaged; refusing it");
+  };
+  if (c.scalar_int("SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = '" + std::string(kSealTable) +
+                   "'") == 0)
+    throw malformed("no " + std::string(kSealTable) + " table");
+  if (c.scalar_int("SELECT count(*) FROM " + quote_identifier(kSealTable)) != 1) throw malformed("not one row");
+  const std::string recorded = c.scalar_text("SELECT seal FROM " + quote_identifier(kSealTable));
+  const int64_t page =
+      c.scalar_int("SELECT rootpage FROM sqlite_master WHERE name = '" + std::string(kSealTable) + "'");
+  const int64_t page_size = c.scalar_int("PRAGMA page_size");
+  if (recorded.size() != kSealMarker.size() + kSealDigits ||
+      recorded.compare(0, kSealMarker.size(), kSealMarker) != 0 ||
+      recorded.find_first_not_of("0123456789abcdef", kSealMarker.size()) != std::string::npos)
+    throw malformed("not a hash");
+  // The one row of a one-row table lies whole on its root page: the digits are found there, once.
+  std::string bytes(static_cast<size_t>(page_size), '\0');
+  int in = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
+  if (in < 0) throw Failure(DBTOOL_ERR_IO, what + ": cannot open " + file.string() + ": " + std::strerror(errno));
+  const ssize_t n = ::pread(in, bytes.data(), bytes.size(), (page - 1) * page_size);
+  ::close(in);
+  if (page < 1 || n != page_size) throw malformed("its page cannot be read");
+  const size_t at = bytes.find(recorded);
+  if (at == std::string::npos || bytes.find(kSealMarker, at + 1) != std::string::npos)
+    throw malformed("not where its table says");
+  Seal out;
+  out.offset = (page - 1) * page_size + static_cast<int64_t>(at + kSealMarker.size());
+  out.value = std::stoull(recorded.substr(kSealMarker.size()), nullptr, 16);
+  return out;
+}
+
+void write_seal(const fs::path& file, const Seal& seal, uint64_t hash) {
+  char digits[kSealDigits + 1];
+  std::snprintf(digits, sizeof digits, "%016llx", static_cast<unsigned long long>(hash));
+  int out = ::open(file.c_str(), O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+  if (out < 0)
+    throw Failure(DBTOOL_ERR_IO, "cannot open the backup " + file.string() + " to seal it: " + std::strerror(errno));
+  const ssize_t n = ::pwrite(out, digits, kSealDigits, seal.offset);
+  const int err = errno;
+  ::close(out);
+  if (n != static_cast<ssize_t>(kSealDigits))
+    throw Failure(DBTOOL_ERR_IO, "cannot seal the backup " + file.string() + ": " + std::strerror(n < 0 ? err : EIO));
 }
 
 std::optional<Manifest> read_manifest(Connection& c) {
@@ -193,7 +289,7 @@ std::optional<Manifest> read_manifest(Connection& c) {
         sqlite3_column_type(st.get(), 3) != SQLITE_INTEGER)
       throw Failure(DBTOOL_ERR_DATA, "the backup's manifest is malformed");
     const int64_t version = sqlite3_column_int64(st.get(), 3);
-    if (version != sdk::kDigestFnv1a && version != sdk::kDigestWide)
+    if (version != sdk::kDigestFnv1a && version != sdk::kDigestWide && version != kManifestSealed)
       throw Failure(DBTOOL_ERR_DATA, "the backup's manifest records its digests with version " +
                                          std::to_string(version) +
                                          ", which this dbtool does not know (made by a newer dbtool?)");
@@ -214,7 +310,8 @@ void match_manifest(const Contents& manifest, const Contents& found, const std::
                                      differences(manifest, found) + "): it was changed or damaged since; refusing it");
 }
 
-void copy_file_bytes(const fs::path& from, const fs::path& to, const std::string& what, uint64_t* bytes_hash) {
+void copy_file_bytes(const fs::path& from, const fs::path& to, const std::string& what, uint64_t* bytes_hash,
+                     int64_t mask_at) {
   int in = ::open(from.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) throw Failure(DBTOOL_ERR_IO, what + ": cannot open " + from.string() + ": " + std::strerror(errno));
   int out = ::open(to.c_str(), O_WRONLY | O_TRUNC | O_CLOEXEC | O_NOFOLLOW);
@@ -249,7 +346,7 @@ void copy_file_bytes(const fs::path& from, const fs::path& to, const std::string
           n -= n % 8;
           if (n == 0) n = -1, errno = EIO;
         }
-        if (n > 0) hash.update(buffer.data(), static_cast<size_t>(n));
+        if (n > 0) hash_piece(hash, buffer.data(), static_cast<size_t>(n), done, mask_at);
       }
       for (ssize_t w = 0, k; n > 0 && w < n; w += k)
         if ((k = ::pwrite(out, buffer.data() + w, static_cast<size_t>(n - w), done + w)) < 0) n = -1;

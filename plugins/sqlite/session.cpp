@@ -163,11 +163,37 @@ bool has_sidecar(const fs::path& file) {
   return fs::exists(file.string() + "-wal", ec) || fs::exists(file.string() + "-journal", ec);
 }
 
-// Checks the content of the backup `file` opened as `c`: sound (quick_check, or integrity_check
-// when `full`) and holding the rows and digests its manifest recorded at backup time (with the
-// digest version it names). Foreign keys were checked when the backup was made, and the digests
-// prove these are those rows. A backup made before manifests existed gets the full check it
-// always had. Returns the file's identity and the hash of its bytes when the file did not change
+// Checks a sealed backup (manifest version 3) opened as `c`: its rows per table as its manifest
+// recorded them, and its bytes those the seal recorded once the backup had passed its checks
+// (quick_check or integrity_check, foreign keys, rows against the database's) — so it is that
+// checked file, byte for byte, and is not checked again; `full` adds integrity_check here.
+// Returns the seal.
+Seal check_sealed_backup(Connection& c, const fs::path& file, const Manifest& manifest, bool full,
+                         const std::string& what) {
+  const Seal seal = read_seal(c, file, what);
+  match_manifest(manifest.tables, count_tables(c), what);
+  uint64_t bytes = 0;
+  const auto hash = [&] { bytes = hash_file_bytes(file, what, seal.offset); };
+  if (full)
+    side_by_side(hash, [&] {
+      Connection f(file, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+      check_integrity(f, what, /*thorough=*/true);
+    });
+  else
+    hash();
+  if (bytes != seal.value)
+    throw Failure(DBTOOL_ERR_DATA, what +
+                                       " is not the file its seal recorded at backup time (its bytes changed since): "
+                                       "it was changed or damaged; refusing it");
+  return seal;
+}
+
+// Checks the content of the backup `file` opened as `c`. A sealed backup: as check_sealed_backup
+// says. An older manifest: sound (quick_check, or integrity_check when `full`) and holding the
+// rows and digests its manifest recorded at backup time (with the digest version it names).
+// Foreign keys were checked when the backup was made, and the digests prove these are those rows.
+// A backup made before manifests existed gets the full check it always had. Returns the file's
+// identity and the hash of its bytes (a sealed one's: the seal) when the file did not change
 // while it was checked and SQLite read it alone (no journal or log beside it): what restore's
 // copy is compared with. Else nullopt.
 std::optional<dbtool_session::CheckedBackup> check_backup_content(Connection& c, const fs::path& file, bool full) {
@@ -176,9 +202,12 @@ std::optional<dbtool_session::CheckedBackup> check_backup_content(Connection& c,
     const FileIdentity before = identify(file);
     const bool alone = !has_sidecar(file);
     uint64_t bytes = 0;
-    match_manifest(manifest->tables,
-                   check_database_file(file, full, /*foreign_keys=*/false, what, manifest->digest_version, &bytes),
-                   what);
+    if (manifest->digest_version == kManifestSealed)
+      bytes = check_sealed_backup(c, file, *manifest, full, what).value;
+    else
+      match_manifest(manifest->tables,
+                     check_database_file(file, full, /*foreign_keys=*/false, what, manifest->digest_version, &bytes),
+                     what);
     if (alone && identify(file) == before && !has_sidecar(file))
       return dbtool_session::CheckedBackup{file, before, bytes};
   } else {
@@ -186,6 +215,14 @@ std::optional<dbtool_session::CheckedBackup> check_backup_content(Connection& c,
     verify_database(c, what);
   }
   return std::nullopt;
+}
+
+// The marker, the manifest and the seal belong to the backup file, not to the database brought
+// back.
+void drop_backup_marks(Connection& c) {
+  c.exec("DROP TABLE " + quote_identifier(kManifestTable) + "; DROP TABLE IF EXISTS " + quote_identifier(kSealTable) +
+             "; PRAGMA application_id = 0",
+         "restore");
 }
 
 std::string report_json(const fs::path& file, const json::array& tables) {
@@ -385,18 +422,40 @@ dbtool_status Backend::backup(dbtool_session* s, const char* path, dbtool_text* 
       want = tables_json(s->db);
     }
     dest.exec("PRAGMA journal_mode=DELETE; PRAGMA application_id = " + std::to_string(kBackupApplicationId), "backup");
-    // Verify: a sound database (quick_check, or integrity_check on request, and foreign keys)
-    // holding the same tables and row counts as the source; its digests become the manifest
-    // that verify_backup and restore check the file against.
-    Contents got =
-        check_database_file(file, s->verify_full, /*foreign_keys=*/true, "backup " + file.string(), sdk::kDigestWide);
+    // The manifest records the database's rows per table in the snapshot the copy was made in;
+    // the copy must then hold them, sound (quick_check, or integrity_check on request) and with
+    // its foreign keys whole, checked side by side on two connections. Only then is the file
+    // sealed: the hash of its bytes, which verify_backup and restore check instead of checking
+    // the structure and reading every row a second time.
+    Contents recorded;
+    const json::value counted = json::parse(want);
+    for (const auto& t : counted.as_array())
+      recorded[std::string(t.at("name").as_string())].rows = t.at("rows").to_number<int64_t>();
+    write_manifest(dest, recorded, kManifestSealed);
+    dest.close();
+    const std::string what = "backup " + file.string();
+    Contents got;
+    Seal seal;
+    uint64_t hash = 0;
+    side_by_side(
+        [&] {
+          Connection c(file, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+          check_integrity(c, what, s->verify_full);
+        },
+        [&] {
+          Connection c(file, SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX);
+          check_foreign_keys(c, what);
+          got = count_tables(c);
+          seal = read_seal(c, file, what);
+          c.close();
+          hash = hash_file_bytes(file, what, seal.offset);
+        });  // a structural failure says more than a failed count, so it is the one thrown
     json::array got_counts;
     for (const auto& [name, t] : got) got_counts.push_back(json::object{{"name", name}, {"rows", t.rows}});
-    if (want != json::serialize(got_counts))
+    if (got != recorded)
       throw Failure(DBTOOL_ERR_DATA, "backup verification failed: the copy holds " + json::serialize(got_counts) +
                                          ", the database " + want);
-    write_manifest(dest, got, sdk::kDigestWide);
-    dest.close();
+    write_seal(file, seal, hash);
     fsync_path(file);
     sdk::set_text(report, report_json(file, got_counts));
   });
@@ -441,13 +500,28 @@ dbtool_status Backend::restore(dbtool_session* s, const char* path, dbtool_text*
     if (!s->baseline_version) s->baseline_version = target_version(s);
     fs::create_directories(s->path.parent_path());
     stage = new_stage_file(s->path);
-    if (manifest) {
-      // The backup file is a finished database: its bytes are the copy. When verify_backup
-      // (which the host calls first) checked this file against its manifest, the bytes are
-      // hashed as they are copied: the same hash proves the copy byte-identical to the file
-      // that passed (quick_check or integrity_check, rows and digests), so it is not checked a
-      // second time. Otherwise (or when the bytes differ: the file changed since) the copy is
-      // held to the manifest and quick_check'ed itself.
+    if (manifest && manifest->digest_version == kManifestSealed) {
+      // A sealed backup: the copy is hashed as it is written; the seal's hash proves it byte for
+      // byte the file that passed the backup's checks. integrity_check, when asked for, ran in
+      // verify_backup on this file (unchanged since: same identity, same bytes), else on the copy.
+      const Seal seal = read_seal(src, file, "the backup " + file.string());
+      uint64_t copied = 0;
+      copy_file_bytes(file, stage, "restore", &copied, seal.offset);
+      if (copied != seal.value)
+        throw Failure(DBTOOL_ERR_DATA, "the backup " + file.string() +
+                                           " is not the file its seal recorded at backup time (its bytes changed "
+                                           "since): it was changed or damaged; refusing it");
+      Connection dest(stage, SQLITE_OPEN_READWRITE);
+      if (s->verify_full && !(checked && checked->bytes_hash == seal.value))
+        check_integrity(dest, "restored copy", /*thorough=*/true);
+      drop_backup_marks(dest);
+    } else if (manifest) {
+      // A manifest with digests (made before the seal): the backup file is a finished database,
+      // its bytes are the copy. When verify_backup (which the host calls first) checked this file
+      // against its manifest, the bytes are hashed as they are copied: the same hash proves the
+      // copy byte-identical to the file that passed (quick_check or integrity_check, rows and
+      // digests), so it is not checked a second time. Otherwise (or when the bytes differ: the
+      // file changed since) the copy is held to the manifest and quick_check'ed itself.
       uint64_t copied = 0;
       copy_file_bytes(file, stage, "restore", checked ? &copied : nullptr);
       const bool proven = checked && copied == checked->bytes_hash;
@@ -458,8 +532,7 @@ dbtool_status Backend::restore(dbtool_session* s, const char* path, dbtool_text*
                                            manifest->digest_version),
                        "the backup " + file.string());
       Connection dest(stage, SQLITE_OPEN_READWRITE);
-      // The marker and the manifest belong to the backup file, not to the database brought back.
-      dest.exec("DROP TABLE " + quote_identifier(kManifestTable) + "; PRAGMA application_id = 0", "restore");
+      drop_backup_marks(dest);
     } else {
       log(DBTOOL_LOG_INFO,
           "the backup " + file.string() + " has no manifest (made by an older dbtool): checking it in full");

@@ -80,32 +80,51 @@ void side_by_side(const std::function<void()>& first, const std::function<void()
 void fsync_path(const std::filesystem::path& p);
 
 // The backup manifest (backup_check.cpp): a table in every backup file recording each table's
-// rows and content digest (sdk/digest.hpp) at backup time, and the digest's version (a
-// manifest without that column is version 1, FNV-1a; backups made now use version 2). Not a
-// table of the database: user tables, describe and digests leave it out, and restore drops it
-// from the copy it brings back.
+// rows at backup time and how the content is proven. Manifests of version 1 (no version column,
+// FNV-1a) and 2 (sdk::kDigestWide) record a content digest per table (sdk/digest.hpp), checked by
+// reading every row; version 3 (kManifestSealed, what backups are made with now) records the rows
+// only and comes with a seal: a hash of the whole file's bytes, taken once the backup had passed
+// its checks, which proves a file (or a copy of it) byte for byte that checked file. Neither
+// table belongs to the database: user tables, describe and digests leave them out, and restore
+// drops them from the copy it brings back.
 inline constexpr const char* kManifestTable = "dbtool_backup_manifest";
+inline constexpr const char* kSealTable = "dbtool_backup_seal";
+inline constexpr int kManifestSealed = 3;
 struct TableContent {
   int64_t rows = 0;
-  std::string checksum;
+  std::string checksum;  // "" in a sealed manifest
   bool operator==(const TableContent& o) const { return rows == o.rows && checksum == o.checksum; }
 };
 using Contents = std::map<std::string, TableContent>;  // by table name
 struct Manifest {
-  int digest_version = 0;  // sdk::kDigestFnv1a or sdk::kDigestWide
+  int digest_version = 0;  // sdk::kDigestFnv1a, sdk::kDigestWide or kManifestSealed
   Contents tables;
 };
 Contents digest_tables(Connection& c, int digest_version);
+// Each user table's rows as the database counts them (checksums left empty).
+Contents count_tables(Connection& c);
 // Checks the database `file` (integrity_check when `thorough`, else quick_check, and
 // foreign_key_check when `foreign_keys`) while a second connection digests its tables with
 // `digest_version`; throws Failure(DATA) naming `what` when a check fails, else returns the
 // digests. With `bytes_hash`, also hashes the file's bytes (sdk::WideHash) into it.
 Contents check_database_file(const std::filesystem::path& file, bool thorough, bool foreign_keys,
                              const std::string& what, int digest_version, uint64_t* bytes_hash = nullptr);
+// Writes the manifest (replacing one a copied backup brought along); a sealed one
+// (kManifestSealed) comes with the seal's placeholder, which seal_backup fills in.
 void write_manifest(Connection& c, const Contents& contents, int digest_version);
 // nullopt: a backup made before manifests. Throws Failure(DATA) for a malformed manifest or one
 // of a digest version this build does not know.
 std::optional<Manifest> read_manifest(Connection& c);
+// Where a sealed backup's seal lies in its file (the byte offset of its 16 hex digits, which
+// the hash reads as "0") and the hash it records (0 for the placeholder). Throws Failure(DATA)
+// naming `what` when the file has no well-formed seal.
+struct Seal {
+  int64_t offset = 0;
+  uint64_t value = 0;
+};
+Seal read_seal(Connection& c, const std::filesystem::path& file, const std::string& what);
+// Writes `hash` over the placeholder at `seal.offset` of the closed file (not flushed).
+void write_seal(const std::filesystem::path& file, const Seal& seal, uint64_t hash);
 // What says a file is still the one that was looked at: an edit in place changes its size or
 // times (the change time cannot be set back), a replacement its inode.
 struct FileIdentity {
@@ -118,13 +137,15 @@ struct FileIdentity {
   bool operator!=(const FileIdentity& o) const { return !(*this == o); }
 };
 FileIdentity identify(const std::filesystem::path& file);
-uint64_t hash_file_bytes(const std::filesystem::path& file, const std::string& what);  // sdk::WideHash
+// sdk::WideHash of the file's bytes; with `mask_at` >= 0, the 16 bytes there are hashed as "0"
+// (a seal's digits: the hash a seal records is of the file with its placeholder).
+uint64_t hash_file_bytes(const std::filesystem::path& file, const std::string& what, int64_t mask_at = -1);
 // Throws Failure(DATA) when `found` is not what `manifest` recorded, listing both.
 void match_manifest(const Contents& manifest, const Contents& found, const std::string& what);
 // Copies the bytes of `from` over the existing file `to` (not flushed), reporting progress; with
-// `bytes_hash`, hashes the bytes it copies (sdk::WideHash, as hash_file_bytes) into it.
+// `bytes_hash`, hashes the bytes it copies (sdk::WideHash, as hash_file_bytes, `mask_at` too) into it.
 void copy_file_bytes(const std::filesystem::path& from, const std::filesystem::path& to, const std::string& what,
-                     uint64_t* bytes_hash = nullptr);
+                     uint64_t* bytes_hash = nullptr, int64_t mask_at = -1);
 // After a unique index failed to build: the first primary or unique key of `schema` that holds
 // a value twice, as sdk::duplicate_key_message words it ("" when none does).
 std::string find_duplicate_key(Connection& c, const sdk::PortableSchema& schema);

@@ -119,8 +119,9 @@ std::vector<std::string> user_tables(Connection& c) {
   std::vector<std::string> out;
   Statement st(c.get(),
                "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite\\_%' "
-               "ESCAPE '\\' AND name != ? ORDER BY name");
+               "ESCAPE '\\' AND name != ? AND name != ? ORDER BY name");
   sqlite3_bind_text(st.get(), 1, kManifestTable, -1, SQLITE_STATIC);
+  sqlite3_bind_text(st.get(), 2, kSealTable, -1, SQLITE_STATIC);
   int rc;
   while ((rc = sqlite3_step(st.get())) == SQLITE_ROW)
     out.emplace_back(reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0)));

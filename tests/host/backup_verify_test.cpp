@@ -1,12 +1,16 @@
-// What a SQLite backup proves and how restore uses it: the manifest the backup records (rows and
-// the run's content digest per table), restore refusing a file whose content no longer matches
-// it, and --verify=full finding what only integrity_check finds (an index that does not match
-// its table). The real binary on real files.
+// What a SQLite backup proves and how restore uses it: the manifest the backup records (rows per
+// table) and its seal (a hash of the file's bytes once it passed its checks), restore refusing a
+// file that is no longer those bytes, manifests of older versions (content digests per table)
+// still checked with their digests, and --verify=full finding what only integrity_check finds
+// (an index that does not match its table). The real binary on real files.
 #include <gtest/gtest.h>
 
 #include <boost/json.hpp>
+#include <dbtool/sdk/digest.hpp>
 
 #include <chrono>
+#include <cstdio>
+#include <fstream>
 #include <map>
 #include <thread>
 
@@ -83,64 +87,82 @@ void write_old_manifest(const fs::path& file, const std::map<std::string, std::s
   sqlite_exec(file, sql);
 }
 
-// The manifest holds every table's rows and content digest, with the digest version it used
-// (2: sdk/digest.hpp's WideHash over the same canonical rows the run history's FNV-1a digests
-// hash), and belongs to the backup only: the report does not list it and the database a restore
-// brings back does not hold it.
-TEST_F(BackupVerifyTest, ABackupRecordsEveryTablesRowsAndItsDigestVersion) {
+// The manifest holds every table's rows (version 3: no per-table digest) and the seal the hash
+// of the file's bytes with the seal's own 16 digits read as "0" (sdk::WideHash); both belong to
+// the backup only: the report does not list them and the database a restore brings back does
+// not hold them.
+TEST_F(BackupVerifyTest, ABackupRecordsEveryTablesRowsAndSealsItsBytes) {
   const fs::path file = backup();
   ASSERT_FALSE(file.empty());
   std::map<std::string, std::string> manifest;
-  std::string rows = sqlite_query(file, "SELECT table_name, row_count, checksum FROM dbtool_backup_manifest");
+  std::string rows = sqlite_query(file, "SELECT table_name, row_count FROM dbtool_backup_manifest");
   for (size_t at = 0, nl; (nl = rows.find('\n', at)) != std::string::npos; at = nl + 1) {
     std::string line = rows.substr(at, nl - at);
     manifest[line.substr(0, line.find('\t'))] = line.substr(line.find('\t') + 1);
   }
-  EXPECT_EQ(sqlite_query(file, "SELECT DISTINCT digest_version FROM dbtool_backup_manifest"), "2\n");
-  size_t compared = 0, differ = 0;
-  for (const auto& [name, want] : run_digests(db_)) {
-    const std::string& got = manifest[name];
-    EXPECT_EQ(got.substr(0, got.find('\t')), want.substr(0, want.find('\t'))) << name << ": the same rows";
-    EXPECT_EQ(got.size() - got.find('\t') - 1, 16u) << name << ": 16 hex digits";
-    const bool empty = want.substr(0, want.find('\t')) == "0";
-    if (!empty) differ += got != want;  // another hash of the same rows
-    compared += !empty;
-  }
-  EXPECT_GT(compared, 0u);
-  EXPECT_EQ(differ, compared) << "version 2 checksums are not the run's version 1 checksums";
+  EXPECT_EQ(sqlite_query(file, "SELECT DISTINCT digest_version, checksum FROM dbtool_backup_manifest"), "3\t\n");
+  for (const auto& [name, want] : run_digests(db_))
+    EXPECT_EQ(manifest[name], want.substr(0, want.find('\t'))) << name << ": the same rows";
   EXPECT_EQ(manifest.size(), 8u);
   EXPECT_EQ(manifest.count("dbtool_history"), 1u) << "every table of the database is in the manifest";
-  EXPECT_EQ(manifest.count("dbtool_backup_manifest"), 0u);
+  EXPECT_EQ(manifest.count("dbtool_backup_manifest") + manifest.count("dbtool_backup_seal"), 0u);
+
+  const std::string seal = sqlite_query(file, "SELECT seal FROM dbtool_backup_seal");
+  ASSERT_EQ(seal.size(), 12u + 16u + 1u) << seal;
+  ASSERT_EQ(seal.substr(0, 12), "dbtool-seal:");
+  const std::string digits = seal.substr(12, 16);
+  std::string bytes = read_bytes(file);
+  const size_t at = bytes.find("dbtool-seal:" + digits);
+  ASSERT_NE(at, std::string::npos);
+  bytes.replace(at + 12, 16, std::string(16, '0'));
+  char expected[17];
+  std::snprintf(expected, sizeof expected, "%016llx",
+                static_cast<unsigned long long>(dbtool::sdk::WideHash::of(bytes)));
+  EXPECT_EQ(digits, expected) << "the seal is the hash of the file with its placeholder";
 
   auto r = run_dbtool({"restore", "--db", db_.string(), "--yes", file.string(), "--json"});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_EQ(r.out.find("dbtool_backup_manifest"), std::string::npos) << r.out;
-  EXPECT_EQ(sqlite_query(db_, "SELECT count(*) FROM sqlite_master WHERE name = 'dbtool_backup_manifest'"), "0\n");
+  EXPECT_EQ(r.out.find("dbtool_backup_seal"), std::string::npos) << r.out;
+  EXPECT_EQ(sqlite_query(db_, "SELECT count(*) FROM sqlite_master WHERE name LIKE 'dbtool_backup_%'"), "0\n");
   EXPECT_EQ(sqlite_query(db_, "PRAGMA application_id"), "0\n");
   EXPECT_EQ(sqlite_query(db_, "PRAGMA integrity_check"), "ok\n");
 }
 
-// A backup whose rows were changed (or lost) after it was written no longer matches its
-// manifest: restore refuses it before asking or backing anything up, the target byte-identical.
-TEST_F(BackupVerifyTest, RestoreRefusesABackupWhoseContentDiffersFromItsManifest) {
+// A backup whose rows were changed, lost or added after it was written, or with one byte
+// changed anywhere, is no longer the file its seal recorded (lost and added rows: nor holds the
+// rows its manifest recorded): restore refuses it before asking or backing anything up, the
+// target byte-identical.
+TEST_F(BackupVerifyTest, RestoreRefusesABackupThatIsNotTheFileItsSealRecorded) {
   const fs::path file = backup();
   ASSERT_FALSE(file.empty());
   sqlite_exec(db_, "UPDATE users SET _name = 'after the backup' WHERE id = 1");
   const std::string target = read_bytes(db_);
+  const std::string not_sealed = "is not the file its seal recorded at backup time";
   const std::map<std::string, std::pair<std::string, std::string>> cases = {
-      {"altered.db", {"UPDATE users SET _name = 'tampered' WHERE id = 2", "users: 5 rows, digest"}},
+      {"altered.db", {"UPDATE users SET _name = 'tampered' WHERE id = 2", not_sealed}},
       {"lost.db",
-       {"DELETE FROM user_sections WHERE rowid = (SELECT min(rowid) FROM user_sections)", "user_sections: 8 rows"}},
+       {"DELETE FROM user_sections WHERE rowid = (SELECT min(rowid) FROM user_sections)",
+        "user_sections: 8 rows recorded, 7 rows found"}},
       {"added.db",
-       {"INSERT INTO sections (id, _name, _abbreviation) VALUES (99, 'Extra', 'EXTRA')", "sections: 5 rows"}},
+       {"INSERT INTO sections (id, _name, _abbreviation) VALUES (99, 'Extra', 'EXTRA')",
+        "sections: 5 rows recorded, 6 rows found"}},
+      {"flipped.db", {"", not_sealed}},
+      {"unsealed.db", {"DROP TABLE dbtool_backup_seal", "has a malformed seal (no dbtool_backup_seal table)"}},
+      {"resealed.db", {"UPDATE dbtool_backup_seal SET seal = 'dbtool-seal:0123456789abcdef'", not_sealed}},
   };
   for (const auto& [name, c] : cases) {
     SCOPED_TRACE(name);
     fs::copy_file(file, dir_ / name);
-    sqlite_exec(dir_ / name, c.first);
+    if (!c.first.empty()) {
+      sqlite_exec(dir_ / name, c.first);
+    } else {  // one byte in the middle of the file, which SQLite may never read
+      std::string bytes = read_bytes(dir_ / name);
+      bytes[bytes.size() / 2] ^= 0x01;
+      std::ofstream(dir_ / name, std::ios::binary | std::ios::trunc) << bytes;
+    }
     auto r = run_dbtool({"restore", "--db", db_.string(), "--yes", (dir_ / name).string()});
     EXPECT_EQ(r.exit_code, 1) << r.err;
-    EXPECT_NE(r.err.find("does not hold what its manifest recorded"), std::string::npos) << r.err;
     EXPECT_NE(r.err.find(c.second), std::string::npos) << r.err;
     EXPECT_EQ(read_bytes(db_), target);
     EXPECT_EQ(files_in(dir_ / "backups"), 1u) << "no backup of the current state for a bad file";
@@ -151,35 +173,36 @@ TEST_F(BackupVerifyTest, RestoreRefusesABackupWhoseContentDiffersFromItsManifest
   EXPECT_EQ(sqlite_query(db_, "SELECT count(*) FROM users WHERE _name = 'after the backup'"), "0\n");
 }
 
-// An index that no longer matches its table passes the quick check (the rows and the digest
-// are right) and is caught by --verify=full, on backup and on restore.
+// An index that no longer matches its table passes the quick check (a backup of such a
+// database is made and sealed) and is caught by --verify=full, on backup and on restore. A copy
+// of a backup broken after it was sealed is refused either way (its bytes changed).
 TEST_F(BackupVerifyTest, FullVerificationFindsAnIndexQuickDoesNotLookInto) {
   const fs::path good = backup();
   ASSERT_FALSE(good.empty());
   fs::path broken = dir_ / "broken.db";
   fs::copy_file(good, broken);
   break_an_index(broken);
-
   const std::string target = read_bytes(db_);
-  auto r = run_dbtool({"restore", "--db", db_.string(), "--yes", "--verify=full", broken.string()});
+  auto r = run_dbtool({"restore", "--db", db_.string(), "--yes", broken.string()});
   EXPECT_EQ(r.exit_code, 1) << r.err;
-  EXPECT_NE(r.err.find("missing from index uq_sections_abbreviation"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("is not the file its seal recorded"), std::string::npos) << r.err;
   EXPECT_EQ(read_bytes(db_), target);
-  EXPECT_EQ(files_in(dir_ / "backups"), 1u) << "refused before the backup of the current state";
-  r = run_dbtool({"restore", "--db", db_.string(), "--yes", broken.string()});
-  EXPECT_EQ(r.exit_code, 0) << "the quick check does not look inside indexes: " << r.err;
 
-  // The restore rebuilt the database from the broken file's own description (its index on
-  // _name); the good backup brings the index on _abbreviation back, to be broken in place.
-  r = run_dbtool({"restore", "--db", db_.string(), "--yes", good.string()});
-  ASSERT_EQ(r.exit_code, 0) << r.err;
   break_an_index(db_);
-  EXPECT_FALSE(backup().empty()) << "quick";
+  const fs::path sealed_broken = backup();
+  ASSERT_FALSE(sealed_broken.empty()) << "quick: the index is not looked into";
   const size_t before = files_in(dir_ / "backups");
   r = run_dbtool({"backup", "--db", db_.string(), "--verify=full"});
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("missing from index uq_sections_abbreviation"), std::string::npos) << r.err;
   EXPECT_EQ(files_in(dir_ / "backups"), before) << "no file left by a backup that failed its check";
+
+  r = run_dbtool({"restore", "--db", db_.string(), "--yes", "--verify=full", sealed_broken.string()});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("missing from index uq_sections_abbreviation"), std::string::npos) << r.err;
+  EXPECT_EQ(files_in(dir_ / "backups"), before) << "refused before the backup of the current state";
+  r = run_dbtool({"restore", "--db", db_.string(), "--yes", sealed_broken.string()});
+  EXPECT_EQ(r.exit_code, 0) << "quick: the seal proves it the file the quick check passed: " << r.err;
 
   r = run_dbtool({"backup", "--db", db_.string(), "--verify=none"});
   EXPECT_NE(r.exit_code, 0) << "there is no unverified backup";
@@ -237,12 +260,12 @@ TEST_F(BackupVerifyTest, AnOldVersionManifestStillVerifiesWithItsOwnDigest) {
   fs::copy_file(made, relabelled);
   write_old_manifest(relabelled, digests, "2");
   fs::copy_file(made, future);
-  sqlite_exec(future, "UPDATE dbtool_backup_manifest SET digest_version = 3");
+  sqlite_exec(future, "UPDATE dbtool_backup_manifest SET digest_version = 4");
   const std::string target = read_bytes(db_);
   for (const auto& [file, message] :
        std::map<fs::path, std::string>{{tampered, "users: 5 rows, digest"},
                                        {relabelled, "does not hold what its manifest recorded"},
-                                       {future, "with version 3, which this dbtool does not know"}}) {
+                                       {future, "with version 4, which this dbtool does not know"}}) {
     SCOPED_TRACE(file.filename().string());
     auto r = run_dbtool({"restore", "--db", db_.string(), "--yes", file.string()});
     EXPECT_EQ(r.exit_code, 1) << r.err;
@@ -257,10 +280,9 @@ TEST_F(BackupVerifyTest, AnOldVersionManifestStillVerifiesWithItsOwnDigest) {
   EXPECT_EQ(sqlite_query(db_, "PRAGMA integrity_check"), "ok\n");
 }
 
-// Restore proves its copy byte-identical to the file verify_backup checked instead of checking
-// the copy again; a backup changed after that check (here while the run is paused between the
-// check and the restore) no longer hashes the same, so the copy is checked against the
-// manifest itself and refused: nothing is swapped in.
+// Restore proves its copy byte for byte the file the backup sealed as it copies it; a backup
+// changed after verify_backup checked it (here while the run is paused between the check and the
+// restore) no longer hashes to its seal, so the copy is refused: nothing is swapped in.
 TEST_F(BackupVerifyTest, ABackupChangedAfterItsCheckIsCheckedAgainAndRefused) {
   const fs::path file = backup();
   ASSERT_FALSE(file.empty());
@@ -278,8 +300,7 @@ TEST_F(BackupVerifyTest, ABackupChangedAfterItsCheckIsCheckedAgainAndRefused) {
   run.join();
   EXPECT_EQ(r.exit_code, 1) << r.err;
   EXPECT_NE(r.err.find("changed since it was checked: checking the copy"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("does not hold what its manifest recorded"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("users: 5 rows, digest"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("is not the file its seal recorded at backup time"), std::string::npos) << r.err;
   EXPECT_EQ(sqlite_query(db_, "SELECT _name FROM users WHERE id = 1"), "after the backup\n");
   EXPECT_EQ(sqlite_query(db_, "SELECT count(*) FROM users WHERE _name = 'tampered after the check'"), "0\n");
 }
