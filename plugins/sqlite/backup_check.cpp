@@ -152,6 +152,23 @@ void hash_piece(sdk::WideHash& h, char* buffer, size_t n, int64_t at, int64_t ma
   std::memcpy(buffer + (from - at), kept, static_cast<size_t>(to - from));
 }
 
+// Reads the SQLite varint at `at` (file format: big-endian groups of seven bits, the ninth byte
+// whole) and moves `at` past it; false when it runs past the end of `b`.
+bool read_varint(const std::string& b, size_t& at, uint64_t& v) {
+  v = 0;
+  for (int i = 0; i < 9; ++i) {
+    if (at >= b.size()) return false;
+    const auto c = static_cast<unsigned char>(b[at++]);
+    if (i == 8) {
+      v = (v << 8) | c;
+      return true;
+    }
+    v = (v << 7) | (c & 0x7f);
+    if ((c & 0x80) == 0) return true;
+  }
+  return true;
+}
+
 }  // namespace
 
 uint64_t hash_file_bytes(const fs::path& file, const std::string& what, int64_t mask_at) {
@@ -241,16 +258,25 @@ Seal read_seal(Connection& c, const fs::path& file, const std::string& what) {
       recorded.compare(0, kSealMarker.size(), kSealMarker) != 0 ||
       recorded.find_first_not_of("0123456789abcdef", kSealMarker.size()) != std::string::npos)
     throw malformed("not a hash");
-  // The one row of a one-row table lies whole on its root page: the digits are found there, once.
+  // The one row of a one-row table lies whole on its root page, a table leaf. Its cell is found
+  // through the page's header (file format, "B-tree pages"), not by searching the page: the
+  // page's free space may still hold an older seal's bytes.
   std::string bytes(static_cast<size_t>(page_size), '\0');
   int in = ::open(file.c_str(), O_RDONLY | O_CLOEXEC);
   if (in < 0) throw Failure(DBTOOL_ERR_IO, what + ": cannot open " + file.string() + ": " + std::strerror(errno));
-  const ssize_t n = ::pread(in, bytes.data(), bytes.size(), (page - 1) * page_size);
+  const ssize_t n = page < 2 ? -1 : ::pread(in, bytes.data(), bytes.size(), (page - 1) * page_size);
   ::close(in);
-  if (page < 1 || n != page_size) throw malformed("its page cannot be read");
-  const size_t at = bytes.find(recorded);
-  if (at == std::string::npos || bytes.find(kSealMarker, at + 1) != std::string::npos)
+  if (n != page_size) throw malformed("its page cannot be read");
+  const auto byte = [&](size_t at) { return static_cast<unsigned char>(at < bytes.size() ? bytes[at] : 0); };
+  if (byte(0) != 0x0d || (byte(3) << 8 | byte(4)) != 1) throw malformed("its page is not a table leaf of one row");
+  size_t at = static_cast<size_t>(byte(8) << 8 | byte(9));
+  uint64_t payload = 0, rowid = 0, header = 0, type = 0;
+  const size_t record = (read_varint(bytes, at, payload) && read_varint(bytes, at, rowid)) ? at : bytes.size();
+  if (!read_varint(bytes, at, header) || !read_varint(bytes, at, type) || type != 13 + 2 * recorded.size() ||
+      record + header + recorded.size() > bytes.size() ||
+      bytes.compare(record + header, recorded.size(), recorded) != 0)
     throw malformed("not where its table says");
+  at = record + header;
   Seal out;
   out.offset = (page - 1) * page_size + static_cast<int64_t>(at + kSealMarker.size());
   out.value = std::stoull(recorded.substr(kSealMarker.size()), nullptr, 16);
