@@ -78,6 +78,9 @@ void check_foreign_keys(Connection& c, const std::string& what);
 // if it failed, else `second`'s.
 void side_by_side(const std::function<void()>& first, const std::function<void()>& second);
 void fsync_path(const std::filesystem::path& p);
+// Starts writing the file's dirty pages to disk without waiting (sync_file_range), so that a
+// later fsync_path finds most of them written: the disk works while the CPU checks the file.
+void start_flush(const std::filesystem::path& p);
 
 // The backup manifest (backup_check.cpp): a table in every backup file recording each table's
 // rows at backup time and how the content is proven. Manifests of version 1 (no version column,
