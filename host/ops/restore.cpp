@@ -22,6 +22,23 @@ namespace json = boost::json;
 
 namespace {
 
+// The schema the restored rows were made with, as far as the backup's history (its last run)
+// says: name, version and checksum; "restored", 1 and "" for what it does not say.
+struct HistorySchema {
+  std::string name = "restored";
+  int64_t version = 1;
+  std::string checksum;
+};
+HistorySchema schema_named_by(const json::array& history) {
+  HistorySchema out;
+  if (history.empty()) return out;
+  const json::object& last = history.back().as_object();
+  if (auto* v = last.if_contains("schema_name"); v && v->is_string()) out.name = std::string(v->get_string());
+  if (auto* v = last.if_contains("schema_version"); v && v->is_number()) out.version = v->to_number<int64_t>();
+  if (auto* v = last.if_contains("schema_checksum"); v && v->is_string()) out.checksum = std::string(v->get_string());
+  return out;
+}
+
 // The restored database rebuilt beside itself with every table copied as it is and the merged
 // history, swapped in; returns what the report says about the history. `live_history` is the
 // history of the database the restore replaced.
@@ -46,17 +63,7 @@ json::object merge_history(const Target& target, const fs::path& file, const Res
   json::array since = runs_since(history, live_history);
   for (auto& row : since) row.as_object().erase("id");  // new ids, after the backup's
 
-  // The schema the restored rows were made with, as far as the backup's history says.
-  std::string schema_name = "restored";
-  int64_t schema_version = 1;
-  std::string schema_checksum;
-  if (!history.empty()) {
-    const json::object& last = history.back().as_object();
-    if (auto* v = last.if_contains("schema_name"); v && v->is_string()) schema_name = std::string(v->get_string());
-    if (auto* v = last.if_contains("schema_version"); v && v->is_number()) schema_version = v->to_number<int64_t>();
-    if (auto* v = last.if_contains("schema_checksum"); v && v->is_string())
-      schema_checksum = std::string(v->get_string());
-  }
+  auto [schema_name, schema_version, schema_checksum] = schema_named_by(history);
   // Rebuilding needs the whole structure in the portable schema; a database holding what it
   // cannot express (a table without a primary key, say) keeps the history the backup had.
   std::string unportable;
@@ -133,14 +140,14 @@ json::object merge_history(const Target& target, const fs::path& file, const Res
 // The run history the backup `file` holds, read ahead (before anything changes) through a
 // read-only session of the target's backend on the file itself: possible for a backend of
 // one-file databases that can be read as a source, whose backups are such databases (SQLite).
-// With `checksum`, also the checksum of the structure the backup holds ("" when the portable
-// schema cannot express it), for a history that names none. Throws dbtool::Error when the file
+// With `checksum`, and a history whose last run names no schema checksum, also the checksum of
+// the structure the backup holds ("" when the portable schema cannot express it). Throws dbtool::Error when the file
 // cannot be read so.
 json::array read_backup_history(const Target& target, const fs::path& file, std::string* checksum = nullptr) {
   json::object backup_open{{"uri", target.plugin->name + ":///" + fs::absolute(file).string()}, {"read_only", true}};
   BackendSession backup(*target.plugin, backup_open);
   json::array history = read_history(backup, backup.describe());
-  if (checksum != nullptr) try {
+  if (checksum != nullptr && schema_named_by(history).checksum.empty()) try {
       *checksum = schema_of_database(backup.describe_schema(), file.string(), "restored", 1).checksum;
     } catch (const Error&) {
       checksum->clear();
@@ -174,17 +181,8 @@ json::object restore_in_one_swap(BackendSession& session, const Target& target, 
   json::array since = runs_since(history, live_history);
   for (auto& row : since) row.as_object().erase("id");  // new ids, after the backup's
 
-  // The schema the restored rows were made with, as far as the backup's history says.
-  std::string schema_name = "restored";
-  int64_t schema_version = 1;
-  std::string schema_checksum = structure_checksum;
-  if (!history.empty()) {
-    const json::object& last = history.back().as_object();
-    if (auto* v = last.if_contains("schema_name"); v && v->is_string()) schema_name = std::string(v->get_string());
-    if (auto* v = last.if_contains("schema_version"); v && v->is_number()) schema_version = v->to_number<int64_t>();
-    if (auto* v = last.if_contains("schema_checksum"); v && v->is_string() && !v->get_string().empty())
-      schema_checksum = std::string(v->get_string());
-  }
+  auto [schema_name, schema_version, schema_checksum] = schema_named_by(history);
+  if (schema_checksum.empty()) schema_checksum = structure_checksum;
 
   Schema appended;
   add_history_table(appended);

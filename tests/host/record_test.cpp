@@ -299,6 +299,30 @@ TEST_F(Record, ARestoreIntoAStageSwapsOnceAndAFailureBeforeItChangesNothing) {
   EXPECT_EQ(sqlite_query(db_, "SELECT count(*) FROM sqlite_master WHERE name = 'dbtool_backup_manifest'"), "0\n");
 }
 
+// A backup of a database no dbtool run made holds no history: the restore stage gets the table
+// created, and the restore row names the structure the backup holds.
+TEST_F(Record, ARestoreOfABackupWithoutHistoryRecordsItselfWithTheBackupsStructure) {
+  sqlite_exec(db_,
+              "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);"
+              "INSERT INTO notes (body) VALUES ('a'), ('b');");
+  auto b = dbtool({"backup", "--json"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const std::string file(json::parse(b.out).at("path").as_string());
+  sqlite_exec(db_, "INSERT INTO notes (body) VALUES ('after the backup')");
+  auto r = dbtool({"restore", "--yes", "--json", file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::object out = json::parse(r.out).as_object();
+  EXPECT_EQ(out.at("history"), (json::object{{"from_backup", 0}, {"since_backup", 0}, {"recorded", true}})) << r.out;
+  EXPECT_EQ(out.at("tables"), (json::array{json::object{{"name", "notes"}, {"rows", 2}}})) << r.out;
+  EXPECT_EQ(out.at("rows"), 2) << r.out;
+  const json::array history = status().at("history").as_array();
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].at("operation"), "restore");
+  EXPECT_EQ(history[0].at("schema_name"), "restored");
+  EXPECT_EQ(history[0].at("schema_checksum").as_string().size(), 64u) << history[0];
+  EXPECT_EQ(sqlite_count(db_, "notes"), 2);
+}
+
 // A backend plugin built against ABI 1.2 (its table ends before restore_stage) restores the old
 // way: the backend's restore, then the history merged through a rebuild, to the same history.
 TEST_F(Record, APluginBuiltAgainstAbi12RestoresThroughTheRebuildToTheSameHistory) {
