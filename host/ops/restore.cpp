@@ -1,4 +1,6 @@
-// restore_backup: verify, ask, back up, restore, then merge the run history through a stage.
+// restore_backup: verify, ask, back up, then either restore into a stage that the merged run
+// history joins before its one swap (ABI 1.3), or restore and merge the history through a
+// rebuild (a backend without restore_stage).
 #include "ops/restore.hpp"
 
 #include "ops/backup.hpp"
@@ -12,12 +14,30 @@
 #include "util/fault.hpp"
 
 #include <map>
+#include <optional>
 
 namespace dbtool {
 namespace fs = std::filesystem;
 namespace json = boost::json;
 
 namespace {
+
+// The schema the restored rows were made with, as far as the backup's history (its last run)
+// says: name, version and checksum; "restored", 1 and "" for what it does not say.
+struct HistorySchema {
+  std::string name = "restored";
+  int64_t version = 1;
+  std::string checksum;
+};
+HistorySchema schema_named_by(const json::array& history) {
+  HistorySchema out;
+  if (history.empty()) return out;
+  const json::object& last = history.back().as_object();
+  if (auto* v = last.if_contains("schema_name"); v && v->is_string()) out.name = std::string(v->get_string());
+  if (auto* v = last.if_contains("schema_version"); v && v->is_number()) out.version = v->to_number<int64_t>();
+  if (auto* v = last.if_contains("schema_checksum"); v && v->is_string()) out.checksum = std::string(v->get_string());
+  return out;
+}
 
 // The restored database rebuilt beside itself with every table copied as it is and the merged
 // history, swapped in; returns what the report says about the history. `live_history` is the
@@ -43,17 +63,7 @@ json::object merge_history(const Target& target, const fs::path& file, const Res
   json::array since = runs_since(history, live_history);
   for (auto& row : since) row.as_object().erase("id");  // new ids, after the backup's
 
-  // The schema the restored rows were made with, as far as the backup's history says.
-  std::string schema_name = "restored";
-  int64_t schema_version = 1;
-  std::string schema_checksum;
-  if (!history.empty()) {
-    const json::object& last = history.back().as_object();
-    if (auto* v = last.if_contains("schema_name"); v && v->is_string()) schema_name = std::string(v->get_string());
-    if (auto* v = last.if_contains("schema_version"); v && v->is_number()) schema_version = v->to_number<int64_t>();
-    if (auto* v = last.if_contains("schema_checksum"); v && v->is_string())
-      schema_checksum = std::string(v->get_string());
-  }
+  auto [schema_name, schema_version, schema_checksum] = schema_named_by(history);
   // Rebuilding needs the whole structure in the portable schema; a database holding what it
   // cannot express (a table without a primary key, say) keeps the history the backup had.
   std::string unportable;
@@ -127,6 +137,94 @@ json::object merge_history(const Target& target, const fs::path& file, const Res
   return merged;
 }
 
+// The run history the backup `file` holds, read ahead (before anything changes) through a
+// read-only session of the target's backend on the file itself: possible for a backend of
+// one-file databases that can be read as a source, whose backups are such databases (SQLite).
+// With `checksum`, and a history whose last run names no schema checksum, also the checksum of
+// the structure the backup holds ("" when the portable schema cannot express it). Throws dbtool::Error when the file
+// cannot be read so.
+json::array read_backup_history(const Target& target, const fs::path& file, std::string* checksum = nullptr) {
+  json::object backup_open{{"uri", target.plugin->name + ":///" + fs::absolute(file).string()}, {"read_only", true}};
+  BackendSession backup(*target.plugin, backup_open);
+  json::array history = read_history(backup, backup.describe());
+  if (checksum != nullptr && schema_named_by(history).checksum.empty()) try {
+      *checksum = schema_of_database(backup.describe_schema(), file.string(), "restored", 1).checksum;
+    } catch (const Error&) {
+      checksum->clear();
+    }
+  return history;
+}
+
+// The backup's history read ahead when the one-swap restore can be taken (the backend makes
+// restore stages and can read the backup file), else nullopt: the restore then takes the
+// rebuild path.
+std::optional<json::array> history_ahead(const Target& target, BackendSession& session, const fs::path& file,
+                                         std::string& checksum) {
+  if (!target.file || !session.can_restore_stage() || !session.can_read_database()) return std::nullopt;
+  try {
+    return read_backup_history(target, file, &checksum);
+  } catch (const Error& e) {
+    log_info(std::string("the backup's run history cannot be read ahead, so it is merged after the restore: ") +
+             e.what());
+    return std::nullopt;
+  }
+}
+
+// The one-swap restore (ABI 1.3): a stage that starts as the verified backup, to which the runs
+// recorded since the backup and the restore's own row are appended, then one commit. `history`
+// is the backup's, read ahead; `live_history` the replaced database's. Nothing is swapped before
+// the commit, so every failure leaves the target untouched. Fills `out` as the rebuild path does
+// and returns its "history".
+json::object restore_in_one_swap(BackendSession& session, const Target& target, const fs::path& file,
+                                 json::array history, const std::string& structure_checksum,
+                                 const json::array& live_history, const std::string& started, json::object& out) {
+  json::array since = runs_since(history, live_history);
+  for (auto& row : since) row.as_object().erase("id");  // new ids, after the backup's
+
+  auto [schema_name, schema_version, schema_checksum] = schema_named_by(history);
+  if (schema_checksum.empty()) schema_checksum = structure_checksum;
+
+  Schema appended;
+  add_history_table(appended);
+  json::object restored;
+  std::unique_ptr<BackendStage> stage = session.restore_stage(file, sdk::portable_schema_json(appended), restored);
+  for (auto& kv : restored) out[kv.key()] = kv.value();
+  // The report lists the database's tables, as the rebuild path does: the history is apart.
+  json::array tables;
+  int64_t total = 0;
+  if (auto* t = restored.if_contains("tables"); t && t->is_array())
+    for (const auto& row : t->get_array()) {
+      if (!row.is_object() || row.at("name").as_string() == kHistoryTable) continue;
+      tables.push_back(json::object{{"name", row.at("name")}, {"rows", row.at("rows")}});
+      total += row.at("rows").to_number<int64_t>();
+    }
+  out["tables"] = tables;
+  out["rows"] = total;
+  json::object merged{{"from_backup", static_cast<int64_t>(history.size())},
+                      {"since_backup", static_cast<int64_t>(since.size())},
+                      {"recorded", true}};
+  out["history"] = merged;
+
+  json::array rows = std::move(since);
+  json::object record{{"operation", "restore"},
+                      {"database", target.display},
+                      {"backend", target.plugin->name},
+                      {"source", file.string()}};
+  for (const char* key : {"restored_from", "backup", "tables", "rows", "history"})
+    if (auto* v = out.if_contains(key)) record[key] = *v;
+  rows.push_back(history_row("restore", started, schema_name, schema_version, schema_checksum, file.string(), record));
+  write_history(*stage, rows);
+  // The stage holds the backup's runs as read ahead plus the appended ones, or the file changed.
+  const int64_t want = static_cast<int64_t>(history.size() + rows.size());
+  if (stage->count(std::string(kHistoryTable)) != want)
+    throw Error::untouched("verification failed: the merged run history does not hold " + std::to_string(want) +
+                           " rows");
+  fault_point("before-history-commit");
+  if (cancel_requested()) throw Error::untouched("cancelled before the cut-over", ExitCode::kCancelled);
+  stage->commit();
+  return merged;
+}
+
 }  // namespace
 
 json::object restore_backup(const Target& target, const fs::path& file, const RestoreOptions& options) {
@@ -137,21 +235,41 @@ json::object restore_backup(const Target& target, const fs::path& file, const Re
     BackendSession session(*target.plugin, options.open_options);
     // A file that is not a complete backup made by dbtool is refused before anything is done:
     // no question, no backup of the current state, the target untouched.
-    session.verify_backup(file);
-    json::object before = session.describe();
-    if (holds_tables(before)) {
-      if (!options.yes && !confirm("Restoring replaces these tables of " + target.display +
-                                   " (a backup is made first):\n" + table_listing(before) + "Continue?"))
-        throw Error("nothing changed: restore was declined", ExitCode::kRefused);
-      BackupResult b = make_backup(session, target, options.backup_dir);
-      log_info("backup of the current state: " + b.path.string() + " (verified)");
-      out["backup"] = b.path.string();
+    try {
+      session.verify_backup(file);
+    } catch (const Error& e) {
+      throw e.with_target_untouched();
     }
-    // The runs recorded since the backup was made live only here: read before they are replaced.
-    if (session.can_read_tables()) live_history = read_history(session, before);
-    fault_point("after-backup");
-    json::object r = session.restore(file);
-    for (auto& kv : r) out[kv.key()] = kv.value();
+    json::object before = session.describe();
+    if (holds_tables(before) && !options.yes &&
+        !confirm("Restoring replaces these tables of " + target.display + " (a backup is made first):\n" +
+                 table_listing(before) + "Continue?"))
+      throw Error("nothing changed: restore was declined", ExitCode::kRefused);
+    // Until the backend's restore (or the one-swap path's commit) the target is untouched: a
+    // backup only reads it.
+    try {
+      if (holds_tables(before)) {
+        BackupResult b = make_backup(session, target, options.backup_dir);
+        log_info("backup of the current state: " + b.path.string() + " (verified)");
+        out["backup"] = b.path.string();
+      }
+      // The runs recorded since the backup was made live only here: read before they are replaced.
+      if (session.can_read_tables()) live_history = read_history(session, before);
+      std::string structure_checksum;
+      std::optional<json::array> history = history_ahead(target, session, file, structure_checksum);
+      fault_point("after-backup");
+      if (history) {
+        log_debug("restore: into a stage, one swap (restore_stage)");
+        out["history"] = restore_in_one_swap(session, target, file, std::move(*history), structure_checksum,
+                                             live_history, started, out);
+        return out;
+      }
+      log_debug("restore: the backend's restore, then the history merged through a rebuild");
+      json::object r = session.restore(file);
+      for (auto& kv : r) out[kv.key()] = kv.value();
+    } catch (const Error& e) {
+      throw e.with_target_untouched();
+    }
   }
   try {
     out["history"] = merge_history(target, file, options, live_history, started, out);
@@ -208,10 +326,8 @@ json::object plan_restore(const Target& target, const fs::path& file, bool yes) 
   json::array live_history;
   if (session->can_read_tables()) live_history = read_history(*session, before);
   if (target.file && session->can_read_database()) {
-    json::object backup_open{{"uri", target.plugin->name + ":///" + fs::absolute(file).string()}, {"read_only", true}};
     try {
-      BackendSession backup(*target.plugin, backup_open);
-      json::array kept = read_history(backup, backup.describe());
+      json::array kept = read_backup_history(target, file);
       const int64_t since = static_cast<int64_t>(runs_since(kept, live_history).size());
       history = json::object{{"from_backup", static_cast<int64_t>(kept.size())}, {"since_backup", since}};
       after[std::string(kHistoryTable)] = static_cast<int64_t>(kept.size()) + since + 1;

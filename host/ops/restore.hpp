@@ -1,5 +1,5 @@
 // `restore` as one operation: check the backup, ask, back up the current state, let the backend
-// swap the backup in, then give the restored database a history that stays true: the backup's
+// swap the backup in, and give the restored database a history that stays true: the backup's
 // runs, the runs recorded since (read from the database before it was replaced) and the restore.
 #pragma once
 
@@ -21,11 +21,14 @@ struct RestoreOptions {
 // Restores `file` (absolute) into `target` and returns the report: "database", "restored_from",
 // "backup" (of the state replaced, when there was one), the backend's restore report, "tables"
 // (rows after) and "history" ({"from_backup", "since_backup", "recorded"}).
-// Throws dbtool::Error: before the backend's restore, with the target untouched; after it, with
-// a message saying the data was restored and where the runs since the backup are kept. The
-// history is rebuilt through a stage, so a failure there leaves the restored database as the
-// backend left it. A backend that cannot describe its database (no "read" capability) keeps
-// the backup's history, with a warning.
+// When the backend makes restore stages (ABI 1.3) and the backup's history can be read ahead
+// from the file, the runs since the backup and the restore's own row are appended to a stage
+// that starts as the verified backup, swapped in once: any failure leaves the target untouched
+// (Error::target_untouched()). Otherwise the backend's restore swaps the backup in and the
+// history is rebuilt through a stage: a failure before that restore leaves the target untouched;
+// after it, the message says the data was restored and where the runs since the backup are
+// kept, and the restored database stays as the backend left it. A backend that cannot describe
+// its database (no "read" capability) keeps the backup's history, with a warning.
 boost::json::object restore_backup(const Target& target, const std::filesystem::path& file,
                                    const RestoreOptions& options);
 

@@ -211,6 +211,32 @@ std::unique_ptr<BackendStage> BackendSession::begin_stage(const std::string& sch
   return std::unique_ptr<BackendStage>(new BackendStage(*this, stage));
 }
 
+bool BackendSession::can_restore_stage() const {
+  return can(DBTOOL_CAP_RESTORE) && DBTOOL_HAS_SLOT(plugin_.backend, restore_stage);
+}
+
+std::unique_ptr<BackendStage> BackendSession::restore_stage(const std::filesystem::path& file,
+                                                            const std::string& schema_json, json::object& report) {
+  if (!can_restore_stage()) throw Error("the " + plugin_.name + " backend cannot restore into a stage");
+  PluginErrorHolder err;
+  TextHolder text;
+  dbtool_stage* stage = nullptr;
+  dbtool_status st =
+      plugin_.backend->restore_stage(session_, file.c_str(), schema_json.c_str(), &stage, &text.t, &err.e);
+  if (st != DBTOOL_OK) {
+    // The contract leaves no stage on failure; one handed back anyway is not left open.
+    if (stage != nullptr) plugin_.backend->stage_abort(stage);
+    try {
+      fail("restore", st, err);
+    } catch (const Error& e) {
+      throw e.with_target_untouched();
+    }
+  }
+  auto owned = std::unique_ptr<BackendStage>(new BackendStage(*this, stage));
+  report = parse_report(plugin_.name, text.t);
+  return owned;
+}
+
 BackendStage::~BackendStage() { abort(); }
 
 int64_t BackendStage::load(const std::string& table, ArrowArrayStream* stream) {

@@ -53,6 +53,15 @@ class BackendSession {
 
   std::unique_ptr<BackendStage> begin_stage(const std::string& schema_json);
 
+  // Restoring into a stage (ABI 1.3): true when the plugin announces DBTOOL_CAP_RESTORE and sets
+  // restore_stage. restore_stage checks `file` as restore does and returns a stage that starts
+  // as its restored copy, with the tables of `schema_json` the backup lacks created; loads
+  // append; its commit is the one swap. `report` receives restore's report. Throws
+  // dbtool::Error (the target untouched: nothing is swapped before the stage's commit).
+  bool can_restore_stage() const;
+  std::unique_ptr<BackendStage> restore_stage(const std::filesystem::path& file, const std::string& schema_json,
+                                              boost::json::object& report);
+
  private:
   friend class BackendStage;
   [[noreturn]] void fail(const std::string& what, dbtool_status st, const struct PluginErrorHolder& err) const;

@@ -64,12 +64,6 @@ void open_target(dbtool_session* s) {
   s->db.scalar_int("SELECT count(*) FROM sqlite_master");
 }
 
-bool table_exists(Connection& c, const std::string& table) {
-  Statement st(c.get(), "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
-  sqlite3_bind_text(st.get(), 1, table.c_str(), -1, SQLITE_TRANSIENT);
-  return sqlite3_step(st.get()) == SQLITE_ROW;
-}
-
 // A read transaction on `db` for the life of the object (none when one is already open there,
 // which then covers this use too): every read in it sees one snapshot.
 class ReadTransaction {
@@ -492,71 +486,77 @@ dbtool_status Backend::verify_backup(dbtool_session* s, const char* path, dbtool
   });
 }
 
+std::string copy_verified_backup(dbtool_session* s, const fs::path& file, fs::path& stage) {
+  refuse_if_read_only(s, "restore");
+  Connection src = open_backup_file(file);
+  std::optional<Manifest> manifest = read_manifest(src);
+  // What verify_backup checked, when it was this file, unchanged since.
+  std::optional<dbtool_session::CheckedBackup> checked;
+  checked.swap(s->checked_backup);
+  if (checked && checked->file != file) checked.reset();
+  const auto changed = [&] {
+    log(DBTOOL_LOG_INFO, "the backup " + file.string() + " changed since it was checked: checking the copy");
+  };
+  if (checked && (identify(file) != checked->identity || has_sidecar(file))) {
+    changed();
+    checked.reset();
+  }
+  if (!s->baseline_version) s->baseline_version = target_version(s);
+  fs::create_directories(s->path.parent_path());
+  stage = new_stage_file(s->path);
+  if (manifest && manifest->digest_version == kManifestSealed) {
+    // A sealed backup: the copy is hashed as it is written; the seal's hash proves it byte for
+    // byte the file that passed the backup's checks. integrity_check, when asked for, ran in
+    // verify_backup on this file (unchanged since: same identity, same bytes), else on the copy.
+    const Seal seal = read_seal(src, file, "the backup " + file.string());
+    uint64_t copied = 0;
+    copy_file_bytes(file, stage, "restore", &copied, seal.offset);
+    if (copied != seal.value)
+      throw Failure(DBTOOL_ERR_DATA, "the backup " + file.string() +
+                                         " is not the file its seal recorded at backup time (its bytes changed "
+                                         "since): it was changed or damaged; refusing it");
+    Connection dest(stage, SQLITE_OPEN_READWRITE);
+    if (s->verify_full && !(checked && checked->bytes_hash == seal.value))
+      check_integrity(dest, "restored copy", /*thorough=*/true);
+    drop_backup_marks(dest);
+    return report_json(stage, dest);
+  }
+  if (manifest) {
+    // A manifest with digests (made before the seal): the backup file is a finished database,
+    // its bytes are the copy. When verify_backup (which the host calls first) checked this file
+    // against its manifest, the bytes are hashed as they are copied: the same hash proves the
+    // copy byte-identical to the file that passed (quick_check or integrity_check, rows and
+    // digests), so it is not checked a second time. Otherwise (or when the bytes differ: the
+    // file changed since) the copy is held to the manifest and quick_check'ed itself.
+    uint64_t copied = 0;
+    copy_file_bytes(file, stage, "restore", checked ? &copied : nullptr);
+    const bool proven = checked && copied == checked->bytes_hash;
+    if (checked && !proven) changed();
+    if (!proven)
+      match_manifest(manifest->tables,
+                     check_database_file(stage, /*thorough=*/s->verify_full, /*foreign_keys=*/false, "restored copy",
+                                         manifest->digest_version),
+                     "the backup " + file.string());
+    Connection dest(stage, SQLITE_OPEN_READWRITE);
+    drop_backup_marks(dest);
+    return report_json(stage, dest);
+  }
+  log(DBTOOL_LOG_INFO,
+      "the backup " + file.string() + " has no manifest (made by an older dbtool): checking it in full");
+  verify_database(src, "the backup " + file.string());
+  Connection dest(stage, SQLITE_OPEN_READWRITE);
+  copy_pages(src.get(), dest.get(), s->busy, "restore");
+  dest.exec("PRAGMA journal_mode=DELETE; PRAGMA application_id = 0", "restore");
+  verify_database(dest, "restored copy");
+  const std::string tables = tables_json(dest);
+  if (tables != tables_json(src)) throw Failure(DBTOOL_ERR_DATA, "the restored copy differs from the backup");
+  return report_json(stage, json::parse(tables).as_array());
+}
+
 dbtool_status Backend::restore(dbtool_session* s, const char* path, dbtool_text* report, dbtool_error* error) {
   fs::path stage;
   dbtool_status st = sdk::guard(error, [&] {
-    refuse_if_read_only(s, "restore");
-    fs::path file(path ? path : "");
-    Connection src = open_backup_file(file);
-    std::optional<Manifest> manifest = read_manifest(src);
-    // What verify_backup checked, when it was this file, unchanged since.
-    std::optional<dbtool_session::CheckedBackup> checked;
-    checked.swap(s->checked_backup);
-    if (checked && checked->file != file) checked.reset();
-    const auto changed = [&] {
-      log(DBTOOL_LOG_INFO, "the backup " + file.string() + " changed since it was checked: checking the copy");
-    };
-    if (checked && (identify(file) != checked->identity || has_sidecar(file))) {
-      changed();
-      checked.reset();
-    }
-    if (!s->baseline_version) s->baseline_version = target_version(s);
-    fs::create_directories(s->path.parent_path());
-    stage = new_stage_file(s->path);
-    if (manifest && manifest->digest_version == kManifestSealed) {
-      // A sealed backup: the copy is hashed as it is written; the seal's hash proves it byte for
-      // byte the file that passed the backup's checks. integrity_check, when asked for, ran in
-      // verify_backup on this file (unchanged since: same identity, same bytes), else on the copy.
-      const Seal seal = read_seal(src, file, "the backup " + file.string());
-      uint64_t copied = 0;
-      copy_file_bytes(file, stage, "restore", &copied, seal.offset);
-      if (copied != seal.value)
-        throw Failure(DBTOOL_ERR_DATA, "the backup " + file.string() +
-                                           " is not the file its seal recorded at backup time (its bytes changed "
-                                           "since): it was changed or damaged; refusing it");
-      Connection dest(stage, SQLITE_OPEN_READWRITE);
-      if (s->verify_full && !(checked && checked->bytes_hash == seal.value))
-        check_integrity(dest, "restored copy", /*thorough=*/true);
-      drop_backup_marks(dest);
-    } else if (manifest) {
-      // A manifest with digests (made before the seal): the backup file is a finished database,
-      // its bytes are the copy. When verify_backup (which the host calls first) checked this file
-      // against its manifest, the bytes are hashed as they are copied: the same hash proves the
-      // copy byte-identical to the file that passed (quick_check or integrity_check, rows and
-      // digests), so it is not checked a second time. Otherwise (or when the bytes differ: the
-      // file changed since) the copy is held to the manifest and quick_check'ed itself.
-      uint64_t copied = 0;
-      copy_file_bytes(file, stage, "restore", checked ? &copied : nullptr);
-      const bool proven = checked && copied == checked->bytes_hash;
-      if (checked && !proven) changed();
-      if (!proven)
-        match_manifest(manifest->tables,
-                       check_database_file(stage, /*thorough=*/s->verify_full, /*foreign_keys=*/false, "restored copy",
-                                           manifest->digest_version),
-                       "the backup " + file.string());
-      Connection dest(stage, SQLITE_OPEN_READWRITE);
-      drop_backup_marks(dest);
-    } else {
-      log(DBTOOL_LOG_INFO,
-          "the backup " + file.string() + " has no manifest (made by an older dbtool): checking it in full");
-      verify_database(src, "the backup " + file.string());
-      Connection dest(stage, SQLITE_OPEN_READWRITE);
-      copy_pages(src.get(), dest.get(), s->busy, "restore");
-      dest.exec("PRAGMA journal_mode=DELETE; PRAGMA application_id = 0", "restore");
-      verify_database(dest, "restored copy");
-      if (tables_json(dest) != tables_json(src))
-        throw Failure(DBTOOL_ERR_DATA, "the restored copy differs from the backup");
-    }
+    copy_verified_backup(s, fs::path(path ? path : ""), stage);
     swap_in(s, stage);
     stage.clear();
     sdk::set_text(report, report_json(s->path, s->db));

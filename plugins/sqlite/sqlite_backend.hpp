@@ -18,6 +18,7 @@
 #include <map>
 #include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -59,6 +60,7 @@ class Statement {
 
 std::string quote_identifier(const std::string& name);  // validates, then "name"
 std::vector<std::string> user_tables(Connection& c);
+bool table_exists(Connection& c, const std::string& table);
 // [{"name", "rows"}] for every user table.
 std::string tables_json(Connection& c);
 // The views and triggers of the database, which no portable schema describes: describe lists
@@ -72,7 +74,8 @@ boost::json::array triggers_json(Connection& c);
 void verify_database(Connection& c, const std::string& what, bool thorough = true, bool foreign_keys = true);
 // Its two halves, for callers that run them side by side on two connections.
 void check_integrity(Connection& c, const std::string& what, bool thorough);
-void check_foreign_keys(Connection& c, const std::string& what);
+// `table` non-empty: only the foreign keys of that table (PRAGMA foreign_key_check(table)).
+void check_foreign_keys(Connection& c, const std::string& what, const std::string& table = "");
 // Runs `first` on a thread of its own and `second` on this one (each on its own connection:
 // whole-file reads side by side on two cores), waits for both, then throws `first`'s failure
 // if it failed, else `second`'s.
@@ -214,13 +217,17 @@ struct dbtool_stage {
   dbtool::sqlite::Connection db;
   dbtool::sdk::PortableSchema schema;
   std::vector<std::string> index_ddl;  // run at commit
+  // A restore stage (ABI 1.3): the file is a verified copy of a backup and loads append to it,
+  // so the commit checks only the foreign keys of the tables loaded into, not the whole file.
+  bool restored = false;
+  std::set<std::string> loaded_tables;
 };
 
 namespace dbtool::sqlite {
 // Every slot of the function table; make_backend_api<Backend>() (entry.cpp) puts each in the
 // slot of the same name. Defined in session.cpp (open to read_table, backup, restore,
 // verify_backup and describe_uri, ABI 1.2: what sqlite:///PATH or a plain path names),
-// stage.cpp (stage_*) and source.cpp (ABI 1.1 reading slots).
+// stage.cpp (stage_* and restore_stage, ABI 1.3) and source.cpp (ABI 1.1 reading slots).
 struct Backend {
   static dbtool_status open(const char* options_json, dbtool_session** out, dbtool_error* error);
   static void close(dbtool_session* s);
@@ -240,6 +247,8 @@ struct Backend {
   static dbtool_status snapshot_end(dbtool_session* s, dbtool_error* error);
   static dbtool_status describe_schema(dbtool_session* s, dbtool_text* out, dbtool_error* error);
   static dbtool_status describe_uri(const char* uri, dbtool_text* out, dbtool_error* error);
+  static dbtool_status restore_stage(dbtool_session* s, const char* path, const char* schema_json, dbtool_stage** out,
+                                     dbtool_text* report, dbtool_error* error);
 };
 
 // Throws Failure(NOT_SUPPORTED) when `s` was opened read-only; `what` names the refused call.
@@ -252,6 +261,12 @@ sdk::PortableColumn portable_column_of(const std::string& name, const std::strin
 std::filesystem::path new_stage_file(const std::filesystem::path& target);
 // The target's data_version on the session's connection (-1 when there is no target file).
 int64_t target_version(dbtool_session* s);
+// Checks the backup `file` as restore must (relying on the session's verify_backup of the same,
+// unchanged file when there was one) and copies it into a new file beside the target, proven
+// or checked to hold exactly the backup's content, its marker and manifest removed. `stage`
+// names the new file as soon as it exists, so the caller removes it on any failure. Sets the
+// session's baseline (ABI 1.1) when it has none. Returns restore's report of the copy.
+std::string copy_verified_backup(dbtool_session* s, const std::filesystem::path& file, std::filesystem::path& stage);
 // Moves `stage` over the session's target in one rename, then reopens the session on it.
 // Refuses with DBTOOL_ERR_CONFLICT, touching nothing, when the target changed since the
 // session's baseline (unless allow_concurrent_writes).

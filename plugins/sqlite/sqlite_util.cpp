@@ -192,8 +192,15 @@ void check_integrity(Connection& c, const std::string& what, bool thorough) {
   if (ok != "ok") throw Failure(DBTOOL_ERR_DATA, what + ": integrity check failed: " + ok);
 }
 
-void check_foreign_keys(Connection& c, const std::string& what) {
-  Statement st(c.get(), "PRAGMA foreign_key_check");
+bool table_exists(Connection& c, const std::string& table) {
+  Statement st(c.get(), "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?");
+  sqlite3_bind_text(st.get(), 1, table.c_str(), -1, SQLITE_TRANSIENT);
+  return sqlite3_step(st.get()) == SQLITE_ROW;
+}
+
+void check_foreign_keys(Connection& c, const std::string& what, const std::string& table) {
+  Statement st(c.get(), table.empty() ? "PRAGMA foreign_key_check"
+                                      : "PRAGMA foreign_key_check(" + quote_identifier(table) + ")");
   int rc = sqlite3_step(st.get());
   if (rc == SQLITE_ROW) {
     std::string table = reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0));

@@ -1,5 +1,6 @@
 // Stages: a new database file beside the target, loaded fast (no journal: the file is thrown
-// away unless it is finished), verified, then renamed over the target in one atomic step.
+// away unless it is finished), verified, then renamed over the target in one atomic step. A
+// restore stage (ABI 1.3) starts as the verified copy of a backup, to which loads append.
 #include "sqlite_backend.hpp"
 
 #include <boost/json.hpp>
@@ -68,6 +69,46 @@ dbtool_status Backend::stage_begin(dbtool_session* s, const char* schema_json, d
   return DBTOOL_OK;
 }
 
+dbtool_status Backend::restore_stage(dbtool_session* s, const char* path, const char* schema_json, dbtool_stage** out,
+                                     dbtool_text* report, dbtool_error* error) {
+  auto st = std::make_unique<dbtool_stage>();
+  dbtool_status status = sdk::guard(error, [&] {
+    *out = nullptr;
+    refuse_if_read_only(s, "restore_stage");
+    if (s->has_stage) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "this session already has a stage");
+    // Parsed before the copy: a bad schema costs nothing.
+    st->schema = sdk::parse_portable_schema(schema_json ? schema_json : "");
+    st->session = s;
+    st->restored = true;
+    const std::string copied = copy_verified_backup(s, fs::path(path ? path : ""), st->file);
+    st->db = Connection(st->file, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
+    // As a new stage: a failure throws the file away, so no journal is needed.
+    st->db.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16384",
+                "preparing the restored copy");
+    st->db.exec("BEGIN", "preparing the restored copy");
+    // The backup's tables stay as it holds them; only the ones it lacks are created, with their
+    // indexes built at commit like any stage's.
+    sdk::PortableSchema missing;
+    for (const auto& t : st->schema.tables)
+      if (!table_exists(st->db, t.name)) missing.tables.push_back(t);
+    std::vector<std::string> ddl;
+    schema_to_ddl(missing, ddl, st->index_ddl);
+    for (const auto& statement : ddl) st->db.exec(statement, "creating the tables the backup lacks");
+    s->has_stage = true;
+    sdk::set_text(report, copied);
+  });
+  if (status != DBTOOL_OK) {
+    if (!st->file.empty()) {
+      st->db.close();
+      std::error_code ec;
+      fs::remove(st->file, ec);
+    }
+    return status;
+  }
+  *out = st.release();
+  return DBTOOL_OK;
+}
+
 dbtool_status Backend::stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream* stream, int64_t* rows,
                                   dbtool_error* error) {
   int64_t loaded = 0;
@@ -75,6 +116,7 @@ dbtool_status Backend::stage_load(dbtool_stage* st, const char* table_c, ArrowAr
     sdk::StreamReader reader(stream);  // owns the stream from here on, whatever happens
     const std::string table = table_c ? table_c : "";
     sdk::check_columns(st->schema.table(table), reader.columns());
+    st->loaded_tables.insert(table);
     std::string names, marks;
     for (const auto& c : reader.columns()) {
       names += (names.empty() ? "" : ", ") + quote_identifier(c.name);
@@ -175,7 +217,13 @@ dbtool_status Backend::stage_commit(dbtool_stage* st_raw, dbtool_text* report, d
       throw Failure(DBTOOL_ERR_CONSTRAINT, "building the indexes: " + dup, f.sqlstate(), f.vendor_code());
     }
     st->db.exec("COMMIT", "finishing the new database");
-    verify_new_database(st.get());
+    if (st->restored) {
+      // The rest of the file is a copy proven identical to the verified backup: only what was
+      // appended needs checking, and a row can only break the foreign keys of its own table.
+      for (const auto& table : st->loaded_tables) check_foreign_keys(st->db, "the restored database", table);
+    } else {
+      verify_new_database(st.get());
+    }
     st->db.exec("PRAGMA journal_mode=DELETE", "finishing the new database");
     st->db.close();
     swap_in(st->session, st->file);

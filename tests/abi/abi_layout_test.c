@@ -220,6 +220,23 @@ ABI_SAME_FIELD(dbtool_plugin, struct frozen_v1_2_dbtool_plugin, uri_schemes);
 _Static_assert(sizeof(dbtool_backend_api) >= sizeof(struct frozen_v1_2_backend_api), "backend table shrank since 1.2");
 _Static_assert(sizeof(dbtool_plugin) >= sizeof(struct frozen_v1_2_dbtool_plugin), "descriptor shrank since 1.2");
 
+/* Nothing was inserted between 1.2's last slot and what came after it. */
+_Static_assert(DBTOOL_ABI_VERSION_MINOR < 3 ||
+                   sizeof(struct frozen_v1_2_backend_api) <= offsetof(dbtool_backend_api, restore_stage),
+               "a slot was inserted into the 1.2 backend table");
+
+/* ---- ABI 1.3: restore_stage appended to the backend table ----
+ * Frozen too: a plugin built against 1.3 must keep loading in every later 1.x host. */
+struct frozen_v1_3_backend_api {
+  struct frozen_v1_2_backend_api v1_2;
+  frozen_v1_0_status (*restore_stage)(frozen_v1_0_session* session, const char* path, const char* schema_json,
+                                      frozen_v1_0_stage** out, frozen_v1_0_text* report,
+                                      frozen_v1_0_dbtool_error* error);
+};
+_Static_assert(DBTOOL_ABI_VERSION_MINOR >= 3, "ABI 1.3 slots are present, so the minor is at least 3");
+ABI_SAME_FIELD(dbtool_backend_api, struct frozen_v1_3_backend_api, restore_stage);
+_Static_assert(sizeof(dbtool_backend_api) >= sizeof(struct frozen_v1_3_backend_api), "backend table shrank since 1.3");
+
 static dbtool_status dummy_begin(dbtool_session* session, dbtool_error* error) {
   (void)session;
   (void)error;
@@ -229,6 +246,17 @@ static dbtool_status dummy_begin(dbtool_session* session, dbtool_error* error) {
 static dbtool_status dummy_describe_uri(const char* uri, dbtool_text* out, dbtool_error* error) {
   (void)uri;
   (void)out;
+  (void)error;
+  return DBTOOL_OK;
+}
+
+static dbtool_status dummy_restore_stage(dbtool_session* session, const char* path, const char* schema_json,
+                                         dbtool_stage** out, dbtool_text* report, dbtool_error* error) {
+  (void)session;
+  (void)path;
+  (void)schema_json;
+  (void)out;
+  (void)report;
   (void)error;
   return DBTOOL_OK;
 }
@@ -249,6 +277,12 @@ int main(void) {
   if (DBTOOL_HAS_SLOT(&api, describe_uri)) return 4;
   api.struct_size = (uint32_t)sizeof api;
   if (!DBTOOL_HAS_SLOT(&api, describe_uri)) return 5;
+  /* A 1.2 plugin's table ends before restore_stage: the host restores the old way. */
+  api.restore_stage = dummy_restore_stage;
+  api.struct_size = (uint32_t)sizeof(struct frozen_v1_2_backend_api);
+  if (DBTOOL_HAS_SLOT(&api, restore_stage)) return 6;
+  api.struct_size = (uint32_t)sizeof api;
+  if (!DBTOOL_HAS_SLOT(&api, restore_stage)) return 7;
   /* The one check C11 cannot make at compile time: the spelling of the entry symbol. */
   return strcmp(DBTOOL_PLUGIN_ENTRY_SYMBOL, FROZEN_V1_0_PLUGIN_ENTRY_SYMBOL) == 0 ? 0 : 1;
 }

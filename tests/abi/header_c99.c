@@ -84,6 +84,12 @@ static dbtool_status b_stage_commit(dbtool_stage* stage, dbtool_text* report, db
   return DBTOOL_OK;
 }
 static void b_stage_abort(dbtool_stage* stage) { (void)stage; }
+static dbtool_status b_restore_stage(dbtool_session* session, const char* path, const char* schema_json,
+                                     dbtool_stage** out, dbtool_text* report, dbtool_error* error) {
+  (void)path;
+  (void)report;
+  return b_stage_begin(session, schema_json, out, error);
+}
 
 /* Slots set by name (C99 designated initializers): unnamed slots, such as those a later
  * minor appends, are zero, which reads as "not supported". */
@@ -101,6 +107,7 @@ static const dbtool_backend_api backend = {
     .stage_count = b_stage_count,
     .stage_commit = b_stage_commit,
     .stage_abort = b_stage_abort,
+    .restore_stage = b_restore_stage,
 };
 
 static dbtool_status s_fetch(const char* options_json, dbtool_text* report, dbtool_error* error) {
@@ -167,6 +174,10 @@ int main(void) {
   if (plugin.backend->stage_begin(session, "{}", &stage, &error) != DBTOOL_OK) return 1;
   if (plugin.backend->stage_load(stage, "users", &stream, &rows, &error) != DBTOOL_OK) return 1;
   if (plugin.backend->stage_count(stage, "users", &rows, &error) != DBTOOL_OK || rows != 0) return 1;
+  plugin.backend->stage_abort(stage);
+  if (!DBTOOL_HAS_SLOT(plugin.backend, restore_stage) ||
+      plugin.backend->restore_stage(session, "backup", "{}", &stage, &text, &error) != DBTOOL_OK)
+    return 1;
   plugin.backend->stage_abort(stage);
   if (plugin.backend->describe(session, &text, &error) != DBTOOL_OK) return 1;
   plugin.backend->close(session);

@@ -31,6 +31,7 @@
 #include "plugins/host_services.hpp"
 #include "plugins/plugin_registry.hpp"
 #include "run_dbtool.hpp"
+#include "sqlite_file.hpp"
 
 namespace dbtool::conformance {
 namespace {
@@ -567,6 +568,19 @@ class Conformance : public ::testing::TestWithParam<std::string> {
   }
 
   size_t long_bytes() const { return static_cast<size_t>(quirk_int("long_value_bytes", 1 << 20)); }
+
+  // For a file-based target (a file URI), every file in its folder that belongs to it.
+  std::map<std::string, std::string> target_files() const {
+    std::map<std::string, std::string> out;
+    const std::string scheme = "sqlite:///";
+    if (uri_.rfind(scheme, 0) != 0) return out;
+    fs::path file = uri_.substr(scheme.size());
+    for (const auto& e : fs::directory_iterator(file.parent_path()))
+      if (e.path().filename().string().rfind(file.filename().string(), 0) == 0 ||
+          e.path().filename().string().rfind("." + file.filename().string(), 0) == 0)
+        out[e.path().filename().string()] = testing::read_bytes(e.path());
+    return out;
+  }
 
   Target target_;
   std::unique_ptr<CapturedOutput> output_;
@@ -1220,19 +1234,6 @@ class ConformanceRead : public Conformance {
     if (st != DBTOOL_OK) fail_call("describe_schema", st, err);
     return json::parse(t);
   }
-
-  // For a file-based target (a file URI), every file in its folder that belongs to it.
-  std::map<std::string, std::string> target_files() const {
-    std::map<std::string, std::string> out;
-    const std::string scheme = "sqlite:///";
-    if (uri_.rfind(scheme, 0) != 0) return out;
-    fs::path file = uri_.substr(scheme.size());
-    for (const auto& e : fs::directory_iterator(file.parent_path()))
-      if (e.path().filename().string().rfind(file.filename().string(), 0) == 0 ||
-          e.path().filename().string().rfind("." + file.filename().string(), 0) == 0)
-        out[e.path().filename().string()] = testing::read_bytes(e.path());
-    return out;
-  }
 };
 
 TEST_P(ConformanceRead, DescribeSchemaGivesBackTheSchemaAStageWasBuiltFrom) {
@@ -1411,6 +1412,257 @@ TEST_P(ConformanceRead, AReadOnlySessionCreatesNothingWritesNothingAndRefusesCha
   expect_rows(every_before, read_rows(w.get(), "every_type"), "every_type after a read-only session");
   expect_rows(parent_before, read_rows(w.get(), "parent"), "parent after a read-only session");
 }
+
+// ---- restoring into a stage (ABI 1.3, restore_stage) --------------------------------------
+
+// The table the host appends to (as dbtool_history): generated ids, a foreign key to `parent`
+// so that an appended row can break one.
+const char* kRunsTable = R"({"name": "runs",
+  "columns": [{"name": "id", "type": "int64", "nullable": false, "auto_increment": true},
+              {"name": "what", "type": "text", "max_length": 40, "nullable": false},
+              {"name": "parent_id", "type": "int64"}],
+  "primary_key": ["id"],
+  "foreign_keys": [{"name": "fk_runs_parent", "columns": ["parent_id"],
+                    "references": {"table": "parent", "columns": ["id"]}}]})";
+
+const std::vector<ColumnSpec> kRunsWithId = {{"id", ColumnType::Int64}, {"what", ColumnType::Utf8}};
+const std::vector<ColumnSpec> kRunsAppended = {{"what", ColumnType::Utf8}, {"parent_id", ColumnType::Int64}};
+
+// Whenever DBTOOL_CAP_RESTORE is announced and restore_stage is set.
+class ConformanceRestoreStage : public Conformance {
+ protected:
+  void SetUp() override {
+    Conformance::SetUp();
+    if (IsSkipped() || HasFatalFailure()) return;
+    if (!(plugin_->capabilities & DBTOOL_CAP_RESTORE) || !DBTOOL_HAS_SLOT(api_, restore_stage))
+      GTEST_SKIP() << plugin_->name << " does not restore into a stage (restore_stage is optional, ABI 1.3)";
+    ASSERT_TRUE(plugin_->capabilities & DBTOOL_CAP_BACKUP) << "restore needs a backup to restore";
+    dir_ = testing::make_temp_dir("dbtool-conformance-restore-stage");
+  }
+  void TearDown() override {
+    if (!dir_.empty()) fs::remove_all(dir_);
+    Conformance::TearDown();
+  }
+
+  // kSchema with `runs` appended (`with_runs`), or `parent` and `runs` alone: what the host
+  // sends to restore_stage (the tables it appends to, and what their keys refer to).
+  static std::string schema(bool full, bool with_runs = true) {
+    json::object o = json::parse(kSchema).as_object();
+    json::array& tables = o.at("tables").as_array();
+    if (!full) tables.erase(tables.begin() + 1, tables.end());
+    if (with_runs) tables.push_back(json::parse(kRunsTable));
+    return json::serialize(o);
+  }
+
+  // The target: parent, the tricky rows, and (`with_runs`) runs 1, 2 and 40; then its backup.
+  fs::path data_and_backup(dbtool_session* s, bool with_runs = true) {
+    Stage stage = begin(s, schema(true, with_runs).c_str());
+    load(stage.get(), "parent", kParentColumns, {parent_rows()});
+    load(stage.get(), "every_type", kEveryColumns, {tricky_rows(1024)});
+    if (with_runs)
+      load(stage.get(), "runs", kRunsWithId, std::vector<Rows>{Rows{{1, "one"}, {2, "two"}, {40, "forty"}}});
+    commit(stage);
+    fs::path file = dir_ / "backup";
+    fs::remove(file);
+    Err err;
+    dbtool_text report{};
+    dbtool_status st = api_->backup(s, file.c_str(), &report, &err.e);
+    take_text(report);
+    if (st != DBTOOL_OK) fail_call("backup", st, err);
+    return file;
+  }
+
+  // Other data in place of what was backed up: one every_type row, no runs table.
+  Rows replace_data(dbtool_session* s) {
+    Rows other = {{7, 2, 70, 7.5, true, "after", "after", "{}", "x", null_value(), null_value(), null_value()}};
+    commit_data(s, other);
+    return other;
+  }
+
+  dbtool_status try_restore_stage(dbtool_session* s, const fs::path& file, const std::string& schema_json, Stage& out,
+                                  Err& err, json::object* report = nullptr) {
+    dbtool_stage* raw = nullptr;
+    dbtool_text text{};
+    dbtool_status st = api_->restore_stage(s, file.c_str(), schema_json.c_str(), &raw, &text, &err.e);
+    std::string t = take_text(text);
+    if (st == DBTOOL_OK && report != nullptr) *report = parse_object(t);
+    EXPECT_TRUE(st == DBTOOL_OK ? raw != nullptr : raw == nullptr) << "a stage exactly when restore_stage succeeds";
+    out = Stage(raw, StageAborter{api_});
+    return st;
+  }
+  Stage restore_stage(dbtool_session* s, const fs::path& file, const std::string& schema_json,
+                      json::object* report = nullptr) {
+    Err err;
+    Stage stage(nullptr, StageAborter{api_});
+    dbtool_status st = try_restore_stage(s, file, schema_json, stage, err, report);
+    if (st != DBTOOL_OK) fail_call("restore_stage", st, err);
+    return stage;
+  }
+
+  // What the target holds, to compare before and after a refused or aborted restore.
+  std::pair<std::map<std::string, int64_t>, Rows> target_state(dbtool_session* s) {
+    return {table_rows(s), read_rows(s, "every_type")};
+  }
+
+  fs::path dir_;
+};
+
+TEST_P(ConformanceRestoreStage, StartsAsTheBackupAppendsAfterTheHighestIdAndSwapsInAtCommit) {
+  Session s = open();
+  const fs::path file = data_and_backup(s.get());
+  const Rows other = replace_data(s.get());
+
+  json::object report;
+  Stage stage = restore_stage(s.get(), file, schema(false), &report);
+  std::map<std::string, int64_t> reported;
+  for (const auto& t : report.at("tables").as_array())
+    reported[std::string(t.at("name").as_string())] = t.at("rows").to_number<int64_t>();
+  EXPECT_EQ(reported, (std::map<std::string, int64_t>{{"every_type", 6}, {"order", 0}, {"parent", 2}, {"runs", 3}}))
+      << "restore's report, of the backup's tables: " << json::serialize(report);
+  EXPECT_EQ(count(stage.get(), "runs"), 3) << "the stage starts as the backup";
+  EXPECT_EQ(load(stage.get(), "runs", kRunsAppended, std::vector<Rows>{Rows{{"new a", 1}, {"new b", null_value()}}}),
+            2);
+  EXPECT_EQ(count(stage.get(), "runs"), 5);
+  expect_rows(expected_every_type(other), read_rows(s.get(), "every_type"), "the target while the stage is open");
+
+  commit(stage);
+  expect_rows(expected_every_type(tricky_rows(1024)), read_rows(s.get(), "every_type"), "every_type after the commit");
+  expect_rows(parent_rows(), read_rows(s.get(), "parent"), "parent after the commit");
+  Rows runs = read_rows(s.get(), "runs");
+  ASSERT_EQ(runs.size(), 5u);
+  EXPECT_EQ(runs[2].at(0).as_int64(), 40);
+  EXPECT_GT(runs[3].at(0).as_int64(), 40) << "an appended id comes after the highest in the backup";
+  EXPECT_GT(runs[4].at(0).as_int64(), runs[3].at(0).as_int64());
+  EXPECT_EQ(runs[3].at(1).as_string(), "new a");
+  EXPECT_EQ(runs[4].at(1).as_string(), "new b");
+  EXPECT_EQ(table_rows(s.get()),
+            (std::map<std::string, int64_t>{{"every_type", 6}, {"order", 0}, {"parent", 2}, {"runs", 5}}))
+      << "the backup's tables, no more (its marker or manifest is no table)";
+  {
+    // The restored database backs up as any other.
+    Err err;
+    dbtool_text again_report{};
+    const fs::path again_file = dir_ / "backup-of-the-restored";
+    EXPECT_EQ(api_->backup(s.get(), again_file.c_str(), &again_report, &err.e), DBTOOL_OK) << err.message();
+    take_text(again_report);
+  }
+
+  // A backup without the table: restore_stage creates it, and the commit brings it in.
+  s.reset();
+  Session again = open();
+  fs::remove(file);
+  const fs::path without = data_and_backup(again.get(), /*with_runs=*/false);
+  replace_data(again.get());
+  Stage created = restore_stage(again.get(), without, schema(false));
+  EXPECT_EQ(count(created.get(), "runs"), 0);
+  EXPECT_EQ(load(created.get(), "runs", kRunsAppended, std::vector<Rows>{Rows{{"first", 2}}}), 1);
+  commit(created);
+  Rows back = read_rows(again.get(), "runs");
+  ASSERT_EQ(back.size(), 1u);
+  EXPECT_EQ(back[0].at(1).as_string(), "first");
+  expect_rows(expected_every_type(tricky_rows(1024)), read_rows(again.get(), "every_type"), "every_type restored");
+}
+
+TEST_P(ConformanceRestoreStage, AbortLeavesTheTargetAsItWasAndNoStage) {
+  Session s = open();
+  const fs::path file = data_and_backup(s.get());
+  replace_data(s.get());
+  const auto before = target_state(s.get());
+  const auto files = target_files();
+  {
+    Stage stage = restore_stage(s.get(), file, schema(false));
+    load(stage.get(), "runs", kRunsAppended, std::vector<Rows>{Rows{{"never", 1}}});
+  }  // aborted here
+  EXPECT_EQ(target_state(s.get()), before);
+  EXPECT_EQ(target_files(), files) << "no stage (nor anything else) is left beside the target";
+  // The session is free for the next stage.
+  commit_data(s.get(), {{5, 1, 5, 0.5, false, "again", "again", "{}", "", null_value(), null_value(), null_value()}});
+}
+
+TEST_P(ConformanceRestoreStage, ANonBackupOrATruncatedOneIsRefusedWithNoStageAndTheTargetUntouched) {
+  Session s = open();
+  const fs::path file = data_and_backup(s.get());
+  replace_data(s.get());
+  const auto before = target_state(s.get());
+  const auto files = target_files();
+  const std::string bytes = testing::read_bytes(file);
+  testing::write_bytes(dir_ / "cut", bytes.substr(0, bytes.size() / 2));
+  testing::write_bytes(dir_ / "garbage", std::string(4096, 'x'));
+  testing::write_bytes(dir_ / "empty", "");
+  for (const char* name : {"cut", "garbage", "empty", "missing"}) {
+    SCOPED_TRACE(name);
+    Err err;
+    Stage stage(nullptr, StageAborter{api_});
+    EXPECT_NE(try_restore_stage(s.get(), dir_ / name, schema(false), stage, err), DBTOOL_OK);
+    EXPECT_FALSE(err.message().empty());
+    EXPECT_EQ(target_state(s.get()), before);
+    EXPECT_EQ(target_files(), files);
+  }
+  // A schema that is not one is refused too, before anything is copied.
+  Err err;
+  Stage stage(nullptr, StageAborter{api_});
+  EXPECT_EQ(try_restore_stage(s.get(), file, "{not json", stage, err), DBTOOL_ERR_INVALID_ARGUMENT) << err.message();
+  EXPECT_EQ(target_files(), files);
+}
+
+TEST_P(ConformanceRestoreStage, AnAppendedRowBreakingAForeignKeyFailsTheCommitAndChangesNothing) {
+  Session s = open();
+  const fs::path file = data_and_backup(s.get());
+  replace_data(s.get());
+  const auto before = target_state(s.get());
+  Stage stage = restore_stage(s.get(), file, schema(false));
+  load(stage.get(), "runs", kRunsAppended, std::vector<Rows>{Rows{{"orphan", 99}}});
+  Err err;
+  dbtool_text report{};
+  EXPECT_EQ(api_->stage_commit(stage.release(), &report, &err.e), DBTOOL_ERR_CONSTRAINT) << err.message();
+  take_text(report);
+  EXPECT_FALSE(err.message().empty());
+  EXPECT_EQ(target_state(s.get()), before);
+}
+
+// The ABI 1.1 rule holds for the commit of a restore stage as for restore: a target another
+// program wrote to after the session's backup is not replaced.
+TEST_P(ConformanceRestoreStage, TheCommitIsRefusedWhenAnotherWriterChangedTheTargetAfterTheBackup) {
+  Session s = open();
+  const fs::path file = data_and_backup(s.get());
+  // Another writer: a second session of the backend when it allows one beside the first, else
+  // (a backend that locks its target per session, quirk "external_writer") the database written
+  // directly, as an application would.
+  const std::string external = [&] {
+    const json::value* v = target_.quirks.if_contains("external_writer");
+    return v && v->is_string() ? std::string(v->as_string()) : std::string();
+  }();
+  if (external == "sqlite_file") {
+    testing::sqlite_exec(fs::path(uri_.substr(std::string("sqlite:///").size())),
+                         "INSERT INTO parent (id, label) VALUES (3, 'written by another program')");
+  } else {
+    Err err;
+    dbtool_session* raw = nullptr;
+    const std::string opts = open_options(false);
+    if (api_->open(opts.c_str(), &raw, &err.e) != DBTOOL_OK)
+      GTEST_SKIP() << "a second session cannot open beside the first (" << err.message()
+                   << ") and the quirks name no external_writer";
+    Session other(raw, SessionCloser{api_});
+    Stage stage = begin(other.get(), schema(true).c_str());
+    load(stage.get(), "parent", kParentColumns, {Rows{{3, "written by another session"}}});
+    commit(stage);
+  }
+  const auto before = target_state(s.get());
+  Stage stage = restore_stage(s.get(), file, schema(false));
+  load(stage.get(), "runs", kRunsAppended, std::vector<Rows>{Rows{{"late", 1}}});
+  Err err;
+  dbtool_text report{};
+  EXPECT_EQ(api_->stage_commit(stage.release(), &report, &err.e), DBTOOL_ERR_CONFLICT) << err.message();
+  take_text(report);
+  EXPECT_EQ(target_state(s.get()), before) << "the other writer's change stays";
+}
+
+INSTANTIATE_TEST_SUITE_P(Backends, ConformanceRestoreStage, ::testing::ValuesIn(labels()),
+                         [](const ::testing::TestParamInfo<std::string>& info) {
+                           std::string name = info.param;
+                           std::replace(name.begin(), name.end(), '-', '_');
+                           return name;
+                         });
 
 INSTANTIATE_TEST_SUITE_P(Backends, ConformanceRead, ::testing::ValuesIn(labels()),
                          [](const ::testing::TestParamInfo<std::string>& info) {

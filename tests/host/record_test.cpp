@@ -255,15 +255,108 @@ TEST_F(Record, RestoreKeepsTheBackupsRunsTheRunsSinceAndRecordsItself) {
   }
 }
 
-// A failure after the backend's restore leaves the restored data in place and says where the
-// runs since the backup are.
+// The one-swap restore (ABI 1.3, restore_stage): the history joins the restored copy before its
+// only swap, so a failure right before that swap leaves the target exactly as it was: the
+// previous content and history, not the backup's, and no stage beside it.
+TEST_F(Record, ARestoreIntoAStageSwapsOnceAndAFailureBeforeItChangesNothing) {
+  ASSERT_EQ(dbtool({"init", "--yes"}).exit_code, 0);
+  auto b = dbtool({"backup", "--json"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const std::string file(json::parse(b.out).at("path").as_string());
+  ASSERT_EQ(dbtool({"migrate", "--yes", "--json-file", export_.string()}).exit_code, 0);
+  const json::array live = status().at("history").as_array();
+  ASSERT_EQ(live.size(), 2u);
+  const std::string users_before = sqlite_query(db_, "SELECT count(*), max(_uid) FROM users");
+
+  auto r = run_dbtool({"-v", "restore", "--db", db_.string(), "--yes", file},
+                      {{"DBTOOL_TEST_FAULT", "before-history-commit"}}, dir_);
+  EXPECT_EQ(r.exit_code, 1);
+  EXPECT_NE(r.err.find("restore: into a stage, one swap"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("restored " + db_.string()), std::string::npos) << "no swap happened: " << r.err;
+  EXPECT_EQ(sqlite_query(db_, "SELECT count(*), max(_uid) FROM users"), users_before)
+      << "the migrated data, not the backup's";
+  EXPECT_EQ(status().at("history").as_array(), live) << "the history as it was";
+  for (const auto& e : fs::directory_iterator(db_.parent_path()))
+    EXPECT_EQ(e.path().filename().string().find(".dbtool-stage-"), std::string::npos) << e.path() << " left behind";
+
+  // Without the fault: the backup's data, its run, the run since and the restore, one swap.
+  r = run_dbtool({"-v", "restore", "--db", db_.string(), "--yes", "--json", file}, {}, dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("restore: into a stage, one swap"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("merged through a rebuild"), std::string::npos) << r.err;
+  const json::object out = json::parse(r.out).as_object();
+  EXPECT_EQ(out.at("history"), (json::object{{"from_backup", 1}, {"since_backup", 1}, {"recorded", true}})) << r.out;
+  const json::array history = status().at("history").as_array();
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(history[0], live[0]);
+  EXPECT_EQ(without_id(history[1]), without_id(live[1])) << "the migrate since the backup";
+  EXPECT_GT(history[1].at("id").as_int64(), history[0].at("id").as_int64());
+  EXPECT_GT(history[2].at("id").as_int64(), history[1].at("id").as_int64());
+  EXPECT_EQ(history[2].at("operation"), "restore");
+  EXPECT_EQ(sqlite_count(db_, "users"), 5) << "init's defaults, as backed up";
+  EXPECT_EQ(sqlite_query(db_, "PRAGMA application_id"), "0\n") << "the backup's marker is not restored";
+  EXPECT_EQ(sqlite_query(db_, "SELECT count(*) FROM sqlite_master WHERE name = 'dbtool_backup_manifest'"), "0\n");
+}
+
+// A backup of a database no dbtool run made holds no history: the restore stage gets the table
+// created, and the restore row names the structure the backup holds.
+TEST_F(Record, ARestoreOfABackupWithoutHistoryRecordsItselfWithTheBackupsStructure) {
+  sqlite_exec(db_,
+              "CREATE TABLE notes (id INTEGER PRIMARY KEY, body TEXT NOT NULL);"
+              "INSERT INTO notes (body) VALUES ('a'), ('b');");
+  auto b = dbtool({"backup", "--json"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const std::string file(json::parse(b.out).at("path").as_string());
+  sqlite_exec(db_, "INSERT INTO notes (body) VALUES ('after the backup')");
+  auto r = dbtool({"restore", "--yes", "--json", file});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const json::object out = json::parse(r.out).as_object();
+  EXPECT_EQ(out.at("history"), (json::object{{"from_backup", 0}, {"since_backup", 0}, {"recorded", true}})) << r.out;
+  EXPECT_EQ(out.at("tables"), (json::array{json::object{{"name", "notes"}, {"rows", 2}}})) << r.out;
+  EXPECT_EQ(out.at("rows"), 2) << r.out;
+  const json::array history = status().at("history").as_array();
+  ASSERT_EQ(history.size(), 1u);
+  EXPECT_EQ(history[0].at("operation"), "restore");
+  EXPECT_EQ(history[0].at("schema_name"), "restored");
+  EXPECT_EQ(history[0].at("schema_checksum").as_string().size(), 64u) << history[0];
+  EXPECT_EQ(sqlite_count(db_, "notes"), 2);
+}
+
+// A backend plugin built against ABI 1.2 (its table ends before restore_stage) restores the old
+// way: the backend's restore, then the history merged through a rebuild, to the same history.
+TEST_F(Record, APluginBuiltAgainstAbi12RestoresThroughTheRebuildToTheSameHistory) {
+  ASSERT_EQ(dbtool({"init", "--yes"}).exit_code, 0);
+  auto b = dbtool({"backup", "--json"});
+  ASSERT_EQ(b.exit_code, 0) << b.err;
+  const std::string file(json::parse(b.out).at("path").as_string());
+  ASSERT_EQ(dbtool({"migrate", "--yes", "--json-file", export_.string()}).exit_code, 0);
+  const json::array live = status().at("history").as_array();
+  auto r = run_dbtool({"-v", "--plugin-dir", DBTOOL_TEST_V12_PLUGIN_DIR, "restore", "--backend", "sqlite-v12", "--db",
+                       db_.string(), "--yes", "--json", file},
+                      {}, dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("merged through a rebuild"), std::string::npos) << r.err;
+  EXPECT_EQ(r.err.find("one swap"), std::string::npos) << r.err;
+  const json::object out = json::parse(r.out).as_object();
+  EXPECT_EQ(out.at("history"), (json::object{{"from_backup", 1}, {"since_backup", 1}, {"recorded", true}})) << r.out;
+  const json::array history = status().at("history").as_array();
+  ASSERT_EQ(history.size(), 3u);
+  EXPECT_EQ(without_id(history[1]), without_id(live[1]));
+  EXPECT_EQ(history[2].at("operation"), "restore");
+  EXPECT_EQ(sqlite_count(db_, "users"), 5);
+}
+
+// On the old path (a plugin without restore_stage), a failure after the backend's restore leaves
+// the restored data in place and says where the runs since the backup are.
 TEST_F(Record, ARestoreWhoseHistoryCannotBeMergedSaysSoAndKeepsTheData) {
   ASSERT_EQ(dbtool({"init", "--yes"}).exit_code, 0);
   auto b = dbtool({"backup", "--json"});
   ASSERT_EQ(b.exit_code, 0) << b.err;
   const std::string file(json::parse(b.out).at("path").as_string());
   ASSERT_EQ(dbtool({"migrate", "--yes", "--json-file", export_.string()}).exit_code, 0);
-  auto r = run_dbtool({"restore", "--db", db_.string(), "--yes", file},
+  auto r = run_dbtool({"--plugin-dir", DBTOOL_TEST_V12_PLUGIN_DIR, "restore", "--backend", "sqlite-v12", "--db",
+                       db_.string(), "--yes", file},
                       {{"DBTOOL_TEST_FAULT", "before-history-commit"}}, dir_);
   EXPECT_EQ(r.exit_code, 1);
   EXPECT_NE(r.err.find("restored " + db_.string() + " from " + file), std::string::npos) << r.err;
@@ -278,8 +371,10 @@ TEST_F(Record, ARestoreWhoseHistoryCannotBeMergedSaysSoAndKeepsTheData) {
     }
 }
 
-// A rebuild holds no views or triggers: a backup that has them is restored as it is, its views
-// and triggers kept, and the history left as the backup's, with a warning that says why.
+// A rebuild holds no views or triggers; a restore into a stage rebuilds nothing. A backup that
+// has them is restored with its views and triggers kept: into a stage with the history merged
+// and the restore recorded; through the old path (a 1.2 plugin) as it is, the history left as
+// the backup's, with a warning that says why.
 TEST_F(Record, ARestoreOfABackupWithViewsAndTriggersKeepsThem) {
   ASSERT_EQ(dbtool({"init", "--yes"}).exit_code, 0);
   sqlite_exec(db_,
@@ -290,9 +385,18 @@ TEST_F(Record, ARestoreOfABackupWithViewsAndTriggersKeepsThem) {
   const std::string file(json::parse(b.out).at("path").as_string());
   auto r = dbtool({"restore", "--yes", file});
   ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(r.err.find("cannot be rebuilt"), std::string::npos) << r.err;
+  EXPECT_EQ(status().at("history").as_array().size(), 2u) << "the backup's run and the restore";
+  EXPECT_EQ(sqlite_query(db_, "SELECT count(*) FROM sqlite_master WHERE name IN ('active_users', 'users_touch')"),
+            "2\n")
+      << "the view and the trigger are restored";
+
+  r = run_dbtool({"--plugin-dir", DBTOOL_TEST_V12_PLUGIN_DIR, "restore", "--backend", "sqlite-v12", "--db",
+                  db_.string(), "--yes", file},
+                 {}, dir_);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("it holds view active_users, trigger users_touch"), std::string::npos) << r.err;
-  const json::object s = status();
-  EXPECT_EQ(s.at("history").as_array().size(), 1u) << "the backup's history";
+  EXPECT_EQ(status().at("history").as_array().size(), 1u) << "the backup's history";
   EXPECT_EQ(sqlite_query(db_, "SELECT count(*) FROM sqlite_master WHERE name IN ('active_users', 'users_touch')"),
             "2\n")
       << "the view and the trigger are restored";

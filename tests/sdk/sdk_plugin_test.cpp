@@ -48,21 +48,28 @@ TEST(SdkPlugin, MakeBackendApiSetsEachSlotByNameAndLeavesTheRestNull) {
   EXPECT_EQ(api.describe_schema, nullptr);
   EXPECT_EQ(api.verify_backup, nullptr);
   EXPECT_EQ(api.describe_uri, nullptr);
+  EXPECT_EQ(api.restore_stage, nullptr);
   EXPECT_FALSE(DBTOOL_HAS_SLOT(&api, restore));
   EXPECT_TRUE(DBTOOL_HAS_SLOT(&api, backup));
 }
 
-// The optional slots of 1.1 and 1.2 are filled by name like the others.
+// The optional slots of 1.1, 1.2 and 1.3 are filled by name like the others.
 struct WithUris : Minimal {
   static dbtool_status verify_backup(dbtool_session*, const char*, dbtool_text*, dbtool_error*) { return DBTOOL_OK; }
   static dbtool_status describe_uri(const char*, dbtool_text*, dbtool_error*) { return DBTOOL_OK; }
+  static dbtool_status restore_stage(dbtool_session*, const char*, const char*, dbtool_stage**, dbtool_text*,
+                                     dbtool_error*) {
+    return DBTOOL_OK;
+  }
 };
 
-TEST(SdkPlugin, MakeBackendApiSetsVerifyBackupAndDescribeUri) {
+TEST(SdkPlugin, MakeBackendApiSetsVerifyBackupDescribeUriAndRestoreStage) {
   const dbtool_backend_api api = dbtool::sdk::make_backend_api<WithUris>();
   EXPECT_EQ(api.verify_backup, &WithUris::verify_backup);
   EXPECT_EQ(api.describe_uri, &WithUris::describe_uri);
+  EXPECT_EQ(api.restore_stage, &WithUris::restore_stage);
   EXPECT_TRUE(DBTOOL_HAS_SLOT(&api, describe_uri));
+  EXPECT_TRUE(DBTOOL_HAS_SLOT(&api, restore_stage));
 }
 
 struct Source {

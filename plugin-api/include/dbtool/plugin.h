@@ -42,7 +42,7 @@ extern "C" {
 #define DBTOOL_ABI_MINOR_OF(v) ((uint32_t)(v)&0xFFFFu)
 
 #define DBTOOL_ABI_VERSION_MAJOR 1
-#define DBTOOL_ABI_VERSION_MINOR 2
+#define DBTOOL_ABI_VERSION_MINOR 3
 #define DBTOOL_ABI_VERSION DBTOOL_ABI_MAKE(DBTOOL_ABI_VERSION_MAJOR, DBTOOL_ABI_VERSION_MINOR)
 
 /* Non-zero when the function table `table` (any dbtool_*_api, which starts with struct_size)
@@ -366,6 +366,26 @@ struct dbtool_backend_api {
    * the host treats the URI as opaque: passed as given, displayed with any password removed,
    * named after its last path segment, a password asked for when it names a user). */
   dbtool_status (*describe_uri)(const char* uri, dbtool_text* out, dbtool_error* error);
+
+  /* ---- Since ABI 1.3: a restore that more rows join before its one swap ----
+   *
+   * Verifies the backup `path` exactly as `restore` must (a `verify_backup` of the same,
+   * unchanged file earlier in this session may stand for the check, as for `restore`), then
+   * makes a stage that starts as the restored copy of the backup: every table as the backup
+   * holds it, the backup's own marker and manifest removed. `schema_json` is a portable schema
+   * of the tables the caller will append to: one the backup lacks is created; one it holds is
+   * kept as it is. On such a stage `stage_load` APPENDS rows to a table of `schema_json` (an
+   * auto_increment column continues after the highest id present), `stage_count` counts, and
+   * `stage_commit` checks what was appended (at least the foreign keys of the tables loaded
+   * into; the backup's own content was verified when the stage was made) and swaps the stage in
+   * as one atomic step, under the same DBTOOL_ERR_CONFLICT rule as `restore` (the baseline is
+   * the session's last `backup`, else this call). `stage_abort` removes it; the target is
+   * untouched until the commit. report: as `restore`'s, describing the copy before anything is
+   * appended. On failure no stage is left and *out is NULL. One stage per session at a time.
+   * Optional: used only with DBTOOL_CAP_RESTORE; NULL means the host restores, then rebuilds
+   * (CONTRACT.md, "Restoring into a stage"). */
+  dbtool_status (*restore_stage)(dbtool_session* session, const char* path, const char* schema_json, dbtool_stage** out,
+                                 dbtool_text* report, dbtool_error* error);
 };
 
 /* ---------------------------------------------------------------------------------------

@@ -64,6 +64,7 @@ DBTOOL_SDK_DETECT_SLOT(snapshot_end)
 DBTOOL_SDK_DETECT_SLOT(describe_schema)
 DBTOOL_SDK_DETECT_SLOT(verify_backup)
 DBTOOL_SDK_DETECT_SLOT(describe_uri)
+DBTOOL_SDK_DETECT_SLOT(restore_stage)
 DBTOOL_SDK_DETECT_SLOT(fetch)
 #undef DBTOOL_SDK_DETECT_SLOT
 
@@ -104,6 +105,7 @@ dbtool_backend_api make_backend_api() {
   DBTOOL_SDK_SET_SLOT(describe_schema)
   DBTOOL_SDK_SET_SLOT(verify_backup)
   DBTOOL_SDK_SET_SLOT(describe_uri)
+  DBTOOL_SDK_SET_SLOT(restore_stage)
   return api;
 }
 
