@@ -15,7 +15,6 @@
 #include <cstring>
 #include <fstream>
 #include <random>
-#include <thread>
 
 namespace dbtool::sqlite {
 namespace fs = std::filesystem;
@@ -408,9 +407,10 @@ dbtool_status Backend::backup(dbtool_session* s, const char* path, dbtool_text* 
     Connection dest(file, SQLITE_OPEN_READWRITE);
     // The file is flushed once, after it is sealed and before it gets its name (a crash before
     // leaves a partial file the next backup removes): the copy and the manifest need neither a
-    // journal nor flushes of their own, and the kernel writes the pages back while they are
-    // checked.
+    // journal nor flushes of their own, and the device writes the pages while the copy and the
+    // checks keep the cores busy.
     dest.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF", "backup");
+    BackgroundFlush flushing(file);
     std::string want;
     {
       // The copy and the counts it is checked against come from one snapshot of the target;
@@ -433,13 +433,6 @@ dbtool_status Backend::backup(dbtool_session* s, const char* path, dbtool_text* 
       recorded[std::string(t.at("name").as_string())].rows = t.at("rows").to_number<int64_t>();
     write_manifest(dest, recorded, kManifestSealed);
     dest.close();
-    // The disk writes the copy back on a thread of its own (mostly waiting for the device) while
-    // the two checks below keep the cores busy; the fsync after the seal then finds it written.
-    std::thread flusher(start_flush, file);
-    struct JoinOnExit {
-      std::thread& thread;
-      ~JoinOnExit() { thread.join(); }
-    } join_flusher{flusher};
     const std::string what = "backup " + file.string();
     Contents got;
     Seal seal;

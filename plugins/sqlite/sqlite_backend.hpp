@@ -13,6 +13,7 @@
 #include <boost/json.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <filesystem>
 #include <functional>
 #include <map>
@@ -20,6 +21,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace dbtool::sqlite {
@@ -81,9 +83,24 @@ void check_foreign_keys(Connection& c, const std::string& what, const std::strin
 // if it failed, else `second`'s.
 void side_by_side(const std::function<void()>& first, const std::function<void()>& second);
 void fsync_path(const std::filesystem::path& p);
-// Starts writing the file's dirty pages to disk without waiting (sync_file_range), so that a
-// later fsync_path finds most of them written: the disk works while the CPU checks the file.
-void start_flush(const std::filesystem::path& p);
+// While it lives, a thread of its own starts writing the file's dirty pages to disk every 50 ms
+// (sync_file_range), so that the device works while the CPU copies and checks the file and a
+// later fsync_path finds most of it written. Only a head start: fsync_path is what makes it
+// durable and says what failed.
+class BackgroundFlush {
+ public:
+  explicit BackgroundFlush(const std::filesystem::path& p);
+  ~BackgroundFlush();
+  BackgroundFlush(const BackgroundFlush&) = delete;
+  BackgroundFlush& operator=(const BackgroundFlush&) = delete;
+
+ private:
+  int fd_ = -1;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;  // guarded by mutex_
+  std::thread thread_;
+};
 
 // The backup manifest (backup_check.cpp): a table in every backup file recording each table's
 // rows at backup time and how the content is proven. Manifests of version 1 (no version column,

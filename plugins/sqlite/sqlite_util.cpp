@@ -8,6 +8,7 @@
 
 #include <cctype>
 #include <cerrno>
+#include <chrono>
 #include <cstdio>
 #include <exception>
 #include <thread>
@@ -255,11 +256,32 @@ void fsync_path(const std::filesystem::path& p) {
   if (rc != 0) throw Failure(DBTOOL_ERR_IO, "cannot sync " + p.string() + " to disk");
 }
 
-void start_flush(const std::filesystem::path& p) {
-  int fd = ::open(p.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) return;  // only a head start: fsync_path later says what failed
-  ::sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WRITE);
-  ::close(fd);
+BackgroundFlush::BackgroundFlush(const std::filesystem::path& p) : fd_(::open(p.c_str(), O_RDONLY | O_CLOEXEC)) {
+  if (fd_ < 0) return;  // only a head start: the caller's fsync_path says what failed
+  thread_ = std::thread([this] {
+    // Each call starts writing what became dirty since the last one (pages already being written
+    // are skipped); it may wait while the device's queue is full, which is why it has a thread.
+    std::unique_lock<std::mutex> lock(mutex_);
+    do {
+      lock.unlock();
+      ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+      lock.lock();
+    } while (!wake_.wait_for(lock, std::chrono::milliseconds(50), [this] { return stopping_; }));
+    lock.unlock();
+    ::sync_file_range(fd_, 0, 0, SYNC_FILE_RANGE_WRITE);
+  });
+}
+
+BackgroundFlush::~BackgroundFlush() {
+  if (thread_.joinable()) {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      stopping_ = true;
+    }
+    wake_.notify_one();
+    thread_.join();
+  }
+  if (fd_ >= 0) ::close(fd_);
 }
 
 namespace {
