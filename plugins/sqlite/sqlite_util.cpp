@@ -191,8 +191,9 @@ void check_integrity(Connection& c, const std::string& what, bool thorough) {
   if (ok != "ok") throw Failure(DBTOOL_ERR_DATA, what + ": integrity check failed: " + ok);
 }
 
-void check_foreign_keys(Connection& c, const std::string& what) {
-  Statement st(c.get(), "PRAGMA foreign_key_check");
+void check_foreign_keys(Connection& c, const std::string& what, const std::string& table) {
+  Statement st(c.get(), table.empty() ? std::string("PRAGMA foreign_key_check")
+                                      : "PRAGMA foreign_key_check(" + quote_identifier(table) + ")");
   int rc = sqlite3_step(st.get());
   if (rc == SQLITE_ROW) {
     std::string table = reinterpret_cast<const char*>(sqlite3_column_text(st.get(), 0));
