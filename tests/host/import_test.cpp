@@ -254,14 +254,14 @@ TEST_F(ImportPath, EveryBuiltReferenceFindsARowTheImportEmitted) {
   ImportOptions options;
   options.reject_sink = &rejects;
   Collected c = import({file("export.json", R"([
-      {"uid": "a", "name": "A", "password": "h", "sections": [{"abbreviation": "S1", "id": 10}]},
-      {"uid": "b", "name": "B", "password": "h", "sections": [{"abbreviation": "NEW"}, {"name": "no key"}]},
-      {"uid": "c", "name": "C", "password": "h", "sections": [{"abbreviation": "NEW"}, {"abbreviation": "S1"}]},
+      {"uid": "a", "name": "A", "password": "h", "sections": [{"abbreviation": "S1", "name": "S", "id": 10}]},
+      {"uid": "b", "name": "B", "password": "h", "sections": [{"abbreviation": "NEW", "name": "N"}, {"name": "no key"}]},
+      {"uid": "c", "name": "C", "password": "h", "sections": [{"abbreviation": "NEW", "name": "N"}, {"abbreviation": "S1"}]},
       {"id": 40, "uid": "d", "name": "D", "password": "h", "sections": [{"abbreviation": "S1"}, {"abbreviation": "S1"}]}])"),
                         file("defaults.json", R"([{"uid": "e", "name": "E", "password": "h",
-                                                   "sections": [{"abbreviation": "NEW"}, {"abbreviation": "D1"}]}])")},
+                                                   "sections": [{"abbreviation": "NEW"}, {"abbreviation": "D1", "name": "D"}]}])")},
                        options);
-  EXPECT_EQ(c.report.records_rejected, 1);
+  EXPECT_EQ(c.report.records_rejected, 1) << rejects.str();
   std::set<std::string> users, sections;
   for (const auto& u : c.rows["users"]) users.insert(u[0]);
   for (const auto& s : c.rows["sections"]) sections.insert(s[0]);
