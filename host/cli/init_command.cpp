@@ -48,6 +48,7 @@ void add_init_command(CLI::App& app, GlobalOptions& g) {
     RebuildOptions ro{"init", "defaults", opts.yes, opts.backup_dir};
     ro.drop_unknown = drop_unknown;
     run.default_password_hash = [] { return default_password_hash(kBuiltinTestPassword); };
+    ro.guaranteed_foreign_keys = foreign_keys_the_import_builds(setup.schema, run);
     boost::json::object report = rebuild(
         session, target, schema, ro, [&](BackendStage& stage) { return import_into_stage(stage, setup.schema, run); });
     if (opts.json)

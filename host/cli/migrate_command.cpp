@@ -239,6 +239,8 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
     run.batch_rows = o.batch_rows;
     run.default_password_hash = [] { return default_password_hash(o.with_defaults ? "123Qwerty!" : nullptr); };
     ro.source = extracted.source;
+    // Only on this path: a database source's rows were not built by dbtool's importer.
+    ro.guaranteed_foreign_keys = foreign_keys_the_import_builds(setup.schema, run);
     json::object report = rebuild(session, target, schema, ro, [&](BackendStage& stage) {
       LoadOutcome out = import_into_stage(stage, setup.schema, run);
       out.details["sources"] = extracted.to_json();

@@ -37,6 +37,44 @@ std::string FieldPath::str() const {
   return s;
 }
 
+namespace {
+
+// Whether `fk` of `n.table` is one of the two links map_element() builds for the nested map `n`.
+bool built_link(const PortableForeignKey& fk, const ImportMapping& m, const NestedMap& n) {
+  if (fk.columns.size() != 1) return false;
+  auto is = [&](const PortableTable& child, int column, const PortableTable& parent, int ref) {
+    const PortableColumn& c = child.columns[static_cast<size_t>(column)];
+    const PortableColumn& p = parent.columns[static_cast<size_t>(ref)];
+    // The same type on both sides, so the database compares the very value that was copied.
+    return fk.columns[0] == c.name && fk.ref_table == parent.name && fk.ref_columns[0] == p.name && c.type == p.type;
+  };
+  if (is(*n.table, n.parent_column, *m.table, n.parent_from)) return true;
+  return n.lookup && is(*n.table, n.lookup->ref_column, *n.lookup->table, n.lookup->id_column);
+}
+
+}  // namespace
+
+std::set<std::string> foreign_keys_built_by(const ImportMapping& m, const Schema& schema) {
+  std::set<std::string> out;
+  for (const auto& t : schema.tables) {
+    // Rows that carry the export's own values: nothing about their keys is known.
+    bool export_values = m.table->name == t.name;
+    for (const auto& n : m.nested)
+      if (n.lookup && n.lookup->table->name == t.name) export_values = true;
+    if (export_values) continue;
+    for (const auto& fk : t.foreign_keys) {
+      bool fed = false, built = true;
+      for (const auto& n : m.nested)
+        if (n.table->name == t.name) {
+          fed = true;
+          built = built && built_link(fk, m, n);
+        }
+      if (fed && built) out.insert(fk.name);
+    }
+  }
+  return out;
+}
+
 RecordMapper::RecordMapper(const Schema& schema, const ImportMapping& mapping, const ImportOptions& options,
                            ImportReport& report)
     : schema_(schema), m_(mapping), options_(options), report_(report), lookups_(schema.tables.size()) {

@@ -18,6 +18,7 @@
 #include <cstdint>
 #include <deque>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <unordered_map>
@@ -97,6 +98,16 @@ struct MappedRecord {
   std::vector<PendingRow> rows;  // the record's own row first, then look-up rows, then children
   const Cell* row_cells(const PendingRow& r) const { return cells.data() + r.first; }
 };
+
+// The names of the foreign keys that every row the mapper emits satisfies by construction, so
+// the host may tell the backend not to check them again (CONTRACT.md, "guaranteed_by_host"). A
+// nested row's parent column copies the value of the record's own row, emitted with it; its
+// look-up column holds the id of a look-up row emitted with it or by an earlier record that
+// was loaded (map() is all-or-nothing and commit() publishes keys only of records whose rows are
+// appended). A key qualifies when it is exactly such a link, between columns of one type, and
+// every producer of its table's rows is a nested map with that link: a key on the record's own
+// table or on a look-up table carries the export's values and is never vouched for.
+std::set<std::string> foreign_keys_built_by(const ImportMapping& mapping, const Schema& schema);
 
 class RecordMapper {
  public:

@@ -2,6 +2,7 @@
 #include "ops/import_load.hpp"
 
 #include "import/export_import.hpp"
+#include "import/record_mapper.hpp"
 #include "ops/table_digest.hpp"
 #include "plugins/host_services.hpp"
 #include "util/error.hpp"
@@ -81,6 +82,10 @@ LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const I
     if (first) fault_point("mid-load");
     first = false;
   });
+}
+
+std::set<std::string> foreign_keys_the_import_builds(const Schema& schema, const ImportRun& run) {
+  return foreign_keys_built_by(load_mapping(run.mapping_file, schema), schema);
 }
 
 LoadOutcome import_without_loading(const Schema& schema, const ImportRun& run) {

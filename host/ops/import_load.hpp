@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <functional>
 #include <optional>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -28,6 +29,11 @@ struct ImportRun {
 // Loads the files through the mapping into the stage and returns the rows each table should
 // hold and the import report. Throws dbtool::Error (kDataError for unmappable records).
 LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const ImportRun& run);
+
+// The foreign keys every row of this import satisfies by construction (foreign_keys_built_by:
+// the mapping's parent and look-up links), default data included: what RebuildOptions::
+// guaranteed_foreign_keys may hold for it.
+std::set<std::string> foreign_keys_the_import_builds(const Schema& schema, const ImportRun& run);
 
 // The same import with every record mapped, counted and digested but loaded nowhere (for plan
 // and verify): the rows and checksums a run would load. A reject file is still written when

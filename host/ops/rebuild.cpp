@@ -80,6 +80,19 @@ void guard_against_shrink(const json::object& before, const json::array& staged,
   report["shrunk"] = std::move(shrunk);
 }
 
+// Sets guaranteed_by_host on exactly the keys the loader vouches for, when the backend reads
+// the flag, and clears it everywhere else (the host is the only one who may set it). Returns
+// their names, for the report.
+json::array mark_guaranteed_keys(Schema& full, const RebuildOptions& options, bool backend_reads_it) {
+  json::array marked;
+  for (auto& t : full.tables)
+    for (auto& fk : t.foreign_keys) {
+      fk.guaranteed_by_host = backend_reads_it && options.guaranteed_foreign_keys.count(fk.name) > 0;
+      if (fk.guaranteed_by_host) marked.emplace_back(fk.name);
+    }
+  return marked;
+}
+
 void record_run(BackendStage& stage, const Schema& schema, const RebuildOptions& options, const std::string& started,
                 const json::object& report) {
   write_history(stage, json::array{history_row(options.operation, started, schema.name, schema.version, schema.checksum,
@@ -181,6 +194,8 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
     // 3. Build the new schema beside the target and load it.
     Schema full = schema;
     add_history_table(full);
+    report["foreign_keys_guaranteed"] =
+        mark_guaranteed_keys(full, options, session.can(DBTOOL_CAP_HOST_GUARANTEED_KEYS));
     std::unique_ptr<BackendStage> stage = session.begin_stage(sdk::portable_schema_json(full));
     fault_point("after-stage");
     const auto t_load = std::chrono::steady_clock::now();

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 
 namespace dbtool {
@@ -29,6 +30,11 @@ struct RebuildOptions {
   // Tables of the target the schema does not know are listed before anything happens; with
   // `yes` (nobody to ask) the run is refused unless drop_unknown.
   bool drop_unknown = false;
+  // Foreign keys that every row the loader brings satisfies by construction (the JSON importer's
+  // own links, foreign_keys_built_by()); empty for a database source, whose rows dbtool did not
+  // build. A backend announcing DBTOOL_CAP_HOST_GUARANTEED_KEYS is told, and may skip checking
+  // them at the cut-over; every other key is still checked.
+  std::set<std::string> guaranteed_foreign_keys = {};
 };
 
 // What the loader put into the stage: rows per table as the source held them (the counts to

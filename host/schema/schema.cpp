@@ -25,9 +25,17 @@ Schema parse_schema(std::string_view text, const std::string& origin) {
   if (!s.checksum.empty()) fail("checksum", "unknown field (dbtool computes the checksum from the file)");
   if (s.name.empty()) fail("name", "missing");
   if (s.version == 0) fail("version", "expected a positive integer");
-  for (size_t i = 0; i < s.tables.size(); ++i)
-    if (s.tables[i].name == kHistoryTable)
-      fail("tables[" + std::to_string(i) + "] (" + s.tables[i].name + ").name", "reserved for dbtool's run history");
+  for (size_t i = 0; i < s.tables.size(); ++i) {
+    const std::string at = "tables[" + std::to_string(i) + "] (" + s.tables[i].name + ")";
+    if (s.tables[i].name == kHistoryTable) fail(at + ".name", "reserved for dbtool's run history");
+    // Only dbtool may vouch for a key, and only for rows its importer built (rebuild.cpp): a
+    // schema (a file, or what a database describes) that did so would turn the check off for every
+    // source, a database's too.
+    for (size_t f = 0; f < s.tables[i].foreign_keys.size(); ++f)
+      if (s.tables[i].foreign_keys[f].guaranteed_by_host)
+        fail(at + ".foreign_keys[" + std::to_string(f) + "].guaranteed_by_host",
+             "set by dbtool for the keys its importer builds, never given in a schema");
+  }
   s.origin = origin;
   s.checksum = sha256_hex(text);
   return s;

@@ -76,7 +76,7 @@ boost::json::array triggers_json(Connection& c);
 void verify_database(Connection& c, const std::string& what, bool thorough = true, bool foreign_keys = true);
 // Its two halves, for callers that run them side by side on two connections.
 void check_integrity(Connection& c, const std::string& what, bool thorough);
-// `table` non-empty: only the foreign keys of that table (PRAGMA foreign_key_check(table)).
+// Every table's foreign keys, or only `table`'s when it is given.
 void check_foreign_keys(Connection& c, const std::string& what, const std::string& table = "");
 // Runs `first` on a thread of its own and `second` on this one (each on its own connection:
 // whole-file reads side by side on two cores), waits for both, then throws `first`'s failure

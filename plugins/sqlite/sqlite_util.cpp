@@ -200,7 +200,7 @@ bool table_exists(Connection& c, const std::string& table) {
 }
 
 void check_foreign_keys(Connection& c, const std::string& what, const std::string& table) {
-  Statement st(c.get(), table.empty() ? "PRAGMA foreign_key_check"
+  Statement st(c.get(), table.empty() ? std::string("PRAGMA foreign_key_check")
                                       : "PRAGMA foreign_key_check(" + quote_identifier(table) + ")");
   int rc = sqlite3_step(st.get());
   if (rc == SQLITE_ROW) {

@@ -1032,6 +1032,71 @@ TEST_P(Conformance, ConstraintViolationsAreRefusedWithStatusAndSqlstate) {
   }
 }
 
+// A key the host vouches for ("guaranteed_by_host", ABI 1.3) may go unchecked, but no other:
+// a broken key without the flag is refused whether it sits in the same table as a guaranteed
+// one or in another, and the target keeps its data.
+TEST_P(Conformance, GuaranteedForeignKeysLeaveTheOtherKeysChecked) {
+  if (!(plugin_->capabilities & DBTOOL_CAP_HOST_GUARANTEED_KEYS))
+    GTEST_SKIP() << plugin_->name << " does not announce host-guaranteed keys";
+  const char* schema = R"({"name": "conformance", "version": 1, "checksum": "0", "tables": [
+    {"name": "parent", "columns": [{"name": "id", "type": "int64", "nullable": false},
+                                   {"name": "label", "type": "text", "max_length": 64, "nullable": false}],
+     "primary_key": ["id"]},
+    {"name": "child", "columns": [{"name": "id", "type": "int64", "nullable": false},
+                                  {"name": "vouched_id", "type": "int64"}, {"name": "checked_id", "type": "int64"}],
+     "primary_key": ["id"],
+     "foreign_keys": [{"name": "fk_child_vouched", "columns": ["vouched_id"],
+                       "references": {"table": "parent", "columns": ["id"]}, "guaranteed_by_host": true},
+                      {"name": "fk_child_checked", "columns": ["checked_id"],
+                       "references": {"table": "parent", "columns": ["id"]}, "guaranteed_by_host": false}]},
+    {"name": "other", "columns": [{"name": "id", "type": "int64", "nullable": false},
+                                  {"name": "parent_id", "type": "int64"}],
+     "primary_key": ["id"],
+     "foreign_keys": [{"name": "fk_other_parent", "columns": ["parent_id"],
+                       "references": {"table": "parent", "columns": ["id"]}}]}]})";
+  const std::vector<ColumnSpec> child_columns = {
+      {"id", ColumnType::Int64}, {"vouched_id", ColumnType::Int64}, {"checked_id", ColumnType::Int64}};
+  const std::vector<ColumnSpec> other_columns = {{"id", ColumnType::Int64}, {"parent_id", ColumnType::Int64}};
+  Session s = open();
+  {
+    Stage stage = begin(s.get(), schema);
+    load(stage.get(), "parent", kParentColumns, {parent_rows()});
+    load(stage.get(), "child", child_columns, {Rows{{1, 1, 2}, {2, 2, null_value()}}});
+    load(stage.get(), "other", other_columns, {Rows{{1, 2}}});
+    commit(stage);
+  }
+  struct Case {
+    const char* what;
+    Rows child, other;
+  } cases[] = {
+      {"a broken key beside a guaranteed one", {{3, 1, 99}}, {}},
+      {"a broken key in another table", {{3, 1, 1}}, {{2, 99}}},
+  };
+  for (const auto& c : cases) {
+    SCOPED_TRACE(c.what);
+    Stage stage = begin(s.get(), schema);
+    load(stage.get(), "parent", kParentColumns, {parent_rows()});
+    Err err;
+    int64_t rows = 0;
+    ArrowArrayStream in;
+    make_stream(child_columns, {c.child}, &in);
+    dbtool_status st = api_->stage_load(stage.get(), "child", &in, &rows, &err.e);
+    if (st == DBTOOL_OK && !c.other.empty()) {
+      make_stream(other_columns, {c.other}, &in);
+      st = api_->stage_load(stage.get(), "other", &in, &rows, &err.e);
+    }
+    if (st == DBTOOL_OK) {
+      dbtool_text report{};
+      st = api_->stage_commit(stage.release(), &report, &err.e);
+      take_text(report);
+    }
+    EXPECT_EQ(st, DBTOOL_ERR_CONSTRAINT) << err.message();
+    stage.reset();
+    EXPECT_EQ(read_rows(s.get(), "child").size(), 2u) << "the target keeps its rows";
+    EXPECT_EQ(read_rows(s.get(), "other").size(), 1u);
+  }
+}
+
 // The host copies dbtool_history rows with their ids, then appends one without: generated ids
 // continue above the explicit ones, within one stage and across loads.
 TEST_P(Conformance, AutoIncrementContinuesAfterExplicitIds) {

@@ -66,6 +66,8 @@ TEST(DatabaseSource, OldShapeSqliteToSqliteKeepsEveryTableRowIdAndPassword) {
   EXPECT_EQ(testing::read_bytes(o.db), before) << "the source database changed";
   json::object report = parse_report(r.out);
   EXPECT_EQ(report.at("source").as_string(), sqlite_uri(o.db));
+  // dbtool did not build these rows, so it vouches for none of their keys.
+  EXPECT_EQ(report.at("foreign_keys_guaranteed"), json::array{});
   // The reconciliation adds up per table, and the dropped column is named with its reason.
   for (const auto& t : report.at("database_source").at("tables").as_array()) {
     const auto& o2 = t.as_object();
@@ -266,6 +268,23 @@ TEST(DatabaseSource, OneSnapshotWhileAWriterCommitsDuringTheRead) {
   EXPECT_EQ(still.out, "1\n") << "the writer's commit did not happen during the run";
 }
 
+// Rows that break a foreign key in the source database (SQLite enforces none unless asked): the
+// host vouches for no key of a database source, so the backend checks them all and the run is
+// refused at the cut-over with the table named; the target is not created.
+TEST(DatabaseSource, ABrokenForeignKeyInTheSourceFailsTheMigration) {
+  OldDb o = make_old_db("current", 20);
+  auto orphan = run_program(
+      "sqlite3", {o.db.string(), "INSERT INTO user_sections (user_id, section_id, year) VALUES (999999, 1, 2026);"});
+  ASSERT_EQ(orphan.exit_code, 0) << orphan.err;
+  fs::path target = o.dir / "new.db";
+  auto r = run_dbtool({"migrate", "--yes", "--source", sqlite_uri(o.db), "--db", target.string()});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("a row of user_sections"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("refers to a missing row of users"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
+  EXPECT_FALSE(fs::exists(target));
+}
+
 // The files of a folder (a stage left behind would show here).
 std::set<std::string> files_in(const fs::path& dir) {
   std::set<std::string> names;
@@ -416,6 +435,21 @@ TEST(DatabaseSourceMysql, SqliteToMariadbAndBackKeepsEverything) {
     EXPECT_EQ(check_migrated(o, back, shape == "old"), "") << shape;
     EXPECT_TRUE(parse_report(out.out).at("database_source").at("skipped_history").as_bool());
   }
+}
+
+// The same broken key into MariaDB, whose stage checks keys with its own query at the commit.
+TEST(DatabaseSourceMysql, ABrokenForeignKeyInTheSourceFailsTheMigration) {
+  REQUIRE_MYSQL(server);
+  OldDb o = make_old_db("current", 20);
+  auto orphan = run_program(
+      "sqlite3", {o.db.string(), "INSERT INTO user_sections (user_id, section_id, year) VALUES (7, 999999, 2026);"});
+  ASSERT_EQ(orphan.exit_code, 0) << orphan.err;
+  std::string uri = testing::fresh_database_uri(server->uri, "dbsrcfk");
+  auto r = run_dbtool({"migrate", "--yes", "--json", "--source", sqlite_uri(o.db), "--db", uri},
+                      {{"DBTOOL_DB_PASSWORD", server->password}});
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("1 rows of user_sections refer to missing rows of sections"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
 }
 
 // The reader fails mid-way on either side of MariaDB: reading from it (the target SQLite file

@@ -267,9 +267,14 @@ TEST_F(HardeningTest, ATermSignalStopsTheRunWithinASecond) {
   }
   fs::path f = dir_ / "slow.json";
   write_bytes(f, text + "]");
+  // The signal goes once the backup of the target is made (its line on stderr), when the import
+  // has begun: at a point of the run, not after a time that a faster build may outrun.
+  const fs::path log = dir_ / "stderr.log";
   std::vector<std::string> args = {"-c",
-                                   "\"$0\" \"$@\" & pid=$!; sleep 0.4; kill -TERM $pid; t0=$(date +%s%N); wait $pid; "
-                                   "rc=$?; echo \"rc=$rc ms=$((($(date +%s%N)-t0)/1000000))\"",
+                                   "\"$0\" \"$@\" 2>\"$LOG\" & pid=$!; "
+                                   "for i in $(seq 2000); do grep -q '^backup: ' \"$LOG\" 2>/dev/null && break; "
+                                   "sleep 0.005; done; kill -TERM $pid; t0=$(date +%s%N); wait $pid; "
+                                   "rc=$?; echo \"rc=$rc ms=$((($(date +%s%N)-t0)/1000000))\"; cat \"$LOG\" >&2",
                                    testing::dbtool_binary().string(),
                                    "migrate",
                                    "--db",
@@ -277,7 +282,7 @@ TEST_F(HardeningTest, ATermSignalStopsTheRunWithinASecond) {
                                    "--json-file",
                                    f.string(),
                                    "--yes"};
-  auto r = testing::run_program("/bin/bash", args);
+  auto r = testing::run_program("/bin/bash", args, {{"LOG", log.string()}});
   ASSERT_EQ(r.exit_code, 0) << r.err;
   ASSERT_NE(r.out.find("rc=130 "), std::string::npos) << r.out << r.err;
   int ms = std::stoi(r.out.substr(r.out.find("ms=") + 3));

@@ -2,13 +2,16 @@
 // a sink that collects every batch, so each mapping step is checked row by row — ids, look-up
 // rows, the all-or-nothing rule for a record that fails half-way, counters, and the errors.
 #include "import/export_import.hpp"
+#include "import/record_mapper.hpp"
 #include "run_dbtool.hpp"
 #include "util/error.hpp"
 
 #include <gtest/gtest.h>
 
 #include <filesystem>
+#include <functional>
 #include <map>
+#include <set>
 #include <sstream>
 #include <string>
 #include <vector>
@@ -204,6 +207,69 @@ TEST_F(ImportPath, LaterFilesAddOnlyWhatTheExportLacks) {
   EXPECT_EQ(c.rows["users"][1], (Row{"4", "Guest", "guest", "?", "g", "User", "NULL", "false"}));
   EXPECT_EQ(c.rows["user_sections"], (std::vector<Row>{{"3", "5", "NULL"}, {"4", "5", "NULL"}}));
   EXPECT_EQ(c.report.records_skipped, 1);
+}
+
+// The keys the host vouches for on the JSON-import path: exactly the mapping's parent and look-up
+// links, and none once anything about a key does not match such a link.
+TEST_F(ImportPath, TheMapperVouchesOnlyForTheLinksItBuilds) {
+  EXPECT_EQ(foreign_keys_built_by(mapping_, schema_),
+            (std::set<std::string>{"fk_user_sections_user", "fk_user_sections_section"}));
+  const fs::path mapping_file = testing::source_dir() / "schemas" / "import-mapping.json";
+  auto vouched_with = [&](const std::function<void(Schema&)>& change) {
+    Schema s = schema_;
+    change(s);
+    return foreign_keys_built_by(load_mapping(mapping_file, s), s);
+  };
+  auto table = [](Schema& s, const char* name) -> PortableTable& {
+    for (auto& t : s.tables)
+      if (t.name == name) return t;
+    throw std::runtime_error(name);
+  };
+  // A key on a column the export fills (year) is the export's business, not the mapper's.
+  EXPECT_EQ(
+      vouched_with([&](Schema& s) {
+        table(s, "user_sections").foreign_keys.push_back({"fk_year", {"year"}, "users", {"id"}, "no action", false});
+      }),
+      (std::set<std::string>{"fk_user_sections_user", "fk_user_sections_section"}));
+  // Another referenced column than the one the link copies.
+  EXPECT_EQ(vouched_with([&](Schema& s) { table(s, "user_sections").foreign_keys[0].ref_columns = {"_pfp"}; }),
+            (std::set<std::string>{"fk_user_sections_section"}));
+  // Columns of two types: the database would compare converted values.
+  EXPECT_EQ(vouched_with([&](Schema& s) { table(s, "user_sections").columns[1].type = "text"; }),
+            (std::set<std::string>{"fk_user_sections_user"}));
+  // A key on the record's own table or a look-up table holds the export's values.
+  EXPECT_EQ(vouched_with([&](Schema& s) {
+              table(s, "sections")
+                  .foreign_keys.push_back({"fk_sections_self", {"id"}, "sections", {"id"}, "no action", false});
+              table(s, "users").foreign_keys.push_back({"fk_users_self", {"id"}, "users", {"id"}, "no action", false});
+            }),
+            (std::set<std::string>{"fk_user_sections_user", "fk_user_sections_section"}));
+}
+
+// What the vouching rests on: every user_sections row the import emits refers to a user and a
+// section it emitted too, across files and after a record that failed half-way (rejected after
+// meeting a new section, which must not count as loaded).
+TEST_F(ImportPath, EveryBuiltReferenceFindsARowTheImportEmitted) {
+  std::ostringstream rejects;
+  ImportOptions options;
+  options.reject_sink = &rejects;
+  Collected c = import({file("export.json", R"([
+      {"uid": "a", "name": "A", "password": "h", "sections": [{"abbreviation": "S1", "name": "S", "id": 10}]},
+      {"uid": "b", "name": "B", "password": "h", "sections": [{"abbreviation": "NEW", "name": "N"}, {"name": "no key"}]},
+      {"uid": "c", "name": "C", "password": "h", "sections": [{"abbreviation": "NEW", "name": "N"}, {"abbreviation": "S1"}]},
+      {"id": 40, "uid": "d", "name": "D", "password": "h", "sections": [{"abbreviation": "S1"}, {"abbreviation": "S1"}]}])"),
+                        file("defaults.json", R"([{"uid": "e", "name": "E", "password": "h",
+                                                   "sections": [{"abbreviation": "NEW"}, {"abbreviation": "D1", "name": "D"}]}])")},
+                       options);
+  EXPECT_EQ(c.report.records_rejected, 1) << rejects.str();
+  std::set<std::string> users, sections;
+  for (const auto& u : c.rows["users"]) users.insert(u[0]);
+  for (const auto& s : c.rows["sections"]) sections.insert(s[0]);
+  ASSERT_EQ(c.rows["user_sections"].size(), 6u);
+  for (const auto& us : c.rows["user_sections"]) {
+    EXPECT_EQ(users.count(us[0]), 1u) << "user_id " << us[0];
+    EXPECT_EQ(sections.count(us[1]), 1u) << "section_id " << us[1];
+  }
 }
 
 }  // namespace

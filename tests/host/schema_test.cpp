@@ -129,6 +129,14 @@ TEST(Schema, FileRules) {
           R"({"name":"x","version":1,"tables":[{"name":"dbtool_history","columns":[{"name":"a","type":"int64"}]}]})"),
       "bad.json: tables[0] (dbtool_history).name: reserved for dbtool's run history");
   EXPECT_EQ(error_of(R"({"name":"x","version":1,)" + tables + "}"), "");
+  // Only dbtool vouches for a key, for rows its importer built; a schema never does.
+  EXPECT_EQ(
+      error_of(
+          R"({"name":"x","version":1,"tables":[{"name":"t","columns":[{"name":"a","type":"int64","nullable":false}],
+              "primary_key":["a"],"foreign_keys":[{"name":"f","columns":["a"],"references":{"table":"t","columns":["a"]},
+              "guaranteed_by_host":true}]}]})"),
+      "bad.json: tables[0] (t).foreign_keys[0].guaranteed_by_host: set by dbtool for the keys its importer builds, "
+      "never given in a schema");
 }
 
 TEST(Schema, IdentifierRules) {

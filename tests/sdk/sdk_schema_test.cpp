@@ -132,6 +132,28 @@ TEST(SdkSchema, TheDocumentKeysAreReadWhenPresent) {
             dbtool::sdk::portable_schema_json(s));
 }
 
+// ABI 1.3's "guaranteed_by_host": read, written only when set (so a document without it is
+// the same text a 1.2 backend accepts), and a boolean or nothing.
+TEST(SdkSchema, AHostGuaranteedForeignKeyIsReadAndWrittenOnlyWhenSet) {
+  auto doc = [](const std::string& flag) {
+    return table_doc(R"({"name": "a", "type": "int64", "nullable": false}, {"name": "p", "type": "int64"})",
+                     R"(, "primary_key": ["a"], "foreign_keys": [{"name": "f", "columns": ["p"],
+                        "references": {"table": "t", "columns": ["a"]})" +
+                         flag + "}]");
+  };
+  PortableSchema plain = parse_portable_schema(doc(""));
+  EXPECT_FALSE(plain.tables[0].foreign_keys[0].guaranteed_by_host);
+  EXPECT_EQ(dbtool::sdk::portable_schema_json(plain).find("guaranteed_by_host"), std::string::npos);
+  PortableSchema vouched = parse_portable_schema(doc(R"(, "guaranteed_by_host": true)"));
+  EXPECT_TRUE(vouched.tables[0].foreign_keys[0].guaranteed_by_host);
+  PortableSchema again = parse_portable_schema(dbtool::sdk::portable_schema_json(vouched));
+  EXPECT_TRUE(again.tables[0].foreign_keys[0].guaranteed_by_host);
+  EXPECT_FALSE(
+      parse_portable_schema(doc(R"(, "guaranteed_by_host": false)")).tables[0].foreign_keys[0].guaranteed_by_host);
+  EXPECT_NE(error_of(doc(R"(, "guaranteed_by_host": 1)")).find("foreign_keys[0].guaranteed_by_host"),
+            std::string::npos);
+}
+
 TEST(SdkSchema, QuotedListAndSqlLiteralForDdl) {
   auto quote = [](const std::string& n) { return "[" + n + "]"; };
   EXPECT_EQ(dbtool::sdk::quoted_list({"a", "b c"}, quote), "[a], [b c]");

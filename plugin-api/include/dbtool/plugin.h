@@ -208,6 +208,10 @@ typedef struct dbtool_host_services {
 /* Since 1.1: the backend can serve as a source: `open` honours "read_only", and read_table,
  * snapshot_begin, snapshot_end and describe_schema are set. */
 #define DBTOOL_CAP_READ (1ull << 5)
+/* Since 1.3: stage_begin accepts "guaranteed_by_host" on a foreign key and may skip checking
+ * such a key at stage_commit (CONTRACT.md, "Portable schema"). The host marks keys only for a
+ * backend that announces this, so an older backend never meets a field it does not know. */
+#define DBTOOL_CAP_HOST_GUARANTEED_KEYS (1ull << 6)
 /* Capability flags of a source. */
 #define DBTOOL_CAP_NETWORK (1ull << 16)
 #define DBTOOL_CAP_CACHEABLE (1ull << 17) /* its result may be kept as the JSON cache */

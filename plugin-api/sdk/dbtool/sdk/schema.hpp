@@ -90,6 +90,9 @@ struct PortableForeignKey {
   std::string ref_table;
   std::vector<std::string> ref_columns;
   std::string on_delete = "no action";  // "no action", "cascade", "set null", "restrict"
+  // Since 1.3 (CONTRACT.md): the host vouches that every row it loads satisfies this key, so a
+  // stage may skip its own check of it at commit. Never set on what describe_schema reports.
+  bool guaranteed_by_host = false;
 };
 
 struct PortableTable {
@@ -481,7 +484,7 @@ inline PortableKey parse_key(const SchemaReader& r, const boost::json::value& v,
 inline PortableForeignKey parse_foreign_key(const SchemaReader& r, const boost::json::value& v, const std::string& path,
                                             const PortableTable& table, const PortableSchema& earlier) {
   const boost::json::object& o = r.object(v, path);
-  r.only_keys(o, {"name", "columns", "references", "on_delete"}, path);
+  r.only_keys(o, {"name", "columns", "references", "on_delete", "guaranteed_by_host"}, path);
   PortableForeignKey fk;
   fk.name = r.identifier(o, "name", path);
   fk.columns = r.columns(r.required(o, "columns", path), path + ".columns", table);
@@ -501,6 +504,7 @@ inline PortableForeignKey parse_foreign_key(const SchemaReader& r, const boost::
         fk.on_delete != "restrict")
       r.fail(path + ".on_delete", "expected \"no action\", \"cascade\", \"set null\" or \"restrict\"");
   }
+  fk.guaranteed_by_host = r.boolean(o, "guaranteed_by_host", path, false);
   return fk;
 }
 
@@ -624,12 +628,15 @@ inline std::string portable_schema_json(const PortableSchema& schema) {
       cols.push_back(std::move(o));
     }
     json::array fks;
-    for (const auto& fk : t.foreign_keys)
-      fks.push_back(
-          json::object{{"name", fk.name},
-                       {"columns", names(fk.columns)},
-                       {"references", json::object{{"table", fk.ref_table}, {"columns", names(fk.ref_columns)}}},
-                       {"on_delete", fk.on_delete}});
+    for (const auto& fk : t.foreign_keys) {
+      json::object o{{"name", fk.name},
+                     {"columns", names(fk.columns)},
+                     {"references", json::object{{"table", fk.ref_table}, {"columns", names(fk.ref_columns)}}},
+                     {"on_delete", fk.on_delete}};
+      // Only when set: a backend of ABI 1.2 or older refuses a key it does not know.
+      if (fk.guaranteed_by_host) o["guaranteed_by_host"] = true;
+      fks.push_back(std::move(o));
+    }
     tables.push_back(json::object{{"name", t.name},
                                   {"columns", std::move(cols)},
                                   {"primary_key", names(t.primary_key)},
