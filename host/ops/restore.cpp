@@ -39,6 +39,24 @@ HistorySchema schema_named_by(const json::array& history) {
   return out;
 }
 
+// What the report and the restore's history row say of the merged history.
+json::object merged_history(const json::array& from_backup, const json::array& since) {
+  return json::object{{"from_backup", static_cast<int64_t>(from_backup.size())},
+                      {"since_backup", static_cast<int64_t>(since.size())},
+                      {"recorded", true}};
+}
+
+// The restore's own history record: what was restored from where, and the report's facts.
+json::object restore_record(const Target& target, const fs::path& file, const json::object& report) {
+  json::object record{{"operation", "restore"},
+                      {"database", target.display},
+                      {"backend", target.plugin->name},
+                      {"source", file.string()}};
+  for (const char* key : {"restored_from", "backup", "tables", "rows", "history"})
+    if (auto* v = report.if_contains(key)) record[key] = *v;
+  return record;
+}
+
 // The restored database rebuilt beside itself with every table copied as it is and the merged
 // history, swapped in; returns what the report says about the history. `live_history` is the
 // history of the database the restore replaced.
@@ -115,19 +133,12 @@ json::object merge_history(const Target& target, const fs::path& file, const Res
   }
   report["tables"] = tables;
   report["rows"] = total;
-  json::object merged{{"from_backup", static_cast<int64_t>(history.size())},
-                      {"since_backup", static_cast<int64_t>(since.size())},
-                      {"recorded", true}};
+  const json::object merged = merged_history(history, since);
   report["history"] = merged;
 
   json::array rows = std::move(history);
   for (auto& row : since) rows.push_back(std::move(row));
-  json::object record{{"operation", "restore"},
-                      {"database", target.display},
-                      {"backend", target.plugin->name},
-                      {"source", file.string()}};
-  for (const char* key : {"restored_from", "backup", "tables", "rows", "history"})
-    if (auto* v = report.if_contains(key)) record[key] = *v;
+  const json::object record = restore_record(target, file, report);
   rows.push_back(history_row("restore", started, schema_name, schema_version, schema_checksum, file.string(), record));
   write_history(*stage, rows);
   if (stage->count(std::string(kHistoryTable)) != static_cast<int64_t>(rows.size()))
@@ -200,18 +211,11 @@ json::object restore_in_one_swap(BackendSession& session, const Target& target, 
     }
   out["tables"] = tables;
   out["rows"] = total;
-  json::object merged{{"from_backup", static_cast<int64_t>(history.size())},
-                      {"since_backup", static_cast<int64_t>(since.size())},
-                      {"recorded", true}};
+  const json::object merged = merged_history(history, since);
   out["history"] = merged;
 
   json::array rows = std::move(since);
-  json::object record{{"operation", "restore"},
-                      {"database", target.display},
-                      {"backend", target.plugin->name},
-                      {"source", file.string()}};
-  for (const char* key : {"restored_from", "backup", "tables", "rows", "history"})
-    if (auto* v = out.if_contains(key)) record[key] = *v;
+  const json::object record = restore_record(target, file, out);
   rows.push_back(history_row("restore", started, schema_name, schema_version, schema_checksum, file.string(), record));
   write_history(*stage, rows);
   // The stage holds the backup's runs as read ahead plus the appended ones, or the file changed.

@@ -45,32 +45,13 @@ void drop_stage(dbtool_stage* st) {
   st->session->has_stage = false;
 }
 
-}  // namespace
-
-dbtool_status Backend::stage_begin(dbtool_session* s, const char* schema_json, dbtool_stage** out,
-                                   dbtool_error* error) {
+// Makes a stage with `build` (which sets its file first thing it creates one) and hands it out;
+// on failure the file `build` created is removed and nothing is handed out.
+dbtool_status make_stage(dbtool_stage** out, dbtool_error* error, const std::function<void(dbtool_stage&)>& build) {
   auto st = std::make_unique<dbtool_stage>();
   dbtool_status status = sdk::guard(error, [&] {
     *out = nullptr;
-    refuse_if_read_only(s, "stage_begin");
-    if (s->has_stage) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "this session already has a stage");
-    std::vector<std::string> ddl;
-    st->schema = sdk::parse_portable_schema(schema_json ? schema_json : "");
-    schema_to_ddl(st->schema, ddl, st->index_ddl);
-    st->session = s;
-    if (!s->baseline_version) s->baseline_version = target_version(s);
-    if (!fs::is_directory(s->path.parent_path()))
-      throw Failure(DBTOOL_ERR_NOT_FOUND, "the folder " + s->path.parent_path().string() + " does not exist");
-    st->file = new_stage_file(s->path);
-    // One thread at a time uses a stage (the ABI's rule), so no per-call connection mutex.
-    st->db = Connection(st->file, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
-    st->db.exec(
-        "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA foreign_keys=OFF; PRAGMA "
-        "cache_size=-16384",
-        "preparing the new database");
-    st->db.exec("BEGIN", "preparing the new database");
-    for (const auto& statement : ddl) st->db.exec(statement, "creating the schema");
-    s->has_stage = true;
+    build(*st);
   });
   if (status != DBTOOL_OK) {
     if (!st->file.empty()) {
@@ -84,44 +65,59 @@ dbtool_status Backend::stage_begin(dbtool_session* s, const char* schema_json, d
   return DBTOOL_OK;
 }
 
+// Opens the stage's file for loading inside one transaction: no journal and no flushes, as a
+// failure throws the file away, and foreign keys checked once at commit, not row by row. One
+// thread at a time uses a stage (the ABI's rule), so no per-call connection mutex.
+void open_for_loading(dbtool_stage& st, const std::string& what) {
+  st.db = Connection(st.file, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
+  st.db.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16384",
+             what);
+  st.db.exec("BEGIN", what);
+}
+
+}  // namespace
+
+dbtool_status Backend::stage_begin(dbtool_session* s, const char* schema_json, dbtool_stage** out,
+                                   dbtool_error* error) {
+  return make_stage(out, error, [&](dbtool_stage& st) {
+    refuse_if_read_only(s, "stage_begin");
+    if (s->has_stage) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "this session already has a stage");
+    std::vector<std::string> ddl;
+    st.schema = sdk::parse_portable_schema(schema_json ? schema_json : "");
+    schema_to_ddl(st.schema, ddl, st.index_ddl);
+    st.session = s;
+    if (!s->baseline_version) s->baseline_version = target_version(s);
+    if (!fs::is_directory(s->path.parent_path()))
+      throw Failure(DBTOOL_ERR_NOT_FOUND, "the folder " + s->path.parent_path().string() + " does not exist");
+    st.file = new_stage_file(s->path);
+    open_for_loading(st, "preparing the new database");
+    for (const auto& statement : ddl) st.db.exec(statement, "creating the schema");
+    s->has_stage = true;
+  });
+}
+
 dbtool_status Backend::restore_stage(dbtool_session* s, const char* path, const char* schema_json, dbtool_stage** out,
                                      dbtool_text* report, dbtool_error* error) {
-  auto st = std::make_unique<dbtool_stage>();
-  dbtool_status status = sdk::guard(error, [&] {
-    *out = nullptr;
+  return make_stage(out, error, [&](dbtool_stage& st) {
     refuse_if_read_only(s, "restore_stage");
     if (s->has_stage) throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "this session already has a stage");
     // Parsed before the copy: a bad schema costs nothing.
-    st->schema = sdk::parse_portable_schema(schema_json ? schema_json : "");
-    st->session = s;
-    st->restored = true;
-    const std::string copied = copy_verified_backup(s, fs::path(path ? path : ""), st->file);
-    st->db = Connection(st->file, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX);
-    // As a new stage: a failure throws the file away, so no journal is needed.
-    st->db.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16384",
-                "preparing the restored copy");
-    st->db.exec("BEGIN", "preparing the restored copy");
+    st.schema = sdk::parse_portable_schema(schema_json ? schema_json : "");
+    st.session = s;
+    st.restored = true;
+    const std::string copied = copy_verified_backup(s, fs::path(path ? path : ""), st.file);
+    open_for_loading(st, "preparing the restored copy");
     // The backup's tables stay as it holds them; only the ones it lacks are created, with their
     // indexes built at commit like any stage's.
     sdk::PortableSchema missing;
-    for (const auto& t : st->schema.tables)
-      if (!table_exists(st->db, t.name)) missing.tables.push_back(t);
+    for (const auto& t : st.schema.tables)
+      if (!table_exists(st.db, t.name)) missing.tables.push_back(t);
     std::vector<std::string> ddl;
-    schema_to_ddl(missing, ddl, st->index_ddl);
-    for (const auto& statement : ddl) st->db.exec(statement, "creating the tables the backup lacks");
+    schema_to_ddl(missing, ddl, st.index_ddl);
+    for (const auto& statement : ddl) st.db.exec(statement, "creating the tables the backup lacks");
     s->has_stage = true;
     sdk::set_text(report, copied);
   });
-  if (status != DBTOOL_OK) {
-    if (!st->file.empty()) {
-      st->db.close();
-      std::error_code ec;
-      fs::remove(st->file, ec);
-    }
-    return status;
-  }
-  *out = st.release();
-  return DBTOOL_OK;
 }
 
 dbtool_status Backend::stage_load(dbtool_stage* st, const char* table_c, ArrowArrayStream* stream, int64_t* rows,
