@@ -46,6 +46,17 @@ class Record : public testing::TempDirTest {
                    (d.as_object().contains("table") ? std::string(d.at("table").as_string()) : ""));
     return kinds;
   }
+  // init, a backup (its path returned; "" when a step failed), then a migration of the sample
+  // export: a database whose history holds a run the backup does not.
+  std::string init_backup_migrate() {
+    if (dbtool({"init", "--yes"}).exit_code != 0) return "";
+    auto b = dbtool({"backup", "--json"});
+    EXPECT_EQ(b.exit_code, 0) << b.err;
+    if (b.exit_code != 0) return "";
+    auto m = dbtool({"migrate", "--yes", "--json-file", export_.string()});
+    EXPECT_EQ(m.exit_code, 0) << m.err;
+    return m.exit_code == 0 ? std::string(json::parse(b.out).at("path").as_string()) : "";
+  }
   const fs::path export_ = testing::fixtures_dir() / "sample-export.json";
 };
 
@@ -110,11 +121,8 @@ TEST_F(Record, StatusSaysWhatDriftedSinceTheLastRun) {
 // restore --dry-run checks the backup and says what would be replaced, and writes nothing: not
 // the database, not a backup, not a lock file, not a stage.
 TEST_F(Record, RestoreDryRunChangesNoByteAndSaysRowsBeforeAndAfter) {
-  ASSERT_EQ(dbtool({"init", "--yes"}).exit_code, 0);
-  auto b = dbtool({"backup", "--json"});
-  ASSERT_EQ(b.exit_code, 0) << b.err;
-  const std::string file(json::parse(b.out).at("path").as_string());
-  ASSERT_EQ(dbtool({"migrate", "--yes", "--json-file", export_.string()}).exit_code, 0);
+  const std::string file = init_backup_migrate();
+  ASSERT_FALSE(file.empty());
   const auto before = snapshot(dir_);
 
   auto r = dbtool({"restore", "--dry-run", "--json", file});
@@ -203,11 +211,8 @@ json::object without_id(const json::value& row) {
 TEST_F(Record, RestoreKeepsTheBackupsRunsTheRunsSinceAndRecordsItself) {
   ASSERT_EQ(dbtool({"init", "--yes"}).exit_code, 0);
   ASSERT_EQ(dbtool({"migrate", "--yes", "--json-file", export_.string()}).exit_code, 0);
-  ASSERT_EQ(dbtool({"init", "--yes"}).exit_code, 0);
-  auto b = dbtool({"backup", "--json"});
-  ASSERT_EQ(b.exit_code, 0) << b.err;
-  const std::string file(json::parse(b.out).at("path").as_string());
-  ASSERT_EQ(dbtool({"migrate", "--yes", "--json-file", export_.string()}).exit_code, 0);
+  const std::string file = init_backup_migrate();
+  ASSERT_FALSE(file.empty());
   ASSERT_EQ(dbtool({"init", "--yes"}).exit_code, 0);
   const json::array live = status().at("history").as_array();
   ASSERT_EQ(live.size(), 5u);
@@ -259,11 +264,8 @@ TEST_F(Record, RestoreKeepsTheBackupsRunsTheRunsSinceAndRecordsItself) {
 // only swap, so a failure right before that swap leaves the target exactly as it was: the
 // previous content and history, not the backup's, and no stage beside it.
 TEST_F(Record, ARestoreIntoAStageSwapsOnceAndAFailureBeforeItChangesNothing) {
-  ASSERT_EQ(dbtool({"init", "--yes"}).exit_code, 0);
-  auto b = dbtool({"backup", "--json"});
-  ASSERT_EQ(b.exit_code, 0) << b.err;
-  const std::string file(json::parse(b.out).at("path").as_string());
-  ASSERT_EQ(dbtool({"migrate", "--yes", "--json-file", export_.string()}).exit_code, 0);
+  const std::string file = init_backup_migrate();
+  ASSERT_FALSE(file.empty());
   const json::array live = status().at("history").as_array();
   ASSERT_EQ(live.size(), 2u);
   const std::string users_before = sqlite_query(db_, "SELECT count(*), max(_uid) FROM users");
@@ -326,11 +328,8 @@ TEST_F(Record, ARestoreOfABackupWithoutHistoryRecordsItselfWithTheBackupsStructu
 // A backend plugin built against ABI 1.2 (its table ends before restore_stage) restores the old
 // way: the backend's restore, then the history merged through a rebuild, to the same history.
 TEST_F(Record, APluginBuiltAgainstAbi12RestoresThroughTheRebuildToTheSameHistory) {
-  ASSERT_EQ(dbtool({"init", "--yes"}).exit_code, 0);
-  auto b = dbtool({"backup", "--json"});
-  ASSERT_EQ(b.exit_code, 0) << b.err;
-  const std::string file(json::parse(b.out).at("path").as_string());
-  ASSERT_EQ(dbtool({"migrate", "--yes", "--json-file", export_.string()}).exit_code, 0);
+  const std::string file = init_backup_migrate();
+  ASSERT_FALSE(file.empty());
   const json::array live = status().at("history").as_array();
   auto r = run_dbtool({"-v", "--plugin-dir", DBTOOL_TEST_V12_PLUGIN_DIR, "restore", "--backend", "sqlite-v12", "--db",
                        db_.string(), "--yes", "--json", file},
@@ -350,11 +349,8 @@ TEST_F(Record, APluginBuiltAgainstAbi12RestoresThroughTheRebuildToTheSameHistory
 // On the old path (a plugin without restore_stage), a failure after the backend's restore leaves
 // the restored data in place and says where the runs since the backup are.
 TEST_F(Record, ARestoreWhoseHistoryCannotBeMergedSaysSoAndKeepsTheData) {
-  ASSERT_EQ(dbtool({"init", "--yes"}).exit_code, 0);
-  auto b = dbtool({"backup", "--json"});
-  ASSERT_EQ(b.exit_code, 0) << b.err;
-  const std::string file(json::parse(b.out).at("path").as_string());
-  ASSERT_EQ(dbtool({"migrate", "--yes", "--json-file", export_.string()}).exit_code, 0);
+  const std::string file = init_backup_migrate();
+  ASSERT_FALSE(file.empty());
   auto r = run_dbtool({"--plugin-dir", DBTOOL_TEST_V12_PLUGIN_DIR, "restore", "--backend", "sqlite-v12", "--db",
                        db_.string(), "--yes", file},
                       {{"DBTOOL_TEST_FAULT", "before-history-commit"}}, dir_);
