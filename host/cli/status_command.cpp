@@ -8,6 +8,7 @@
 #include "schema/schema.hpp"
 #include "util/error.hpp"
 
+#include <algorithm>
 #include <cstdio>
 
 namespace dbtool {
@@ -50,10 +51,14 @@ void add_status_command(CLI::App& app, GlobalOptions& g) {
     }
     std::printf("database: %s (%s)%s\n", target.display.c_str(), target.plugin->name.c_str(),
                 exists ? "" : " — does not exist yet");
-    if (auto* t = d.if_contains("tables"); t && t->is_array())
+    if (auto* t = d.if_contains("tables"); t && t->is_array()) {
+      int width = 16;  // the names' column as wide as the longest name, so the counts line up
       for (const auto& row : t->get_array())
-        std::printf("  %-16s %12lld rows\n", std::string(row.at("name").as_string()).c_str(),
+        width = std::max(width, static_cast<int>(row.at("name").as_string().size()));
+      for (const auto& row : t->get_array())
+        std::printf("  %-*s %12lld rows\n", width, std::string(row.at("name").as_string()).c_str(),
                     static_cast<long long>(row.at("rows").to_number<int64_t>()));
+    }
     if (auto* r = d.if_contains("retired"); r && r->is_array() && !r->get_array().empty()) {
       std::printf("data set aside by earlier cut-overs (drop once no longer needed):\n");
       for (const auto& name : r->get_array()) std::printf("  %s\n", std::string(name.as_string()).c_str());
