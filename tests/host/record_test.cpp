@@ -5,6 +5,11 @@
 
 #include <boost/json.hpp>
 
+#include <signal.h>
+
+#include <chrono>
+#include <thread>
+
 #include "run_dbtool.hpp"
 #include "sqlite_file.hpp"
 #include "temp_dir_test.hpp"
@@ -396,6 +401,29 @@ TEST_F(Record, ARestoreOfABackupWithViewsAndTriggersKeepsThem) {
   EXPECT_EQ(sqlite_query(db_, "SELECT count(*) FROM sqlite_master WHERE name IN ('active_users', 'users_touch')"),
             "2\n")
       << "the view and the trigger are restored";
+}
+
+// Ctrl-C while a restore waits right before its one swap (the restore stage holds the backup and
+// the merged history): exit 130, the target exactly as it was, no stage file left beside it.
+TEST_F(Record, CtrlCBeforeTheRestoresOneSwapLeavesTheTargetUntouched) {
+  const std::string file = init_backup_migrate();
+  ASSERT_FALSE(file.empty());
+  const std::string before = read_bytes(db_);
+  const fs::path pause = dir_ / "pause";
+  auto run = testing::start_dbtool(
+      {"restore", "--db", db_.string(), "--yes", file},
+      {{"DBTOOL_TEST_FAULT", "before-history-commit:pause"}, {"DBTOOL_TEST_PAUSE_FILE", pause.string()}}, dir_);
+  for (int i = 0; i < 3000 && !fs::exists(pause); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(fs::exists(pause)) << "the run never reached before-history-commit";
+  ::kill(run.pid(), SIGINT);
+  std::this_thread::sleep_for(std::chrono::milliseconds(100));
+  fs::remove(pause);
+  const testing::RunResult r = run.wait();
+  EXPECT_EQ(r.exit_code, 130) << r.err;
+  EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+  for (const auto& e : fs::directory_iterator(db_.parent_path()))
+    EXPECT_EQ(e.path().filename().string().find("dbtool-stage"), std::string::npos) << e.path() << " left behind";
 }
 
 }  // namespace
