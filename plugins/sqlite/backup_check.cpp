@@ -112,14 +112,6 @@ std::string differences(const Contents& manifest, const Contents& found) {
 
 }  // namespace
 
-Contents count_tables(Connection& c) {
-  Contents out;
-  const boost::json::value counted = boost::json::parse(tables_json(c));
-  for (const auto& t : counted.as_array())
-    out[std::string(t.at("name").as_string())].rows = t.at("rows").to_number<int64_t>();
-  return out;
-}
-
 Contents digest_tables(Connection& c, int digest_version) {
   Contents out;
   for (const auto& t : user_tables(c)) out[t] = digest_table(c, t, digest_version);
@@ -214,7 +206,7 @@ Contents check_database_file(const fs::path& file, bool thorough, bool foreign_k
   return found;
 }
 
-void write_manifest(Connection& c, const Contents& contents, int digest_version) {
+void write_manifest(Connection& c, const Contents& tables) {
   // A database that was itself once a backup (copied into place by hand) brings the old
   // manifest and seal along in the copy: this backup's replace them.
   c.exec("BEGIN; DROP TABLE IF EXISTS " + quote_identifier(kManifestTable) + "; DROP TABLE IF EXISTS " +
@@ -223,21 +215,20 @@ void write_manifest(Connection& c, const Contents& contents, int digest_version)
              " digest_version INTEGER NOT NULL)",
          "writing the backup manifest");
   Statement st(c.get(), "INSERT INTO " + quote_identifier(kManifestTable) + " VALUES (?, ?, ?, ?)");
-  for (const auto& [name, t] : contents) {
+  for (const auto& [name, t] : tables) {
     sqlite3_reset(st.get());
     sqlite3_bind_text(st.get(), 1, name.c_str(), -1, SQLITE_TRANSIENT);
     sqlite3_bind_int64(st.get(), 2, t.rows);
-    sqlite3_bind_text(st.get(), 3, t.checksum.c_str(), -1, SQLITE_TRANSIENT);
-    sqlite3_bind_int64(st.get(), 4, digest_version);
+    sqlite3_bind_text(st.get(), 3, "", -1, SQLITE_STATIC);  // the seal proves the content
+    sqlite3_bind_int64(st.get(), 4, kManifestSealed);
     if (int rc = sqlite3_step(st.get()); rc != SQLITE_DONE) fail(c.get(), rc, "writing the backup manifest");
   }
   // The placeholder is as long as the hash that replaces it, so filling it in rewrites 16 bytes
   // of one page and nothing else.
-  if (digest_version == kManifestSealed)
-    c.exec("CREATE TABLE " + quote_identifier(kSealTable) + " (seal TEXT NOT NULL); INSERT INTO " +
-               quote_identifier(kSealTable) + " VALUES ('" + std::string(kSealMarker) + std::string(kSealDigits, '0') +
-               "')",
-           "writing the backup seal");
+  c.exec("CREATE TABLE " + quote_identifier(kSealTable) + " (seal TEXT NOT NULL); INSERT INTO " +
+             quote_identifier(kSealTable) + " VALUES ('" + std::string(kSealMarker) + std::string(kSealDigits, '0') +
+             "')",
+         "writing the backup seal");
   c.exec("COMMIT", "writing the backup manifest");
 }
 
@@ -281,6 +272,13 @@ Seal read_seal(Connection& c, const fs::path& file, const std::string& what) {
   out.offset = (page - 1) * page_size + static_cast<int64_t>(at + kSealMarker.size());
   out.value = std::stoull(recorded.substr(kSealMarker.size()), nullptr, 16);
   return out;
+}
+
+void require_sealed_bytes(uint64_t hash, const Seal& seal, const std::string& what) {
+  if (hash != seal.value)
+    throw Failure(DBTOOL_ERR_DATA, what +
+                                       " is not the file its seal recorded at backup time (its bytes changed since): "
+                                       "it was changed or damaged; refusing it");
 }
 
 void write_seal(const fs::path& file, const Seal& seal, uint64_t hash) {

@@ -175,10 +175,7 @@ Seal check_sealed_backup(Connection& c, const fs::path& file, const Manifest& ma
     });
   else
     hash();
-  if (bytes != seal.value)
-    throw Failure(DBTOOL_ERR_DATA, what +
-                                       " is not the file its seal recorded at backup time (its bytes changed since): "
-                                       "it was changed or damaged; refusing it");
+  require_sealed_bytes(bytes, seal, what);
   return seal;
 }
 
@@ -189,8 +186,9 @@ Seal check_sealed_backup(Connection& c, const fs::path& file, const Manifest& ma
 // A backup made before manifests existed gets the full check it always had. Returns the file's
 // identity and the hash of its bytes (a sealed one's: the seal) when the file did not change
 // while it was checked and SQLite read it alone (no journal or log beside it): what restore's
-// copy is compared with. Else nullopt.
-std::optional<dbtool_session::CheckedBackup> check_backup_content(Connection& c, const fs::path& file, bool full) {
+// copy is compared with. Else nullopt. `rows` receives each table's rows as checked.
+std::optional<dbtool_session::CheckedBackup> check_backup_content(Connection& c, const fs::path& file, bool full,
+                                                                  Contents& rows) {
   const std::string what = "the backup " + file.string();
   if (std::optional<Manifest> manifest = read_manifest(c)) {
     const FileIdentity before = identify(file);
@@ -202,11 +200,13 @@ std::optional<dbtool_session::CheckedBackup> check_backup_content(Connection& c,
       match_manifest(manifest->tables,
                      check_database_file(file, full, /*foreign_keys=*/false, what, manifest->digest_version, &bytes),
                      what);
+    rows = manifest->tables;  // what the file was just found to hold
     if (alone && identify(file) == before && !has_sidecar(file))
       return dbtool_session::CheckedBackup{file, before, bytes};
   } else {
     log(DBTOOL_LOG_INFO, what + " has no manifest (made by an older dbtool): checking it in full");
     verify_database(c, what);
+    rows = count_tables(c);
   }
   return std::nullopt;
 }
@@ -411,7 +411,7 @@ dbtool_status Backend::backup(dbtool_session* s, const char* path, dbtool_text* 
     // checks keep the cores busy.
     dest.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF", "backup");
     BackgroundFlush flushing(file);
-    std::string want;
+    Contents recorded;
     {
       // The copy and the counts it is checked against come from one snapshot of the target;
       // the cut-over compares against that snapshot's version, as anything committed after
@@ -419,7 +419,7 @@ dbtool_status Backend::backup(dbtool_session* s, const char* path, dbtool_text* 
       ReadTransaction snapshot(s->db.get(), "backup");
       s->baseline_version = target_version(s);
       copy_pages(s->db.get(), dest.get(), s->busy, "backup");
-      want = tables_json(s->db);
+      recorded = count_tables(s->db);
     }
     dest.exec("PRAGMA journal_mode=DELETE; PRAGMA application_id = " + std::to_string(kBackupApplicationId), "backup");
     // The manifest records the database's rows per table in the snapshot the copy was made in;
@@ -427,11 +427,7 @@ dbtool_status Backend::backup(dbtool_session* s, const char* path, dbtool_text* 
     // its foreign keys whole, checked side by side on two connections. Only then is the file
     // sealed: the hash of its bytes, which verify_backup and restore check instead of checking
     // the structure and reading every row a second time.
-    Contents recorded;
-    const json::value counted = json::parse(want);
-    for (const auto& t : counted.as_array())
-      recorded[std::string(t.at("name").as_string())].rows = t.at("rows").to_number<int64_t>();
-    write_manifest(dest, recorded, kManifestSealed);
+    write_manifest(dest, recorded);
     dest.close();
     const std::string what = "backup " + file.string();
     Contents got;
@@ -450,14 +446,12 @@ dbtool_status Backend::backup(dbtool_session* s, const char* path, dbtool_text* 
           c.close();
           hash = hash_file_bytes(file, what, seal.offset);
         });  // a structural failure says more than a failed count, so it is the one thrown
-    json::array got_counts;
-    for (const auto& [name, t] : got) got_counts.push_back(json::object{{"name", name}, {"rows", t.rows}});
     if (got != recorded)
-      throw Failure(DBTOOL_ERR_DATA, "backup verification failed: the copy holds " + json::serialize(got_counts) +
-                                         ", the database " + want);
+      throw Failure(DBTOOL_ERR_DATA, "backup verification failed: the copy holds " + json::serialize(rows_json(got)) +
+                                         ", the database " + json::serialize(rows_json(recorded)));
     write_seal(file, seal, hash);
     fsync_path(file);
-    sdk::set_text(report, report_json(file, got_counts));
+    sdk::set_text(report, report_json(file, rows_json(got)));
   });
   if (st != DBTOOL_OK && created) {
     std::error_code ec;
@@ -474,8 +468,9 @@ dbtool_status Backend::verify_backup(dbtool_session* s, const char* path, dbtool
     // The host calls this before anything is changed, so the check (the full one when asked)
     // runs here, on the file, once; restore then proves its copy byte-identical to what was
     // checked here.
-    s->checked_backup = check_backup_content(c, file, s->verify_full);
-    sdk::set_text(report, report_json(file, c));
+    Contents rows;
+    s->checked_backup = check_backup_content(c, file, s->verify_full, rows);
+    sdk::set_text(report, report_json(file, rows_json(rows)));
   });
 }
 
@@ -501,18 +496,16 @@ std::string copy_verified_backup(dbtool_session* s, const fs::path& file, fs::pa
     // A sealed backup: the copy is hashed as it is written; the seal's hash proves it byte for
     // byte the file that passed the backup's checks. integrity_check, when asked for, ran in
     // verify_backup on this file (unchanged since: same identity, same bytes), else on the copy.
-    const Seal seal = read_seal(src, file, "the backup " + file.string());
+    const std::string what = "the backup " + file.string();
+    const Seal seal = read_seal(src, file, what);
     uint64_t copied = 0;
     copy_file_bytes(file, stage, "restore", &copied, seal.offset);
-    if (copied != seal.value)
-      throw Failure(DBTOOL_ERR_DATA, "the backup " + file.string() +
-                                         " is not the file its seal recorded at backup time (its bytes changed "
-                                         "since): it was changed or damaged; refusing it");
+    require_sealed_bytes(copied, seal, what);
     Connection dest(stage, SQLITE_OPEN_READWRITE);
     if (s->verify_full && !(checked && checked->bytes_hash == seal.value))
       check_integrity(dest, "restored copy", /*thorough=*/true);
     drop_backup_marks(dest);
-    return report_json(stage, dest);
+    return report_json(stage, rows_json(manifest->tables));  // the rows the copy was proven to hold
   }
   if (manifest) {
     // A manifest with digests (made before the seal): the backup file is a finished database,
@@ -532,7 +525,7 @@ std::string copy_verified_backup(dbtool_session* s, const fs::path& file, fs::pa
                      "the backup " + file.string());
     Connection dest(stage, SQLITE_OPEN_READWRITE);
     drop_backup_marks(dest);
-    return report_json(stage, dest);
+    return report_json(stage, rows_json(manifest->tables));  // the rows the copy was proven to hold
   }
   log(DBTOOL_LOG_INFO,
       "the backup " + file.string() + " has no manifest (made by an older dbtool): checking it in full");

@@ -124,17 +124,20 @@ struct Manifest {
   Contents tables;
 };
 Contents digest_tables(Connection& c, int digest_version);
-// Each user table's rows as the database counts them (checksums left empty).
+// Each user table's rows as the database counts them (checksums left empty), in name order:
+// what tables_json lists.
 Contents count_tables(Connection& c);
+// [{"name", "rows"}] of `tables`, in name order.
+boost::json::array rows_json(const Contents& tables);
 // Checks the database `file` (integrity_check when `thorough`, else quick_check, and
 // foreign_key_check when `foreign_keys`) while a second connection digests its tables with
 // `digest_version`; throws Failure(DATA) naming `what` when a check fails, else returns the
 // digests. With `bytes_hash`, also hashes the file's bytes (sdk::WideHash) into it.
 Contents check_database_file(const std::filesystem::path& file, bool thorough, bool foreign_keys,
                              const std::string& what, int digest_version, uint64_t* bytes_hash = nullptr);
-// Writes the manifest (replacing one a copied backup brought along); a sealed one
-// (kManifestSealed) comes with the seal's placeholder, which seal_backup fills in.
-void write_manifest(Connection& c, const Contents& contents, int digest_version);
+// Writes a sealed manifest (kManifestSealed: the rows of `tables`) and the seal's placeholder,
+// which write_seal fills in, replacing the ones a copied backup brought along.
+void write_manifest(Connection& c, const Contents& tables);
 // nullopt: a backup made before manifests. Throws Failure(DATA) for a malformed manifest or one
 // of a digest version this build does not know.
 std::optional<Manifest> read_manifest(Connection& c);
@@ -148,6 +151,9 @@ struct Seal {
 Seal read_seal(Connection& c, const std::filesystem::path& file, const std::string& what);
 // Writes `hash` over the placeholder at `seal.offset` of the closed file (not flushed).
 void write_seal(const std::filesystem::path& file, const Seal& seal, uint64_t hash);
+// Throws Failure(DATA) naming `what` unless `hash` (of a file or of its copy, the seal's digits
+// read as "0": hash_file_bytes, copy_file_bytes) is the one `seal` records.
+void require_sealed_bytes(uint64_t hash, const Seal& seal, const std::string& what);
 // What says a file is still the one that was looked at: an edit in place changes its size or
 // times (the change time cannot be set back), a replacement its inode.
 struct FileIdentity {

@@ -130,17 +130,25 @@ std::vector<std::string> user_tables(Connection& c) {
   return out;
 }
 
-std::string tables_json(Connection& c) {
-  json::array a;
+Contents count_tables(Connection& c) {
+  Contents out;
   for (const auto& t : user_tables(c)) {
     // Names come from sqlite_master; quote them for the query whatever they are.
     std::string q = "\"";
     for (char ch : t) q += ch == '"' ? std::string("\"\"") : std::string(1, ch);
     q += "\"";
-    a.push_back(json::object{{"name", t}, {"rows", c.scalar_int("SELECT count(*) FROM " + q)}});
+    out[t].rows = c.scalar_int("SELECT count(*) FROM " + q);
   }
-  return json::serialize(a);
+  return out;
 }
+
+json::array rows_json(const Contents& tables) {
+  json::array a;
+  for (const auto& [name, t] : tables) a.push_back(json::object{{"name", name}, {"rows", t.rows}});
+  return a;
+}
+
+std::string tables_json(Connection& c) { return json::serialize(rows_json(count_tables(c))); }
 
 json::array views_json(Connection& c) {
   json::array a;
