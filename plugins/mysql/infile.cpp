@@ -190,13 +190,16 @@ class Feed {
 
 // LOAD DATA LOCAL runs with IGNORE semantics (the server cannot stop the client mid-file), so
 // duplicate keys and bad values arrive as warnings: every one of them fails the load.
-[[noreturn]] void fail_on_warnings(MYSQL* m, const std::string& what) {
-  std::string text;
+[[noreturn]] void fail_on_warnings(MYSQL* m, const sdk::PortableTable& table, const std::string& what) {
+  std::string text, duplicate;
   unsigned first = 0;
   if (mysql_query(m, "SHOW WARNINGS LIMIT 5") == 0)
     if (MYSQL_RES* r = mysql_store_result(m)) {
       while (MYSQL_ROW row = mysql_fetch_row(r)) {
-        if (first == 0 && row[1]) first = static_cast<unsigned>(std::strtoul(row[1], nullptr, 10));
+        if (first == 0 && row[1]) {
+          first = static_cast<unsigned>(std::strtoul(row[1], nullptr, 10));
+          if (first == ER_DUP_ENTRY && row[2]) duplicate = duplicate_from_server(table, row[2]);
+        }
         text += std::string(text.empty() ? "" : "; ") + (row[2] ? row[2] : "") + " (" + (row[1] ? row[1] : "?") + ")";
       }
       mysql_free_result(r);
@@ -231,7 +234,7 @@ class Feed {
     default:
       break;
   }
-  throw Failure(st, what + ": " + text, sqlstate, static_cast<int32_t>(first));
+  throw Failure(st, what + ": " + (duplicate.empty() ? text : duplicate), sqlstate, static_cast<int32_t>(first));
 }
 
 }  // namespace
@@ -279,7 +282,7 @@ bool load_infile(dbtool_stage* st, sdk::StreamReader& reader, const std::string&
       }
       fail(m, where);
     }
-    if (mysql_warning_count(m) > 0) fail_on_warnings(m, where);
+    if (mysql_warning_count(m) > 0) fail_on_warnings(m, st->schema.table(table), where);
     auto affected = static_cast<int64_t>(mysql_affected_rows(m));
     if (affected != feed.sent())
       throw Failure(DBTOOL_ERR_DATA, where + ": the server loaded " + std::to_string(affected) + " of " +

@@ -61,6 +61,13 @@ std::string text_collation(MYSQL* m);
 // default literals.
 std::vector<std::string> schema_to_ddl(MYSQL* m, const sdk::PortableSchema& schema, const std::string& collation);
 
+// The one wording of a duplicate key (sdk::duplicate_key_message) made from the server's own
+// "Duplicate entry '...' for key '...'" (MySQL 8: 'table.key'), for the errors that come without
+// the row (LOAD DATA's warnings): the key's columns from the
+// schema, and the value when the key has one column whose value the server's text shows
+// exactly. Empty when the message names no key of `t`.
+std::string duplicate_from_server(const sdk::PortableTable& t, const std::string& message);
+
 // Names of the databases dbtool makes beside the target (kept within MySQL's 64 characters).
 std::string stage_prefix(const std::string& database);
 std::string retired_name(const std::string& database);

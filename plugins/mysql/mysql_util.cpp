@@ -7,6 +7,7 @@
 #include <mysqld_error.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cctype>
 #include <cstdint>
 #include <cstdio>
@@ -345,6 +346,35 @@ std::string text_collation(MYSQL* m) {
                            " has no binary NO PAD collation: text that differs only in trailing spaces compares "
                            "equal there (utf8mb4_bin), unlike on SQLite");
   return "utf8mb4_bin";
+}
+
+std::string duplicate_from_server(const sdk::PortableTable& t, const std::string& message) {
+  const std::string entry_mark = "Duplicate entry '", key_mark = "' for key '";
+  const size_t at = message.find(entry_mark);
+  const size_t mid = message.rfind(key_mark);
+  if (at == std::string::npos || mid == std::string::npos || mid < at + entry_mark.size()) return "";
+  const std::string entry = message.substr(at + entry_mark.size(), mid - at - entry_mark.size());
+  std::string key = message.substr(mid + key_mark.size());
+  key = key.substr(0, key.find('\''));
+  if (size_t dot = key.rfind('.'); dot != std::string::npos) key = key.substr(dot + 1);
+  const std::vector<std::string>* columns = key == "PRIMARY" ? &t.primary_key : nullptr;
+  for (const auto& u : t.unique)
+    if (u.name == key) columns = &u.columns;
+  if (columns == nullptr || columns->empty()) return "";
+  // Several columns' values are joined by '-', which a value may hold too; a value past 64
+  // characters is cut short, and one beyond ASCII may be escaped in the message: only a single
+  // integer or short ASCII text is shown as the value it is.
+  const bool digits = !entry.empty() && entry.find_first_not_of("-0123456789") == std::string::npos;
+  const bool plain =
+      entry.size() < 60 && std::all_of(entry.begin(), entry.end(), [](char ch) { return ch >= 0x20 && ch <= 0x7e; });
+  std::vector<std::string> values;
+  if (columns->size() == 1)
+    for (const auto& c : t.columns) {
+      if (c.name != columns->front()) continue;
+      if (c.type == "int64" && digits) values.push_back(entry);
+      if (c.type == "text" && plain) values.push_back(sdk::shown_text(entry));
+    }
+  return sdk::duplicate_key_message(t.name, key == "PRIMARY" ? "primary key" : key, *columns, values);
 }
 
 std::vector<std::string> schema_to_ddl(MYSQL* m, const sdk::PortableSchema& schema, const std::string& collation) {
