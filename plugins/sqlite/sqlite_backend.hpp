@@ -17,6 +17,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <mutex>
 #include <optional>
 #include <set>
@@ -244,6 +245,9 @@ struct dbtool_stage {
   // so the commit checks only the foreign keys of the tables loaded into, not the whole file.
   bool restored = false;
   std::set<std::string> loaded_tables;
+  // The file's pages start for the disk while the stage loads and checks, so that the fsync
+  // before the swap has little left to write (it would otherwise write the whole file).
+  std::unique_ptr<dbtool::sqlite::BackgroundFlush> flushing;
 };
 
 namespace dbtool::sqlite {

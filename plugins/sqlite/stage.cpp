@@ -39,6 +39,7 @@ void verify_new_database(dbtool_stage* st) {
 }
 
 void drop_stage(dbtool_stage* st) {
+  st->flushing.reset();
   st->db.close();
   std::error_code ec;
   fs::remove(st->file, ec);
@@ -73,6 +74,7 @@ void open_for_loading(dbtool_stage& st, const std::string& what) {
   st.db.exec("PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF; PRAGMA foreign_keys=OFF; PRAGMA cache_size=-16384",
              what);
   st.db.exec("BEGIN", what);
+  st.flushing = std::make_unique<BackgroundFlush>(st.file);
 }
 
 }  // namespace
@@ -237,6 +239,7 @@ dbtool_status Backend::stage_commit(dbtool_stage* st_raw, dbtool_text* report, d
     }
     st->db.exec("PRAGMA journal_mode=DELETE", "finishing the new database");
     st->db.close();
+    st->flushing.reset();
     swap_in(st->session, st->file);
     st->session->has_stage = false;
     boost::json::object o{{"path", st->session->path.string()}};
