@@ -5,6 +5,7 @@
 
 #include "import/record_mapper.hpp"
 #include "import/record_reader.hpp"
+#include "import/record_tape.hpp"
 #include "util/bounded_queue.hpp"
 #include "util/error.hpp"
 
@@ -91,7 +92,8 @@ using BatchQueue = BoundedQueue<ImportBatch>;
 class Importer {
  public:
   Importer(const Schema& schema, const ImportMapping& mapping, const ImportOptions& options, BatchQueue& queue)
-      : m_(mapping), options_(options), queue_(queue), mapper_(schema, mapping, options, report_) {
+      : m_(mapping), options_(options), queue_(queue), mapper_(schema, mapping, options, report_, names_) {
+    if (!m_.key_field.empty()) key_name_ = names_.add(m_.key_field);
     for (const auto& t : schema.tables) {
       TableBatch tb;
       tb.table = &t;
@@ -113,8 +115,7 @@ class Importer {
     for (size_t f = 0; f < files.size(); ++f) {
       file_ = files[f].string();
       later_file_ = f > 0;
-      read_records(files[f],
-                   [&](json::value& v, int64_t index, const std::string& repeated) { on_record(v, index, repeated); });
+      read_record_tapes(files[f], names_, [&](const RecordTape& t, int64_t index) { on_record(t, index); });
     }
     flush_all();
     for (const auto& tb : batches_) report_.rows[tb.table->name] += tb.rows;
@@ -122,16 +123,18 @@ class Importer {
   }
 
  private:
-  void on_record(json::value& v, int64_t index, const std::string& repeated_key) {
+  void on_record(const RecordTape& t, int64_t index) {
     ++report_.records_read;
     key_.clear();
     try {
-      if (!v.is_object()) throw RecordError{"the record is " + std::string(json_kind(v)) + ", not an object"};
-      const json::object& o = v.get_object();
+      const json::kind kind = t.nodes[0].kind;
+      if (kind != json::kind::object)
+        throw RecordError{"the record is " + std::string(kind_name(kind)) + ", not an object"};
       if (!m_.key_field.empty())
-        if (auto* k = o.if_contains(m_.key_field); k && k->is_string()) key_.assign(k->get_string());
-      if (!repeated_key.empty())
-        throw RecordError{"the key \"" + repeated_key +
+        if (size_t k = t.member(0, key_name_); k && t.nodes[k].kind == json::kind::string)
+          key_.assign(t.str(t.nodes[k]));
+      if (!t.repeated_key.empty())
+        throw RecordError{"the key \"" + t.repeated_key +
                           "\" appears twice in one object, so which value is meant is ambiguous"};
       if (!key_.empty() && later_keys_.count(key_)) {
         if (later_file_ && !loaded_keys_.insert(key_).second) {
@@ -140,7 +143,7 @@ class Importer {
         }
         if (!later_file_) loaded_keys_.insert(key_);
       }
-      const MappedRecord& rec = mapper_.map(o);
+      const MappedRecord& rec = mapper_.map(t);
       mapper_.commit(index, key_, file_);
       append(rec, index);
       ++report_.records_loaded;
@@ -149,7 +152,7 @@ class Importer {
       if (options_.reject_sink == nullptr)
         throw Error::untouched(where + ": " + e.reason, ExitCode::kDataError,
                                " (use --reject-file to set such records aside)");
-      json::object line{{"file", file_}, {"index", index}, {"reason", e.reason}, {"record", v}};
+      json::object line{{"file", file_}, {"index", index}, {"reason", e.reason}, {"record", t.to_value()}};
       *options_.reject_sink << json::serialize(line) << '\n';
       if (!*options_.reject_sink) throw Error("cannot write the reject file");
       ++report_.records_rejected;
@@ -186,7 +189,9 @@ class Importer {
   const ImportOptions& options_;
   BatchQueue& queue_;
   ImportReport report_;
+  FieldNames names_;  // before mapper_, which adds the mapping's names
   RecordMapper mapper_;
+  int key_name_ = FieldNames::kNoName;
   std::vector<TableBatch> batches_;  // as the schema's tables
   std::string file_;
   std::string key_;

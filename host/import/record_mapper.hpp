@@ -5,12 +5,14 @@
 // rows to its batches.
 //
 // Text cells point into the record being mapped (or into the mapping and schema), not into
-// copies: the record's DOM lives until the caller has appended its rows, so each value is copied
-// once, into its batch.
+// copies: the record's tape lives until the caller has appended its rows, so each value is copied
+// once, into its batch. Fields are found by the ids the tape gave their names (record_tape.hpp),
+// resolved against the mapping once, when the mapper is made.
 #pragma once
 
 #include "import/export_import.hpp"
 #include "import/import_mapping.hpp"
+#include "import/record_tape.hpp"
 #include "util/key_set.hpp"
 
 #include <boost/json.hpp>
@@ -34,6 +36,24 @@ struct RecordError {
 
 // "a string", "an object", …: what a JSON value is, for messages.
 const char* json_kind(const boost::json::value& v);
+
+// A value to convert: a node of the record's tape, or a value of the mapping or schema. Its
+// text stays valid while the record is mapped.
+struct ValueRef {
+  boost::json::kind kind = boost::json::kind::null;
+  bool b = false;
+  int64_t i = 0;
+  uint64_t u = 0;
+  double d = 0;
+  std::string_view str;
+  const RecordTape* tape = nullptr;  // with `node`: where a tape value sits
+  size_t node = 0;
+  const boost::json::value* dom = nullptr;  // or the value itself
+
+  static ValueRef of(const RecordTape& t, size_t node);
+  static ValueRef of(const boost::json::value& v);
+  std::string serialize() const;  // as boost::json::serialize the DOM's value
+};
 
 // Where in a record a value sits, for messages: "email", "sections[2]", "sections[2].year".
 // Built into text only when a message needs it.
@@ -111,11 +131,16 @@ std::set<std::string> foreign_keys_built_by(const ImportMapping& mapping, const 
 
 class RecordMapper {
  public:
-  // `schema` and `mapping` outlive the mapper; `report` gets its counters.
-  RecordMapper(const Schema& schema, const ImportMapping& mapping, const ImportOptions& options, ImportReport& report);
+  // `schema`, `mapping` and `names` outlive the mapper; `report` gets its counters.
 
-  // Maps `o` into rows. Throws RecordError; nothing the mapper keeps changes then.
-  const MappedRecord& map(const boost::json::object& o);
+  // Gives the mapping's field names their ids in `names`, which the tapes the mapper is given
+  // must be read with.
+  RecordMapper(const Schema& schema, const ImportMapping& mapping, const ImportOptions& options, ImportReport& report,
+               FieldNames& names);
+
+  // Maps the record `t` (its node 0 an object) into rows. Throws RecordError; nothing the mapper
+  // keeps changes then.
+  const MappedRecord& map(const RecordTape& t);
   // The record mapped is loaded: its ids, new look-up keys and counters count from now on.
   // `index`, `key` and `file` name it in later conflicts.
   void commit(int64_t index, const std::string& key, const std::string& file);
@@ -146,34 +171,45 @@ class RecordMapper {
     int64_t id;
     bool assigned;
   };
-  // What a top-level field of a record is for.
+  // What a top-level field of a record is for, by the id of its name.
   struct FieldUse {
     std::vector<size_t> columns;  // of the record's table
-    bool known = false;           // ignored or nested: never counted as unknown
+    bool listed = false;          // mapped, ignored or nested: never counted as unknown
+    int64_t* unknown = nullptr;   // else its counter in report_.unknown_fields, once listed there
   };
 
   size_t begin_row(size_t table);
   Cell& cell(size_t row_first, int column) { return out_.cells[row_first + static_cast<size_t>(column)]; }
-  void map_fields(const boost::json::object& o);
-  void fill_when_missing(const boost::json::object& o);
+  void map_fields();
+  void fill_when_missing();
   void fill_password();
   void fill_id_and_defaults();
   // What the mapper needs of a nested array, resolved once.
+  // Names as ids: of the element's fields mapped into the child row and into the look-up row.
   struct NestedUse {
     size_t table = 0;
     size_t lookup_table = 0;
-    std::unordered_set<std::string_view> known;  // the element's mapped fields; views into the mapping
+    int field = FieldNames::kNoName;
+    int by = FieldNames::kNoName;
+    int id_field = FieldNames::kNoName;
+    std::vector<int> fields;         // as NestedMap::fields
+    std::vector<int> lookup_fields;  // as LookupMap::fields
+    std::vector<bool> known;         // by name id: the element's mapped fields
   };
 
-  void map_nested(const boost::json::object& o, const NestedMap& n, const NestedUse& use);
-  void map_element(const boost::json::value& ev, const NestedMap& n, const NestedUse& use, const FieldPath& where);
-  int64_t resolve_lookup(const boost::json::object& element, const boost::json::value& key, const LookupMap& l,
-                         size_t table, const FieldPath& where);
+  void map_nested(const NestedMap& n, const NestedUse& use);
+  void map_element(size_t element, const NestedMap& n, const NestedUse& use, const FieldPath& where);
+  int64_t resolve_lookup(size_t element, size_t key, const LookupMap& l, const NestedUse& use, const FieldPath& where);
   void fill_defaults(size_t row_first, size_t table, const FieldPath& where);
   // The value `v` for column `column` of table `table` (indexes into the schema).
-  Cell convert(const boost::json::value& v, size_t table, size_t column, const FieldPath& where);
+  Cell convert(const ValueRef& v, size_t table, size_t column, const FieldPath& where);
+  Cell convert(size_t node, size_t table, size_t column, const FieldPath& where) {
+    return convert(ValueRef::of(*tape_, node), table, column, where);
+  }
   Cell default_cell(size_t table, size_t column, const FieldPath& where);
-  void count_unknown(std::string_view name);
+  // Counts an occurrence of `name`; its counter, or null once the list is full.
+  int64_t* count_unknown(std::string_view name);
+  void count_unknown_field(const TapeNode& n, FieldUse* use);
 
   const Schema& schema_;
   const ImportMapping& m_;
@@ -181,8 +217,10 @@ class RecordMapper {
   ImportReport& report_;
   std::vector<std::vector<PortableType>> kinds_;  // of each column of each table, parsed once
   size_t own_table_ = 0;
-  std::unordered_map<std::string_view, FieldUse> uses_;     // keys point into the mapping
+  std::vector<FieldUse> uses_;                              // by name id; past its end: names the mapping does not know
+  std::vector<int> when_missing_;                           // as m_.when_missing: the name ids
   std::vector<NestedUse> nested_;                           // as m_.nested
+  const RecordTape* tape_ = nullptr;                        // the record being mapped
   std::unordered_map<std::string_view, int64_t*> unknown_;  // into report_.unknown_fields
   std::vector<std::string_view> filled_;                    // when_missing fields given to this record
   bool default_password_ = false;

@@ -2,16 +2,10 @@
 // monotonic arena that is reset for every record, so memory stays flat whatever the file size.
 #include "import/record_reader.hpp"
 
-#include "plugins/host_services.hpp"
-#include "util/error.hpp"
+#include "import/json_feed.hpp"
 #include "util/key_set.hpp"
 
-#include <boost/json/basic_parser_impl.hpp>
-
-#include <cerrno>
-#include <cstring>
 #include <exception>
-#include <fstream>
 #include <vector>
 
 namespace dbtool {
@@ -170,32 +164,7 @@ struct Handler {
 }  // namespace
 
 void read_records(const fs::path& file, const RecordCallback& on_record) {
-  std::ifstream in(file, std::ios::binary);
-  if (!in) throw Error("cannot read " + file.string() + ": " + std::strerror(errno), ExitCode::kFailure);
   json::basic_parser<Handler> parser(json::parse_options{}, on_record);
-  std::vector<char> buf(1 << 20);
-  uint64_t offset = 0;
-  boost::system::error_code ec;
-  auto check = [&](std::size_t used, const char* hint) {
-    if (parser.handler().failure) std::rethrow_exception(parser.handler().failure);
-    if (ec)
-      throw Error(
-          "bad JSON at byte " + std::to_string(offset + used) + " of " + file.string() + ": " + ec.message() + hint,
-          ExitCode::kDataError);
-  };
-  while (in) {
-    // Checked per megabyte, so Ctrl-C or SIGTERM stops even a hostile file within a second.
-    if (cancel_requested()) throw Error::untouched("cancelled while reading " + file.string(), ExitCode::kCancelled);
-    in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
-    std::size_t got = static_cast<std::size_t>(in.gcount());
-    if (got == 0) break;
-    std::size_t used = parser.write_some(true, buf.data(), got, ec);
-    check(used, "");
-    offset += got;
-  }
-  parser.write_some(false, nullptr, 0, ec);
-  check(0, " (the file ends early: truncated?)");
-  if (!parser.handler().top_is_array)
-    throw Error(file.string() + ": an export must be a JSON array of records", ExitCode::kDataError);
+  feed_json_file(file, parser);
 }
 }  // namespace dbtool

@@ -6,7 +6,7 @@ namespace dbtool {
 namespace {
 
 // One value as its canonical form, by the column's portable type (sdk/digest.hpp).
-void hash_value(sdk::RowHash& h, PortableType type, const sdk::BatchView& view, size_t col, int64_t row) {
+void hash_value(sdk::CanonicalRows& h, PortableType type, const sdk::BatchView& view, size_t col, int64_t row) {
   if (view.is_null(col, row)) {
     h.null();
     return;
@@ -43,16 +43,21 @@ void TableDigest::add(const PortableTable& table, const std::vector<sdk::ColumnS
   for (size_t i = 0; i < table.columns.size(); ++i)
     for (size_t c = 0; c < columns.size(); ++c)
       if (columns[c].name == table.columns[i].name) source[i] = static_cast<int>(c);
+  // The batch's rows written out, then hashed side by side (sdk::fnv1a_rows): the same row
+  // hashes as a RowHash per row, in fewer cycles.
+  sdk::CanonicalRows rows;
   for (int64_t r = 0; r < view.rows(); ++r) {
-    sdk::RowHash h;
     for (size_t i = 0; i < table.columns.size(); ++i) {
       if (source[i] < 0)
-        h.null();
+        rows.null();
       else
-        hash_value(h, types[i], view, static_cast<size_t>(source[i]), r);
+        hash_value(rows, types[i], view, static_cast<size_t>(source[i]), r);
     }
-    digest_.add(h);
+    rows.end_row();
   }
+  std::vector<uint64_t> hashes;
+  rows.hash(hashes);
+  for (uint64_t h : hashes) digest_.add(h);
 }
 
 std::map<std::string, LiveTable> digest_live_tables(BackendSession& session, const Schema& schema,

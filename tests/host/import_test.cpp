@@ -3,6 +3,7 @@
 // rows, the all-or-nothing rule for a record that fails half-way, counters, and the errors.
 #include "import/export_import.hpp"
 #include "import/record_mapper.hpp"
+#include "import/record_tape.hpp"
 #include "run_dbtool.hpp"
 #include "util/error.hpp"
 
@@ -270,6 +271,60 @@ TEST_F(ImportPath, EveryBuiltReferenceFindsARowTheImportEmitted) {
     EXPECT_EQ(users.count(us[0]), 1u) << "user_id " << us[0];
     EXPECT_EQ(sections.count(us[1]), 1u) << "section_id " << us[1];
   }
+}
+
+// Keys are resolved to ids as the export is parsed (record_tape.hpp); a record must still be
+// judged as JSON keeps it: a repeated key refuses it, naming the key (even past the names that
+// get ids), and its reject line holds the record with the last value at the first key's place.
+TEST_F(ImportPath, RepeatedKeysAreJudgedOnTheRecordAsJsonKeepsIt) {
+  std::string many = R"({"uid": "many", "name": "M", "password": "h")";
+  for (size_t k = 0; k < FieldNames::kMaxNames + 10; ++k) many += ", \"f" + std::to_string(k) + "\": 1";
+  many += ", \"f" + std::to_string(FieldNames::kMaxNames + 5) + "\": 2}";
+  std::ostringstream rejects;
+  ImportOptions options;
+  options.reject_sink = &rejects;
+  Collected c = import({file("export.json", R"([
+      {"uid": "a", "name": "A", "password": "h", "": 1, "": 2},
+      {"uid": "b", "name": "B", "password": "h", "grade_data": {"x": 1, "y": 2, "x": 3}},
+      )" + many + R"(,
+      {"uid": "c", "name": "C", "password": "h", "sections": [{"abbreviation": "S", "name": "S", "name": "T"}]},
+      {"uid": "d", "name": "D", "password": "h", "grade_data": {"x": 1}}])")},
+                       options);
+  // JSON keeps one "": the record is not refused for it (the repeat is not named), and counts it once.
+  ASSERT_EQ(c.rows["users"].size(), 2u) << rejects.str();
+  EXPECT_EQ(c.rows["users"][0][2], "a");
+  EXPECT_EQ(c.rows["users"][1][2], "d");
+  EXPECT_EQ(c.report.unknown_fields[""], 1);
+  EXPECT_EQ(c.report.unknown_fields["grade_data"], 1);
+  EXPECT_EQ(c.report.records_rejected, 3);
+  std::istringstream lines(rejects.str());
+  std::vector<boost::json::object> rejected;
+  for (std::string line; std::getline(lines, line);) rejected.push_back(boost::json::parse(line).as_object());
+  ASSERT_EQ(rejected.size(), 3u);
+  EXPECT_NE(std::string(rejected[0].at("reason").as_string()).find("the key \"x\" appears twice"), std::string::npos);
+  EXPECT_EQ(boost::json::serialize(rejected[0].at("record").at("grade_data")), R"({"x":3,"y":2})");
+  const std::string late = "f" + std::to_string(FieldNames::kMaxNames + 5);
+  EXPECT_NE(std::string(rejected[1].at("reason").as_string()).find("the key \"" + late + "\" appears twice"),
+            std::string::npos);
+  EXPECT_EQ(rejected[1].at("record").as_object().size(), 3 + FieldNames::kMaxNames + 10);
+  EXPECT_EQ(rejected[1].at("record").at(late), 2);
+  EXPECT_NE(std::string(rejected[2].at("reason").as_string()).find("the key \"name\" appears twice"),
+            std::string::npos);
+}
+
+// Strings and keys that cross the reader's 1 MiB chunks arrive in parts: they map whole.
+TEST_F(ImportPath, ValuesAndKeysAcrossReadChunksMapWhole) {
+  const std::string name(255, 'n');
+  const std::string head = R"([{"uid": "a", "pad": ")";
+  const std::string pad((1 << 20) - 100 - head.size() - std::string(R"(", "name": ")").size(), 'p');
+  const std::string key(2 << 20, 'k');  // across the second and third chunks
+  Collected c = import({file("export.json", head + pad + R"(", "name": ")" + name + R"(", "password": "h", ")" + key +
+                                                R"(": 1}, {"uid": "b", "name": "B", "password": "h"}])")});
+  ASSERT_EQ(c.rows["users"].size(), 2u);
+  EXPECT_EQ(c.rows["users"][0][1], name);
+  EXPECT_EQ(c.rows["users"][1][2], "b");
+  EXPECT_EQ(c.report.unknown_fields["pad"], 1);
+  EXPECT_EQ(c.report.unknown_fields[key], 1);
 }
 
 }  // namespace

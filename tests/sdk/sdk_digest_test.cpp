@@ -9,6 +9,7 @@
 #include <initializer_list>
 #include <string>
 #include <utility>
+#include <vector>
 
 namespace {
 using dbtool::sdk::ContentDigest;
@@ -43,6 +44,34 @@ TEST(Digest, VersionOneIsTheFnvDigestEveryRecordedRunAndOldBackupHolds) {
   EXPECT_EQ(h.get(), 0x2bdf96d3d7de6489ull);
   EXPECT_EQ(sample(kDigestFnv1a).checksum(), "ff1fc4ad1938f547");
   EXPECT_EQ(sample(kDigestFnv1a).rows(), 2);
+}
+
+// The host hashes a batch's rows four side by side (fnv1a_rows): each must be the RowHash of
+// its row, whatever the rows' lengths and count (the four-row groups and the rows left over).
+TEST(Digest, RowsHashedSideBySideAreEachTheirRowHash) {
+  for (size_t count : {0, 1, 3, 4, 5, 8, 11}) {
+    dbtool::sdk::CanonicalRows rows;
+    std::vector<uint64_t> expected;
+    for (size_t r = 0; r < count; ++r) {
+      RowHash h;
+      const std::string text(r * 7 % 23, static_cast<char>('a' + r));
+      h.integer(static_cast<int64_t>(r) - 3);
+      rows.integer(static_cast<int64_t>(r) - 3);
+      h.value(text);
+      rows.value(text);
+      if (r % 2) {
+        h.null();
+        rows.null();
+      }
+      h.real(0.25 * static_cast<double>(r));
+      rows.real(0.25 * static_cast<double>(r));
+      rows.end_row();
+      expected.push_back(h.get());
+    }
+    std::vector<uint64_t> got;
+    rows.hash(got);
+    EXPECT_EQ(got, expected) << count << " rows";
+  }
 }
 
 TEST(Digest, VersionTwoHashesTheSameRowsEightBytesAtATime) {
