@@ -5,11 +5,47 @@
 
 #include <boost/json.hpp>
 
+#include <algorithm>
+
 namespace dbtool::sqlite {
 namespace fs = std::filesystem;
 using sdk::Failure;
 
 namespace {
+
+constexpr size_t kRowsPerStatement = 32;
+
+// Binds cell (c, r) of `v` to parameter p of `ins`; text and blobs point into the batch.
+void bind_cell(sqlite3_stmt* ins, int p, const sdk::BatchView& v, size_t c, int64_t r) {
+  if (v.is_null(c, r)) {
+    sqlite3_bind_null(ins, p);
+    return;
+  }
+  switch (v.spec(c).type) {
+    case sdk::ColumnType::Int64:
+      sqlite3_bind_int64(ins, p, v.get_int64(c, r));
+      break;
+    case sdk::ColumnType::Bool:
+      sqlite3_bind_int(ins, p, v.get_bool(c, r) ? 1 : 0);
+      break;
+    case sdk::ColumnType::Float64:
+      sqlite3_bind_double(ins, p, v.get_double(c, r));
+      break;
+    case sdk::ColumnType::Utf8: {
+      auto s = v.get_bytes(c, r);
+      sqlite3_bind_text64(ins, p, s.data(), s.size(), SQLITE_STATIC, SQLITE_UTF8);
+      break;
+    }
+    case sdk::ColumnType::Binary: {
+      auto s = v.get_bytes(c, r);
+      sqlite3_bind_blob64(ins, p, s.empty() ? "" : s.data(), s.size(), SQLITE_STATIC);
+      break;
+    }
+    case sdk::ColumnType::Null:
+      sqlite3_bind_null(ins, p);
+      break;
+  }
+}
 
 // The tables with a foreign key the host does not vouch for (CONTRACT.md, "guaranteed_by_host"):
 // PRAGMA foreign_key_check works per table, so a table with one such key is checked whole.
@@ -130,14 +166,24 @@ dbtool_status Backend::stage_load(dbtool_stage* st, const char* table_c, ArrowAr
     const std::string table = table_c ? table_c : "";
     sdk::check_columns(st->schema.table(table), reader.columns());
     st->loaded_tables.insert(table);
+    const size_t ncols = reader.columns().size();
     std::string names, marks;
     for (const auto& c : reader.columns()) {
       names += (names.empty() ? "" : ", ") + quote_identifier(c.name);
       marks += marks.empty() ? "?" : ", ?";
     }
-    Statement insert(st->db.get(),
-                     "INSERT INTO " + quote_identifier(table) + " (" + names + ") VALUES (" + marks + ")");
-    sqlite3_stmt* ins = insert.get();
+    // Rows go in kRowsPerStatement at a time (a multi-row VALUES costs SQLite far less per row
+    // than one statement per row), the rest one by one. OR FAIL keeps the rows a failing
+    // statement put in before the failing one (with the journal off, plain ABORT leaves them
+    // too, but undefined), so the changes it made say which row failed.
+    const auto max_parameters = static_cast<size_t>(sqlite3_limit(st->db.get(), SQLITE_LIMIT_VARIABLE_NUMBER, -1));
+    const size_t per_statement =
+        ncols == 0 ? 1 : std::max<size_t>(1, std::min(kRowsPerStatement, max_parameters / ncols));
+    const std::string prefix = "INSERT OR FAIL INTO " + quote_identifier(table) + " (" + names + ") VALUES ";
+    std::string many_values;
+    for (size_t k = 0; k < per_statement; ++k) many_values += (k ? ", (" : "(") + marks + ")";
+    Statement one(st->db.get(), prefix + "(" + marks + ")");
+    Statement many(st->db.get(), prefix + many_values);
     st->session->busy = st->db.get();
     struct Idle {
       dbtool_session* s;
@@ -147,63 +193,45 @@ dbtool_status Backend::stage_load(dbtool_stage* st, const char* table_c, ArrowAr
     const sdk::PortableTable& schema_table = st->schema.table(table);
     std::vector<size_t> pk_in_batch;
     for (const auto& k : schema_table.primary_key)
-      for (size_t c = 0; c < reader.columns().size(); ++c)
+      for (size_t c = 0; c < ncols; ++c)
         if (reader.columns()[c].name == k) pk_in_batch.push_back(c);
     sdk::ArrayHolder batch;
     while (reader.next(batch)) {
       if (cancelled()) throw Failure(DBTOOL_ERR_CANCELLED, "loading " + table + ": cancelled");
       sdk::check_temporal_values(schema_table, reader.columns(), batch.a);
       sdk::BatchView v(reader.columns(), batch.a);
-      for (int64_t r = 0; r < v.rows(); ++r) {
-        for (size_t c = 0; c < v.columns(); ++c) {
-          int p = static_cast<int>(c) + 1;
-          if (v.is_null(c, r)) {
-            sqlite3_bind_null(ins, p);
-            continue;
-          }
-          switch (v.spec(c).type) {
-            case sdk::ColumnType::Int64:
-              sqlite3_bind_int64(ins, p, v.get_int64(c, r));
-              break;
-            case sdk::ColumnType::Bool:
-              sqlite3_bind_int(ins, p, v.get_bool(c, r) ? 1 : 0);
-              break;
-            case sdk::ColumnType::Float64:
-              sqlite3_bind_double(ins, p, v.get_double(c, r));
-              break;
-            case sdk::ColumnType::Utf8: {
-              auto s = v.get_bytes(c, r);
-              sqlite3_bind_text64(ins, p, s.data(), s.size(), SQLITE_STATIC, SQLITE_UTF8);
-              break;
-            }
-            case sdk::ColumnType::Binary: {
-              auto s = v.get_bytes(c, r);
-              sqlite3_bind_blob64(ins, p, s.empty() ? "" : s.data(), s.size(), SQLITE_STATIC);
-              break;
-            }
-            case sdk::ColumnType::Null:
-              sqlite3_bind_null(ins, p);
-              break;
-          }
-        }
-        int rc = sqlite3_step(ins);
+      // Rows [first, first + n) of the batch into `ins`, whose parameters hold n rows.
+      auto insert = [&](sqlite3_stmt* ins, int64_t first, int64_t n) {
+        int p = 1;
+        for (int64_t r = first; r < first + n; ++r)
+          for (size_t c = 0; c < ncols; ++c, ++p) bind_cell(ins, p, v, c, r);
+        const int64_t changes_before = sqlite3_total_changes64(st->db.get());
+        const int rc = sqlite3_step(ins);
         sqlite3_reset(ins);
-        if (rc != SQLITE_DONE) {
-          const std::string where = "loading " + table + ", row " + std::to_string(loaded + 1) + " of this load";
-          // Unique keys are built at commit, so a key that fails here is the primary key.
-          if (sqlite3_extended_errcode(st->db.get()) == SQLITE_CONSTRAINT_PRIMARYKEY &&
-              pk_in_batch.size() == schema_table.primary_key.size()) {
-            std::vector<std::string> values;
-            for (size_t c : pk_in_batch) values.push_back(sdk::shown_value(v, c, r));
-            throw Failure(
-                DBTOOL_ERR_CONSTRAINT,
-                where + ": " + sdk::duplicate_key_message(table, "primary key", schema_table.primary_key, values),
-                "23000", SQLITE_CONSTRAINT_PRIMARYKEY);
-          }
-          fail(st->db.get(), rc, where);
+        if (rc == SQLITE_DONE) {
+          loaded += n;
+          return;
         }
-        ++loaded;
-      }
+        const int64_t put_in = sqlite3_total_changes64(st->db.get()) - changes_before;
+        const int64_t r = first + std::clamp<int64_t>(put_in, 0, n - 1);
+        const std::string where =
+            "loading " + table + ", row " + std::to_string(loaded + r - first + 1) + " of this load";
+        // Unique keys are built at commit, so a key that fails here is the primary key.
+        if (sqlite3_extended_errcode(st->db.get()) == SQLITE_CONSTRAINT_PRIMARYKEY &&
+            pk_in_batch.size() == schema_table.primary_key.size()) {
+          std::vector<std::string> values;
+          for (size_t c : pk_in_batch) values.push_back(sdk::shown_value(v, c, r));
+          throw Failure(
+              DBTOOL_ERR_CONSTRAINT,
+              where + ": " + sdk::duplicate_key_message(table, "primary key", schema_table.primary_key, values),
+              "23000", SQLITE_CONSTRAINT_PRIMARYKEY);
+        }
+        fail(st->db.get(), rc, where);
+      };
+      const auto step = static_cast<int64_t>(per_statement);
+      int64_t r = 0;
+      for (; r + step <= v.rows(); r += step) insert(many.get(), r, step);
+      for (; r < v.rows(); ++r) insert(one.get(), r, 1);
     }
   });
   if (rows != nullptr) *rows = loaded;

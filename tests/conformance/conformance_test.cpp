@@ -351,6 +351,11 @@ Rows tricky_rows(size_t long_bytes) {
 }
 
 Rows parent_rows() { return {{1, "one"}, {2, "two 😀"}}; }
+Rows parents_repeating_id_5_in_row_71() {
+  Rows rows;
+  for (int64_t i = 1; i <= 100; ++i) rows.push_back({i == 71 ? int64_t{5} : i, "p" + std::to_string(i)});
+  return rows;
+}
 
 // What read_table must give back for rows loaded with build_batch: every column of the table,
 // in table order, `d` filled by its default, blobs as {"hex"}.
@@ -990,6 +995,12 @@ TEST_P(Conformance, ConstraintViolationsAreRefusedWithStatusAndSqlstate) {
     const char* named;  // how a backend with the quirk "names_duplicate_keys" words it
   } cases[] = {
       {"duplicate primary key", {{1, "one"}, {1, "uno"}}, {}, "duplicate key in table parent: primary key (id) = 1 "},
+      // Deep inside a batch, where a backend that puts many rows in one statement must still
+      // find the row that repeats the key.
+      {"duplicate primary key in row 71 of 100",
+       parents_repeating_id_5_in_row_71(),
+       {},
+       "duplicate key in table parent: primary key (id) = 5 "},
       {"duplicate unique value",
        {{1, "same"}, {2, "same"}},
        {},
