@@ -180,7 +180,6 @@ class Importer {
       b.last_record = tb.last_record;
       b.file = file_;
       tb.first_record = tb.last_record = -1;
-      if (options_.before_queue) options_.before_queue(b);
       if (!queue_.push(std::move(b))) throw Error("import stopped");
     }
   }

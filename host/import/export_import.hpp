@@ -38,9 +38,6 @@ struct ImportOptions {
   // Where unmappable records go (one JSON line each). Null: the first one stops the import.
   std::ostream* reject_sink = nullptr;
   size_t queue_batches = 4;
-  // Called on the parsing thread with each batch before it is queued: work on the batch that
-  // should not hold up the loading thread (digesting it). What it throws stops the import.
-  std::function<void(const ImportBatch&)> before_queue;
 };
 
 inline constexpr size_t kUnknownFieldsListed = 100;

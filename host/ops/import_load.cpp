@@ -28,16 +28,14 @@ LoadOutcome import_batches(const Schema& schema, const ImportRun& run, const cha
     rejects.emplace(*run.reject_file, "reject file");
     options.reject_sink = &*rejects;
   }
-  // Digested on the parsing thread, which has time to spare while the loading thread inserts;
-  // read only after import_files has joined it.
+  // Digested on the loading thread: with SQLite's multi-row inserts the parsing thread is the
+  // one the run waits for, and the loader has time to spare between batches.
   std::map<std::string, TableDigest> digests;
-  options.before_queue = [&](const ImportBatch& b) {
-    if (const PortableTable* t = schema.find_table(b.table)) digests[b.table].add(*t, b.columns, b.array.a);
-  };
   int64_t done = 0;
   ImportReport report = import_files(run.files, schema, mapping, options, [&](ImportBatch&& b) {
     if (cancel_requested()) throw Error::untouched("cancelled while loading", ExitCode::kCancelled);
     const int64_t rows = b.array.a.length;
+    if (const PortableTable* t = schema.find_table(b.table)) digests[b.table].add(*t, b.columns, b.array.a);
     consume(b);
     report_progress(phase, done += rows, -1);
   });

@@ -41,8 +41,7 @@ ReadAhead::~ReadAhead() {
 ReadAhead::Chunk ReadAhead::next() {
   std::optional<Chunk> c = filled_.pop();
   if (!c) return Chunk{};
-  if (c->error != 0)
-    throw Error("cannot read " + file_.string() + ": " + std::strerror(c->error), ExitCode::kFailure);
+  if (c->error != 0) throw Error("cannot read " + file_.string() + ": " + std::strerror(c->error), ExitCode::kFailure);
   return std::move(*c);
 }
 

@@ -1,8 +1,8 @@
 // The import's read-ahead: every byte, in order, across its chunks; the end of a file; a failed
 // read; and a consumer that stops early never leaves its thread behind.
+#include "util/read_ahead.hpp"
 #include "run_dbtool.hpp"
 #include "util/error.hpp"
-#include "util/read_ahead.hpp"
 
 #include <gtest/gtest.h>
 
