@@ -18,6 +18,15 @@
 
 namespace dbtool {
 
+// What a SAX handler's on_object_begin does when the document itself is an object: an export is
+// an array of records.
+inline bool refuse_top_level_object(boost::system::error_code& ec, std::exception_ptr& failure) {
+  ec = boost::json::error::syntax;
+  failure =
+      std::make_exception_ptr(Error("an export must be a JSON array of records, not an object", ExitCode::kDataError));
+  return false;
+}
+
 // Parses `file` with `parser`, whose handler keeps in `failure` what its callbacks threw and
 // sets `top_is_array` when the document is an array. Throws dbtool::Error: "bad JSON at byte N"
 // (ExitCode::kDataError) for malformed or truncated input, or the handler's failure.

@@ -73,12 +73,7 @@ struct Handler {
     return end_value(ec);
   }
   bool on_object_begin(ec_t& ec) {
-    if (depth == 0) {
-      ec = json::error::syntax;
-      failure = std::make_exception_ptr(
-          Error("an export must be a JSON array of records, not an object", ExitCode::kDataError));
-      return false;
-    }
+    if (depth == 0) return refuse_top_level_object(ec, failure);
     begin_value();
     ++depth;
     if (keys_at.size() <= static_cast<size_t>(depth)) keys_at.resize(depth + 1);

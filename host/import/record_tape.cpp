@@ -270,12 +270,7 @@ struct TapeHandler {
     return close(n, ec);
   }
   bool on_object_begin(ec_t& ec) {
-    if (depth == 0) {
-      ec = json::error::syntax;
-      failure = std::make_exception_ptr(
-          Error("an export must be a JSON array of records, not an object", ExitCode::kDataError));
-      return false;
-    }
+    if (depth == 0) return refuse_top_level_object(ec, failure);
     start_value();
     open.push_back({push_node(json::kind::object), true, ++serials, 0});
     ++depth;

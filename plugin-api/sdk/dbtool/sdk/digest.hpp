@@ -79,21 +79,19 @@ class WideHash {
   uint64_t length_ = 0;
 };
 
-class RowHash {
+// The canonical form of a row's cells, the one definition the digests rest on: a null is "N", a
+// value "V<length>:<text>", integers and reals in their shortest decimal text. `Out` takes the
+// bytes (put), hashing them or writing them out.
+template <class Out>
+class CanonicalCells {
  public:
-  explicit RowHash(int version = kDigestFnv1a) : version_(version) {}
-  // Empties the row for the next one (same version), keeping what was allocated.
-  void reset() {
-    h_ = kFnvBasis;
-    row_.clear();
-  }
-  void null() { mix("N"); }
+  void null() { out().put("N"); }
   void value(std::string_view canonical) {
     char len[24] = {'V'};
     char* end = std::to_chars(len + 1, len + sizeof(len) - 1, canonical.size()).ptr;
     *end++ = ':';
-    mix(std::string_view(len, static_cast<size_t>(end - len)));
-    mix(canonical);
+    out().put(std::string_view(len, static_cast<size_t>(end - len)));
+    out().put(canonical);
   }
   void integer(int64_t v) {
     char buf[24];
@@ -103,12 +101,26 @@ class RowHash {
     char buf[64];
     value(std::string_view(buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof(buf), v).ptr - buf)));
   }
+
+ private:
+  Out& out() { return static_cast<Out&>(*this); }
+};
+
+class RowHash : public CanonicalCells<RowHash> {
+ public:
+  explicit RowHash(int version = kDigestFnv1a) : version_(version) {}
+  // Empties the row for the next one (same version), keeping what was allocated.
+  void reset() {
+    h_ = kFnvBasis;
+    row_.clear();
+  }
   uint64_t get() const { return version_ == kDigestWide ? WideHash::of(row_) : h_; }
   int version() const { return version_; }
 
  private:
+  friend class CanonicalCells<RowHash>;
   static constexpr uint64_t kFnvBasis = 1469598103934665603ull;  // FNV-1a 64-bit offset basis
-  void mix(std::string_view bytes) {
+  void put(std::string_view bytes) {
     if (version_ == kDigestWide) {
       row_.append(bytes.data(), bytes.size());  // hashed whole, eight bytes at a time, by get()
       return;
@@ -157,27 +169,11 @@ inline void fnv1a_rows(const unsigned char* bytes, const size_t* ends, size_t co
 }
 
 // A row's canonical bytes as RowHash mixes them, written out for fnv1a_rows.
-class CanonicalRows {
+class CanonicalRows : public CanonicalCells<CanonicalRows> {
  public:
   void clear() {
     bytes_.clear();
     ends_.clear();
-  }
-  void null() { bytes_.push_back('N'); }
-  void value(std::string_view canonical) {
-    char len[24] = {'V'};
-    char* end = std::to_chars(len + 1, len + sizeof(len) - 1, canonical.size()).ptr;
-    *end++ = ':';
-    bytes_.append(len, static_cast<size_t>(end - len));
-    bytes_.append(canonical);
-  }
-  void integer(int64_t v) {
-    char buf[24];
-    value(std::string_view(buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof(buf), v).ptr - buf)));
-  }
-  void real(double v) {
-    char buf[64];
-    value(std::string_view(buf, static_cast<size_t>(std::to_chars(buf, buf + sizeof(buf), v).ptr - buf)));
   }
   void end_row() { ends_.push_back(bytes_.size()); }
   size_t rows() const { return ends_.size(); }
@@ -188,6 +184,8 @@ class CanonicalRows {
   }
 
  private:
+  friend class CanonicalCells<CanonicalRows>;
+  void put(std::string_view bytes) { bytes_.append(bytes); }
   std::string bytes_;
   std::vector<size_t> ends_;
 };
