@@ -45,19 +45,18 @@ void TableDigest::add(const PortableTable& table, const std::vector<sdk::ColumnS
       if (columns[c].name == table.columns[i].name) source[i] = static_cast<int>(c);
   // The batch's rows written out, then hashed side by side (sdk::fnv1a_rows): the same row
   // hashes as a RowHash per row, in fewer cycles.
-  sdk::CanonicalRows rows;
+  rows_.clear();
   for (int64_t r = 0; r < view.rows(); ++r) {
     for (size_t i = 0; i < table.columns.size(); ++i) {
       if (source[i] < 0)
-        rows.null();
+        rows_.null();
       else
-        hash_value(rows, types[i], view, static_cast<size_t>(source[i]), r);
+        hash_value(rows_, types[i], view, static_cast<size_t>(source[i]), r);
     }
-    rows.end_row();
+    rows_.end_row();
   }
-  std::vector<uint64_t> hashes;
-  rows.hash(hashes);
-  for (uint64_t h : hashes) digest_.add(h);
+  rows_.hash(hashes_);
+  for (uint64_t h : hashes_) digest_.add(h);
 }
 
 std::map<std::string, LiveTable> digest_live_tables(BackendSession& session, const Schema& schema,

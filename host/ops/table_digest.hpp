@@ -31,6 +31,9 @@ class TableDigest {
 
  private:
   sdk::ContentDigest digest_;
+  // Scratch for add, kept from batch to batch so that its buffers grow once, not per batch.
+  sdk::CanonicalRows rows_;
+  std::vector<uint64_t> hashes_;
 };
 
 // The digests of the live tables `schema` names that `session` holds (read through read_table),
