@@ -61,11 +61,19 @@ std::string text_collation(MYSQL* m);
 // default literals.
 std::vector<std::string> schema_to_ddl(MYSQL* m, const sdk::PortableSchema& schema, const std::string& collation);
 
-// The one wording of a duplicate key (sdk::duplicate_key_message) made from the server's own
-// "Duplicate entry '...' for key '...'" (MySQL 8: 'table.key'), for the errors that come without
-// the row (LOAD DATA's warnings): the key's columns from the
-// schema, and the value when the key has one column whose value the server's text shows
-// exactly. Empty when the message names no key of `t`.
+// The key of `t` a duplicate-key message of the server names ("... for key 'uq_users_uid'",
+// MySQL 8: 'users.uq_users_uid'), and its columns (null when it names no key of `t`).
+struct DuplicatedKey {
+  std::string name;  // "PRIMARY" for the primary key, as the server says
+  const std::vector<std::string>* columns = nullptr;
+  std::string shown_name() const { return name == "PRIMARY" ? "primary key" : name; }
+};
+DuplicatedKey duplicated_key(const sdk::PortableTable& t, const std::string& message);
+
+// The one wording of a duplicate key (sdk::duplicate_key_message) made from the server's
+// message alone, for the errors that come without the row (LOAD DATA's warnings): the value
+// only when the key has one column whose value the server's text shows exactly. Empty when
+// the message names no key of `t`.
 std::string duplicate_from_server(const sdk::PortableTable& t, const std::string& message);
 
 // Names of the databases dbtool makes beside the target (kept within MySQL's 64 characters).

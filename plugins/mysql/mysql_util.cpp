@@ -348,18 +348,27 @@ std::string text_collation(MYSQL* m) {
   return "utf8mb4_bin";
 }
 
+DuplicatedKey duplicated_key(const sdk::PortableTable& t, const std::string& message) {
+  DuplicatedKey k;
+  const size_t at = message.rfind("for key '");
+  if (at == std::string::npos) return k;
+  k.name = message.substr(at + 9);
+  k.name = k.name.substr(0, k.name.find('\''));
+  if (size_t dot = k.name.rfind('.'); dot != std::string::npos) k.name = k.name.substr(dot + 1);
+  if (k.name == "PRIMARY") k.columns = &t.primary_key;
+  for (const auto& u : t.unique)
+    if (u.name == k.name) k.columns = &u.columns;
+  return k;
+}
+
 std::string duplicate_from_server(const sdk::PortableTable& t, const std::string& message) {
   const std::string entry_mark = "Duplicate entry '", key_mark = "' for key '";
   const size_t at = message.find(entry_mark);
   const size_t mid = message.rfind(key_mark);
   if (at == std::string::npos || mid == std::string::npos || mid < at + entry_mark.size()) return "";
   const std::string entry = message.substr(at + entry_mark.size(), mid - at - entry_mark.size());
-  std::string key = message.substr(mid + key_mark.size());
-  key = key.substr(0, key.find('\''));
-  if (size_t dot = key.rfind('.'); dot != std::string::npos) key = key.substr(dot + 1);
-  const std::vector<std::string>* columns = key == "PRIMARY" ? &t.primary_key : nullptr;
-  for (const auto& u : t.unique)
-    if (u.name == key) columns = &u.columns;
+  const DuplicatedKey key = duplicated_key(t, message);
+  const std::vector<std::string>* columns = key.columns;
   if (columns == nullptr || columns->empty()) return "";
   // Several columns' values are joined by '-', which a value may hold too; a value past 64
   // characters is cut short, and one beyond ASCII may be escaped in the message: only a single
@@ -374,7 +383,7 @@ std::string duplicate_from_server(const sdk::PortableTable& t, const std::string
       if (c.type == "int64" && digits) values.push_back(entry);
       if (c.type == "text" && plain) values.push_back(sdk::shown_text(entry));
     }
-  return sdk::duplicate_key_message(t.name, key == "PRIMARY" ? "primary key" : key, *columns, values);
+  return sdk::duplicate_key_message(t.name, key.shown_name(), *columns, values);
 }
 
 std::vector<std::string> schema_to_ddl(MYSQL* m, const sdk::PortableSchema& schema, const std::string& collation) {

@@ -122,26 +122,16 @@ class MultiInsert {
       one.run(v, r, where);
     } catch (const Failure& f) {
       if (f.vendor_code() != ER_DUP_ENTRY) throw;
-      // "... for key 'uq_users_uid'" (MySQL 8: 'users.uq_users_uid'), the server's own wording.
-      const std::string msg = f.what();
-      const size_t at = msg.rfind("for key '");
-      std::string key = at == std::string::npos ? "" : msg.substr(at + 9);
-      key = key.substr(0, key.find('\''));
-      if (size_t dot = key.rfind('.'); dot != std::string::npos) key = key.substr(dot + 1);
-      const sdk::PortableTable& t = st->schema.table(table);
-      const std::vector<std::string>* columns = nullptr;
-      if (key == "PRIMARY") columns = &t.primary_key;
-      for (const auto& u : t.unique)
-        if (u.name == key) columns = &u.columns;
-      if (columns == nullptr) throw;
+      const DuplicatedKey key = duplicated_key(st->schema.table(table), f.what());
+      if (key.columns == nullptr) throw;
       std::vector<std::string> values;
-      for (const auto& c : *columns)
+      for (const auto& c : *key.columns)
         for (size_t i = 0; i < v.columns(); ++i)
           if (v.spec(i).name == c) values.push_back(sdk::shown_value(v, i, r));
-      if (values.size() != columns->size()) values.clear();
+      if (values.size() != key.columns->size()) values.clear();
       throw Failure(DBTOOL_ERR_CONSTRAINT,
-                    where + ", row " + std::to_string(loaded + r - first + 1) + " of this load: " +
-                        sdk::duplicate_key_message(table, key == "PRIMARY" ? "primary key" : key, *columns, values),
+                    where + ", row " + std::to_string(loaded + r - first + 1) +
+                        " of this load: " + sdk::duplicate_key_message(table, key.shown_name(), *key.columns, values),
                     f.sqlstate(), f.vendor_code());
     }
   }
