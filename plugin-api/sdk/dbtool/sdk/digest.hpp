@@ -28,6 +28,9 @@ namespace dbtool::sdk {
 
 inline constexpr int kDigestFnv1a = 1;
 inline constexpr int kDigestWide = 2;
+// Version 1's FNV-1a, 64 bits: RowHash and fnv1a_rows must agree on both.
+inline constexpr uint64_t kFnv1aBasis = 1469598103934665603ull;  // offset basis
+inline constexpr uint64_t kFnv1aPrime = 1099511628211ull;
 
 // A 64-bit hash of a byte string taken eight bytes (one little-endian word) at a time: each word
 // is xored in, multiplied by an odd constant and folded (xor of the high bits into the low
@@ -111,7 +114,7 @@ class RowHash : public CanonicalCells<RowHash> {
   explicit RowHash(int version = kDigestFnv1a) : version_(version) {}
   // Empties the row for the next one (same version), keeping what was allocated.
   void reset() {
-    h_ = kFnvBasis;
+    h_ = kFnv1aBasis;
     row_.clear();
   }
   uint64_t get() const { return version_ == kDigestWide ? WideHash::of(row_) : h_; }
@@ -119,7 +122,6 @@ class RowHash : public CanonicalCells<RowHash> {
 
  private:
   friend class CanonicalCells<RowHash>;
-  static constexpr uint64_t kFnvBasis = 1469598103934665603ull;  // FNV-1a 64-bit offset basis
   void put(std::string_view bytes) {
     if (version_ == kDigestWide) {
       row_.append(bytes.data(), bytes.size());  // hashed whole, eight bytes at a time, by get()
@@ -127,11 +129,11 @@ class RowHash : public CanonicalCells<RowHash> {
     }
     for (unsigned char c : bytes) {
       h_ ^= c;
-      h_ *= 1099511628211ull;  // FNV-1a 64-bit prime
+      h_ *= kFnv1aPrime;
     }
   }
   int version_;
-  uint64_t h_ = kFnvBasis;
+  uint64_t h_ = kFnv1aBasis;
   std::string row_;  // version 2: the canonical row
 };
 
@@ -140,7 +142,6 @@ class RowHash : public CanonicalCells<RowHash> {
 // bytes, four rows taken side by side so that their chains of multiplications overlap (one
 // chain waits on each multiplication; four keep the multiplier busy).
 inline void fnv1a_rows(const unsigned char* bytes, const size_t* ends, size_t count, uint64_t* out) {
-  constexpr uint64_t kBasis = 1469598103934665603ull, kPrime = 1099511628211ull;
   size_t r = 0;
   for (; r + 4 <= count; r += 4) {
     const unsigned char* p[4];
@@ -150,20 +151,20 @@ inline void fnv1a_rows(const unsigned char* bytes, const size_t* ends, size_t co
       size_t begin = r + k == 0 ? 0 : ends[r + k - 1];
       p[k] = bytes + begin;
       n[k] = ends[r + k] - begin;
-      h[k] = kBasis;
+      h[k] = kFnv1aBasis;
     }
     size_t common = n[0];
     for (size_t k = 1; k < 4; ++k) common = n[k] < common ? n[k] : common;
     for (size_t i = 0; i < common; ++i)
-      for (size_t k = 0; k < 4; ++k) h[k] = (h[k] ^ p[k][i]) * kPrime;
+      for (size_t k = 0; k < 4; ++k) h[k] = (h[k] ^ p[k][i]) * kFnv1aPrime;
     for (size_t k = 0; k < 4; ++k) {
-      for (size_t i = common; i < n[k]; ++i) h[k] = (h[k] ^ p[k][i]) * kPrime;
+      for (size_t i = common; i < n[k]; ++i) h[k] = (h[k] ^ p[k][i]) * kFnv1aPrime;
       out[r + k] = h[k];
     }
   }
   for (; r < count; ++r) {
-    uint64_t h = kBasis;
-    for (size_t i = r == 0 ? 0 : ends[r - 1]; i < ends[r]; ++i) h = (h ^ bytes[i]) * kPrime;
+    uint64_t h = kFnv1aBasis;
+    for (size_t i = r == 0 ? 0 : ends[r - 1]; i < ends[r]; ++i) h = (h ^ bytes[i]) * kFnv1aPrime;
     out[r] = h;
   }
 }
