@@ -60,9 +60,10 @@ std::vector<std::string> tables_to_check_for_foreign_keys(const sdk::PortableSch
   return out;
 }
 
-// quick_check and the foreign-key check each read the whole new file, and nothing else runs at
-// this point of a migration: quick_check on the stage's connection, the foreign keys on a
-// second (read-only) one, side by side on two cores. Both must pass.
+// quick_check reads the whole new file and the foreign-key check the tables with a key the host
+// does not vouch for, and nothing else runs at this point of a migration: quick_check on the
+// stage's connection, the foreign keys on a second (read-only) one, side by side on two cores.
+// Both must pass.
 void verify_new_database(dbtool_stage* st) {
   const std::string what = "the new database";
   const std::vector<std::string> tables = tables_to_check_for_foreign_keys(st->schema);
