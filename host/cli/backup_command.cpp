@@ -20,8 +20,9 @@ namespace {
 // --verify: how the backend checks the backups it writes and the copy a restore brings back.
 void add_verify_option(CLI::App* cmd, std::string& level) {
   cmd->add_option("--verify", level,
-                  "quick (default): a structural check (SQLite: quick_check) plus the rows and content digest "
-                  "of every table, recorded in the backup and checked on restore; full: also every index "
+                  "quick (default): the copy checked against the database (SQLite: quick_check, foreign keys, "
+                  "every table's rows; the rows recorded in the backup with a seal of its bytes, which restore "
+                  "checks); full: also every index "
                   "against its table (SQLite: integrity_check). A backup is never unverified")
       ->check(CLI::IsMember({"quick", "full"}));
 }
@@ -53,9 +54,9 @@ void add_backup_command(CLI::App& app, GlobalOptions& g) {
   add_target_options(cmd, *t, false);
   add_verify_option(cmd, verify);
   cmd->footer(
-      "The backup is made by the backend itself (SQLite: the online backup API; MySQL: a\n"
+      "The backup is made by the backend itself (SQLite: one snapshot of the file; MySQL: a\n"
       "consistent logical dump), verified (--verify), and written as <db>-<UTC time><ext> with\n"
-      "mode 0600. A SQLite backup records the rows and digest of every table in itself.\n"
+      "mode 0600. A SQLite backup records every table's rows in itself, and a seal of its bytes.\n"
       "Example: dbtool backup --db instance/volumes/user_management.db");
   cmd->callback([&g, t] {
     PluginRegistry reg = load_plugins(g);

@@ -8,6 +8,9 @@
 #include <boost/json.hpp>
 #include <dbtool/sdk/digest.hpp>
 
+#include <sqlite3.h>
+
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <fstream>
@@ -303,6 +306,91 @@ TEST_F(BackupVerifyTest, ABackupChangedAfterItsCheckIsCheckedAgainAndRefused) {
   EXPECT_NE(r.err.find("is not the file its seal recorded at backup time"), std::string::npos) << r.err;
   EXPECT_EQ(sqlite_query(db_, "SELECT _name FROM users WHERE id = 1"), "after the backup\n");
   EXPECT_EQ(sqlite_query(db_, "SELECT count(*) FROM users WHERE _name = 'tampered after the check'"), "0\n");
+}
+
+// Makes the database about 4 MB (a table of 1 KB blobs), so that copying it takes long enough
+// for another program to try to write meanwhile.
+void add_filler(const fs::path& db) {
+  sqlite_exec(db,
+              "CREATE TABLE filler (id INTEGER PRIMARY KEY, body BLOB NOT NULL);"
+              "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 4000) "
+              "INSERT INTO filler (body) SELECT randomblob(1000) FROM n");
+}
+
+// A SQLite backup is its database's bytes in one snapshot (with a rollback journal, the file
+// itself, read under the shared lock) while another program writes as fast as it can: the
+// backup verifies, holds exactly the rows its manifest recorded, and restores. Copying the file
+// outside that read transaction gives torn copies here (quick_check or the counts fail).
+TEST_F(BackupVerifyTest, ABackupIsOneSnapshotWhileAnotherProgramWrites) {
+  add_filler(db_);
+  std::atomic<bool> stop = false;
+  std::atomic<int> written = 0;
+  std::thread writer([&] {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(db_.c_str(), &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 10000);
+    while (!stop) {
+      if (sqlite3_exec(db, "INSERT INTO filler (body) SELECT randomblob(1000) FROM filler LIMIT 20", nullptr, nullptr,
+                       nullptr) == SQLITE_OK)
+        ++written;
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));  // a busy app, not one that locks readers out
+    }
+    sqlite3_close(db);
+  });
+  for (int i = 0; i < 500 && written == 0; ++i) std::this_thread::sleep_for(std::chrono::milliseconds(2));
+  std::vector<fs::path> files;
+  for (int i = 0; i < 3; ++i) files.push_back(backup({"--backup-dir", (dir_ / "backups").string()}));
+  stop = true;
+  writer.join();
+  EXPECT_GT(written.load(), 0) << "the writer never wrote";
+  for (const auto& file : files) {
+    ASSERT_FALSE(file.empty());
+    EXPECT_EQ(sqlite_query(file, "PRAGMA integrity_check"), "ok\n");
+    EXPECT_EQ(sqlite_query(file, "SELECT row_count FROM dbtool_backup_manifest WHERE table_name = 'filler'"),
+              sqlite_query(file, "SELECT count(*) FROM filler"));
+    const fs::path restored = dir_ / ("restored-" + file.filename().string());
+    auto r = run_dbtool({"restore", "--db", restored.string(), "--yes", file.string()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    EXPECT_EQ(sqlite_query(restored, "SELECT count(*) FROM filler"), sqlite_query(file, "SELECT count(*) FROM filler"));
+  }
+}
+
+// A database in WAL mode is not its file alone (committed pages may still be in the WAL): its
+// backup is made through SQLite's backup API, holds what was committed, and is a self-contained
+// file (no WAL of its own).
+TEST_F(BackupVerifyTest, AWalDatabaseIsBackedUpWithWhatItsWalHolds) {
+  sqlite3* app = nullptr;
+  ASSERT_EQ(sqlite3_open(db_.c_str(), &app), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(app,
+                         "PRAGMA journal_mode=WAL; PRAGMA wal_autocheckpoint=0;"
+                         "UPDATE users SET _name = 'only in the WAL' WHERE id = 1",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  const fs::path file = backup();  // the app still has the database open: its WAL stays
+  sqlite3_close(app);
+  ASSERT_FALSE(file.empty());
+  EXPECT_FALSE(fs::exists(file.string() + "-wal"));
+  EXPECT_EQ(sqlite_query(file, "PRAGMA journal_mode"), "delete\n");
+  EXPECT_EQ(sqlite_query(file, "SELECT _name FROM users WHERE id = 1"), "only in the WAL\n");
+  const fs::path restored = dir_ / "restored.db";
+  auto r = run_dbtool({"restore", "--db", restored.string(), "--yes", file.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(sqlite_query(restored, "SELECT _name FROM users WHERE id = 1"), "only in the WAL\n");
+}
+
+// A disk that fills up while the backup is copied (a file size limit, so no privileges are
+// needed): a clear error, no backup file (not even the hidden partial one), the database as it
+// was.
+TEST_F(BackupVerifyTest, AFullDiskDuringTheCopyLeavesNoBackupBehind) {
+  add_filler(db_);
+  const std::string before = read_bytes(db_);
+  const fs::path dir = dir_ / "backups";
+  auto r = run_program("/bin/sh", {"-c", "trap '' XFSZ; ulimit -f 2048; exec \"$0\" \"$@\"", dbtool_binary().string(),
+                                   "backup", "--db", db_.string(), "--backup-dir", dir.string()});
+  EXPECT_EQ(r.exit_code, 1) << "an error, not a signal: " << r.err;
+  EXPECT_NE(r.err.find("disk full"), std::string::npos) << r.err;
+  EXPECT_EQ(files_in(dir), 0u);
+  EXPECT_EQ(read_bytes(db_), before);
 }
 
 }  // namespace
