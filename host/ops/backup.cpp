@@ -50,7 +50,7 @@ void remove_stale_partials(const fs::path& folder) {
 
 }  // namespace
 
-BackupResult make_backup(BackendSession& session, const Target& target, const std::optional<fs::path>& dir) {
+WrittenBackup write_backup(BackendSession& session, const Target& target, const std::optional<fs::path>& dir) {
   json::object d = session.describe();
   std::string ext = ".backup";
   if (auto* e = d.if_contains("backup_extension"); e && e->is_string()) ext = std::string(e->get_string());
@@ -62,26 +62,39 @@ BackupResult make_backup(BackendSession& session, const Target& target, const st
   // Written under a hidden temporary name and renamed only once verified and on disk, so a
   // killed backup never leaves a file that looks like a real one.
   const fs::path partial = folder / ("." + file.filename().string() + kPartialMark + std::to_string(::getpid()));
-  BackupResult r;
+  WrittenBackup w{partial, file, {}};
   try {
-    r.report = session.backup(partial);
+    w.report = session.backup(partial);
     struct stat st {};
     if (::stat(partial.c_str(), &st) != 0)
       throw Error(session.plugin().name + ": backup reported success but wrote no file at " + partial.string());
     if ((st.st_mode & 077) != 0 && chmod(partial.c_str(), 0600) != 0)
       throw Error("cannot make the backup " + partial.string() + " owner-only");
-    fsync_file(partial);
-    fault_point("backup-written");
-    if (::rename(partial.c_str(), file.c_str()) != 0)
-      throw Error("cannot rename the backup into place as " + file.string() + ": " + std::strerror(errno));
   } catch (...) {
     std::error_code ec;
     fs::remove(partial, ec);
     throw;
   }
-  fsync_file(folder);
-  r.path = file;
-  return r;
+  return w;
+}
+
+BackupResult place_backup(const WrittenBackup& w) {
+  try {
+    fsync_file(w.partial);
+    fault_point("backup-written");
+    if (::rename(w.partial.c_str(), w.file.c_str()) != 0)
+      throw Error("cannot rename the backup into place as " + w.file.string() + ": " + std::strerror(errno));
+  } catch (...) {
+    std::error_code ec;
+    fs::remove(w.partial, ec);
+    throw;
+  }
+  fsync_file(w.file.parent_path());
+  return {w.file, w.report};
+}
+
+BackupResult make_backup(BackendSession& session, const Target& target, const std::optional<fs::path>& dir) {
+  return place_backup(write_backup(session, target, dir));
 }
 
 int64_t total_rows(const json::object& description) {

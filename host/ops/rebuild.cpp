@@ -11,8 +11,10 @@
 
 #include <chrono>
 #include <cstdio>
+#include <future>
 #include <iostream>
 #include <map>
+#include <optional>
 
 namespace dbtool {
 namespace json = boost::json;
@@ -181,13 +183,16 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
   // Until the cut-over succeeds the target is untouched (a backup only reads it; the stage
   // contract covers the rest): every failure from here on says so, whichever step it came from.
   try {
-    // 2. Back up whatever is there.
+    // 2. Back up whatever is there: written and verified now, put on disk under its name while
+    // the new database loads (the device's time), and waited for before the cut-over.
+    std::optional<WrittenBackup> backup;
+    std::future<BackupResult> placed;
+    report["backup"] = nullptr;
     if (occupied) {
-      BackupResult b = make_backup(session, target, options.backup_dir);
-      log_info("backup: " + b.path.string() + " (verified)");
-      report["backup"] = b.path.string();
-    } else {
-      report["backup"] = nullptr;
+      backup = write_backup(session, target, options.backup_dir);
+      placed = std::async(std::launch::async, [&backup] { return place_backup(*backup); });
+      report["backup"] = backup->file.string();  // its name once placed: the cut-over waits for that
+      log_info("backup: " + backup->file.string() + " (verified)");
     }
     fault_point("after-backup");
 
@@ -232,6 +237,7 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
     record_run(*stage, full, options, started, report);
     if (stage->count(std::string(kHistoryTable)) != carried + 1)
       throw Error::untouched("verification failed: the run history did not carry over");
+    if (placed.valid()) placed.get();  // the backup on disk under its name, or what failed
     fault_point("before-commit");
     // The last moment a Ctrl-C can still keep everything as it was.
     if (cancel_requested()) throw Error::untouched("cancelled before the cut-over", ExitCode::kCancelled);

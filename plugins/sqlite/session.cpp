@@ -445,10 +445,10 @@ dbtool_status Backend::backup(dbtool_session* s, const char* path, dbtool_text* 
     const int fd = ::open(file.c_str(), O_CREAT | O_EXCL | O_WRONLY | O_CLOEXEC, 0600);
     if (fd < 0) throw Failure(DBTOOL_ERR_IO, "cannot create the backup " + file.string() + ": " + std::strerror(errno));
     created = true;
-    // The file is flushed once, after it is sealed and before it gets its name (a crash before
-    // leaves a partial file the next backup removes): the copy and the manifest need neither a
-    // journal nor flushes of their own, and the device writes the pages while the copy and the
-    // checks keep the cores busy.
+    // The host flushes the file once, after it is sealed and before it gets its name (a crash
+    // before leaves a partial file the next backup removes): the copy and the manifest need
+    // neither a journal nor flushes of their own, and the device writes the pages while the copy
+    // and the checks keep the cores busy.
     BackgroundFlush flushing(file);
     Contents recorded;
     try {
@@ -502,7 +502,6 @@ dbtool_status Backend::backup(dbtool_session* s, const char* path, dbtool_text* 
       throw Failure(DBTOOL_ERR_DATA, "backup verification failed: the copy holds " + json::serialize(rows_json(got)) +
                                          ", the database " + json::serialize(rows_json(recorded)));
     write_seal(file, seal, hash);
-    fsync_path(file);
     sdk::set_text(report, report_json(file, rows_json(got)));
   });
   if (st != DBTOOL_OK && created) {

@@ -668,6 +668,33 @@ TEST_F(MigrateTest, FullDiskDuringTheLoadLeavesTheTargetByteIdentical) {
   EXPECT_EQ(count(db_, "users"), static_cast<int64_t>(users.size()));
 }
 
+// The backup is flushed and renamed into place while the new database loads; the cut-over
+// waits for it. When that fails (injected between the flush and the rename), the run stops
+// before the cut-over: the target as it was, no backup and no partial file left.
+TEST_F(MigrateTest, ABackupThatCannotBePlacedStopsTheRunBeforeTheCutOver) {
+  populate();
+  const std::string before = read_bytes(db_);
+  fs::copy_file(export_, cache_);
+  auto r = migrate({}, {{"DBTOOL_TEST_FAULT", "backup-written"}});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("injected fault at backup-written"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+  EXPECT_TRUE(fs::is_empty(dir_ / "backups"));
+  for (const auto& e : fs::directory_iterator(dir_))
+    EXPECT_EQ(e.path().filename().string().find("stage"), std::string::npos) << "left behind: " << e.path();
+  // Killed there instead: the hidden partial file stays until the next run, which removes it.
+  r = migrate({}, {{"DBTOOL_TEST_FAULT", "backup-written:kill"}});
+  EXPECT_EQ(r.exit_code, 128 + 9) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+  r = migrate({});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(dir_ / "backups")) names.push_back(e.path().filename().string());
+  ASSERT_EQ(names.size(), 1u);
+  EXPECT_NE(names[0][0], '.') << "the killed run's partial file is removed: " << names[0];
+}
+
 // Ctrl-C at any moment before the cut-over: exit 130, the target as it was, no stage left.
 TEST_F(MigrateTest, InterruptedRunsChangeNothing) {
   populate();
