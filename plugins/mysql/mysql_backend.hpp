@@ -13,6 +13,8 @@
 #include <boost/json.hpp>
 
 #include <atomic>
+#include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -118,6 +120,10 @@ struct dbtool_session {
   bool allow_concurrent_writes = false;
 };
 
+namespace dbtool::mysql {
+class MultiInsert;  // stage.cpp
+}
+
 struct dbtool_stage {
   dbtool_session* session = nullptr;
   std::string database;
@@ -125,6 +131,11 @@ struct dbtool_stage {
   dbtool::sdk::PortableSchema schema;
   int64_t uncommitted = 0;
   bool infile = false;  // load with LOAD DATA LOCAL INFILE; cleared when the server refuses it
+  // Each table's full-size prepared INSERT (by its text), kept from one stage_load to the next:
+  // the host loads a table in many calls, a batch each, and preparing a statement of 256 rows
+  // is the server parsing thousands of placeholders. On `conn`: cleared before it is closed.
+  std::map<std::string, std::unique_ptr<dbtool::mysql::MultiInsert>> inserts;
+  ~dbtool_stage();  // stage.cpp, where MultiInsert is whole
 };
 
 namespace dbtool::mysql {

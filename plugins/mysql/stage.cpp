@@ -19,6 +19,8 @@ constexpr int64_t kRowsPerTransaction = 50000;
 // The load path when the URI has no load=; bench/mysql-load-bench measured both.
 constexpr bool kInfileByDefault = false;
 
+}  // namespace
+
 // A prepared INSERT of `rows` rows, with bind buffers that point into the Arrow batch.
 class MultiInsert {
  public:
@@ -108,6 +110,8 @@ class MultiInsert {
   std::vector<unsigned long> lengths_;
 };
 
+namespace {
+
 // After a statement of rows [first, first + n) of `v` hit a duplicate key (ER_DUP_ENTRY): inserts
 // them one at a time to find the row, and throws the duplicate named by table, key, columns and
 // the row's values. The stage is thrown away after this, so the rows inserted on the way do not
@@ -142,6 +146,7 @@ void drop(dbtool_stage* st) {
   // Close the load connection first: its open transaction holds metadata locks on the stage's
   // tables, and DROP DATABASE from the session connection would wait on them forever.
   st->session->stage_thread = 0;
+  st->inserts.clear();
   st->conn.close();
   if (st->session->conn)
     mysql_query(st->session->conn.get(), ("DROP DATABASE IF EXISTS " + quote_identifier(st->database)).c_str());
@@ -149,6 +154,12 @@ void drop(dbtool_stage* st) {
 }
 
 }  // namespace
+
+}  // namespace dbtool::mysql
+
+dbtool_stage::~dbtool_stage() = default;
+
+namespace dbtool::mysql {
 
 dbtool_status Backend::stage_begin(dbtool_session* s, const char* schema_json, dbtool_stage** out,
                                    dbtool_error* error) {
@@ -220,7 +231,9 @@ dbtool_status Backend::stage_load(dbtool_stage* st, const char* table_c, ArrowAr
       if (load_infile(st, reader, table, loaded)) return;
       st->infile = false;  // refused by the server: this load and later ones use INSERTs
     }
-    MultiInsert full(st->conn.get(), prefix, ncols, kRowsPerStatement);
+    std::unique_ptr<MultiInsert>& cached = st->inserts[prefix];
+    if (!cached) cached = std::make_unique<MultiInsert>(st->conn.get(), prefix, ncols, kRowsPerStatement);
+    MultiInsert& full = *cached;
     sdk::ArrayHolder batch;
     while (reader.next(batch)) {
       if (cancelled()) throw Failure(DBTOOL_ERR_CANCELLED, "loading " + table + ": cancelled");
@@ -289,6 +302,7 @@ dbtool_status Backend::stage_commit(dbtool_stage* st_raw, dbtool_text* report, d
                         "23000", 1452);
       }
     st->session->stage_thread = 0;
+    st->inserts.clear();
     st->conn.close();
     refuse_if_changed(st->session);
     std::string retired = swap_databases(st->session->conn, st->session->target.database, st->database);
