@@ -241,8 +241,11 @@ void add_migrate_command(CLI::App& app, GlobalOptions& g) {
     ro.source = extracted.source;
     // Only on this path: a database source's rows were not built by dbtool's importer.
     ro.guaranteed_foreign_keys = foreign_keys_the_import_builds(setup.schema, run);
+    std::optional<BegunImport> import;
+    ro.before_backup = [&] { import.emplace(setup.schema, run); };
     json::object report = rebuild(session, target, schema, ro, [&](BackendStage& stage) {
-      LoadOutcome out = import_into_stage(stage, setup.schema, run);
+      if (!import) import.emplace(setup.schema, run);
+      LoadOutcome out = import->into_stage(stage);
       out.details["sources"] = extracted.to_json();
       out.details["export"] = extracted.export_file.string();
       return out;

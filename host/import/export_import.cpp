@@ -201,34 +201,58 @@ class Importer {
 
 }  // namespace
 
-ImportReport import_files(const std::vector<fs::path>& files, const Schema& schema, const ImportMapping& mapping,
-                          const ImportOptions& options, const std::function<void(ImportBatch&&)>& sink) {
-  BatchQueue queue(std::max<size_t>(1, options.queue_batches));
-  ImportReport report;
-  std::exception_ptr worker_error;
-  std::thread worker([&] {
+struct ImportFeed::Worker {
+  BatchQueue queue;
+  ImportReport report;       // the worker's, read after the join
+  std::exception_ptr error;  // the worker's, read after the join
+  std::thread thread;
+  bool drained = false;
+  explicit Worker(size_t capacity) : queue(capacity) {}
+};
+
+ImportFeed::ImportFeed(std::vector<fs::path> files, const Schema& schema, const ImportMapping& mapping,
+                       const ImportOptions& options)
+    : w_(std::make_unique<Worker>(std::max<size_t>(1, options.queue_batches))) {
+  Worker* w = w_.get();
+  w->thread = std::thread([w, files = std::move(files), &schema, &mapping, &options] {
     try {
-      Importer importer(schema, mapping, options, queue);
-      report = importer.run(files);
+      Importer importer(schema, mapping, options, w->queue);
+      w->report = importer.run(files);
     } catch (...) {
-      worker_error = std::current_exception();
+      w->error = std::current_exception();
     }
-    queue.close();
+    w->queue.close();
   });
+}
+
+ImportFeed::~ImportFeed() {
+  if (!w_->thread.joinable()) return;
+  w_->queue.abandon();  // its next push fails, and the worker ends
+  w_->thread.join();
+}
+
+ImportReport ImportFeed::drain(const std::function<void(ImportBatch&&)>& sink) {
+  if (w_->drained) throw Error("internal: an import feed drained twice");
+  w_->drained = true;
   std::exception_ptr sink_error;
-  while (auto batch = queue.pop()) {
+  while (auto batch = w_->queue.pop()) {
     try {
       sink(std::move(*batch));
     } catch (...) {
       sink_error = std::current_exception();
-      queue.abandon();
+      w_->queue.abandon();
       break;
     }
   }
-  worker.join();
+  w_->thread.join();
   if (sink_error) std::rethrow_exception(sink_error);
-  if (worker_error) std::rethrow_exception(worker_error);
-  return report;
+  if (w_->error) std::rethrow_exception(w_->error);
+  return std::move(w_->report);
+}
+
+ImportReport import_files(const std::vector<fs::path>& files, const Schema& schema, const ImportMapping& mapping,
+                          const ImportOptions& options, const std::function<void(ImportBatch&&)>& sink) {
+  return ImportFeed(files, schema, mapping, options).drain(sink);
 }
 
 }  // namespace dbtool

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <functional>
 #include <map>
+#include <memory>
 #include <optional>
 #include <ostream>
 #include <string>
@@ -67,5 +68,26 @@ struct ImportReport {
 ImportReport import_files(const std::vector<std::filesystem::path>& files, const Schema& schema,
                           const ImportMapping& mapping, const ImportOptions& options,
                           const std::function<void(ImportBatch&&)>& sink);
+
+// import_files begun ahead of its sink: the worker starts reading and mapping when the feed is
+// made, and fills the bounded queue while the caller does something else (a migration backs up
+// its target meanwhile), so the first batches are ready when drain is called. `schema`,
+// `mapping` and `options` (and what it points to) must outlive the feed. Destroyed without
+// being drained, it stops the worker.
+class ImportFeed {
+ public:
+  ImportFeed(std::vector<std::filesystem::path> files, const Schema& schema, const ImportMapping& mapping,
+             const ImportOptions& options);
+  ~ImportFeed();
+  ImportFeed(const ImportFeed&) = delete;
+  ImportFeed& operator=(const ImportFeed&) = delete;
+  // Hands every batch to `sink` on this thread; then, as import_files, the report or the error.
+  // Once only.
+  ImportReport drain(const std::function<void(ImportBatch&&)>& sink);
+
+ private:
+  struct Worker;
+  std::unique_ptr<Worker> w_;
+};
 
 }  // namespace dbtool

@@ -13,26 +13,37 @@
 
 namespace dbtool {
 
-namespace {
-
-// The whole import with each batch (digested on the way) handed to `consume`.
-LoadOutcome import_batches(const Schema& schema, const ImportRun& run, const char* phase,
-                           const std::function<void(ImportBatch&)>& consume) {
-  ImportMapping mapping = load_mapping(run.mapping_file, schema);
-  ImportOptions options;
-  options.batch_rows = run.batch_rows;
-  options.default_password_hash = run.default_password_hash;
+struct BegunImport::State {
+  const Schema& schema;
+  const ImportRun& run;
+  ImportMapping mapping;
   // Rejected records carry password hashes: the file is owner-only and never a planted link.
   std::optional<PrivateFileStream> rejects;
+  ImportOptions options;
+  std::optional<ImportFeed> feed;  // last: stopped before what its worker uses goes
+  State(const Schema& s, const ImportRun& r) : schema(s), run(r), mapping(load_mapping(r.mapping_file, s)) {}
+};
+
+BegunImport::BegunImport(const Schema& schema, const ImportRun& run) : s_(std::make_unique<State>(schema, run)) {
+  s_->options.batch_rows = run.batch_rows;
+  s_->options.default_password_hash = run.default_password_hash;
   if (run.reject_file) {
-    rejects.emplace(*run.reject_file, "reject file");
-    options.reject_sink = &*rejects;
+    s_->rejects.emplace(*run.reject_file, "reject file");
+    s_->options.reject_sink = &*s_->rejects;
   }
+  s_->feed.emplace(run.files, schema, s_->mapping, s_->options);
+}
+
+BegunImport::~BegunImport() = default;
+
+LoadOutcome BegunImport::finish(const char* phase, const std::function<void(ImportBatch&)>& consume) {
+  const Schema& schema = s_->schema;
+  const ImportRun& run = s_->run;
   // Digested on the loading thread: with SQLite's multi-row inserts the parsing thread is the
   // one the run waits for, and the loader has time to spare between batches.
   std::map<std::string, TableDigest> digests;
   int64_t done = 0;
-  ImportReport report = import_files(run.files, schema, mapping, options, [&](ImportBatch&& b) {
+  ImportReport report = s_->feed->drain([&](ImportBatch&& b) {
     if (cancel_requested()) throw Error::untouched("cancelled while loading", ExitCode::kCancelled);
     const int64_t rows = b.array.a.length;
     if (const PortableTable* t = schema.find_table(b.table)) digests[b.table].add(*t, b.columns, b.array.a);
@@ -40,8 +51,8 @@ LoadOutcome import_batches(const Schema& schema, const ImportRun& run, const cha
     report_progress(phase, done += rows, -1);
   });
   end_progress();
-  if (rejects) {
-    if (!rejects->close()) throw Error("cannot write the reject file " + run.reject_file->string());
+  if (s_->rejects) {
+    if (!s_->rejects->close()) throw Error("cannot write the reject file " + run.reject_file->string());
   }
   // Rejects are data not migrated: past the ceiling the run is a failure, not a summary line.
   const int64_t ceiling = run.max_rejects ? *run.max_rejects : (run.reject_file ? report.records_read / 100 : 0);
@@ -64,11 +75,9 @@ LoadOutcome import_batches(const Schema& schema, const ImportRun& run, const cha
   return out;
 }
 
-}  // namespace
-
-LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const ImportRun& run) {
+LoadOutcome BegunImport::into_stage(BackendStage& stage) {
   bool first = true;
-  return import_batches(schema, run, "load", [&](ImportBatch& b) {
+  return finish("load", [&](ImportBatch& b) {
     try {
       load_batch(stage, b.table, b.columns, std::move(b.array));
     } catch (const Error& e) {
@@ -82,12 +91,20 @@ LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const I
   });
 }
 
+LoadOutcome BegunImport::without_loading() {
+  return finish("map", [](ImportBatch&) {});
+}
+
+LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const ImportRun& run) {
+  return BegunImport(schema, run).into_stage(stage);
+}
+
 std::set<std::string> foreign_keys_the_import_builds(const Schema& schema, const ImportRun& run) {
   return foreign_keys_built_by(load_mapping(run.mapping_file, schema), schema);
 }
 
 LoadOutcome import_without_loading(const Schema& schema, const ImportRun& run) {
-  return import_batches(schema, run, "map", [](ImportBatch&) {});
+  return BegunImport(schema, run).without_loading();
 }
 
 }  // namespace dbtool

@@ -7,12 +7,15 @@
 
 #include <filesystem>
 #include <functional>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
 #include <vector>
 
 namespace dbtool {
+
+struct ImportBatch;  // import/export_import.hpp
 
 struct ImportRun {
   std::filesystem::path mapping_file;
@@ -29,6 +32,26 @@ struct ImportRun {
 // Loads the files through the mapping into the stage and returns the rows each table should
 // hold and the import report. Throws dbtool::Error (kDataError for unmappable records).
 LoadOutcome import_into_stage(BackendStage& stage, const Schema& schema, const ImportRun& run);
+
+// import_into_stage begun before its stage exists: the mapping loaded, the reject file open,
+// the files read and mapped on a thread of their own into a small bounded queue (ImportFeed).
+// A migration begins it once the run is confirmed and then backs up the target, so the first
+// batches are ready when the stage opens. `schema` and `run` must outlive it; destroyed without
+// into_stage, it stops the reading.
+class BegunImport {
+ public:
+  BegunImport(const Schema& schema, const ImportRun& run);
+  ~BegunImport();
+  BegunImport(const BegunImport&) = delete;
+  BegunImport& operator=(const BegunImport&) = delete;
+  LoadOutcome into_stage(BackendStage& stage);  // once
+  LoadOutcome without_loading();                // or this, once
+
+ private:
+  LoadOutcome finish(const char* phase, const std::function<void(ImportBatch&)>& consume);
+  struct State;
+  std::unique_ptr<State> s_;
+};
 
 // The foreign keys every row of this import satisfies by construction (foreign_keys_built_by:
 // the mapping's parent and look-up links), default data included: what RebuildOptions::

@@ -185,6 +185,7 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
   try {
     // 2. Back up whatever is there: written and verified now, put on disk under its name while
     // the new database loads (the device's time), and waited for before the cut-over.
+    if (options.before_backup) options.before_backup();
     std::optional<WrittenBackup> backup;
     std::future<BackupResult> placed;
     report["backup"] = nullptr;

@@ -35,6 +35,10 @@ struct RebuildOptions {
   // build. A backend announcing DBTOOL_CAP_HOST_GUARANTEED_KEYS is told, and may skip checking
   // them at the cut-over; every other key is still checked.
   std::set<std::string> guaranteed_foreign_keys = {};
+  // Called once the run is confirmed, before the target is backed up and the stage begins: a
+  // loader that can start its work without the stage (the JSON import's reading and mapping)
+  // starts it here, so that it overlaps the backup.
+  std::function<void()> before_backup = {};
 };
 
 // What the loader put into the stage: rows per table as the source held them (the counts to

@@ -9,12 +9,14 @@
 
 #include <gtest/gtest.h>
 
+#include <chrono>
 #include <filesystem>
 #include <functional>
 #include <map>
 #include <set>
 #include <sstream>
 #include <string>
+#include <thread>
 #include <vector>
 
 namespace dbtool {
@@ -325,6 +327,61 @@ TEST_F(ImportPath, ValuesAndKeysAcrossReadChunksMapWhole) {
   EXPECT_EQ(c.rows["users"][1][2], "b");
   EXPECT_EQ(c.report.unknown_fields["pad"], 1);
   EXPECT_EQ(c.report.unknown_fields[key], 1);
+}
+
+// Many users (one section each), as an export: enough batches to fill the feed's queue.
+std::string many_users(int n) {
+  std::string json = "[";
+  for (int i = 0; i < n; ++i)
+    json += std::string(i ? "," : "") + R"({"uid": "u)" + std::to_string(i) + R"(", "name": "N", "password": "H",)" +
+            R"( "sections": [{"abbreviation": "CSA", "name": "A", "year": 2024}]})";
+  return json + "]";
+}
+
+// An import begun ahead of its sink (as a migration begins it before backing up its target)
+// gives, once drained, exactly what import_files gives; its worker has read ahead meanwhile.
+TEST_F(ImportPath, AFeedBegunAheadGivesWhatTheImportGives) {
+  const fs::path f = file("many.json", many_users(3000));
+  ImportOptions options;
+  options.batch_rows = 100;
+  options.default_password_hash = [] { return std::string("DEFAULT-HASH"); };
+  const Collected direct = import({f}, options);
+  ImportFeed feed({f}, schema_, mapping_, options);
+  std::this_thread::sleep_for(std::chrono::milliseconds(50));  // the worker fills the queue
+  Rows rows;
+  ImportReport report = feed.drain([&](ImportBatch&& b) {
+    sdk::BatchView view(b.columns, b.array.a);
+    for (int64_t r = 0; r < view.rows(); ++r) {
+      std::vector<std::string> row;
+      for (size_t col = 0; col < view.columns(); ++col) row.push_back(cell_text(view, col, r));
+      rows[b.table].push_back(std::move(row));
+    }
+  });
+  EXPECT_EQ(rows, direct.rows);
+  EXPECT_EQ(report.rows, direct.report.rows);
+  EXPECT_EQ(report.records_loaded, 3000);
+  EXPECT_THROW(feed.drain([](ImportBatch&&) {}), Error);
+}
+
+// A feed given up before it is drained (the backup failed, say) stops its worker, which is
+// blocked on the full queue, instead of waiting for the whole export; one whose input is bad
+// reports the error when drained, as import_files does.
+TEST_F(ImportPath, AFeedGivenUpStopsAndABadOneReportsAtDrain) {
+  const fs::path f = file("many.json", many_users(20000));
+  ImportOptions options;
+  options.batch_rows = 50;
+  options.default_password_hash = [] { return std::string("DEFAULT-HASH"); };
+  const auto t0 = std::chrono::steady_clock::now();
+  { ImportFeed feed({f}, schema_, mapping_, options); }
+  EXPECT_LT(std::chrono::steady_clock::now() - t0, std::chrono::seconds(5));
+
+  ImportFeed bad({file("bad.json", R"([{"uid": "u1", "name": "A"}, {"uid": )")}, schema_, mapping_, options);
+  try {
+    bad.drain([](ImportBatch&&) {});
+    ADD_FAILURE() << "a truncated export drained without an error";
+  } catch (const Error& e) {
+    EXPECT_EQ(e.code(), ExitCode::kDataError) << e.what();
+  }
 }
 
 }  // namespace
