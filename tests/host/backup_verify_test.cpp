@@ -9,6 +9,8 @@
 #include <dbtool/sdk/digest.hpp>
 
 #include <sqlite3.h>
+#include <sys/wait.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <chrono>
@@ -353,6 +355,36 @@ TEST_F(BackupVerifyTest, ABackupIsOneSnapshotWhileAnotherProgramWrites) {
     EXPECT_EQ(r.exit_code, 0) << r.err;
     EXPECT_EQ(sqlite_query(restored, "SELECT count(*) FROM filler"), sqlite_query(file, "SELECT count(*) FROM filler"));
   }
+}
+
+// A writer that died inside a transaction leaves the file half written and a hot journal beside
+// it. SQLite rolls the journal back at dbtool's first read, before anything is copied (the copy
+// is the file's bytes), so the backup holds the database as it was before that transaction,
+// never the half-written file.
+TEST_F(BackupVerifyTest, ABackupAfterAWriterDiedMidTransactionHoldsTheDatabaseBeforeIt) {
+  add_filler(db_);
+  const std::string filler_before = sqlite_query(db_, "SELECT count(*), sum(length(body)) FROM filler");
+  const pid_t child = ::fork();
+  ASSERT_GE(child, 0);
+  if (child == 0) {
+    // A cache of a few pages spills the transaction's changes into the database file.
+    sqlite3* db = nullptr;
+    if (sqlite3_open(db_.c_str(), &db) != SQLITE_OK) ::_exit(2);
+    sqlite3_exec(db,
+                 "PRAGMA cache_size = 8; BEGIN; DELETE FROM filler WHERE id % 2 = 0;"
+                 "INSERT INTO filler (body) SELECT randomblob(1000) FROM filler",
+                 nullptr, nullptr, nullptr);
+    ::_exit(0);  // no COMMIT, no ROLLBACK, no close
+  }
+  int status = 0;
+  ASSERT_EQ(::waitpid(child, &status, 0), child);
+  ASSERT_TRUE(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+  ASSERT_TRUE(fs::exists(db_.string() + "-journal")) << "the writer left no journal: nothing to prove";
+  const fs::path file = backup();
+  ASSERT_FALSE(file.empty());
+  EXPECT_EQ(sqlite_query(file, "SELECT count(*), sum(length(body)) FROM filler"), filler_before);
+  EXPECT_EQ(sqlite_query(file, "PRAGMA integrity_check"), "ok\n");
+  EXPECT_EQ(sqlite_query(db_, "SELECT count(*), sum(length(body)) FROM filler"), filler_before);
 }
 
 // A database in WAL mode is not its file alone (committed pages may still be in the WAL): its
