@@ -97,6 +97,12 @@ BackupResult make_backup(BackendSession& session, const Target& target, const st
   return place_backup(write_backup(session, target, dir));
 }
 
+PlacingBackup::PlacingBackup(BackendSession& session, const Target& target, const std::optional<fs::path>& dir)
+    : written_(write_backup(session, target, dir)),
+      placed_(std::async(std::launch::async, [this] { return place_backup(written_); })) {}
+
+BackupResult PlacingBackup::wait() { return placed_.get(); }
+
 int64_t total_rows(const json::object& description) {
   int64_t n = 0;
   if (auto* t = description.if_contains("tables"); t && t->is_array())

@@ -8,6 +8,7 @@
 #include <boost/json.hpp>
 
 #include <filesystem>
+#include <future>
 #include <optional>
 
 namespace dbtool {
@@ -34,6 +35,24 @@ struct WrittenBackup {
 WrittenBackup write_backup(BackendSession& session, const Target& target,
                            const std::optional<std::filesystem::path>& dir);
 BackupResult place_backup(const WrittenBackup& written);
+
+// A backup written and verified (write_backup) when it is made, then placed (place_backup) on a
+// thread of its own while the caller builds what replaces the target; wait() before the
+// cut-over returns it placed, or throws what failed. Destroyed without wait() (a failure on the
+// way), it still lets the placing finish: the backup of an untouched target is kept.
+class PlacingBackup {
+ public:
+  PlacingBackup(BackendSession& session, const Target& target, const std::optional<std::filesystem::path>& dir);
+  PlacingBackup(const PlacingBackup&) = delete;
+  PlacingBackup& operator=(const PlacingBackup&) = delete;
+  // Its name once placed (what the run's report and history record).
+  const std::filesystem::path& file() const { return written_.file; }
+  BackupResult wait();
+
+ private:
+  WrittenBackup written_;
+  std::future<BackupResult> placed_;
+};
 
 // Total rows of a describe() report, and a "users (12 rows), ..." listing.
 int64_t total_rows(const boost::json::object& description);

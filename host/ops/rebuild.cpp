@@ -11,7 +11,6 @@
 
 #include <chrono>
 #include <cstdio>
-#include <future>
 #include <iostream>
 #include <map>
 #include <optional>
@@ -186,14 +185,12 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
     // 2. Back up whatever is there: written and verified now, put on disk under its name while
     // the new database loads (the device's time), and waited for before the cut-over.
     if (options.before_backup) options.before_backup();
-    std::optional<WrittenBackup> backup;
-    std::future<BackupResult> placed;
+    std::optional<PlacingBackup> backup;
     report["backup"] = nullptr;
     if (occupied) {
-      backup = write_backup(session, target, options.backup_dir);
-      placed = std::async(std::launch::async, [&backup] { return place_backup(*backup); });
-      report["backup"] = backup->file.string();  // its name once placed: the cut-over waits for that
-      log_info("backup: " + backup->file.string() + " (verified)");
+      backup.emplace(session, target, options.backup_dir);
+      report["backup"] = backup->file().string();  // its name once placed: the cut-over waits for that
+      log_info("backup: " + backup->file().string() + " (verified)");
     }
     fault_point("after-backup");
 
@@ -238,7 +235,7 @@ json::object rebuild(BackendSession& session, const Target& target, const Schema
     record_run(*stage, full, options, started, report);
     if (stage->count(std::string(kHistoryTable)) != carried + 1)
       throw Error::untouched("verification failed: the run history did not carry over");
-    if (placed.valid()) placed.get();  // the backup on disk under its name, or what failed
+    if (backup) backup->wait();  // the backup on disk under its name, or what failed
     fault_point("before-commit");
     // The last moment a Ctrl-C can still keep everything as it was.
     if (cancel_requested()) throw Error::untouched("cancelled before the cut-over", ExitCode::kCancelled);

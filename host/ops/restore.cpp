@@ -13,6 +13,7 @@
 #include "util/error.hpp"
 #include "util/fault.hpp"
 
+#include <functional>
 #include <map>
 #include <optional>
 
@@ -184,11 +185,12 @@ std::optional<json::array> history_ahead(const Target& target, BackendSession& s
 // The one-swap restore (ABI 1.3): a stage that starts as the verified backup, to which the runs
 // recorded since the backup and the restore's own row are appended, then one commit. `history`
 // is the backup's, read ahead; `live_history` the replaced database's. Nothing is swapped before
-// the commit, so every failure leaves the target untouched. Fills `out` as the rebuild path does
-// and returns its "history".
+// the commit, so every failure leaves the target untouched; `backup_on_disk` waits for the backup
+// of the current state before it. Fills `out` as the rebuild path does and returns its "history".
 json::object restore_in_one_swap(BackendSession& session, const Target& target, const fs::path& file,
                                  json::array history, const std::string& structure_checksum,
-                                 const json::array& live_history, const std::string& started, json::object& out) {
+                                 const json::array& live_history, const std::string& started, json::object& out,
+                                 const std::function<void()>& backup_on_disk) {
   json::array since = runs_since(history, live_history);
   for (auto& row : since) row.as_object().erase("id");  // new ids, after the backup's
 
@@ -223,6 +225,7 @@ json::object restore_in_one_swap(BackendSession& session, const Target& target, 
   if (stage->count(std::string(kHistoryTable)) != want)
     throw Error::untouched("verification failed: the merged run history does not hold " + std::to_string(want) +
                            " rows");
+  backup_on_disk();
   fault_point("before-history-commit");
   if (cancel_requested()) throw Error::untouched("cancelled before the cut-over", ExitCode::kCancelled);
   stage->commit();
@@ -252,11 +255,17 @@ json::object restore_backup(const Target& target, const fs::path& file, const Re
     // Until the backend's restore (or the one-swap path's commit) the target is untouched: a
     // backup only reads it.
     try {
+      // Written and verified now, put on disk while the restore is prepared; waited for before
+      // anything is replaced.
+      std::optional<PlacingBackup> backup;
       if (holds_tables(before)) {
-        BackupResult b = make_backup(session, target, options.backup_dir);
-        log_info("backup of the current state: " + b.path.string() + " (verified)");
-        out["backup"] = b.path.string();
+        backup.emplace(session, target, options.backup_dir);
+        log_info("backup of the current state: " + backup->file().string() + " (verified)");
+        out["backup"] = backup->file().string();
       }
+      const auto backup_on_disk = [&] {
+        if (backup) backup->wait();
+      };
       // The runs recorded since the backup was made live only here: read before they are replaced.
       if (session.can_read_tables()) live_history = read_history(session, before);
       std::string structure_checksum;
@@ -265,10 +274,11 @@ json::object restore_backup(const Target& target, const fs::path& file, const Re
       if (history) {
         log_debug("restore: into a stage, one swap (restore_stage)");
         out["history"] = restore_in_one_swap(session, target, file, std::move(*history), structure_checksum,
-                                             live_history, started, out);
+                                             live_history, started, out, backup_on_disk);
         return out;
       }
       log_debug("restore: the backend's restore, then the history merged through a rebuild");
+      backup_on_disk();
       json::object r = session.restore(file);
       for (auto& kv : r) out[kv.key()] = kv.value();
     } catch (const Error& e) {

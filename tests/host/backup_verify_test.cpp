@@ -287,6 +287,28 @@ TEST_F(BackupVerifyTest, AnOldVersionManifestStillVerifiesWithItsOwnDigest) {
   EXPECT_EQ(sqlite_query(db_, "PRAGMA integrity_check"), "ok\n");
 }
 
+// A restore backs up the current state first and puts that backup on disk while it prepares
+// the restore; nothing is replaced before it is there. When it cannot be (injected between its
+// flush and its rename), the restore stops: the database as it was, no new backup, no partial
+// file.
+TEST_F(BackupVerifyTest, ARestoreReplacesNothingUntilTheBackupOfTheCurrentStateIsOnDisk) {
+  const fs::path file = backup();
+  ASSERT_FALSE(file.empty());
+  sqlite_exec(db_, "UPDATE users SET _name = 'after the backup' WHERE id = 1");
+  const std::string before = read_bytes(db_);
+  auto r =
+      run_dbtool({"restore", "--db", db_.string(), "--yes", file.string()}, {{"DBTOOL_TEST_FAULT", "backup-written"}});
+  EXPECT_EQ(r.exit_code, 1) << r.err;
+  EXPECT_NE(r.err.find("injected fault at backup-written"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
+  EXPECT_EQ(read_bytes(db_), before);
+  EXPECT_EQ(files_in(file.parent_path()), 1u) << "only the backup restored from";
+  r = run_dbtool({"restore", "--db", db_.string(), "--yes", file.string()});
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_EQ(files_in(file.parent_path()), 2u) << "the backup restored from and that of the state it replaced";
+  EXPECT_EQ(sqlite_query(db_, "SELECT count(*) FROM users WHERE _name = 'after the backup'"), "0\n");
+}
+
 // Restore proves its copy byte for byte the file the backup sealed as it copies it; a backup
 // changed after verify_backup checked it (here while the run is paused between the check and the
 // restore) no longer hashes to its seal, so the copy is refused: nothing is swapped in.
