@@ -122,7 +122,8 @@ struct dbtool_session {
 
 namespace dbtool::mysql {
 class MultiInsert;  // stage.cpp
-}
+class BulkInsert;   // stage.cpp
+}  // namespace dbtool::mysql
 
 struct dbtool_stage {
   dbtool_session* session = nullptr;
@@ -135,6 +136,10 @@ struct dbtool_stage {
   // the host loads a table in many calls, a batch each, and preparing a statement of 256 rows
   // is the server parsing thousands of placeholders. On `conn`: cleared before it is closed.
   std::map<std::string, std::unique_ptr<dbtool::mysql::MultiInsert>> inserts;
+  // Load with array executions of a one-row INSERT (load=bulk, the default where the server
+  // takes them: MariaDB); each table's statement kept as `inserts`' are.
+  bool bulk = false;
+  std::map<std::string, std::unique_ptr<dbtool::mysql::BulkInsert>> bulk_inserts;
   ~dbtool_stage();  // stage.cpp, where MultiInsert is whole
 };
 

@@ -70,8 +70,8 @@ Target parse_uri(const std::string& uri) {
     } else if (k == "ssl-ca" || k == "ssl_ca")
       t.ssl_ca = v;
     else if (k == "load") {
-      if (v != "insert" && v != "infile")
-        throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "URI option load must be insert or infile, not \"" + v + "\"");
+      if (v != "bulk" && v != "insert" && v != "infile")
+        throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, "URI option load must be bulk, insert or infile, not \"" + v + "\"");
       t.load = v;
     } else if (k == "charset") {
     }  // always utf8mb4

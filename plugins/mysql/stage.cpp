@@ -1,6 +1,7 @@
-// Stages: a staging database beside the live one, loaded with multi-row prepared INSERTs or
-// LOAD DATA LOCAL INFILE (infile.cpp) in large transactions, foreign keys checked once at the
-// end (but those the host guarantees), swapped in with one RENAME TABLE.
+// Stages: a staging database beside the live one, loaded with array executions of a one-row
+// INSERT (MariaDB), multi-row prepared INSERTs or LOAD DATA LOCAL INFILE (infile.cpp) in large
+// transactions, foreign keys checked once at the end (but those the host guarantees), swapped
+// in with one RENAME TABLE.
 #include "mysql_backend.hpp"
 
 #include <boost/json.hpp>
@@ -15,9 +16,29 @@ using sdk::Failure;
 namespace {
 
 constexpr size_t kRowsPerStatement = 256;
+// Rows per array execution (load=bulk), and the most bytes of text and binary values in one: a
+// whole batch in a round trip, well inside the server's max_allowed_packet.
+constexpr int64_t kRowsPerBulk = 8192;
+constexpr size_t kBytesPerBulk = 4u << 20;
 constexpr int64_t kRowsPerTransaction = 50000;
 // The load path when the URI has no load=; bench/mysql-load-bench measured both.
 constexpr bool kInfileByDefault = false;
+
+}  // namespace
+
+namespace {
+
+// What a failed execution of `st` is: a constraint (SQLSTATE 23xxx), bad data (22xxx), a
+// cancel (the query killed), or the server's error.
+Failure statement_failure(MYSQL_STMT* st, const std::string& what) {
+  const unsigned err = mysql_stmt_errno(st);
+  const std::string sqlstate = mysql_stmt_sqlstate(st);
+  const dbtool_status status = sqlstate.rfind("23", 0) == 0   ? DBTOOL_ERR_CONSTRAINT
+                               : sqlstate.rfind("22", 0) == 0 ? DBTOOL_ERR_DATA
+                               : err == 1317                  ? DBTOOL_ERR_CANCELLED
+                                                              : DBTOOL_ERR_BACKEND;
+  return Failure(status, what + ": " + mysql_stmt_error(st), sqlstate, static_cast<int32_t>(err));
+}
 
 }  // namespace
 
@@ -87,16 +108,8 @@ class MultiInsert {
             break;
         }
       }
-    if (mysql_stmt_bind_param(st_, binds_.data()) != 0 || mysql_stmt_execute(st_) != 0) {
-      std::string msg = what + ": " + mysql_stmt_error(st_);
-      unsigned err = mysql_stmt_errno(st_);
-      std::string sqlstate = mysql_stmt_sqlstate(st_);
-      dbtool_status status = sqlstate.rfind("23", 0) == 0   ? DBTOOL_ERR_CONSTRAINT
-                             : sqlstate.rfind("22", 0) == 0 ? DBTOOL_ERR_DATA
-                             : err == 1317                  ? DBTOOL_ERR_CANCELLED
-                                                            : DBTOOL_ERR_BACKEND;
-      throw Failure(status, msg, sqlstate, static_cast<int32_t>(err));
-    }
+    if (mysql_stmt_bind_param(st_, binds_.data()) != 0 || mysql_stmt_execute(st_) != 0)
+      throw statement_failure(st_, what);
   }
   size_t rows() const { return rows_; }
 
@@ -108,6 +121,116 @@ class MultiInsert {
   std::vector<long long> ints_;
   std::vector<double> doubles_;
   std::vector<unsigned long> lengths_;
+};
+
+namespace {
+
+// Whether the server takes arrays of parameters in one execution (COM_STMT_BULK_EXECUTE:
+// MariaDB 10.2 and later; MySQL does not).
+bool server_takes_bulk(MYSQL* m) {
+  unsigned long caps = 0, extended = 0;
+  if (mariadb_get_infov(m, MARIADB_CONNECTION_SERVER_CAPABILITIES, &caps) != 0) return false;
+  if (mariadb_get_infov(m, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &extended) != 0) return false;
+  return (caps & CLIENT_MYSQL) == 0 && (extended & (MARIADB_CLIENT_STMT_BULK_OPERATIONS >> 32)) != 0;
+}
+
+}  // namespace
+
+// A one-row INSERT executed with arrays of parameters, one array per column (MariaDB's array
+// binding): a whole run of rows in one round trip, the values taken from the Arrow batch's
+// columns as they are.
+class BulkInsert {
+ public:
+  BulkInsert(MYSQL* m, const std::string& prefix, size_t columns) : columns_(columns) {
+    std::string sql = prefix + "(";
+    for (size_t c = 0; c < columns; ++c) sql += c ? ",?" : "?";
+    sql += ")";
+    st_ = mysql_stmt_init(m);
+    if (st_ == nullptr || mysql_stmt_prepare(st_, sql.data(), sql.size()) != 0) fail(m, "preparing the insert");
+    binds_.resize(columns);
+    cols_.resize(columns);
+  }
+  ~BulkInsert() {
+    if (st_ != nullptr) mysql_stmt_close(st_);
+  }
+
+  // Inserts rows [first, first + n) of `v` in one execution.
+  void run(const sdk::BatchView& v, int64_t first, int64_t n, const std::string& what) {
+    std::memset(binds_.data(), 0, binds_.size() * sizeof(MYSQL_BIND));
+    const size_t rows = static_cast<size_t>(n);
+    for (size_t c = 0; c < columns_; ++c) {
+      Column& col = cols_[c];
+      col.indicators.assign(rows, STMT_INDICATOR_NONE);
+      MYSQL_BIND& b = binds_[c];
+      b.u.indicator = col.indicators.data();
+      const sdk::ColumnType type = v.spec(c).type;
+      if (type == sdk::ColumnType::Int64 || type == sdk::ColumnType::Bool) {
+        col.ints.resize(rows);
+        b.buffer_type = MYSQL_TYPE_LONGLONG;
+        b.buffer = col.ints.data();
+      } else if (type == sdk::ColumnType::Float64) {
+        col.doubles.resize(rows);
+        b.buffer_type = MYSQL_TYPE_DOUBLE;
+        b.buffer = col.doubles.data();
+      } else if (type == sdk::ColumnType::Utf8 || type == sdk::ColumnType::Binary) {
+        col.texts.resize(rows);
+        col.lengths.resize(rows);
+        b.buffer_type = type == sdk::ColumnType::Utf8 ? MYSQL_TYPE_STRING : MYSQL_TYPE_BLOB;
+        b.buffer = col.texts.data();
+        b.length = col.lengths.data();
+      } else {
+        b.buffer_type = MYSQL_TYPE_NULL;
+      }
+      for (size_t r = 0; r < rows; ++r) {
+        const int64_t row = first + static_cast<int64_t>(r);
+        if (type == sdk::ColumnType::Null || v.is_null(c, row)) {
+          col.indicators[r] = STMT_INDICATOR_NULL;
+          continue;
+        }
+        switch (type) {
+          case sdk::ColumnType::Int64:
+            col.ints[r] = v.get_int64(c, row);
+            break;
+          case sdk::ColumnType::Bool:
+            col.ints[r] = v.get_bool(c, row) ? 1 : 0;
+            break;
+          case sdk::ColumnType::Float64:
+            col.doubles[r] = v.get_double(c, row);
+            break;
+          case sdk::ColumnType::Utf8:
+          case sdk::ColumnType::Binary: {
+            auto s = v.get_bytes(c, row);
+            col.texts[r] = s.data() ? s.data() : "";
+            col.lengths[r] = s.size();
+            break;
+          }
+          case sdk::ColumnType::Null:
+            break;
+        }
+      }
+    }
+    unsigned int size = static_cast<unsigned int>(rows);
+    if (mysql_stmt_attr_set(st_, STMT_ATTR_ARRAY_SIZE, &size) != 0 || mysql_stmt_bind_param(st_, binds_.data()) != 0 ||
+        mysql_stmt_execute(st_) != 0)
+      throw statement_failure(st_, what);
+    // Every row of the array is one inserted row; anything else is not a load to go on from.
+    if (const my_ulonglong done = mysql_stmt_affected_rows(st_); done != static_cast<my_ulonglong>(rows))
+      throw Failure(DBTOOL_ERR_BACKEND,
+                    what + ": the server inserted " + std::to_string(done) + " of " + std::to_string(rows) + " rows");
+  }
+
+ private:
+  struct Column {
+    std::vector<char> indicators;
+    std::vector<long long> ints;
+    std::vector<double> doubles;
+    std::vector<const char*> texts;
+    std::vector<unsigned long> lengths;
+  };
+  size_t columns_;
+  MYSQL_STMT* st_ = nullptr;
+  std::vector<MYSQL_BIND> binds_;
+  std::vector<Column> cols_;
 };
 
 namespace {
@@ -142,11 +265,55 @@ namespace {
   throw original;
 }
 
+// The size in bytes of the text and binary values of row `row` of `v`.
+size_t value_bytes(const sdk::BatchView& v, int64_t row) {
+  size_t n = 0;
+  for (size_t c = 0; c < v.columns(); ++c) {
+    const sdk::ColumnType t = v.spec(c).type;
+    if ((t == sdk::ColumnType::Utf8 || t == sdk::ColumnType::Binary) && !v.is_null(c, row))
+      n += v.get_bytes(c, row).size();
+  }
+  return n;
+}
+
+// stage_load with array executions: each batch in runs of at most kRowsPerBulk rows and
+// kBytesPerBulk bytes of values; a run that repeats a key is named as the INSERT path names it.
+void load_in_bulk(dbtool_stage* st, BulkInsert& bulk, sdk::StreamReader& reader, const std::string& table,
+                  const std::string& prefix, int64_t& loaded) {
+  sdk::ArrayHolder batch;
+  while (reader.next(batch)) {
+    if (cancelled()) throw Failure(DBTOOL_ERR_CANCELLED, "loading " + table + ": cancelled");
+    sdk::check_temporal_values(st->schema.table(table), reader.columns(), batch.a);
+    sdk::BatchView v(reader.columns(), batch.a);
+    for (int64_t r = 0; r < v.rows();) {
+      int64_t n = 0;
+      for (size_t bytes = 0; r + n < v.rows() && n < kRowsPerBulk && (n == 0 || bytes < kBytesPerBulk); ++n)
+        bytes += value_bytes(v, r + n);
+      const std::string where = "loading " + table + ", rows " + std::to_string(loaded + 1) + "-" +
+                                std::to_string(loaded + n) + " of this load";
+      try {
+        bulk.run(v, r, n, where);
+      } catch (const Failure& f) {
+        if (f.vendor_code() != ER_DUP_ENTRY) throw;
+        name_duplicate(st, table, prefix, v, r, n, loaded, f);
+      }
+      loaded += n;
+      r += n;
+    }
+    st->uncommitted += v.rows();
+    if (st->uncommitted >= kRowsPerTransaction) {
+      st->conn.query("COMMIT", "loading " + table);
+      st->uncommitted = 0;
+    }
+  }
+}
+
 void drop(dbtool_stage* st) {
   // Close the load connection first: its open transaction holds metadata locks on the stage's
   // tables, and DROP DATABASE from the session connection would wait on them forever.
   st->session->stage_thread = 0;
   st->inserts.clear();
+  st->bulk_inserts.clear();
   st->conn.close();
   if (st->session->conn)
     mysql_query(st->session->conn.get(), ("DROP DATABASE IF EXISTS " + quote_identifier(st->database)).c_str());
@@ -193,6 +360,9 @@ dbtool_status Backend::stage_begin(dbtool_session* s, const char* schema_json, d
     created = true;
     st->infile = s->target.load == "infile" || (s->target.load.empty() && kInfileByDefault);
     st->conn = Connection(s->target, s->password, st->database, st->infile);
+    // Array executions where the server takes them (MariaDB), unless another path was asked for;
+    // load=bulk on a server without them loads with multi-row INSERTs.
+    st->bulk = !st->infile && s->target.load != "insert" && server_takes_bulk(st->conn.get());
     s->stage_thread = mysql_thread_id(st->conn.get());
     for (size_t i = 0; i < ddl.size(); ++i) st->conn.query(ddl[i], "creating table " + st->schema.tables[i].name);
     // Keys are checked once at commit; unique and primary keys stay enforced row by row.
@@ -230,6 +400,12 @@ dbtool_status Backend::stage_load(dbtool_stage* st, const char* table_c, ArrowAr
     if (st->infile && ncols > 0) {
       if (load_infile(st, reader, table, loaded)) return;
       st->infile = false;  // refused by the server: this load and later ones use INSERTs
+    }
+    if (st->bulk && ncols > 0) {
+      std::unique_ptr<BulkInsert>& bulk = st->bulk_inserts[prefix];
+      if (!bulk) bulk = std::make_unique<BulkInsert>(st->conn.get(), prefix, ncols);
+      load_in_bulk(st, *bulk, reader, table, prefix, loaded);
+      return;
     }
     std::unique_ptr<MultiInsert>& cached = st->inserts[prefix];
     if (!cached) cached = std::make_unique<MultiInsert>(st->conn.get(), prefix, ncols, kRowsPerStatement);
@@ -303,6 +479,7 @@ dbtool_status Backend::stage_commit(dbtool_stage* st_raw, dbtool_text* report, d
       }
     st->session->stage_thread = 0;
     st->inserts.clear();
+    st->bulk_inserts.clear();
     st->conn.close();
     refuse_if_changed(st->session);
     std::string retired = swap_databases(st->session->conn, st->session->target.database, st->database);

@@ -186,8 +186,9 @@ TEST(CrossDb, DuplicateUidIsNamedOnBothBackends) {
   std::map<std::string, std::string> env{{"DBTOOL_DB_PASSWORD", server->password}};
   ASSERT_EQ(run_dbtool({"migrate", "--yes", "--db", mysql_uri, "--json-file", sample}, env).exit_code, 0);
   const json::object mysql_before = read_all("mysql", mysql_uri, server->password);
-  // Both load paths: LOAD DATA reports the duplicate without its row, as a warning.
-  for (const char* load : {"insert", "infile"}) {
+  // Every load path: array executions, multi-row INSERTs, and LOAD DATA, which reports the
+  // duplicate without its row, as a warning.
+  for (const char* load : {"bulk", "insert", "infile"}) {
     SCOPED_TRACE(load);
     const std::string uri = mysql_uri + (mysql_uri.find('?') == std::string::npos ? "?" : "&") + "load=" + load;
     auto b = run_dbtool({"migrate", "--yes", "--db", uri, "--json-file", export_file.string(), "--backup-dir",
