@@ -24,6 +24,9 @@ namespace {
 constexpr const char* kHeader = "-- dbtool backup of database ";
 constexpr const char* kTrailer = "-- dbtool-backup-end ";
 constexpr size_t kRowsPerInsert = 500;
+// A statement ends at kRowsPerInsert rows or once it holds this many bytes, so that restoring it
+// (here or with the `mariadb` client) stays inside max_allowed_packet (16 MiB by default).
+constexpr size_t kBytesPerInsert = 4u << 20;
 
 class Output {
  public:
@@ -180,11 +183,12 @@ dbtool_status Backend::backup(dbtool_session* s, const char* path_c, dbtool_text
       unsigned n = mysql_num_fields(r);
       MYSQL_FIELD* fields = mysql_fetch_fields(r);
       int64_t rows = 0;
+      size_t in_statement = 0;
       std::string line;
       std::string escaped;
       while (MYSQL_ROW row = mysql_fetch_row(r)) {
         unsigned long* len = mysql_fetch_lengths(r);
-        line += (rows % kRowsPerInsert == 0) ? "INSERT INTO " + qt + " VALUES (" : ",(";
+        line += in_statement == 0 ? "INSERT INTO " + qt + " VALUES (" : ",(";
         for (unsigned i = 0; i < n; ++i) {
           if (i) line += ',';
           if (row[i] == nullptr) {
@@ -208,9 +212,10 @@ dbtool_status Backend::backup(dbtool_session* s, const char* path_c, dbtool_text
         }
         line += ')';
         ++rows;
-        if (rows % kRowsPerInsert == 0) {
+        if (++in_statement == kRowsPerInsert || line.size() >= kBytesPerInsert) {
           file.write(line + ";\n");
           line.clear();
+          in_statement = 0;
         }
       }
       if (mysql_errno(c.get()) != 0) {

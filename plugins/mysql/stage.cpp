@@ -16,8 +16,9 @@ using sdk::Failure;
 namespace {
 
 constexpr size_t kRowsPerStatement = 256;
-// Rows per array execution (load=bulk), and the most bytes of text and binary values in one: a
-// whole batch in a round trip, well inside the server's max_allowed_packet.
+// Rows per array execution (load=bulk), and the most bytes of text and binary values in one
+// execution or multi-row statement (both paths): a whole batch in a round trip, well inside the
+// server's max_allowed_packet (16 MiB by default).
 constexpr int64_t kRowsPerBulk = 8192;
 constexpr size_t kBytesPerBulk = 4u << 20;
 constexpr int64_t kRowsPerTransaction = 50000;
@@ -429,12 +430,24 @@ dbtool_status Backend::stage_load(dbtool_stage* st, const char* table_c, ArrowAr
         }
         loaded += n;
       };
-      for (; r + static_cast<int64_t>(kRowsPerStatement) <= v.rows(); r += kRowsPerStatement)
-        run(full, kRowsPerStatement);
-      if (r < v.rows()) {
-        MultiInsert tail(st->conn.get(), prefix, ncols, static_cast<size_t>(v.rows() - r));
-        run(tail, v.rows() - r);
-      }
+      // Rows [r, r + n) in one statement, or, when their values are large (a statement of them
+      // would outgrow the server's packet limit, 16 MiB by default), one row per statement.
+      auto insert = [&](MultiInsert* statement, int64_t n) {
+        size_t bytes = 0;
+        for (int64_t k = r; k < r + n; ++k) bytes += value_bytes(v, k);
+        if (bytes <= kBytesPerBulk) {
+          std::optional<MultiInsert> tail;
+          if (statement == nullptr) statement = &tail.emplace(st->conn.get(), prefix, ncols, static_cast<size_t>(n));
+          run(*statement, n);
+          r += n;
+          return;
+        }
+        std::unique_ptr<MultiInsert>& one = st->inserts[prefix + "\n1"];
+        if (!one) one = std::make_unique<MultiInsert>(st->conn.get(), prefix, ncols, 1);
+        for (const int64_t end = r + n; r < end; ++r) run(*one, 1);
+      };
+      while (r + static_cast<int64_t>(kRowsPerStatement) <= v.rows()) insert(&full, kRowsPerStatement);
+      if (r < v.rows()) insert(nullptr, v.rows() - r);  // the batch's last rows: a statement of their own
       st->uncommitted += v.rows();
       if (st->uncommitted >= kRowsPerTransaction) {
         st->conn.query("COMMIT", "loading " + table);
