@@ -17,6 +17,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 namespace dbtool::mysql {
@@ -132,10 +133,11 @@ struct dbtool_stage {
   dbtool::sdk::PortableSchema schema;
   int64_t uncommitted = 0;
   bool infile = false;  // load with LOAD DATA LOCAL INFILE; cleared when the server refuses it
-  // Each table's full-size prepared INSERT (by its text), kept from one stage_load to the next:
-  // the host loads a table in many calls, a batch each, and preparing a statement of 256 rows
-  // is the server parsing thousands of placeholders. On `conn`: cleared before it is closed.
-  std::map<std::string, std::unique_ptr<dbtool::mysql::MultiInsert>> inserts;
+  // Each table's prepared INSERTs of 256 rows and of one (by their text before VALUES' rows, and
+  // their rows), kept from one stage_load to the next: the host loads a table in many calls, a
+  // batch each, and preparing a statement of 256 rows is the server parsing thousands of
+  // placeholders. On `conn`: cleared before it is closed.
+  std::map<std::pair<std::string, size_t>, std::unique_ptr<dbtool::mysql::MultiInsert>> inserts;
   // Load with array executions of a one-row INSERT (load=bulk, the default where the server
   // takes them: MariaDB); each table's statement kept as `inserts`' are.
   bool bulk = false;

@@ -8,6 +8,7 @@
 
 #include <mysqld_error.h>
 
+#include <algorithm>
 #include <cstring>
 
 namespace dbtool::mysql {
@@ -25,10 +26,6 @@ constexpr int64_t kRowsPerTransaction = 50000;
 // The load path when the URI has no load=; bench/mysql-load-bench measured both.
 constexpr bool kInfileByDefault = false;
 
-}  // namespace
-
-namespace {
-
 // What a failed execution of `st` is: a constraint (SQLSTATE 23xxx), bad data (22xxx), a
 // cancel (the query killed), or the server's error.
 Failure statement_failure(MYSQL_STMT* st, const std::string& what) {
@@ -41,19 +38,35 @@ Failure statement_failure(MYSQL_STMT* st, const std::string& what) {
   return Failure(status, what + ": " + mysql_stmt_error(st), sqlstate, static_cast<int32_t>(err));
 }
 
+// `prefix` ("INSERT INTO t (a, b) VALUES ") with `rows` rows of parameters, prepared on `m`.
+MYSQL_STMT* prepare_insert(MYSQL* m, const std::string& prefix, size_t columns, size_t rows) {
+  std::string row = "(";
+  for (size_t c = 0; c < columns; ++c) row += c ? ",?" : "?";
+  row += ")";
+  std::string sql = prefix;
+  for (size_t r = 0; r < rows; ++r) sql += (r ? "," : "") + row;
+  MYSQL_STMT* st = mysql_stmt_init(m);
+  if (st != nullptr && mysql_stmt_prepare(st, sql.data(), sql.size()) == 0) return st;
+  if (st != nullptr) mysql_stmt_close(st);
+  fail(m, "preparing the insert");
+}
+
+// Whether the server takes arrays of parameters in one execution (COM_STMT_BULK_EXECUTE:
+// MariaDB 10.2 and later; MySQL does not).
+bool server_takes_bulk(MYSQL* m) {
+  unsigned long caps = 0, extended = 0;
+  if (mariadb_get_infov(m, MARIADB_CONNECTION_SERVER_CAPABILITIES, &caps) != 0) return false;
+  if (mariadb_get_infov(m, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &extended) != 0) return false;
+  return (caps & CLIENT_MYSQL) == 0 && (extended & (MARIADB_CLIENT_STMT_BULK_OPERATIONS >> 32)) != 0;
+}
+
 }  // namespace
 
 // A prepared INSERT of `rows` rows, with bind buffers that point into the Arrow batch.
 class MultiInsert {
  public:
-  MultiInsert(MYSQL* m, const std::string& prefix, size_t columns, size_t rows) : columns_(columns), rows_(rows) {
-    std::string row = "(";
-    for (size_t c = 0; c < columns; ++c) row += c ? ",?" : "?";
-    row += ")";
-    std::string sql = prefix;
-    for (size_t r = 0; r < rows; ++r) sql += (r ? "," : "") + row;
-    st_ = mysql_stmt_init(m);
-    if (st_ == nullptr || mysql_stmt_prepare(st_, sql.data(), sql.size()) != 0) fail(m, "preparing the insert");
+  MultiInsert(MYSQL* m, const std::string& prefix, size_t columns, size_t rows)
+      : columns_(columns), rows_(rows), st_(prepare_insert(m, prefix, columns, rows)) {
     binds_.resize(columns * rows);
     nulls_.resize(columns * rows);
     ints_.resize(columns * rows);
@@ -124,30 +137,13 @@ class MultiInsert {
   std::vector<unsigned long> lengths_;
 };
 
-namespace {
-
-// Whether the server takes arrays of parameters in one execution (COM_STMT_BULK_EXECUTE:
-// MariaDB 10.2 and later; MySQL does not).
-bool server_takes_bulk(MYSQL* m) {
-  unsigned long caps = 0, extended = 0;
-  if (mariadb_get_infov(m, MARIADB_CONNECTION_SERVER_CAPABILITIES, &caps) != 0) return false;
-  if (mariadb_get_infov(m, MARIADB_CONNECTION_EXTENDED_SERVER_CAPABILITIES, &extended) != 0) return false;
-  return (caps & CLIENT_MYSQL) == 0 && (extended & (MARIADB_CLIENT_STMT_BULK_OPERATIONS >> 32)) != 0;
-}
-
-}  // namespace
-
 // A one-row INSERT executed with arrays of parameters, one array per column (MariaDB's array
 // binding): a whole run of rows in one round trip, the values taken from the Arrow batch's
 // columns as they are.
 class BulkInsert {
  public:
-  BulkInsert(MYSQL* m, const std::string& prefix, size_t columns) : columns_(columns) {
-    std::string sql = prefix + "(";
-    for (size_t c = 0; c < columns; ++c) sql += c ? ",?" : "?";
-    sql += ")";
-    st_ = mysql_stmt_init(m);
-    if (st_ == nullptr || mysql_stmt_prepare(st_, sql.data(), sql.size()) != 0) fail(m, "preparing the insert");
+  BulkInsert(MYSQL* m, const std::string& prefix, size_t columns)
+      : columns_(columns), st_(prepare_insert(m, prefix, columns, 1)) {
     binds_.resize(columns);
     cols_.resize(columns);
   }
@@ -236,6 +232,13 @@ class BulkInsert {
 
 namespace {
 
+// The stage's prepared INSERT of `rows` rows into the table `prefix` names, prepared on first use.
+MultiInsert& multi_insert(dbtool_stage* st, const std::string& prefix, size_t columns, size_t rows) {
+  std::unique_ptr<MultiInsert>& statement = st->inserts[{prefix, rows}];
+  if (!statement) statement = std::make_unique<MultiInsert>(st->conn.get(), prefix, columns, rows);
+  return *statement;
+}
+
 // After a statement of rows [first, first + n) of `v` hit a duplicate key (ER_DUP_ENTRY): inserts
 // them one at a time to find the row, and throws the duplicate named by table, key, columns and
 // the row's values. The stage is thrown away after this, so the rows inserted on the way do not
@@ -244,7 +247,7 @@ namespace {
                                  const sdk::BatchView& v, int64_t first, int64_t n, int64_t loaded,
                                  const Failure& original) {
   const std::string where = "loading " + table;
-  MultiInsert one(st->conn.get(), prefix, v.columns(), 1);
+  MultiInsert& one = multi_insert(st, prefix, v.columns(), 1);
   for (int64_t r = first; r < first + n; ++r) {
     try {
       one.run(v, r, where);
@@ -275,38 +278,6 @@ size_t value_bytes(const sdk::BatchView& v, int64_t row) {
       n += v.get_bytes(c, row).size();
   }
   return n;
-}
-
-// stage_load with array executions: each batch in runs of at most kRowsPerBulk rows and
-// kBytesPerBulk bytes of values; a run that repeats a key is named as the INSERT path names it.
-void load_in_bulk(dbtool_stage* st, BulkInsert& bulk, sdk::StreamReader& reader, const std::string& table,
-                  const std::string& prefix, int64_t& loaded) {
-  sdk::ArrayHolder batch;
-  while (reader.next(batch)) {
-    if (cancelled()) throw Failure(DBTOOL_ERR_CANCELLED, "loading " + table + ": cancelled");
-    sdk::check_temporal_values(st->schema.table(table), reader.columns(), batch.a);
-    sdk::BatchView v(reader.columns(), batch.a);
-    for (int64_t r = 0; r < v.rows();) {
-      int64_t n = 0;
-      for (size_t bytes = 0; r + n < v.rows() && n < kRowsPerBulk && (n == 0 || bytes < kBytesPerBulk); ++n)
-        bytes += value_bytes(v, r + n);
-      const std::string where = "loading " + table + ", rows " + std::to_string(loaded + 1) + "-" +
-                                std::to_string(loaded + n) + " of this load";
-      try {
-        bulk.run(v, r, n, where);
-      } catch (const Failure& f) {
-        if (f.vendor_code() != ER_DUP_ENTRY) throw;
-        name_duplicate(st, table, prefix, v, r, n, loaded, f);
-      }
-      loaded += n;
-      r += n;
-    }
-    st->uncommitted += v.rows();
-    if (st->uncommitted >= kRowsPerTransaction) {
-      st->conn.query("COMMIT", "loading " + table);
-      st->uncommitted = 0;
-    }
-  }
 }
 
 void drop(dbtool_stage* st) {
@@ -402,52 +373,56 @@ dbtool_status Backend::stage_load(dbtool_stage* st, const char* table_c, ArrowAr
       if (load_infile(st, reader, table, loaded)) return;
       st->infile = false;  // refused by the server: this load and later ones use INSERTs
     }
+    BulkInsert* bulk = nullptr;
     if (st->bulk && ncols > 0) {
-      std::unique_ptr<BulkInsert>& bulk = st->bulk_inserts[prefix];
-      if (!bulk) bulk = std::make_unique<BulkInsert>(st->conn.get(), prefix, ncols);
-      load_in_bulk(st, *bulk, reader, table, prefix, loaded);
-      return;
+      std::unique_ptr<BulkInsert>& b = st->bulk_inserts[prefix];
+      if (!b) b = std::make_unique<BulkInsert>(st->conn.get(), prefix, ncols);
+      bulk = b.get();
     }
-    std::unique_ptr<MultiInsert>& cached = st->inserts[prefix];
-    if (!cached) cached = std::make_unique<MultiInsert>(st->conn.get(), prefix, ncols, kRowsPerStatement);
-    MultiInsert& full = *cached;
+    MultiInsert* full = bulk ? nullptr : &multi_insert(st, prefix, ncols, kRowsPerStatement);
     sdk::ArrayHolder batch;
     while (reader.next(batch)) {
       if (cancelled()) throw Failure(DBTOOL_ERR_CANCELLED, "loading " + table + ": cancelled");
       sdk::check_temporal_values(st->schema.table(table), reader.columns(), batch.a);
       sdk::BatchView v(reader.columns(), batch.a);
       int64_t r = 0;
-      auto where = [&](int64_t n) {
-        return "loading " + table + ", rows " + std::to_string(loaded + 1) + "-" + std::to_string(loaded + n) +
-               " of this load";
-      };
-      auto run = [&](MultiInsert& statement, int64_t n) {
+      // Rows [r, r + n) through `insert`, a repeated key named by the row that repeats it.
+      auto run = [&](int64_t n, const auto& insert) {
         try {
-          statement.run(v, r, where(n));
+          insert("loading " + table + ", rows " + std::to_string(loaded + 1) + "-" + std::to_string(loaded + n) +
+                 " of this load");
         } catch (const Failure& f) {
           if (f.vendor_code() != ER_DUP_ENTRY) throw;
           name_duplicate(st, table, prefix, v, r, n, loaded, f);
         }
         loaded += n;
+        r += n;
       };
-      // Rows [r, r + n) in one statement, or, when their values are large (a statement of them
-      // would outgrow the server's packet limit, 16 MiB by default), one row per statement.
-      auto insert = [&](MultiInsert* statement, int64_t n) {
+      while (r < v.rows()) {
+        if (bulk) {
+          // Runs of at most kRowsPerBulk rows and kBytesPerBulk bytes of values, one execution each.
+          int64_t n = 0;
+          for (size_t bytes = 0; r + n < v.rows() && n < kRowsPerBulk && (n == 0 || bytes < kBytesPerBulk); ++n)
+            bytes += value_bytes(v, r + n);
+          run(n, [&](const std::string& where) { bulk->run(v, r, n, where); });
+          continue;
+        }
+        // Statements of kRowsPerStatement rows, the batch's last rows one of their own; rows whose
+        // values pass kBytesPerBulk together (a statement of them would outgrow the server's
+        // packet limit, 16 MiB by default) one per statement.
+        const int64_t n = std::min<int64_t>(static_cast<int64_t>(kRowsPerStatement), v.rows() - r);
         size_t bytes = 0;
         for (int64_t k = r; k < r + n; ++k) bytes += value_bytes(v, k);
-        if (bytes <= kBytesPerBulk) {
-          std::optional<MultiInsert> tail;
-          if (statement == nullptr) statement = &tail.emplace(st->conn.get(), prefix, ncols, static_cast<size_t>(n));
-          run(*statement, n);
-          r += n;
-          return;
+        if (bytes > kBytesPerBulk) {
+          MultiInsert& one = multi_insert(st, prefix, ncols, 1);
+          for (const int64_t end = r + n; r < end;) run(1, [&](const std::string& where) { one.run(v, r, where); });
+        } else if (n == static_cast<int64_t>(kRowsPerStatement)) {
+          run(n, [&](const std::string& where) { full->run(v, r, where); });
+        } else {
+          MultiInsert tail(st->conn.get(), prefix, ncols, static_cast<size_t>(n));
+          run(n, [&](const std::string& where) { tail.run(v, r, where); });
         }
-        std::unique_ptr<MultiInsert>& one = st->inserts[prefix + "\n1"];
-        if (!one) one = std::make_unique<MultiInsert>(st->conn.get(), prefix, ncols, 1);
-        for (const int64_t end = r + n; r < end; ++r) run(*one, 1);
-      };
-      while (r + static_cast<int64_t>(kRowsPerStatement) <= v.rows()) insert(&full, kRowsPerStatement);
-      if (r < v.rows()) insert(nullptr, v.rows() - r);  // the batch's last rows: a statement of their own
+      }
       st->uncommitted += v.rows();
       if (st->uncommitted >= kRowsPerTransaction) {
         st->conn.query("COMMIT", "loading " + table);
