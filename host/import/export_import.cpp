@@ -205,8 +205,7 @@ struct ImportFeed::Worker {
   BatchQueue queue;
   ImportReport report;       // the worker's, read after the join
   std::exception_ptr error;  // the worker's, read after the join
-  std::thread thread;
-  bool drained = false;
+  std::thread thread;        // joined once drained
   explicit Worker(size_t capacity) : queue(capacity) {}
 };
 
@@ -232,8 +231,7 @@ ImportFeed::~ImportFeed() {
 }
 
 ImportReport ImportFeed::drain(const std::function<void(ImportBatch&&)>& sink) {
-  if (w_->drained) throw Error("internal: an import feed drained twice");
-  w_->drained = true;
+  if (!w_->thread.joinable()) throw Error("internal: an import feed drained twice");
   std::exception_ptr sink_error;
   while (auto batch = w_->queue.pop()) {
     try {
