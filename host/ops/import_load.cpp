@@ -4,6 +4,7 @@
 #include "import/export_import.hpp"
 #include "import/record_mapper.hpp"
 #include "ops/table_digest.hpp"
+#include "ops/table_loaders.hpp"
 #include "plugins/host_services.hpp"
 #include "util/error.hpp"
 #include "util/fault.hpp"
@@ -77,18 +78,18 @@ LoadOutcome BegunImport::finish(const char* phase, const std::function<void(Impo
 
 LoadOutcome BegunImport::into_stage(BackendStage& stage) {
   bool first = true;
-  return finish("load", [&](ImportBatch& b) {
-    try {
-      load_batch(stage, b.table, b.columns, std::move(b.array));
-    } catch (const Error& e) {
-      throw Error::untouched(std::string(e.what()) + " (in the batch of " + b.table + " rows from records " +
-                                 std::to_string(b.first_record) + "–" + std::to_string(b.last_record) + " of " +
-                                 b.file + ")",
-                             e.code());
-    }
+  TableLoaders loaders(stage);
+  LoadOutcome out = finish("load", [&](ImportBatch& b) {
+    loaders.load(b.table, b.columns, std::move(b.array),
+                 [table = b.table, first_record = b.first_record, last_record = b.last_record, file = b.file] {
+                   return " (in the batch of " + table + " rows from records " + std::to_string(first_record) + "–" +
+                          std::to_string(last_record) + " of " + file + ")";
+                 });
     if (first) fault_point("mid-load");
     first = false;
   });
+  loaders.finish();
+  return out;
 }
 
 LoadOutcome BegunImport::without_loading() {

@@ -82,6 +82,9 @@ class BackendStage {
   // Takes ownership of `stream`. Returns the rows the backend wrote.
   int64_t load(const std::string& table, ArrowArrayStream* stream);
   int64_t count(const std::string& table);
+  // Whether load may run for different tables from different threads at once (ABI 1.4,
+  // DBTOOL_CAP_CONCURRENT_LOAD); count, commit and abort only once every load returned.
+  bool takes_concurrent_loads() const { return session_.can(DBTOOL_CAP_CONCURRENT_LOAD); }
   boost::json::object commit();
   void abort();
 

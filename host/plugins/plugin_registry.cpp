@@ -65,6 +65,7 @@ std::vector<std::string> LoadedPlugin::capability_names() const {
                                                            {DBTOOL_CAP_CANCEL, "cancel"},
                                                            {DBTOOL_CAP_READ, "read"},
                                                            {DBTOOL_CAP_HOST_GUARANTEED_KEYS, "host-guaranteed-keys"},
+                                                           {DBTOOL_CAP_CONCURRENT_LOAD, "concurrent-load"},
                                                            {DBTOOL_CAP_NETWORK, "network"},
                                                            {DBTOOL_CAP_CACHEABLE, "cacheable"}};
   std::vector<std::string> out;

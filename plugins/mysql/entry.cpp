@@ -15,7 +15,7 @@ const dbtool::sdk::PluginInfo kInfo = {DBTOOL_KIND_BACKEND,
                                        "MySQL/MariaDB: staging database, RENAME TABLE cut-over, SQL backups",
                                        DBTOOL_CAP_BACKUP | DBTOOL_CAP_RESTORE | DBTOOL_CAP_ATOMIC_CUTOVER |
                                            DBTOOL_CAP_CREATE_DATABASE | DBTOOL_CAP_CANCEL | DBTOOL_CAP_READ |
-                                           DBTOOL_CAP_HOST_GUARANTEED_KEYS,
+                                           DBTOOL_CAP_HOST_GUARANTEED_KEYS | DBTOOL_CAP_CONCURRENT_LOAD,
                                        &kApi,
                                        nullptr,
                                        kSchemes};

@@ -239,8 +239,9 @@ class Feed {
 
 }  // namespace
 
-bool load_infile(dbtool_stage* st, sdk::StreamReader& reader, const std::string& table, int64_t& loaded) {
-  MYSQL* m = st->conn.get();
+bool load_infile(dbtool_stage* st, Loader& loader, sdk::StreamReader& reader, const std::string& table,
+                 int64_t& loaded) {
+  MYSQL* m = loader.conn.get();
   std::string columns, sets;
   for (size_t c = 0; c < reader.columns().size(); ++c) {
     const std::string name = quote_identifier(reader.columns()[c].name);
@@ -260,11 +261,8 @@ bool load_infile(dbtool_stage* st, sdk::StreamReader& reader, const std::string&
   Feed feed(reader, st->schema.table(table), table);
   bool first = true;
   while (first || !feed.done()) {
-    if (st->uncommitted >= kRowsPerStatement) {
-      st->conn.query("COMMIT", "loading " + table);
-      st->uncommitted = 0;
-    }
-    feed.start(kRowsPerStatement - st->uncommitted);
+    if (loader.uncommitted >= kRowsPerStatement) loader.commit("loading " + table);
+    feed.start(kRowsPerStatement - loader.uncommitted);
     mysql_set_local_infile_handler(m, Feed::init, Feed::read, Feed::end, Feed::error, &feed);
     const std::string where =
         "loading " + table + " with LOAD DATA, from row " + std::to_string(loaded + 1) + " of this load";
@@ -288,13 +286,10 @@ bool load_infile(dbtool_stage* st, sdk::StreamReader& reader, const std::string&
       throw Failure(DBTOOL_ERR_DATA, where + ": the server loaded " + std::to_string(affected) + " of " +
                                          std::to_string(feed.sent()) + " rows");
     loaded += feed.sent();
-    st->uncommitted += feed.sent();
+    loader.uncommitted += feed.sent();
     first = false;
   }
-  if (st->uncommitted >= kRowsPerStatement) {
-    st->conn.query("COMMIT", "loading " + table);
-    st->uncommitted = 0;
-  }
+  if (loader.uncommitted >= kRowsPerStatement) loader.commit("loading " + table);
   return true;
 }
 

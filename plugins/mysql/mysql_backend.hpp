@@ -13,9 +13,12 @@
 #include <boost/json.hpp>
 
 #include <atomic>
+#include <condition_variable>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
@@ -105,10 +108,14 @@ struct dbtool_session {
   dbtool::mysql::Connection conn;  // holds the advisory lock
   std::string collation;           // text_collation() of the server, asked once at open
   // Server thread ids that cancel interrupts with KILL QUERY (0: none): the session's own
-  // connection, the open stage's load connection, and the connection of a backup or restore.
+  // connection, the open stage's connection, and the connection of a backup or restore.
   std::atomic<unsigned long> session_thread{0};
   std::atomic<unsigned long> stage_thread{0};
   std::atomic<unsigned long> busy_thread{0};
+  // And those of the stage's load connections, which concurrent loads open and close while a
+  // cancel may read the set.
+  std::mutex load_threads_mutex;
+  std::set<unsigned long> load_threads;
   bool exists = false;
   bool has_stage = false;
   bool read_only = false;    // a migration source: no lock, nothing created or dropped, READ ONLY transactions
@@ -124,24 +131,49 @@ struct dbtool_session {
 namespace dbtool::mysql {
 class MultiInsert;  // stage.cpp
 class BulkInsert;   // stage.cpp
+
+// A connection that loads the stage, with its prepared statements and its open transaction.
+// Concurrent loads (DBTOOL_CAP_CONCURRENT_LOAD) each take one; a table's uncommitted rows are
+// only ever on one of them, since InnoDB would make a unique check on one connection wait for
+// the other's transaction (stage.cpp, acquire_loader).
+struct Loader {
+  Connection conn;
+  // Each table's prepared INSERTs (by their text before VALUES' rows, and their rows) and array
+  // executions, kept from one stage_load to the next: the host loads a table in many calls, a
+  // batch each, and preparing a statement of 256 rows is the server parsing thousands of
+  // placeholders. Closed before `conn`.
+  std::map<std::pair<std::string, size_t>, std::unique_ptr<MultiInsert>> inserts;
+  std::map<std::string, std::unique_ptr<BulkInsert>> bulk_inserts;
+  // The tables whose rows may be in the open transaction, and the one a stage_load is loading
+  // (empty when idle): read and written under the stage's loaders_mutex.
+  std::set<std::string> pending;
+  std::string loading;
+  bool busy = false;        // taken by a stage_load
+  int64_t uncommitted = 0;  // rows in the open transaction
+  dbtool_stage* stage;
+  Loader(dbtool_stage* st, bool infile);
+  ~Loader();
+  // Commits the open transaction; then only the table being loaded (if any) is pending.
+  void commit(const std::string& what);
+};
 }  // namespace dbtool::mysql
 
 struct dbtool_stage {
   dbtool_session* session = nullptr;
   std::string database;
-  dbtool::mysql::Connection conn;  // default database: the stage
+  // Default database the stage, autocommit: creates the tables, counts them, checks the foreign
+  // keys. The rows go in through `loaders`.
+  dbtool::mysql::Connection conn;
   dbtool::sdk::PortableSchema schema;
-  int64_t uncommitted = 0;
-  bool infile = false;  // load with LOAD DATA LOCAL INFILE; cleared when the server refuses it
-  // Each table's prepared INSERTs of 256 rows and of one (by their text before VALUES' rows, and
-  // their rows), kept from one stage_load to the next: the host loads a table in many calls, a
-  // batch each, and preparing a statement of 256 rows is the server parsing thousands of
-  // placeholders. On `conn`: cleared before it is closed.
-  std::map<std::pair<std::string, size_t>, std::unique_ptr<dbtool::mysql::MultiInsert>> inserts;
+  // Load with LOAD DATA LOCAL INFILE; cleared, by whichever load first hears it, when the server
+  // refuses it.
+  std::atomic<bool> infile{false};
   // Load with array executions of a one-row INSERT (load=bulk, the default where the server
-  // takes them: MariaDB); each table's statement kept as `inserts`' are.
+  // takes them: MariaDB), else with multi-row INSERTs.
   bool bulk = false;
-  std::map<std::string, std::unique_ptr<dbtool::mysql::BulkInsert>> bulk_inserts;
+  std::mutex loaders_mutex;
+  std::condition_variable loader_freed;
+  std::vector<std::unique_ptr<dbtool::mysql::Loader>> loaders;
   ~dbtool_stage();  // stage.cpp, where MultiInsert is whole
 };
 
@@ -178,7 +210,8 @@ std::string target_state(dbtool_session* s);
 void refuse_if_changed(dbtool_session* s);
 // Loads `reader` into `table` of the stage with LOAD DATA LOCAL INFILE fed from memory.
 // Returns false, having read nothing from the stream, when the server refuses LOCAL INFILE.
-bool load_infile(dbtool_stage* st, sdk::StreamReader& reader, const std::string& table, int64_t& loaded);
+bool load_infile(dbtool_stage* st, Loader& loader, sdk::StreamReader& reader, const std::string& table,
+                 int64_t& loaded);
 // Throws Failure(NOT_SUPPORTED) when `s` was opened read-only; `what` names the refused call.
 void refuse_if_read_only(const dbtool_session* s, const std::string& what);
 }  // namespace dbtool::mysql

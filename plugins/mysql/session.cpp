@@ -95,11 +95,17 @@ void Backend::close(dbtool_session* s) {
 // statement (a RENAME waiting for a metadata lock, a long load): interrupts the statement running
 // on each of the session's connections from a connection of its own. The interrupted call fails
 // with ER_QUERY_INTERRUPTED, which is DBTOOL_ERR_CANCELLED, and cleans up as after any failure.
-// Reads only atomics of the session, so a stage finishing meanwhile is no hazard; a connection
-// that closed in between is no longer there to kill, which is no failure.
+// Reads only atomics of the session and the set of load connections (under its mutex), so a
+// stage finishing meanwhile is no hazard; a connection that closed in between is no longer there
+// to kill, which is no failure.
 dbtool_status Backend::cancel(dbtool_session* s, dbtool_error* error) {
   return sdk::guard(error, [&] {
     std::vector<unsigned long> ids;
+    {
+      // Concurrent loads: every load connection of the stage.
+      std::lock_guard<std::mutex> lock(s->load_threads_mutex);
+      ids.assign(s->load_threads.begin(), s->load_threads.end());
+    }
     for (const auto* slot : {&s->busy_thread, &s->stage_thread, &s->session_thread})
       if (unsigned long id = slot->load(); id != 0 && std::find(ids.begin(), ids.end(), id) == ids.end())
         ids.push_back(id);

@@ -23,6 +23,9 @@ constexpr size_t kRowsPerStatement = 256;
 constexpr int64_t kRowsPerBulk = 8192;
 constexpr size_t kBytesPerBulk = 4u << 20;
 constexpr int64_t kRowsPerTransaction = 50000;
+// Load connections of one stage at most: one per table loaded at the same time, as many as the
+// host loads at once (DBTOOL_CAP_CONCURRENT_LOAD), few enough for any server's max_connections.
+constexpr size_t kMostLoaders = 4;
 // The load path when the URI has no load=; bench/mysql-load-bench measured both.
 constexpr bool kInfileByDefault = false;
 
@@ -230,12 +233,124 @@ class BulkInsert {
   std::vector<Column> cols_;
 };
 
+Loader::Loader(dbtool_stage* st, bool infile)
+    : conn(st->session->target, st->session->password, st->database, infile), stage(st) {
+  // Keys are checked once at commit; unique and primary keys stay enforced row by row.
+  conn.query("SET SESSION foreign_key_checks = 0", "preparing the load");
+  conn.query("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'",
+             "preparing the load");
+  conn.query("SET autocommit = 0", "preparing the load");
+  std::lock_guard<std::mutex> lock(st->session->load_threads_mutex);
+  st->session->load_threads.insert(mysql_thread_id(conn.get()));
+}
+
+Loader::~Loader() {
+  {
+    std::lock_guard<std::mutex> lock(stage->session->load_threads_mutex);
+    stage->session->load_threads.erase(mysql_thread_id(conn.get()));
+  }
+  inserts.clear();
+  bulk_inserts.clear();
+  // Closing with a transaction open rolls it back: the stage is being dropped then.
+  conn.close();
+}
+
+void Loader::commit(const std::string& what) {
+  conn.query("COMMIT", what);
+  uncommitted = 0;
+  {
+    std::lock_guard<std::mutex> lock(stage->loaders_mutex);
+    pending.clear();
+    if (!loading.empty()) pending.insert(loading);
+  }
+  stage->loader_freed.notify_all();
+}
+
 namespace {
 
-// The stage's prepared INSERT of `rows` rows into the table `prefix` names, prepared on first use.
-MultiInsert& multi_insert(dbtool_stage* st, const std::string& prefix, size_t columns, size_t rows) {
-  std::unique_ptr<MultiInsert>& statement = st->inserts[{prefix, rows}];
-  if (!statement) statement = std::make_unique<MultiInsert>(st->conn.get(), prefix, columns, rows);
+// The loader a stage_load of `table` uses, marked busy: the one whose transaction holds rows of
+// the table (so a repeated key meets its first row on the same connection, at once); else an
+// idle one holding none; else a new connection, up to kMostLoaders; else an idle one, its
+// transaction committed first; else the first one freed.
+Loader& acquire_loader(dbtool_stage* st, const std::string& table) {
+  std::unique_lock<std::mutex> lock(st->loaders_mutex);
+  for (;;) {
+    Loader* holder = nullptr;
+    Loader* idle = nullptr;
+    for (const auto& l : st->loaders) {
+      if (l->pending.count(table) != 0) holder = l.get();
+      if (!l->busy && (idle == nullptr || (l->pending.empty() && !idle->pending.empty()))) idle = l.get();
+    }
+    Loader* pick = nullptr;
+    bool commit_first = false;
+    if (holder != nullptr && holder->busy && holder->loading == table)
+      throw Failure(DBTOOL_ERR_INVALID_ARGUMENT,
+                    "loading " + table +
+                        ": another stage_load of this table is running (loads of one table never "
+                        "overlap: CONTRACT.md, \"Threads\")");
+    if (holder != nullptr) {
+      pick = holder->busy ? nullptr : holder;  // busy committing for another table: wait for it
+    } else if (idle != nullptr && idle->pending.empty()) {
+      pick = idle;
+    } else if (st->loaders.size() < kMostLoaders) {
+      st->loaders.push_back(std::make_unique<Loader>(st, st->infile));
+      pick = st->loaders.back().get();
+    } else if (idle != nullptr) {
+      pick = idle;
+      commit_first = true;
+    }
+    if (pick == nullptr) {
+      st->loader_freed.wait(lock);
+      continue;
+    }
+    pick->busy = true;
+    pick->loading = table;
+    if (commit_first) {
+      lock.unlock();
+      try {
+        pick->commit("loading " + table);
+      } catch (...) {
+        lock.lock();
+        pick->busy = false;
+        pick->loading.clear();
+        st->loader_freed.notify_all();
+        throw;
+      }
+      return *pick;
+    }
+    pick->pending.insert(table);
+    return *pick;
+  }
+}
+
+void release_loader(dbtool_stage* st, Loader& l) {
+  {
+    std::lock_guard<std::mutex> lock(st->loaders_mutex);
+    l.busy = false;
+    l.loading.clear();
+  }
+  st->loader_freed.notify_all();
+}
+
+// Commits every loader's open transaction, so that the stage's own connection sees every row.
+// Only between loads (the contract keeps stage_count and stage_commit apart from them).
+void commit_loaders(dbtool_stage* st, const std::string& what) {
+  std::vector<Loader*> open;
+  {
+    std::lock_guard<std::mutex> lock(st->loaders_mutex);
+    for (const auto& l : st->loaders) {
+      if (l->busy)
+        throw Failure(DBTOOL_ERR_INVALID_ARGUMENT, what + " while a stage_load is running (CONTRACT.md, \"Threads\")");
+      if (l->uncommitted > 0 || !l->pending.empty()) open.push_back(l.get());
+    }
+  }
+  for (Loader* l : open) l->commit(what);
+}
+
+// The loader's prepared INSERT of `rows` rows into the table `prefix` names, prepared on first use.
+MultiInsert& multi_insert(Loader& l, const std::string& prefix, size_t columns, size_t rows) {
+  std::unique_ptr<MultiInsert>& statement = l.inserts[{prefix, rows}];
+  if (!statement) statement = std::make_unique<MultiInsert>(l.conn.get(), prefix, columns, rows);
   return *statement;
 }
 
@@ -243,11 +358,11 @@ MultiInsert& multi_insert(dbtool_stage* st, const std::string& prefix, size_t co
 // them one at a time to find the row, and throws the duplicate named by table, key, columns and
 // the row's values. The stage is thrown away after this, so the rows inserted on the way do not
 // matter. Rethrows `original` when the key cannot be told.
-[[noreturn]] void name_duplicate(dbtool_stage* st, const std::string& table, const std::string& prefix,
+[[noreturn]] void name_duplicate(dbtool_stage* st, Loader& l, const std::string& table, const std::string& prefix,
                                  const sdk::BatchView& v, int64_t first, int64_t n, int64_t loaded,
                                  const Failure& original) {
   const std::string where = "loading " + table;
-  MultiInsert& one = multi_insert(st, prefix, v.columns(), 1);
+  MultiInsert& one = multi_insert(l, prefix, v.columns(), 1);
   for (int64_t r = first; r < first + n; ++r) {
     try {
       one.run(v, r, where);
@@ -281,11 +396,10 @@ size_t value_bytes(const sdk::BatchView& v, int64_t row) {
 }
 
 void drop(dbtool_stage* st) {
-  // Close the load connection first: its open transaction holds metadata locks on the stage's
+  // Close the load connections first: their open transactions hold metadata locks on the stage's
   // tables, and DROP DATABASE from the session connection would wait on them forever.
   st->session->stage_thread = 0;
-  st->inserts.clear();
-  st->bulk_inserts.clear();
+  st->loaders.clear();
   st->conn.close();
   if (st->session->conn)
     mysql_query(st->session->conn.get(), ("DROP DATABASE IF EXISTS " + quote_identifier(st->database)).c_str());
@@ -331,17 +445,12 @@ dbtool_status Backend::stage_begin(dbtool_session* s, const char* schema_json, d
         "creating the staging database");
     created = true;
     st->infile = s->target.load == "infile" || (s->target.load.empty() && kInfileByDefault);
-    st->conn = Connection(s->target, s->password, st->database, st->infile);
+    st->conn = Connection(s->target, s->password, st->database);
     // Array executions where the server takes them (MariaDB), unless another path was asked for;
     // load=bulk on a server without them loads with multi-row INSERTs.
     st->bulk = !st->infile && s->target.load != "insert" && server_takes_bulk(st->conn.get());
     s->stage_thread = mysql_thread_id(st->conn.get());
     for (size_t i = 0; i < ddl.size(); ++i) st->conn.query(ddl[i], "creating table " + st->schema.tables[i].name);
-    // Keys are checked once at commit; unique and primary keys stay enforced row by row.
-    st->conn.query("SET SESSION foreign_key_checks = 0", "preparing the load");
-    st->conn.query("SET SESSION sql_mode = 'STRICT_ALL_TABLES,NO_ENGINE_SUBSTITUTION,NO_AUTO_VALUE_ON_ZERO'",
-                   "preparing the load");
-    st->conn.query("SET autocommit = 0", "preparing the load");
     s->has_stage = true;
   });
   if (status != DBTOOL_OK) {
@@ -364,22 +473,23 @@ dbtool_status Backend::stage_load(dbtool_stage* st, const char* table_c, ArrowAr
     for (const auto& c : reader.columns()) names += (names.empty() ? "" : ", ") + quote_identifier(c.name);
     const std::string prefix = "INSERT INTO " + quote_identifier(table) + " (" + names + ") VALUES ";
     const size_t ncols = reader.columns().size();
-    st->session->busy_thread = mysql_thread_id(st->conn.get());
-    struct Idle {
-      dbtool_session* s;
-      ~Idle() { s->busy_thread = 0; }
-    } idle{st->session};
+    Loader& loader = acquire_loader(st, table);
+    struct Release {
+      dbtool_stage* st;
+      Loader& l;
+      ~Release() { release_loader(st, l); }
+    } release{st, loader};
     if (st->infile && ncols > 0) {
-      if (load_infile(st, reader, table, loaded)) return;
+      if (load_infile(st, loader, reader, table, loaded)) return;
       st->infile = false;  // refused by the server: this load and later ones use INSERTs
     }
     BulkInsert* bulk = nullptr;
     if (st->bulk && ncols > 0) {
-      std::unique_ptr<BulkInsert>& b = st->bulk_inserts[prefix];
-      if (!b) b = std::make_unique<BulkInsert>(st->conn.get(), prefix, ncols);
+      std::unique_ptr<BulkInsert>& b = loader.bulk_inserts[prefix];
+      if (!b) b = std::make_unique<BulkInsert>(loader.conn.get(), prefix, ncols);
       bulk = b.get();
     }
-    MultiInsert* full = bulk ? nullptr : &multi_insert(st, prefix, ncols, kRowsPerStatement);
+    MultiInsert* full = bulk ? nullptr : &multi_insert(loader, prefix, ncols, kRowsPerStatement);
     sdk::ArrayHolder batch;
     while (reader.next(batch)) {
       if (cancelled()) throw Failure(DBTOOL_ERR_CANCELLED, "loading " + table + ": cancelled");
@@ -393,7 +503,7 @@ dbtool_status Backend::stage_load(dbtool_stage* st, const char* table_c, ArrowAr
                  " of this load");
         } catch (const Failure& f) {
           if (f.vendor_code() != ER_DUP_ENTRY) throw;
-          name_duplicate(st, table, prefix, v, r, n, loaded, f);
+          name_duplicate(st, loader, table, prefix, v, r, n, loaded, f);
         }
         loaded += n;
         r += n;
@@ -414,20 +524,17 @@ dbtool_status Backend::stage_load(dbtool_stage* st, const char* table_c, ArrowAr
         size_t bytes = 0;
         for (int64_t k = r; k < r + n; ++k) bytes += value_bytes(v, k);
         if (bytes > kBytesPerBulk) {
-          MultiInsert& one = multi_insert(st, prefix, ncols, 1);
+          MultiInsert& one = multi_insert(loader, prefix, ncols, 1);
           for (const int64_t end = r + n; r < end;) run(1, [&](const std::string& where) { one.run(v, r, where); });
         } else if (n == static_cast<int64_t>(kRowsPerStatement)) {
           run(n, [&](const std::string& where) { full->run(v, r, where); });
         } else {
-          MultiInsert tail(st->conn.get(), prefix, ncols, static_cast<size_t>(n));
+          MultiInsert tail(loader.conn.get(), prefix, ncols, static_cast<size_t>(n));
           run(n, [&](const std::string& where) { tail.run(v, r, where); });
         }
       }
-      st->uncommitted += v.rows();
-      if (st->uncommitted >= kRowsPerTransaction) {
-        st->conn.query("COMMIT", "loading " + table);
-        st->uncommitted = 0;
-      }
+      loader.uncommitted += v.rows();
+      if (loader.uncommitted >= kRowsPerTransaction) loader.commit("loading " + table);
     }
   });
   if (rows != nullptr) *rows = loaded;
@@ -438,6 +545,7 @@ dbtool_status Backend::stage_count(dbtool_stage* st, const char* table_c, int64_
   return sdk::guard(error, [&] {
     const std::string table = table_c ? table_c : "";
     st->schema.table(table);  // only tables of the schema
+    commit_loaders(st, "counting " + table);
     *rows = st->conn.scalar_int("SELECT COUNT(*) FROM " + quote_identifier(table));
   });
 }
@@ -445,7 +553,8 @@ dbtool_status Backend::stage_count(dbtool_stage* st, const char* table_c, int64_
 dbtool_status Backend::stage_commit(dbtool_stage* st_raw, dbtool_text* report, dbtool_error* error) {
   std::unique_ptr<dbtool_stage> st(st_raw);
   dbtool_status status = sdk::guard(error, [&] {
-    st->conn.query("COMMIT", "finishing the staging database");
+    commit_loaders(st.get(), "finishing the staging database");
+    st->loaders.clear();
     // The foreign keys were not checked while loading: check every one now, but those the host
     // vouches for (its importer built their values from rows it loaded; CONTRACT.md).
     for (const auto& t : st->schema.tables)
@@ -466,8 +575,6 @@ dbtool_status Backend::stage_commit(dbtool_stage* st_raw, dbtool_text* report, d
                         "23000", 1452);
       }
     st->session->stage_thread = 0;
-    st->inserts.clear();
-    st->bulk_inserts.clear();
     st->conn.close();
     refuse_if_changed(st->session);
     std::string retired = swap_databases(st->session->conn, st->session->target.database, st->database);

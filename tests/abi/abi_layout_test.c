@@ -238,6 +238,10 @@ ABI_SAME_FIELD(dbtool_backend_api, struct frozen_v1_3_backend_api, restore_stage
 _Static_assert(sizeof(dbtool_backend_api) >= sizeof(struct frozen_v1_3_backend_api), "backend table shrank since 1.3");
 ABI_SAME_CONST(DBTOOL_CAP_HOST_GUARANTEED_KEYS, (1ull << 6));
 
+/* ---- ABI 1.4: a capability, no slot: the backend table is 1.3's ---- */
+_Static_assert(DBTOOL_ABI_VERSION_MINOR >= 4, "DBTOOL_CAP_CONCURRENT_LOAD is present, so the minor is at least 4");
+ABI_SAME_CONST(DBTOOL_CAP_CONCURRENT_LOAD, (1ull << 7));
+
 static dbtool_status dummy_begin(dbtool_session* session, dbtool_error* error) {
   (void)session;
   (void)error;

@@ -755,6 +755,92 @@ TEST_F(MysqlSafety, CtrlCInterruptsACutOverWaitingForALock) {
   EXPECT_EQ(family_of(admin, db), databases) << "no stage or retired database left";
 }
 
+// Ctrl-C while the tables load side by side (DBTOOL_CAP_CONCURRENT_LOAD: users and their
+// memberships on connections of their own), each load blocked in the server by a global read lock
+// another connection holds: the backend's cancel kills the statement of every load connection
+// while the lock is still held, and the run ends with exit code 130 with the target as it was and
+// no stage left. With one connection's statement left running the run would hang until the lock
+// went away.
+TEST_F(MysqlSafety, CtrlCStopsEveryTableLoadingAtOnce) {
+  REQUIRE_MYSQL(server);
+  Admin admin(*server);
+  std::string uri = fresh_database_uri(server->uri, "cancel_loads");
+  const std::string db = database_of(uri);
+  auto r = dbtool({"init", "--db", uri, "--yes"}, server->password);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto before = admin.snapshot(db);
+  const auto databases = family_of(admin, db);
+
+  const fs::path pause = dir_ / "pause-load";
+  auto e = env(server->password);
+  e["DBTOOL_TEST_FAULT"] = "mid-load:pause";
+  e["DBTOOL_TEST_PAUSE_FILE"] = pause.string();
+  // Small batches, so that both tables have batches left when the lock is taken.
+  testing::RunningProgram run =
+      testing::start_dbtool({"migrate", "--source", "json-file", "--json-file", export_.string(), "--db", uri, "--yes",
+                             "--backup-dir", backups_.string(), "--batch-rows", "20"},
+                            e);
+  for (int i = 0; i < 3000 && !fs::exists(pause); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  ASSERT_TRUE(fs::exists(pause)) << "the run never reached mid-load";
+
+  Admin holder(*server);
+  holder.exec("FLUSH TABLES WITH READ LOCK");  // every write in the server waits from now on
+  fs::remove(pause);
+  const std::string blocked_loads = "SELECT COUNT(*) FROM information_schema.processlist WHERE db LIKE " +
+                                    admin.quote(db + "\\_\\_dbtool\\_stage\\_%") + " AND state LIKE '%lock%'";
+  // Users, memberships and sections each on a connection of their own: at least two blocked.
+  int waiting = 0;
+  for (int i = 0; i < 3000 && waiting < 2; ++i) {
+    waiting = std::stoi(admin.scalar(blocked_loads));
+    if (waiting < 2) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  if (waiting < 2) holder.exec("UNLOCK TABLES");
+  ASSERT_GE(waiting, 2) << "the tables were not loading at the same time";
+
+  ASSERT_EQ(::kill(run.pid(), SIGINT), 0);
+  std::string still = std::to_string(waiting);
+  for (int i = 0; i < 500 && still != "0"; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    still = admin.scalar(blocked_loads);
+  }
+  holder.exec("UNLOCK TABLES");  // the stage's DROP waits for it too
+  std::optional<testing::RunResult> ended = run.wait_for(std::chrono::seconds(30));
+  if (!ended) ended = run.wait();
+  EXPECT_EQ(still, "0") << "a load was still waiting 5 s after Ctrl-C (" << waiting << " were)";
+  EXPECT_EQ(ended->exit_code, 130) << ended->err;
+  EXPECT_NE(ended->err.find("cancelled"), std::string::npos) << ended->err;
+  EXPECT_NE(ended->err.find("nothing was changed"), std::string::npos) << ended->err;
+  EXPECT_EQ(admin.snapshot(db), before);
+  EXPECT_EQ(family_of(admin, db), databases) << "no stage or retired database left";
+}
+
+// The export breaks off after many batches have gone to the tables' loading threads (a truncated
+// download): the read fails on the caller's thread while the others wait for more, and the run
+// ends at once with the reader's error, the target as it was and no stage left.
+TEST_F(MysqlSafety, AnExportThatBreaksOffMidLoadEndsTheRunWithItsError) {
+  REQUIRE_MYSQL(server);
+  Admin admin(*server);
+  std::string uri = fresh_database_uri(server->uri, "broken_off");
+  const std::string db = database_of(uri);
+  auto r = dbtool({"init", "--db", uri, "--yes"}, server->password);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  const auto before = admin.snapshot(db);
+  const auto databases = family_of(admin, db);
+  const std::string whole = testing::read_bytes(export_);
+  const fs::path cut = dir_ / "cut-export.json";
+  testing::write_bytes(cut, whole.substr(0, whole.size() * 3 / 4));
+  testing::RunningProgram run =
+      testing::start_dbtool({"migrate", "--source", "json-file", "--json-file", cut.string(), "--db", uri, "--yes",
+                             "--backup-dir", backups_.string(), "--batch-rows", "10"},
+                            env(server->password));
+  std::optional<testing::RunResult> ended = run.wait_for(std::chrono::seconds(60));
+  ASSERT_TRUE(ended) << "the run hung after its export broke off";
+  EXPECT_NE(ended->exit_code, 0) << ended->err;
+  EXPECT_NE(ended->err.find("nothing was changed"), std::string::npos) << ended->err;
+  EXPECT_EQ(admin.snapshot(db), before);
+  EXPECT_EQ(family_of(admin, db), databases) << "no stage or retired database left";
+}
+
 // status compares indexes on MariaDB too: one dropped, one added by hand.
 TEST_F(MysqlSafety, StatusNoticesIndexDrift) {
   REQUIRE_MYSQL(server);

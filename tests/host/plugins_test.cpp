@@ -22,7 +22,7 @@ TEST(Plugins, JsonListsOurPluginsWithTheirFacts) {
   for (const auto& v : list) {
     const auto& o = v.as_object();
     for (const char* key : {"name", "kind", "version", "abi", "path"}) EXPECT_TRUE(o.contains(key)) << key;
-    EXPECT_EQ(o.at("abi").as_string(), "1.3");
+    EXPECT_EQ(o.at("abi").as_string(), "1.4");
     EXPECT_TRUE(fs::path(std::string(o.at("path").as_string())).is_absolute());
     kinds[std::string(o.at("name").as_string())] = std::string(o.at("kind").as_string());
   }
@@ -37,7 +37,7 @@ TEST(Plugins, IncompatibleMajorIsRefusedNamingFileAndVersions) {
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find((dir / "libmajor2.so").string()), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("ABI 2.0"), std::string::npos) << r.err;
-  EXPECT_NE(r.err.find("ABI 1.3"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ABI 1.4"), std::string::npos) << r.err;
   boost::json::value listed = boost::json::parse(r.out);
   EXPECT_EQ(listed.at("problems").as_array().size(), 1u) << r.out;
   for (const auto& v : listed.at("plugins").as_array())

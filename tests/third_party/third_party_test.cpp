@@ -81,7 +81,7 @@ TEST_F(ThirdParty, InstalledDbtoolListsThePluginWithItsFacts) {
     found = true;
     EXPECT_EQ(o.at("kind").as_string(), "source");
     EXPECT_EQ(o.at("version").as_string(), "1.0.0");
-    EXPECT_EQ(o.at("abi").as_string(), "1.3");
+    EXPECT_EQ(o.at("abi").as_string(), "1.4");
     EXPECT_EQ(fs::path(std::string(o.at("path").as_string())).filename(), "libexample-env-source.so");
   }
   EXPECT_TRUE(found) << r.out;

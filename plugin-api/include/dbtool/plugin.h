@@ -16,9 +16,10 @@
  *  - Control plane (options, schema, reports) is UTF-8 JSON text; the data plane is the Arrow C
  *    Data / C Stream Interface, restricted to the profile described below.
  *
- * Threads: a session (and the stages made from it) is used by one thread at a time. `cancel`
- * may be called from any thread at any time while the session is alive. Host services may be
- * called from any thread the plugin creates.
+ * Threads: a session (and the stages made from it) is used by one thread at a time, but for
+ * concurrent stage_load calls where the backend announces DBTOOL_CAP_CONCURRENT_LOAD (1.4).
+ * `cancel` may be called from any thread at any time while the session is alive. Host services
+ * may be called from any thread the plugin creates.
  */
 #ifndef DBTOOL_PLUGIN_H_
 #define DBTOOL_PLUGIN_H_
@@ -42,7 +43,7 @@ extern "C" {
 #define DBTOOL_ABI_MINOR_OF(v) ((uint32_t)(v)&0xFFFFu)
 
 #define DBTOOL_ABI_VERSION_MAJOR 1
-#define DBTOOL_ABI_VERSION_MINOR 3
+#define DBTOOL_ABI_VERSION_MINOR 4
 #define DBTOOL_ABI_VERSION DBTOOL_ABI_MAKE(DBTOOL_ABI_VERSION_MAJOR, DBTOOL_ABI_VERSION_MINOR)
 
 /* Non-zero when the function table `table` (any dbtool_*_api, which starts with struct_size)
@@ -212,6 +213,12 @@ typedef struct dbtool_host_services {
  * such a key at stage_commit (CONTRACT.md, "Portable schema"). The host marks keys only for a
  * backend that announces this, so an older backend never meets a field it does not know. */
 #define DBTOOL_CAP_HOST_GUARANTEED_KEYS (1ull << 6)
+/* Since 1.4: stage_load may be called for different tables of one stage from different threads
+ * at the same time. Calls for one table never overlap (they may come from different threads one
+ * after the other), and every other call on the stage or its session (stage_count, stage_commit,
+ * stage_abort, ...) waits until every stage_load has returned; `cancel` stops every one running.
+ * CONTRACT.md, "Threads". */
+#define DBTOOL_CAP_CONCURRENT_LOAD (1ull << 7)
 /* Capability flags of a source. */
 #define DBTOOL_CAP_NETWORK (1ull << 16)
 #define DBTOOL_CAP_CACHEABLE (1ull << 17) /* its result may be kept as the JSON cache */
