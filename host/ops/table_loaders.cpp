@@ -35,13 +35,12 @@ struct TableLoaders::Lane {
   std::thread thread;
 };
 
-TableLoaders::TableLoaders(BackendStage& stage)
-    : stage_(stage), concurrent_(stage.takes_concurrent_loads()) {}
+TableLoaders::TableLoaders(BackendStage& stage) : stage_(stage), concurrent_(stage.takes_concurrent_loads()) {}
 
 TableLoaders::~TableLoaders() { stop(); }
 
-void TableLoaders::load(const std::string& table, const std::vector<sdk::ColumnSpec>& columns,
-                        sdk::ArrayHolder&& batch, std::function<std::string()> context) {
+void TableLoaders::load(const std::string& table, const std::vector<sdk::ColumnSpec>& columns, sdk::ArrayHolder&& batch,
+                        std::function<std::string()> context) {
   if (!concurrent_) {
     try {
       load_batch(stage_, table, columns, std::move(batch));

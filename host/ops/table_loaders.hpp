@@ -48,7 +48,6 @@ class TableLoaders {
   std::mutex mutex_;
   std::exception_ptr failure_;                          // the first, under mutex_
   std::map<std::string, std::unique_ptr<Lane>> lanes_;  // added under mutex_, by the caller's thread
-
 };
 
 }  // namespace dbtool
