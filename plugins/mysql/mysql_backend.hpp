@@ -132,6 +132,10 @@ namespace dbtool::mysql {
 class MultiInsert;  // stage.cpp
 class BulkInsert;   // stage.cpp
 
+// Load connections of one stage at most: one per table loaded at the same time, as many as the
+// host loads at once (DBTOOL_CAP_CONCURRENT_LOAD), few enough for a server's max_connections.
+constexpr size_t kMostLoaders = 4;
+
 // A connection that loads the stage, with its prepared statements and its open transaction.
 // Concurrent loads (DBTOOL_CAP_CONCURRENT_LOAD) each take one; a table's uncommitted rows are
 // only ever on one of them, since InnoDB would make a unique check on one connection wait for
@@ -161,9 +165,6 @@ struct Loader {
 struct dbtool_stage {
   dbtool_session* session = nullptr;
   std::string database;
-  // Default database the stage, autocommit: creates the tables, counts them, checks the foreign
-  // keys. The rows go in through `loaders`.
-  dbtool::mysql::Connection conn;
   dbtool::sdk::PortableSchema schema;
   // Load with LOAD DATA LOCAL INFILE; cleared, by whichever load first hears it, when the server
   // refuses it.
@@ -173,8 +174,12 @@ struct dbtool_stage {
   bool bulk = false;
   std::mutex loaders_mutex;
   std::condition_variable loader_freed;
+  // The load connections; the first, made with the stage, also creates the tables, counts them
+  // and checks the foreign keys (control()).
   std::vector<std::unique_ptr<dbtool::mysql::Loader>> loaders;
-  ~dbtool_stage();  // stage.cpp, where MultiInsert is whole
+  dbtool::mysql::Connection& control() { return loaders.front()->conn; }
+  size_t most_loaders = dbtool::mysql::kMostLoaders;  // lowered when the server refuses another connection
+  ~dbtool_stage();                                    // stage.cpp, where MultiInsert is whole
 };
 
 namespace dbtool::mysql {

@@ -23,9 +23,6 @@ constexpr size_t kRowsPerStatement = 256;
 constexpr int64_t kRowsPerBulk = 8192;
 constexpr size_t kBytesPerBulk = 4u << 20;
 constexpr int64_t kRowsPerTransaction = 50000;
-// Load connections of one stage at most: one per table loaded at the same time, as many as the
-// host loads at once (DBTOOL_CAP_CONCURRENT_LOAD), few enough for any server's max_connections.
-constexpr size_t kMostLoaders = 4;
 // The load path when the URI has no load=; bench/mysql-load-bench measured both.
 constexpr bool kInfileByDefault = false;
 
@@ -270,7 +267,8 @@ namespace {
 
 // The loader a stage_load of `table` uses, marked busy: the one whose transaction holds rows of
 // the table (so a repeated key meets its first row on the same connection, at once); else an
-// idle one holding none; else a new connection, up to kMostLoaders; else an idle one, its
+// idle one holding none; else a new connection, up to kMostLoaders (fewer when the server refuses
+// one); else an idle one, its
 // transaction committed first; else the first one freed.
 Loader& acquire_loader(dbtool_stage* st, const std::string& table) {
   std::unique_lock<std::mutex> lock(st->loaders_mutex);
@@ -292,9 +290,22 @@ Loader& acquire_loader(dbtool_stage* st, const std::string& table) {
       pick = holder->busy ? nullptr : holder;  // busy committing for another table: wait for it
     } else if (idle != nullptr && idle->pending.empty()) {
       pick = idle;
-    } else if (st->loaders.size() < kMostLoaders) {
-      st->loaders.push_back(std::make_unique<Loader>(st, st->infile));
-      pick = st->loaders.back().get();
+    } else if (st->loaders.size() < st->most_loaders) {
+      try {
+        st->loaders.push_back(std::make_unique<Loader>(st, st->infile));
+        pick = st->loaders.back().get();
+      } catch (const Failure& f) {
+        // A server at its max_connections (or a user at max_user_connections) refuses the
+        // extra connection: load on those there are, one table after another if need be.
+        const int code = f.vendor_code();
+        if (st->loaders.empty() ||
+            (code != ER_CON_COUNT_ERROR && code != ER_TOO_MANY_USER_CONNECTIONS && code != ER_USER_LIMIT_REACHED))
+          throw;
+        st->most_loaders = st->loaders.size();
+        log(DBTOOL_LOG_INFO, "the server refused another load connection (" + std::string(f.what()) + "); loading on " +
+                                 std::to_string(st->most_loaders) + " of them");
+        continue;
+      }
     } else if (idle != nullptr) {
       pick = idle;
       commit_first = true;
@@ -400,7 +411,6 @@ void drop(dbtool_stage* st) {
   // tables, and DROP DATABASE from the session connection would wait on them forever.
   st->session->stage_thread = 0;
   st->loaders.clear();
-  st->conn.close();
   if (st->session->conn)
     mysql_query(st->session->conn.get(), ("DROP DATABASE IF EXISTS " + quote_identifier(st->database)).c_str());
   st->session->has_stage = false;
@@ -445,16 +455,24 @@ dbtool_status Backend::stage_begin(dbtool_session* s, const char* schema_json, d
         "creating the staging database");
     created = true;
     st->infile = s->target.load == "infile" || (s->target.load.empty() && kInfileByDefault);
-    st->conn = Connection(s->target, s->password, st->database);
+    // The first load connection is also the stage's own: it creates the tables (foreign keys
+    // checked as they are declared), counts them and checks the keys at the end. Three
+    // connections in all for a run (the session's, this one, a read of the run history), as
+    // before loads ran side by side; more only where the server allows them.
+    st->loaders.push_back(std::make_unique<Loader>(st.get(), st->infile));
+    Connection& c = st->control();
     // Array executions where the server takes them (MariaDB), unless another path was asked for;
     // load=bulk on a server without them loads with multi-row INSERTs.
-    st->bulk = !st->infile && s->target.load != "insert" && server_takes_bulk(st->conn.get());
-    s->stage_thread = mysql_thread_id(st->conn.get());
-    for (size_t i = 0; i < ddl.size(); ++i) st->conn.query(ddl[i], "creating table " + st->schema.tables[i].name);
+    st->bulk = !st->infile && s->target.load != "insert" && server_takes_bulk(c.get());
+    s->stage_thread = mysql_thread_id(c.get());
+    c.query("SET SESSION foreign_key_checks = 1", "creating the tables");
+    for (size_t i = 0; i < ddl.size(); ++i) c.query(ddl[i], "creating table " + st->schema.tables[i].name);
+    c.query("SET SESSION foreign_key_checks = 0", "preparing the load");
     s->has_stage = true;
   });
   if (status != DBTOOL_OK) {
     s->stage_thread = 0;
+    st->loaders.clear();
     if (created) mysql_query(s->conn.get(), ("DROP DATABASE IF EXISTS " + quote_identifier(st->database)).c_str());
     return status;
   }
@@ -546,7 +564,17 @@ dbtool_status Backend::stage_count(dbtool_stage* st, const char* table_c, int64_
     const std::string table = table_c ? table_c : "";
     st->schema.table(table);  // only tables of the schema
     commit_loaders(st, "counting " + table);
-    *rows = st->conn.scalar_int("SELECT COUNT(*) FROM " + quote_identifier(table));
+    // The loads are over when the host counts (it counts only between loads): the extra load
+    // connections go, so that what the run does next (reading the run history on a connection of
+    // its own) finds the server's connections as a run one table at a time would.
+    {
+      std::lock_guard<std::mutex> lock(st->loaders_mutex);
+      st->loaders.resize(1);
+    }
+    // A new read view, so that the count sees what the other load connections committed since
+    // this connection's last read.
+    st->control().query("COMMIT", "counting " + table);
+    *rows = st->control().scalar_int("SELECT COUNT(*) FROM " + quote_identifier(table));
   });
 }
 
@@ -554,7 +582,7 @@ dbtool_status Backend::stage_commit(dbtool_stage* st_raw, dbtool_text* report, d
   std::unique_ptr<dbtool_stage> st(st_raw);
   dbtool_status status = sdk::guard(error, [&] {
     commit_loaders(st.get(), "finishing the staging database");
-    st->loaders.clear();
+    st->control().query("COMMIT", "finishing the staging database");
     // The foreign keys were not checked while loading: check every one now, but those the host
     // vouches for (its importer built their values from rows it loaded; CONTRACT.md).
     for (const auto& t : st->schema.tables)
@@ -566,16 +594,16 @@ dbtool_status Backend::stage_commit(dbtool_stage* st_raw, dbtool_text* report, d
                 quote_identifier(fk.ref_columns[i]);
           not_null += (i ? " AND " : "") + std::string("c.") + quote_identifier(fk.columns[i]) + " IS NOT NULL";
         }
-        int64_t orphans = st->conn.scalar_int("SELECT COUNT(*) FROM " + quote_identifier(t.name) + " c LEFT JOIN " +
-                                              quote_identifier(fk.ref_table) + " p ON " + on + " WHERE " + not_null +
-                                              " AND p." + quote_identifier(fk.ref_columns[0]) + " IS NULL");
+        int64_t orphans = st->control().scalar_int(
+            "SELECT COUNT(*) FROM " + quote_identifier(t.name) + " c LEFT JOIN " + quote_identifier(fk.ref_table) +
+            " p ON " + on + " WHERE " + not_null + " AND p." + quote_identifier(fk.ref_columns[0]) + " IS NULL");
         if (orphans > 0)
           throw Failure(DBTOOL_ERR_CONSTRAINT,
                         std::to_string(orphans) + " rows of " + t.name + " refer to missing rows of " + fk.ref_table,
                         "23000", 1452);
       }
     st->session->stage_thread = 0;
-    st->conn.close();
+    st->loaders.clear();
     refuse_if_changed(st->session);
     std::string retired = swap_databases(st->session->conn, st->session->target.database, st->database);
     st->session->has_stage = false;

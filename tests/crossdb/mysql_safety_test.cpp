@@ -19,6 +19,7 @@
 #include <chrono>
 #include <csignal>
 #include <filesystem>
+#include <functional>
 #include <map>
 #include <optional>
 #include <stdexcept>
@@ -43,6 +44,14 @@ struct Login {
   std::string host, user, password, socket;
   unsigned port = 3306;
 };
+
+// The user dbtool logs in as: the one the URI names.
+std::string user_of_uri(const std::string& uri) {
+  std::string rest = uri.substr(uri.find("://") + 3);
+  std::string authority = rest.substr(0, rest.find('/'));
+  size_t at = authority.rfind('@');
+  return at == std::string::npos ? std::string() : authority.substr(0, at);
+}
 
 Login admin_login(const MysqlServer& s) {
   Login l;
@@ -839,6 +848,54 @@ TEST_F(MysqlSafety, AnExportThatBreaksOffMidLoadEndsTheRunWithItsError) {
   EXPECT_NE(ended->err.find("nothing was changed"), std::string::npos) << ended->err;
   EXPECT_EQ(admin.snapshot(db), before);
   EXPECT_EQ(family_of(admin, db), databases) << "no stage or retired database left";
+}
+
+// A server that lets dbtool's user have three connections (max_user_connections): the session's,
+// the stage's and one to load. The load connections beyond are refused, and the tables load on
+// the one there is, one after another: the run succeeds with every row. With two, the refusal is
+// the error, naming the limit, and nothing changes.
+TEST_F(MysqlSafety, AConnectionLimitLoadsTheTablesOneAfterAnother) {
+  REQUIRE_MYSQL(server);
+  if (server->socket.empty()) GTEST_SKIP() << "needs the test server's root login to set a connection limit";
+  Admin admin(*server);
+  std::string uri = fresh_database_uri(server->uri, "conn_limit");
+  const std::string db = database_of(uri);
+  const std::string user = user_of_uri(server->uri);
+  const auto accounts = admin.rows("SELECT host FROM mysql.user WHERE user = " + admin.quote(user));
+  ASSERT_FALSE(accounts.empty()) << user;
+  auto limit = [&](int n) {
+    for (const auto& a : accounts)
+      admin.exec("ALTER USER " + admin.quote(user) + "@" + admin.quote(a[0]) + " WITH MAX_USER_CONNECTIONS " +
+                 std::to_string(n));
+  };
+  struct Unlimit {
+    std::function<void(int)> f;
+    ~Unlimit() { f(0); }
+  } unlimit{limit};
+  auto r = dbtool({"init", "--db", uri, "--yes"}, server->password);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+
+  limit(3);
+  r = dbtool(
+      {"-v", "migrate", "--source", "json-file", "--json-file", export_.string(), "--db", uri, "--yes", "--json"},
+      server->password);
+  ASSERT_EQ(r.exit_code, 0) << r.err;
+  EXPECT_NE(r.err.find("refused another load connection"), std::string::npos) << r.err;
+  json::value report = json::parse(r.out);
+  for (const auto& t : report.at("tables").as_array())
+    EXPECT_EQ(admin.count(db, std::string(t.at("name").as_string())), t.at("rows").to_number<int64_t>());
+  EXPECT_EQ(admin.count(db, "users"), 200);
+
+  limit(2);
+  const auto before = admin.snapshot(db);
+  r = dbtool({"migrate", "--source", "json-file", "--json-file", export_.string(), "--db", uri, "--yes"},
+             server->password);
+  EXPECT_NE(r.exit_code, 0);
+  EXPECT_NE(r.err.find("max_user_connections"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
+  limit(0);
+  EXPECT_EQ(admin.snapshot(db), before);
+  EXPECT_TRUE(stages_of(admin, db).empty());
 }
 
 // status compares indexes on MariaDB too: one dropped, one added by hand.
