@@ -45,14 +45,6 @@ struct Login {
   unsigned port = 3306;
 };
 
-// The user dbtool logs in as: the one the URI names.
-std::string user_of_uri(const std::string& uri) {
-  std::string rest = uri.substr(uri.find("://") + 3);
-  std::string authority = rest.substr(0, rest.find('/'));
-  size_t at = authority.rfind('@');
-  return at == std::string::npos ? std::string() : authority.substr(0, at);
-}
-
 Login admin_login(const MysqlServer& s) {
   Login l;
   if (!s.socket.empty()) {
@@ -853,32 +845,40 @@ TEST_F(MysqlSafety, AnExportThatBreaksOffMidLoadEndsTheRunWithItsError) {
 // A server that lets dbtool's user have three connections (max_user_connections): the session's,
 // the stage's and one to load. The load connections beyond are refused, and the tables load on
 // the one there is, one after another: the run succeeds with every row. With two, the refusal is
-// the error, naming the limit, and nothing changes.
+// the error, naming the limit, and nothing changes. A user of its own, so that the limit holds
+// no other test back.
 TEST_F(MysqlSafety, AConnectionLimitLoadsTheTablesOneAfterAnother) {
   REQUIRE_MYSQL(server);
-  if (server->socket.empty()) GTEST_SKIP() << "needs the test server's root login to set a connection limit";
+  if (server->socket.empty()) GTEST_SKIP() << "needs the test server's root login to make a user with a limit";
   Admin admin(*server);
+  const std::string user = "dbtool_limit_" + std::to_string(::getpid());
+  const std::string password = "limit-pw";
   std::string uri = fresh_database_uri(server->uri, "conn_limit");
   const std::string db = database_of(uri);
-  const std::string user = user_of_uri(server->uri);
-  const auto accounts = admin.rows("SELECT host FROM mysql.user WHERE user = " + admin.quote(user));
-  ASSERT_FALSE(accounts.empty()) << user;
+  uri = "mysql://" + user + uri.substr(uri.find('@'));
+  const std::vector<std::string> hosts{"127.0.0.1", "localhost"};
+  auto account = [&](const std::string& host) { return admin.quote(user) + "@" + admin.quote(host); };
+  for (const auto& h : hosts) {
+    admin.exec("CREATE USER " + account(h) + " IDENTIFIED BY " + admin.quote(password));
+    admin.exec("GRANT ALL ON `" + db + "%`.* TO " + account(h));
+  }
+  struct DropUser {
+    std::function<void()> f;
+    ~DropUser() { f(); }
+  } drop_user{[&] {
+    for (const auto& h : hosts) admin.exec("DROP USER IF EXISTS " + account(h));
+  }};
   auto limit = [&](int n) {
-    for (const auto& a : accounts)
-      admin.exec("ALTER USER " + admin.quote(user) + "@" + admin.quote(a[0]) + " WITH MAX_USER_CONNECTIONS " +
-                 std::to_string(n));
+    for (const auto& h : hosts)
+      admin.exec("ALTER USER " + account(h) + " WITH MAX_USER_CONNECTIONS " + std::to_string(n));
   };
-  struct Unlimit {
-    std::function<void(int)> f;
-    ~Unlimit() { f(0); }
-  } unlimit{limit};
-  auto r = dbtool({"init", "--db", uri, "--yes"}, server->password);
+  auto r = dbtool({"init", "--db", uri, "--yes"}, password);
   ASSERT_EQ(r.exit_code, 0) << r.err;
 
   limit(3);
   r = dbtool(
       {"-v", "migrate", "--source", "json-file", "--json-file", export_.string(), "--db", uri, "--yes", "--json"},
-      server->password);
+      password);
   ASSERT_EQ(r.exit_code, 0) << r.err;
   EXPECT_NE(r.err.find("refused another load connection"), std::string::npos) << r.err;
   json::value report = json::parse(r.out);
@@ -888,12 +888,10 @@ TEST_F(MysqlSafety, AConnectionLimitLoadsTheTablesOneAfterAnother) {
 
   limit(2);
   const auto before = admin.snapshot(db);
-  r = dbtool({"migrate", "--source", "json-file", "--json-file", export_.string(), "--db", uri, "--yes"},
-             server->password);
+  r = dbtool({"migrate", "--source", "json-file", "--json-file", export_.string(), "--db", uri, "--yes"}, password);
   EXPECT_NE(r.exit_code, 0);
   EXPECT_NE(r.err.find("max_user_connections"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("nothing was changed"), std::string::npos) << r.err;
-  limit(0);
   EXPECT_EQ(admin.snapshot(db), before);
   EXPECT_TRUE(stages_of(admin, db).empty());
 }
