@@ -108,12 +108,11 @@ struct dbtool_session {
   dbtool::mysql::Connection conn;  // holds the advisory lock
   std::string collation;           // text_collation() of the server, asked once at open
   // Server thread ids that cancel interrupts with KILL QUERY (0: none): the session's own
-  // connection, the open stage's connection, and the connection of a backup or restore.
+  // connection and the connection of a backup or restore.
   std::atomic<unsigned long> session_thread{0};
-  std::atomic<unsigned long> stage_thread{0};
   std::atomic<unsigned long> busy_thread{0};
-  // And those of the stage's load connections, which concurrent loads open and close while a
-  // cancel may read the set.
+  // And those of the open stage's connections (the first is the stage's own), which concurrent
+  // loads open and close while a cancel may read the set.
   std::mutex load_threads_mutex;
   std::set<unsigned long> load_threads;
   bool exists = false;
@@ -148,9 +147,10 @@ struct Loader {
   // placeholders. Closed before `conn`.
   std::map<std::pair<std::string, size_t>, std::unique_ptr<MultiInsert>> inserts;
   std::map<std::string, std::unique_ptr<BulkInsert>> bulk_inserts;
-  // The tables whose rows may be in the open transaction, and the one a stage_load is loading
-  // (empty when idle): read and written under the stage's loaders_mutex.
-  std::set<std::string> pending;
+  // The table whose rows may be in the open transaction ("" for none: a transaction only ever
+  // holds one table's, see acquire_loader), and the one a stage_load is loading ("" when idle):
+  // read and written under the stage's loaders_mutex.
+  std::string pending;
   std::string loading;
   bool busy = false;        // taken by a stage_load
   int64_t uncommitted = 0;  // rows in the open transaction

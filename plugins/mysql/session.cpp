@@ -102,11 +102,11 @@ dbtool_status Backend::cancel(dbtool_session* s, dbtool_error* error) {
   return sdk::guard(error, [&] {
     std::vector<unsigned long> ids;
     {
-      // Concurrent loads: every load connection of the stage.
+      // Every connection of the open stage.
       std::lock_guard<std::mutex> lock(s->load_threads_mutex);
       ids.assign(s->load_threads.begin(), s->load_threads.end());
     }
-    for (const auto* slot : {&s->busy_thread, &s->stage_thread, &s->session_thread})
+    for (const auto* slot : {&s->busy_thread, &s->session_thread})
       if (unsigned long id = slot->load(); id != 0 && std::find(ids.begin(), ids.end(), id) == ids.end())
         ids.push_back(id);
     if (ids.empty()) return;

@@ -257,8 +257,7 @@ void Loader::commit(const std::string& what) {
   uncommitted = 0;
   {
     std::lock_guard<std::mutex> lock(stage->loaders_mutex);
-    pending.clear();
-    if (!loading.empty()) pending.insert(loading);
+    pending = loading;
   }
   stage->loader_freed.notify_all();
 }
@@ -267,16 +266,16 @@ namespace {
 
 // The loader a stage_load of `table` uses, marked busy: the one whose transaction holds rows of
 // the table (so a repeated key meets its first row on the same connection, at once); else an
-// idle one holding none; else a new connection, up to kMostLoaders (fewer when the server refuses
-// one); else an idle one, its
-// transaction committed first; else the first one freed.
+// idle one holding none; else a new connection, up to kMostLoaders (fewer when the server
+// refuses one); else an idle one, its transaction committed first; else the first one freed.
+// A transaction thus only ever holds one table's rows.
 Loader& acquire_loader(dbtool_stage* st, const std::string& table) {
   std::unique_lock<std::mutex> lock(st->loaders_mutex);
   for (;;) {
     Loader* holder = nullptr;
     Loader* idle = nullptr;
     for (const auto& l : st->loaders) {
-      if (l->pending.count(table) != 0) holder = l.get();
+      if (l->pending == table) holder = l.get();
       if (!l->busy && (idle == nullptr || (l->pending.empty() && !idle->pending.empty()))) idle = l.get();
     }
     Loader* pick = nullptr;
@@ -329,7 +328,7 @@ Loader& acquire_loader(dbtool_stage* st, const std::string& table) {
       }
       return *pick;
     }
-    pick->pending.insert(table);
+    pick->pending = table;
     return *pick;
   }
 }
@@ -409,7 +408,6 @@ size_t value_bytes(const sdk::BatchView& v, int64_t row) {
 void drop(dbtool_stage* st) {
   // Close the load connections first: their open transactions hold metadata locks on the stage's
   // tables, and DROP DATABASE from the session connection would wait on them forever.
-  st->session->stage_thread = 0;
   st->loaders.clear();
   if (st->session->conn)
     mysql_query(st->session->conn.get(), ("DROP DATABASE IF EXISTS " + quote_identifier(st->database)).c_str());
@@ -464,14 +462,12 @@ dbtool_status Backend::stage_begin(dbtool_session* s, const char* schema_json, d
     // Array executions where the server takes them (MariaDB), unless another path was asked for;
     // load=bulk on a server without them loads with multi-row INSERTs.
     st->bulk = !st->infile && s->target.load != "insert" && server_takes_bulk(c.get());
-    s->stage_thread = mysql_thread_id(c.get());
     c.query("SET SESSION foreign_key_checks = 1", "creating the tables");
     for (size_t i = 0; i < ddl.size(); ++i) c.query(ddl[i], "creating table " + st->schema.tables[i].name);
     c.query("SET SESSION foreign_key_checks = 0", "preparing the load");
     s->has_stage = true;
   });
   if (status != DBTOOL_OK) {
-    s->stage_thread = 0;
     st->loaders.clear();
     if (created) mysql_query(s->conn.get(), ("DROP DATABASE IF EXISTS " + quote_identifier(st->database)).c_str());
     return status;
@@ -602,7 +598,6 @@ dbtool_status Backend::stage_commit(dbtool_stage* st_raw, dbtool_text* report, d
                         std::to_string(orphans) + " rows of " + t.name + " refer to missing rows of " + fk.ref_table,
                         "23000", 1452);
       }
-    st->session->stage_thread = 0;
     st->loaders.clear();
     refuse_if_changed(st->session);
     std::string retired = swap_databases(st->session->conn, st->session->target.database, st->database);
