@@ -244,11 +244,34 @@ class MysqlSafety : public testing::TempDirTest {
     e.insert(extra.begin(), extra.end());
     return run_dbtool(args, e);
   }
+  // The environment that makes a run pause at the fault point `point` (DBTOOL_TEST_FAULT):
+  // there it creates pause_, and goes on once pause_ is removed.
+  std::map<std::string, std::string> pause_at(const std::string& point) const {
+    return {{"DBTOOL_TEST_FAULT", point + ":pause"}, {"DBTOOL_TEST_PAUSE_FILE", pause_.string()}};
+  }
+  // Waits (30 s at most) for a run to reach its pause.
+  bool reached_pause() const {
+    for (int i = 0; i < 3000 && !fs::exists(pause_); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    return fs::exists(pause_);
+  }
+  // `dbtool migrate` of the sample export into `uri`, started to pause at `point`.
+  testing::RunningProgram start_migrate_pausing_at(const std::string& uri, const std::string& point,
+                                                   const std::string& password,
+                                                   const std::vector<std::string>& extra = {}) const {
+    std::vector<std::string> args{"migrate", "--source", "json-file", "--json-file",  export_.string(),
+                                  "--db",    uri,        "--yes",     "--backup-dir", backups_.string()};
+    args.insert(args.end(), extra.begin(), extra.end());
+    auto e = env(password);
+    e.merge(pause_at(point));
+    return testing::start_dbtool(args, e);
+  }
   void SetUp() override {
     TempDirTest::SetUp();
     backups_ = dir_ / "backups";
+    pause_ = dir_ / "pause";
   }
   fs::path backups_;
+  fs::path pause_;
   const fs::path export_ = testing::fixtures_dir() / "sample-export.json";
 };
 
@@ -602,20 +625,15 @@ TEST_F(MysqlSafety, AWriteAfterTheBackupRefusesTheCutOver) {
   const std::string db = database_of(uri);
   auto r = dbtool({"init", "--db", uri, "--yes"}, server->password);
   ASSERT_EQ(r.exit_code, 0) << r.err;
-  const fs::path pause = dir_ / "pause";
   auto run_with_a_write = [&](std::vector<std::string> extra, const std::string& name) {
     std::vector<std::string> args{"migrate", "--source", "json-file", "--json-file", export_.string(),
                                   "--db",    uri,        "--yes",     "--json"};
     args.insert(args.end(), extra.begin(), extra.end());
     testing::RunResult result;
-    std::thread run([&] {
-      result = dbtool(args, server->password,
-                      {{"DBTOOL_TEST_FAULT", "before-commit:pause"}, {"DBTOOL_TEST_PAUSE_FILE", pause.string()}});
-    });
-    for (int i = 0; i < 3000 && !fs::exists(pause); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-    EXPECT_TRUE(fs::exists(pause)) << "the run never reached before-commit";
+    std::thread run([&] { result = dbtool(args, server->password, pause_at("before-commit")); });
+    EXPECT_TRUE(reached_pause()) << "the run never reached before-commit";
     admin.exec("UPDATE `" + db + "`.`users` SET `_name` = " + admin.quote(name) + " ORDER BY id LIMIT 1");
-    fs::remove(pause);
+    fs::remove(pause_);
     run.join();
     return result;
   };
@@ -712,21 +730,13 @@ TEST_F(MysqlSafety, CtrlCInterruptsACutOverWaitingForALock) {
   const auto before = admin.snapshot(db);
   const auto databases = family_of(admin, db);
 
-  const fs::path pause = dir_ / "pause";
-  auto e = env(server->password);
-  e["DBTOOL_TEST_FAULT"] = "before-commit:pause";
-  e["DBTOOL_TEST_PAUSE_FILE"] = pause.string();
-  testing::RunningProgram run =
-      testing::start_dbtool({"migrate", "--source", "json-file", "--json-file", export_.string(), "--db", uri, "--yes",
-                             "--backup-dir", backups_.string()},
-                            e);
-  for (int i = 0; i < 3000 && !fs::exists(pause); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_TRUE(fs::exists(pause)) << "the run never reached before-commit";
+  testing::RunningProgram run = start_migrate_pausing_at(uri, "before-commit", server->password);
+  ASSERT_TRUE(reached_pause()) << "the run never reached before-commit";
 
   Admin holder(*server);
   holder.exec("START TRANSACTION");
   holder.exec("SELECT COUNT(*) FROM `" + db + "`.`users`");  // a shared metadata lock until the transaction ends
-  fs::remove(pause);
+  fs::remove(pause_);
   const std::string waiting =
       "SELECT COUNT(*) FROM information_schema.processlist WHERE info LIKE 'RENAME TABLE%' AND info LIKE " +
       admin.quote("%" + db + "%") + " AND state LIKE 'Waiting for table metadata lock%'";
@@ -772,21 +782,13 @@ TEST_F(MysqlSafety, CtrlCStopsEveryTableLoadingAtOnce) {
   const auto before = admin.snapshot(db);
   const auto databases = family_of(admin, db);
 
-  const fs::path pause = dir_ / "pause-load";
-  auto e = env(server->password);
-  e["DBTOOL_TEST_FAULT"] = "mid-load:pause";
-  e["DBTOOL_TEST_PAUSE_FILE"] = pause.string();
   // Small batches, so that both tables have batches left when the lock is taken.
-  testing::RunningProgram run =
-      testing::start_dbtool({"migrate", "--source", "json-file", "--json-file", export_.string(), "--db", uri, "--yes",
-                             "--backup-dir", backups_.string(), "--batch-rows", "20"},
-                            e);
-  for (int i = 0; i < 3000 && !fs::exists(pause); ++i) std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  ASSERT_TRUE(fs::exists(pause)) << "the run never reached mid-load";
+  testing::RunningProgram run = start_migrate_pausing_at(uri, "mid-load", server->password, {"--batch-rows", "20"});
+  ASSERT_TRUE(reached_pause()) << "the run never reached mid-load";
 
   Admin holder(*server);
   holder.exec("FLUSH TABLES WITH READ LOCK");  // every write in the server waits from now on
-  fs::remove(pause);
+  fs::remove(pause_);
   const std::string blocked_loads = "SELECT COUNT(*) FROM information_schema.processlist WHERE db LIKE " +
                                     admin.quote(db + "\\_\\_dbtool\\_stage\\_%") + " AND state LIKE '%lock%'";
   // Users, memberships and sections each on a connection of their own: at least two blocked.
@@ -849,7 +851,11 @@ TEST_F(MysqlSafety, AnExportThatBreaksOffMidLoadEndsTheRunWithItsError) {
 // no other test back.
 TEST_F(MysqlSafety, AConnectionLimitLoadsTheTablesOneAfterAnother) {
   REQUIRE_MYSQL(server);
-  if (server->socket.empty()) GTEST_SKIP() << "needs the test server's root login to make a user with a limit";
+  if (server->socket.empty()) {
+    // scripts/test's server always has one, so in CI this test runs.
+    if (testing::in_ci()) FAIL() << "DBTOOL_TEST_MYSQL_SOCKET is not set: CI must run the test server (scripts/test)";
+    GTEST_SKIP() << "needs the test server's root login (DBTOOL_TEST_MYSQL_SOCKET) to make a user with a limit";
+  }
   Admin admin(*server);
   const std::string user = "dbtool_limit_" + std::to_string(::getpid());
   const std::string password = "limit-pw";
